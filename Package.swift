@@ -1,0 +1,25 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+let package = Package(
+    name: "Descent",
+    products: [
+        .library(name: "Descent", targets: ["Descent"]),
+        .executable(name: "descent", targets: ["DescentCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(
+            name: "CDescentKernels",
+            linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
+        ),
+        .target(name: "Descent", dependencies: ["CDescentKernels"]),
+        .executableTarget(
+            name: "DescentCLI",
+            dependencies: ["Descent", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "DescentTests", dependencies: ["Descent"]),
+    ]
+)

@@ -1,0 +1,114 @@
+// Built-in GEMM, used when no BLAS is available (and for float64 gradient checks when asked).
+// A packed, blocked kernel in the BLIS style: B is packed into NR-wide column panels, A into
+// MR-tall row panels, and an MR x NR micro-kernel accumulates in registers. The driver is
+// compiled for several instruction sets and chosen at run time (target_clones on Linux/x86).
+// Single-threaded: the Swift side splits M across threads.
+#include "descent_kernels.h"
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__linux__) && defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define DK_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#else
+#define DK_CLONES
+#endif
+
+#define KC 256
+#define MC 96
+
+#define DEFINE_GEMM(T, SUFFIX, MR, NR)                                                                      \
+    static inline __attribute__((always_inline)) void pack_a_##SUFFIX(int transA, const T *A, int64_t lda,   \
+                                                                      int64_t i0, int64_t mc, int64_t p0,   \
+                                                                      int64_t kc, T *dst) {                 \
+        for (int64_t ir = 0; ir < mc; ir += MR) {                                                          \
+            int64_t mr = mc - ir < MR ? mc - ir : MR;                                                      \
+            for (int64_t p = 0; p < kc; p++) {                                                             \
+                for (int64_t i = 0; i < MR; i++) {                                                         \
+                    T v = 0;                                                                               \
+                    if (i < mr) {                                                                          \
+                        int64_t r = i0 + ir + i, c = p0 + p;                                               \
+                        v = transA ? A[c * lda + r] : A[r * lda + c];                                      \
+                    }                                                                                      \
+                    *dst++ = v;                                                                            \
+                }                                                                                          \
+            }                                                                                              \
+        }                                                                                                  \
+    }                                                                                                      \
+    static inline __attribute__((always_inline)) void pack_b_##SUFFIX(int transB, const T *B, int64_t ldb,   \
+                                                                      int64_t p0, int64_t kc, int64_t j0,   \
+                                                                      int64_t nc, T *dst) {                 \
+        for (int64_t jr = 0; jr < nc; jr += NR) {                                                          \
+            int64_t nr = nc - jr < NR ? nc - jr : NR;                                                      \
+            for (int64_t p = 0; p < kc; p++) {                                                             \
+                int64_t r = p0 + p;                                                                        \
+                if (!transB && nr == NR) {                                                                 \
+                    memcpy(dst, B + r * ldb + j0 + jr, sizeof(T) * NR);                                    \
+                    dst += NR;                                                                             \
+                    continue;                                                                              \
+                }                                                                                          \
+                for (int64_t j = 0; j < NR; j++) {                                                         \
+                    T v = 0;                                                                               \
+                    if (j < nr) {                                                                          \
+                        int64_t c = j0 + jr + j;                                                           \
+                        v = transB ? B[c * ldb + r] : B[r * ldb + c];                                      \
+                    }                                                                                      \
+                    *dst++ = v;                                                                            \
+                }                                                                                          \
+            }                                                                                              \
+        }                                                                                                  \
+    }                                                                                                      \
+    static inline __attribute__((always_inline)) void micro_##SUFFIX(int64_t kc, const T *a, const T *b,    \
+                                                                     T alpha, T *C, int64_t ldc, int64_t mr, \
+                                                                     int64_t nr) {                         \
+        T acc[MR][NR];                                                                                     \
+        for (int i = 0; i < MR; i++)                                                                       \
+            for (int j = 0; j < NR; j++) acc[i][j] = 0;                                                    \
+        for (int64_t p = 0; p < kc; p++) {                                                                 \
+            for (int i = 0; i < MR; i++) {                                                                 \
+                T av = a[p * MR + i];                                                                      \
+                for (int j = 0; j < NR; j++) acc[i][j] += av * b[p * NR + j];                              \
+            }                                                                                              \
+        }                                                                                                  \
+        for (int64_t i = 0; i < mr; i++)                                                                   \
+            for (int64_t j = 0; j < nr; j++) C[i * ldc + j] += alpha * acc[i][j];                          \
+    }                                                                                                      \
+    DK_CLONES void dk_gemm_builtin_##SUFFIX(int transA, int transB, int64_t M, int64_t N, int64_t K, T alpha, \
+                                            const T *A, int64_t lda, const T *B, int64_t ldb, T beta, T *C,  \
+                                            int64_t ldc) {                                                 \
+        for (int64_t i = 0; i < M; i++) {                                                                  \
+            T *row = C + i * ldc;                                                                          \
+            if (beta == 0)                                                                                 \
+                memset(row, 0, sizeof(T) * (size_t)N);                                                     \
+            else if (beta != 1)                                                                            \
+                for (int64_t j = 0; j < N; j++) row[j] *= beta;                                            \
+        }                                                                                                  \
+        if (K == 0 || alpha == 0) return;                                                                  \
+        int64_t ncMax = N < 4096 ? N : 4096;                                                               \
+        T *bp = aligned_alloc(64, sizeof(T) * (size_t)(((ncMax + NR - 1) / NR) * NR * KC + 64));           \
+        T *ap = aligned_alloc(64, sizeof(T) * (size_t)(((MC + MR - 1) / MR) * MR * KC + 64));              \
+        if (!bp || !ap) abort();                                                                           \
+        for (int64_t j0 = 0; j0 < N; j0 += ncMax) {                                                        \
+            int64_t nc = N - j0 < ncMax ? N - j0 : ncMax;                                                  \
+            for (int64_t p0 = 0; p0 < K; p0 += KC) {                                                       \
+                int64_t kc = K - p0 < KC ? K - p0 : KC;                                                    \
+                pack_b_##SUFFIX(transB, B, ldb, p0, kc, j0, nc, bp);                                       \
+                for (int64_t i0 = 0; i0 < M; i0 += MC) {                                                   \
+                    int64_t mc = M - i0 < MC ? M - i0 : MC;                                                \
+                    pack_a_##SUFFIX(transA, A, lda, i0, mc, p0, kc, ap);                                   \
+                    for (int64_t jr = 0; jr < nc; jr += NR) {                                              \
+                        int64_t nr = nc - jr < NR ? nc - jr : NR;                                          \
+                        for (int64_t ir = 0; ir < mc; ir += MR) {                                          \
+                            int64_t mr = mc - ir < MR ? mc - ir : MR;                                      \
+                            micro_##SUFFIX(kc, ap + ir * kc, bp + jr * kc, alpha,                          \
+                                           C + (i0 + ir) * ldc + j0 + jr, ldc, mr, nr);                    \
+                        }                                                                                  \
+                    }                                                                                      \
+                }                                                                                          \
+            }                                                                                              \
+        }                                                                                                  \
+        free(bp);                                                                                          \
+        free(ap);                                                                                          \
+    }
+
+DEFINE_GEMM(float, f32, 6, 32)
+DEFINE_GEMM(double, f64, 6, 16)

@@ -1,0 +1,143 @@
+extension Tensor {
+    /// Whether gradients flow to this tensor: a leaf marked so, or the result of an op on such.
+    /// Only leaves can be changed, and only floating-point tensors can require a gradient.
+    public var requiresGrad: Bool {
+        get { isLeafRequiringGrad || (gradNode.map { !$0.isAccumulator } ?? false) }
+        set {
+            precondition(isLeaf, "[requiresGrad] can only be changed on a leaf tensor; use detach() for a non-leaf")
+            precondition(!newValue || dtype.isFloatingPoint,
+                         "[requiresGrad] only floating-point tensors can require gradients, got \(dtype)")
+            isLeafRequiringGrad = newValue
+            if !newValue { gradNode = nil }
+        }
+    }
+
+    /// Whether this tensor was created by the user rather than by an op that recorded a graph.
+    public var isLeaf: Bool { gradNode.map { $0.isAccumulator } ?? true }
+
+    /// The name of the op that produced this tensor in the graph, or nil for a leaf.
+    public var gradFn: String? { isLeaf ? nil : gradNode?.op }
+
+    /// Sets `requiresGrad` and returns self, for chaining: `Tensor.randn([3]).requiringGrad()`.
+    @discardableResult
+    public func requiringGrad(_ flag: Bool = true) -> Tensor {
+        requiresGrad = flag
+        return self
+    }
+
+    /// A tensor sharing this one's data, cut from the graph (never requires a gradient).
+    public func detach() -> Tensor {
+        Tensor(storage: storage, shape: shape, strides: strides, offset: offset)
+    }
+
+    /// Keeps the gradient of this non-leaf in `grad` during `backward()`.
+    public func retainGrad() {
+        if isLeaf { return }
+        gradNode?.retained = self
+    }
+
+    /// Clears the accumulated gradient (`grad = nil`, as PyTorch's `set_to_none=True`).
+    public func zeroGrad() { grad = nil }
+
+    /// Computes the gradient of this tensor with respect to every leaf that requires one,
+    /// adding it to the leaves' `grad`.
+    ///
+    /// - Parameters:
+    ///   - gradient: dL/d(self), same shape as self; nil for a one-element tensor (means 1).
+    ///   - retainGraph: keep the graph for another backward pass. Otherwise the graph is freed
+    ///     as the pass goes, and a second pass through it stops with an error.
+    public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false) {
+        precondition(requiresGrad, "[backward] the tensor does not require grad and has no grad_fn")
+        let seed: Tensor
+        if let gradient {
+            precondition(gradient.shape == shape,
+                         "[backward] gradient of shape \(Shape.describe(gradient.shape)) does not match the tensor's shape \(Shape.describe(shape))")
+            seed = gradient.dtype == dtype ? gradient : gradient.to(dtype)
+        } else {
+            precondition(count == 1, "[backward] grad can be implicitly created only for one-element outputs; got shape \(Shape.describe(shape)); pass a gradient")
+            seed = Tensor.full(shape, 1, dtype: dtype)
+        }
+        withNoGrad { Autograd.run(from: ensureGradNode(), seed: seed, retainGraph: retainGraph) }
+    }
+
+    /// The node gradients flow into: the op's node, or the leaf's accumulating node.
+    func ensureGradNode() -> GradNode {
+        if let gradNode { return gradNode }
+        precondition(isLeafRequiringGrad, "[autograd] tensor does not require grad")
+        let node = GradNode(accumulating: self)
+        gradNode = node
+        return node
+    }
+
+    /// Whether an op on these inputs must record a graph node.
+    @inline(__always) static func needsGrad(_ a: Tensor) -> Bool {
+        GradMode.enabled && (a.isLeafRequiringGrad || a.gradNode != nil)
+    }
+
+    @inline(__always) static func needsGrad(_ a: Tensor, _ b: Tensor) -> Bool {
+        GradMode.enabled && (a.isLeafRequiringGrad || a.gradNode != nil || b.isLeafRequiringGrad || b.gradNode != nil)
+    }
+
+    static func needsGrad(_ ts: [Tensor]) -> Bool {
+        GradMode.enabled && ts.contains { $0.isLeafRequiringGrad || $0.gradNode != nil }
+    }
+
+    /// Records the op that produced `self` from `inputs`. `backward` maps the output gradient to
+    /// one gradient per input (nil where none is needed); gradients of broadcast inputs may be
+    /// returned in the output's shape: the engine sums them back to each input's shape.
+    /// Backward rules must save detached outputs (`detach()`), never `self`, to avoid a cycle.
+    func record(_ op: String, _ inputs: [Tensor], _ backward: @escaping (Tensor) -> [Tensor?]) {
+        let edges = inputs.map { t -> GradNode.Edge? in
+            t.requiresGrad ? GradNode.Edge(node: t.ensureGradNode(), shape: t.shape, dtype: t.dtype) : nil
+        }
+        gradNode = GradNode(op: op, inputs: edges, backward: backward)
+    }
+}
+
+/// The backward engine: an iterative topological sort and one reverse sweep.
+enum Autograd {
+    static func run(from root: GradNode, seed: Tensor, retainGraph: Bool) {
+        // Post-order DFS without recursion: inputs come before their consumers.
+        var order: [GradNode] = []
+        var visited = Set<ObjectIdentifier>([ObjectIdentifier(root)])
+        var stack: [(GradNode, Int)] = [(root, 0)]
+        while let (node, next) = stack.popLast() {
+            if next < node.inputs.count {
+                stack.append((node, next + 1))
+                if let edge = node.inputs[next], visited.insert(ObjectIdentifier(edge.node)).inserted {
+                    stack.append((edge.node, 0))
+                }
+            } else {
+                order.append(node)
+            }
+        }
+        var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
+        for node in order.reversed() {
+            guard let g = grads.removeValue(forKey: ObjectIdentifier(node)) else { continue }
+            if node.isAccumulator {
+                if let v = node.variable { accumulate(g, into: v) }
+                continue
+            }
+            precondition(!node.released, "[backward] trying to backward through the graph a second time (\(node.op)): its saved tensors were freed after the first backward; pass retainGraph: true to the first call")
+            if let r = node.retained { accumulate(g, into: r) }
+            let inputGrads = node.backward!(g)
+            for (edge, ig) in zip(node.inputs, inputGrads) {
+                guard let edge, let ig else { continue }
+                var gi = ig.shape == edge.shape ? ig : ig.sumToShape(edge.shape)
+                if gi.dtype != edge.dtype { gi = gi.to(edge.dtype) }
+                let key = ObjectIdentifier(edge.node)
+                if let existing = grads[key] { grads[key] = existing + gi } else { grads[key] = gi }
+            }
+            if !retainGraph { node.release() }
+        }
+    }
+
+    /// Adds `g` to `t.grad` (a fresh tensor the first time, so that no gradient aliases another).
+    static func accumulate(_ g: Tensor, into t: Tensor) {
+        if let existing = t.grad {
+            t.grad = existing + g
+        } else {
+            t.grad = Kernels.copyToContiguous(g)
+        }
+    }
+}

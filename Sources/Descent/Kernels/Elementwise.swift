@@ -1,0 +1,146 @@
+/// CPU kernels for elementwise work: copies, casts, unary and binary maps with broadcasting.
+/// Outputs are new contiguous tensors; inputs may have any strides (including 0).
+enum Kernels {
+    /// A contiguous copy of `x` (no autograd).
+    static func copyToContiguous(_ x: Tensor) -> Tensor {
+        let out = Tensor(uninitialized: x.shape, dtype: x.dtype)
+        copy(x, into: out)
+        return out
+    }
+
+    /// Copies `src` (same dtype, shape broadcastable to `dst`) into `dst`'s elements.
+    static func copy(_ src: Tensor, into dst: Tensor) {
+        precondition(src.dtype == dst.dtype)
+        let s = Shape.broadcastStrides(src.shape, src.strides, to: dst.shape)
+        switch src.dtype {
+        case .float32: copyTyped(Float.self, src, s, dst)
+        case .float64: copyTyped(Double.self, src, s, dst)
+        case .int64: copyTyped(Int64.self, src, s, dst)
+        }
+    }
+
+    @inline(__always)
+    private static func copyTyped<T>(_: T.Type, _ src: Tensor, _ srcStrides: [Int], _ dst: Tensor) {
+        let loop = StridedLoop(shape: dst.shape, strides: [srcStrides, dst.strides])
+        let sp = src.storage.typed(T.self) + src.offset
+        let dp = dst.storage.typed(T.self) + dst.offset
+        let si = loop.innerStride(0), di = loop.innerStride(1)
+        loop.run(parallel: true) { o, n in
+            let a = sp + o[0], b = dp + o[1]
+            if si == 1 && di == 1 {
+                b.update(from: a, count: n)
+            } else {
+                for i in 0..<n { b[i * di] = a[i * si] }
+            }
+        }
+    }
+
+    /// `x` converted to `dtype` (a contiguous copy).
+    static func cast(_ x: Tensor, to dtype: DType) -> Tensor {
+        if x.dtype == dtype { return copyToContiguous(x) }
+        switch (x.dtype, dtype) {
+        case (.float32, .float64): return convert(x, Float.self, Double.self) { Double($0) }
+        case (.float32, .int64): return convert(x, Float.self, Int64.self) { $0.isFinite ? Int64(Swift.max(Swift.min($0.rounded(.towardZero), 9.2e18), -9.2e18)) : 0 }
+        case (.float64, .float32): return convert(x, Double.self, Float.self) { Float($0) }
+        case (.float64, .int64): return convert(x, Double.self, Int64.self) { $0.isFinite ? Int64(Swift.max(Swift.min($0.rounded(.towardZero), 9.2e18), -9.2e18)) : 0 }
+        case (.int64, .float32): return convert(x, Int64.self, Float.self) { Float($0) }
+        case (.int64, .float64): return convert(x, Int64.self, Double.self) { Double($0) }
+        default: fatalError("unreachable")
+        }
+    }
+
+    /// Maps each element of `x` (stored as `A`) to a `B` in a new contiguous tensor.
+    @inline(__always)
+    static func convert<A: TensorScalar, B: TensorScalar>(_ x: Tensor, _: A.Type, _: B.Type,
+                                                          cost: Int = 1, _ f: (A) -> B) -> Tensor {
+        let out = Tensor(uninitialized: x.shape, dtype: B.dtype)
+        let loop2 = StridedLoop(shape: x.shape, strides: [x.strides, out.strides])
+        let xp = x.storage.typed(A.self) + x.offset
+        let op = out.storage.typed(B.self)
+        let sx2 = loop2.innerStride(0), so = loop2.innerStride(1)
+        loop2.run(parallel: true, cost: cost) { o, n in
+            let a = xp + o[0], b = op + o[1]
+            if sx2 == 1 && so == 1 {
+                for i in 0..<n { b[i] = f(a[i]) }
+            } else {
+                for i in 0..<n { b[i * so] = f(a[i * sx2]) }
+            }
+        }
+        return out
+    }
+
+    /// Maps each element of `x` with `f` (same dtype).
+    @inline(__always)
+    static func map<T: TensorScalar>(_ x: Tensor, _: T.Type, cost: Int = 1, _ f: (T) -> T) -> Tensor {
+        convert(x, T.self, T.self, cost: cost, f)
+    }
+
+    /// `f(a, b)` elementwise with broadcasting; `a` and `b` hold `T`, the result holds `R`.
+    @inline(__always)
+    static func zip<T: TensorScalar, R: TensorScalar>(_ a: Tensor, _ b: Tensor, _: T.Type, _: R.Type, op: String,
+                                                      cost: Int = 1, _ f: (T, T) -> R) -> Tensor {
+        let shape = a.shape == b.shape ? a.shape : Shape.broadcast(a.shape, b.shape, op: op)
+        let out = Tensor(uninitialized: shape, dtype: R.dtype)
+        let sa = Shape.broadcastStrides(a.shape, a.strides, to: shape)
+        let sb = Shape.broadcastStrides(b.shape, b.strides, to: shape)
+        let loop = StridedLoop(shape: shape, strides: [sa, sb, out.strides])
+        let ap = a.storage.typed(T.self) + a.offset
+        let bp = b.storage.typed(T.self) + b.offset
+        let op = out.storage.typed(R.self)
+        let ia = loop.innerStride(0), ib = loop.innerStride(1), io = loop.innerStride(2)
+        loop.run(parallel: true, cost: cost) { o, n in
+            let x = ap + o[0], y = bp + o[1], z = op + o[2]
+            if ia == 1 && ib == 1 && io == 1 {
+                for i in 0..<n { z[i] = f(x[i], y[i]) }
+            } else if ia == 1 && ib == 0 && io == 1 {
+                let v = y[0]
+                for i in 0..<n { z[i] = f(x[i], v) }
+            } else if ia == 0 && ib == 1 && io == 1 {
+                let v = x[0]
+                for i in 0..<n { z[i] = f(v, y[i]) }
+            } else {
+                for i in 0..<n { z[i * io] = f(x[i * ia], y[i * ib]) }
+            }
+        }
+        return out
+    }
+
+    /// `f(a, b, c)` elementwise with broadcasting over three operands of type `T`.
+    @inline(__always)
+    static func zip3<T: TensorScalar>(_ a: Tensor, _ b: Tensor, _ c: Tensor, _: T.Type, op: String,
+                                      _ f: (T, T, T) -> T) -> Tensor {
+        let shape = Shape.broadcast(Shape.broadcast(a.shape, b.shape, op: op), c.shape, op: op)
+        let out = Tensor(uninitialized: shape, dtype: T.dtype)
+        let loop = StridedLoop(shape: shape, strides: [
+            Shape.broadcastStrides(a.shape, a.strides, to: shape),
+            Shape.broadcastStrides(b.shape, b.strides, to: shape),
+            Shape.broadcastStrides(c.shape, c.strides, to: shape), out.strides,
+        ])
+        let ap = a.storage.typed(T.self) + a.offset, bp = b.storage.typed(T.self) + b.offset
+        let cp = c.storage.typed(T.self) + c.offset, op = out.storage.typed(T.self)
+        let ia = loop.innerStride(0), ib = loop.innerStride(1), ic = loop.innerStride(2), io = loop.innerStride(3)
+        loop.run(parallel: true) { o, n in
+            let x = ap + o[0], y = bp + o[1], z = cp + o[2], w = op + o[3]
+            for i in 0..<n { w[i * io] = f(x[i * ia], y[i * ib], z[i * ic]) }
+        }
+        return out
+    }
+
+    /// Fills every element of `x` (any strides) with `value`.
+    static func fill(_ x: Tensor, _ value: Double) {
+        let loop = StridedLoop(shape: x.shape, strides: [x.strides])
+        func go<T: TensorScalar>(_: T.Type) {
+            let p = x.storage.typed(T.self) + x.offset
+            let v = T(fromDouble: value), s = loop.innerStride(0)
+            loop.run(parallel: true) { o, n in
+                let q = p + o[0]
+                for i in 0..<n { q[i * s] = v }
+            }
+        }
+        switch x.dtype {
+        case .float32: go(Float.self)
+        case .float64: go(Double.self)
+        case .int64: go(Int64.self)
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import CDescentKernels
+
+/// The BLAS Descent found at run time (OpenBLAS on Linux, Accelerate on macOS), if any.
+public enum BLAS {
+    nonisolated(unsafe) private static var noticeShown = false
+    /// Whether an optimized BLAS was loaded.
+    public static var isAvailable: Bool {
+        let ok = dk_blas_load() != 0
+        if ok { configureOnce }
+        return ok
+    }
+    /// The loaded library ("built-in" when none).
+    public static var name: String { String(cString: dk_blas_name()) }
+    /// The OpenBLAS core type in force ("" when none was set).
+    public static var coreType: String { String(cString: dk_blas_coretype()) }
+    /// Whether matmul may use the BLAS (set false to force the built-in kernel).
+    nonisolated(unsafe) public static var enabled = true
+
+    private static let configureOnce: Void = { dk_blas_set_threads(Int32(Parallel.threads)) }()
+
+    static func setThreads(_ n: Int) {
+        if dk_blas_load() != 0 { dk_blas_set_threads(Int32(n)) }
+    }
+
+    /// Prints once, to standard error, what to install for speed when no BLAS was found.
+    static func noticeIfMissing() {
+        guard !noticeShown else { return }
+        noticeShown = true
+        if !isAvailable && enabled {
+            FileHandleStderr.write("Descent: no optimized BLAS found; matrix products use the built-in kernel. For speed install OpenBLAS (Debian/Ubuntu: apt-get install libopenblas0-pthread).\n")
+        }
+    }
+}
+
+enum FileHandleStderr {
+    static func write(_ s: String) {
+        #if os(Linux)
+        _ = s.withCString { fputs($0, stderr) }
+        #endif
+    }
+}
+
+extension Kernels {
+    /// How a matrix view is passed to GEMM: transposed or not, and its leading dimension.
+    private struct MatrixLayout {
+        let trans: Bool
+        let ld: Int
+        /// nil when the strides cannot be passed to GEMM (a copy is needed).
+        init?(rows: Int, cols: Int, rowStride: Int, colStride: Int) {
+            if colStride == 1 && (rowStride >= Swift.max(1, cols) || rows <= 1) {
+                trans = false; ld = Swift.max(rowStride, cols, 1)
+            } else if rowStride == 1 && (colStride >= Swift.max(1, rows) || cols <= 1) {
+                trans = true; ld = Swift.max(colStride, rows, 1)
+            } else {
+                return nil
+            }
+        }
+    }
+
+    /// `out[b] = a[b] · b[b]` for batch dims broadcast; `a` is (..., m, k), `b` is (..., k, n),
+    /// both of the same rank ≥ 2, `batch` their broadcast batch shape.
+    static func matmul(_ a0: Tensor, _ b0: Tensor, batch: [Int]) -> Tensor {
+        var a = a0, b = b0
+        let r = a.rank
+        let m = a.shape[r - 2], k = a.shape[r - 1], n = b.shape[r - 1]
+        if MatrixLayout(rows: m, cols: k, rowStride: a.strides[r - 2], colStride: a.strides[r - 1]) == nil { a = copyToContiguous(a) }
+        if MatrixLayout(rows: k, cols: n, rowStride: b.strides[r - 2], colStride: b.strides[r - 1]) == nil { b = copyToContiguous(b) }
+        let la = MatrixLayout(rows: m, cols: k, rowStride: a.strides[r - 2], colStride: a.strides[r - 1])!
+        let lb = MatrixLayout(rows: k, cols: n, rowStride: b.strides[r - 2], colStride: b.strides[r - 1])!
+        let out = Tensor(uninitialized: batch + [m, n], dtype: a.dtype)
+        if out.count == 0 { return out }
+        let aBatch = Shape.broadcastStrides(Array(a.shape.prefix(r - 2)), Array(a.strides.prefix(r - 2)), to: batch)
+        let bBatch = Shape.broadcastStrides(Array(b.shape.prefix(r - 2)), Array(b.strides.prefix(r - 2)), to: batch)
+        let loop = StridedLoop(shape: batch, strides: [aBatch, bBatch, Shape.contiguousStrides(batch).map { $0 * m * n }])
+        // One GEMM for the whole batch when b is shared and a's batches stack as rows.
+        if loop.sizes.count == 1 && loop.innerStride(1) == 0 && !la.trans && loop.innerStride(0) == m * la.ld {
+            gemm(a, b, out, la.trans, lb.trans, M: loop.innerCount * m, N: n, K: k, lda: la.ld, ldb: lb.ld,
+                 aOff: 0, bOff: 0, cOff: 0)
+            return out
+        }
+        loop.forEachRun(0..<loop.outerCount) { o, count in
+            for i in 0..<count {
+                gemm(a, b, out, la.trans, lb.trans, M: m, N: n, K: k, lda: la.ld, ldb: lb.ld,
+                     aOff: o[0] + i * loop.innerStride(0), bOff: o[1] + i * loop.innerStride(1),
+                     cOff: o[2] + i * loop.innerStride(2))
+            }
+        }
+        return out
+    }
+
+    /// One GEMM: C (M×N, ldc = N) = op(A) op(B), using BLAS or the built-in kernel split by rows.
+    private static func gemm(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ ta: Bool, _ tb: Bool,
+                             M: Int, N: Int, K: Int, lda: Int, ldb: Int, aOff: Int, bOff: Int, cOff: Int) {
+        let useBlas = BLAS.enabled && BLAS.isAvailable
+        if !useBlas { BLAS.noticeIfMissing() }
+        // Rows of A start `rowStep` elements apart.
+        let rowStep = ta ? 1 : lda
+        switch a.dtype {
+        case .float32:
+            let ap = a.storage.typed(Float.self) + a.offset + aOff
+            let bp = b.storage.typed(Float.self) + b.offset + bOff
+            let cp = c.storage.typed(Float.self) + c.offset + cOff
+            if useBlas {
+                dk_sgemm(1, ta ? 1 : 0, tb ? 1 : 0, Int64(M), Int64(N), Int64(K), 1, ap, Int64(lda), bp, Int64(ldb), 0, cp, Int64(N))
+            } else {
+                Parallel.forRange(M, cost: N * K) { r in
+                    dk_sgemm(0, ta ? 1 : 0, tb ? 1 : 0, Int64(r.count), Int64(N), Int64(K), 1, ap + r.lowerBound * rowStep,
+                             Int64(lda), bp, Int64(ldb), 0, cp + r.lowerBound * N, Int64(N))
+                }
+            }
+        case .float64:
+            let ap = a.storage.typed(Double.self) + a.offset + aOff
+            let bp = b.storage.typed(Double.self) + b.offset + bOff
+            let cp = c.storage.typed(Double.self) + c.offset + cOff
+            if useBlas {
+                dk_dgemm(1, ta ? 1 : 0, tb ? 1 : 0, Int64(M), Int64(N), Int64(K), 1, ap, Int64(lda), bp, Int64(ldb), 0, cp, Int64(N))
+            } else {
+                Parallel.forRange(M, cost: N * K) { r in
+                    dk_dgemm(0, ta ? 1 : 0, tb ? 1 : 0, Int64(r.count), Int64(N), Int64(K), 1, ap + r.lowerBound * rowStep,
+                             Int64(lda), bp, Int64(ldb), 0, cp + r.lowerBound * N, Int64(N))
+                }
+            }
+        case .int64:
+            let ap = a.storage.typed(Int64.self) + a.offset + aOff
+            let bp = b.storage.typed(Int64.self) + b.offset + bOff
+            let cp = c.storage.typed(Int64.self) + c.offset + cOff
+            for i in 0..<M {
+                for j in 0..<N {
+                    var acc: Int64 = 0
+                    for p in 0..<K {
+                        let x = ta ? ap[p * lda + i] : ap[i * lda + p]
+                        let y = tb ? bp[j * ldb + p] : bp[p * ldb + j]
+                        acc &+= x &* y
+                    }
+                    cp[i * N + j] = acc
+                }
+            }
+        }
+    }
+}
+
+#if os(Linux)
+import Glibc
+#endif

@@ -1,0 +1,45 @@
+import CDescentKernels
+import Dispatch
+
+/// The library's single thread setting and its parallel loops.
+enum Parallel {
+    /// Threads used by Descent's own loops and by BLAS (see `Descent.threads`).
+    nonisolated(unsafe) static var threads: Int = {
+        let n = Int(dk_available_cpus())
+        return n > 0 ? n : max(1, System.activeProcessorCount)
+    }()
+
+    /// Work below this many elements per thread is not worth a thread hand-off.
+    static let grain = 32_768
+
+    /// Runs `body` over `0..<n` split into contiguous ranges, one per thread, when the work
+    /// (`n * cost` element-operations) is large enough; otherwise runs it once inline.
+    @inline(__always)
+    static func forRange(_ n: Int, cost: Int = 1, _ body: (Range<Int>) -> Void) {
+        let t = min(threads, n, max(1, n * cost / grain))
+        if t <= 1 {
+            if n > 0 { body(0..<n) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: t) { i in
+            let lo = n * i / t, hi = n * (i + 1) / t
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+}
+
+enum System {
+    static var activeProcessorCount: Int {
+        #if os(Linux)
+        return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        #else
+        return 1
+        #endif
+    }
+}
+
+#if os(Linux)
+import Glibc
+#else
+import Darwin
+#endif

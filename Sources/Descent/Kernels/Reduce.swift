@@ -1,0 +1,199 @@
+/// A reduction over a set of dims: the kept dims enumerate output elements (row-major), the
+/// reduced dims form the inner walk for each output.
+struct ReducePlan {
+    /// Output shape with the reduced dims kept as size 1.
+    let keptShape: [Int]
+    let outCount: Int
+    let kept: StridedLoop
+    let reduced: StridedLoop
+    let reducedCount: Int
+
+    init(_ x: Tensor, dims: [Int]) {
+        var keptShape = x.shape
+        var keptSizes: [Int] = [], keptStrides: [Int] = []
+        var redSizes: [Int] = [], redStrides: [Int] = []
+        for d in 0..<x.rank {
+            if dims.contains(d) {
+                keptShape[d] = 1
+                redSizes.append(x.shape[d]); redStrides.append(x.strides[d])
+            } else {
+                keptSizes.append(x.shape[d]); keptStrides.append(x.strides[d])
+            }
+        }
+        self.keptShape = keptShape
+        outCount = Shape.count(keptSizes)
+        reducedCount = Shape.count(redSizes)
+        kept = StridedLoop(shape: keptSizes, strides: [keptStrides])
+        reduced = StridedLoop(shape: redSizes, strides: [redStrides])
+    }
+
+    /// Calls `body(outIndex, xOffset)` for every output element, in parallel when worthwhile.
+    @inline(__always)
+    func forEachOutput(cost: Int = 1, _ body: (_ out: Int, _ base: Int) -> Void) {
+        guard outCount > 0 else { return }
+        let inner = kept.innerCount, s = kept.innerStride(0)
+        let runs = kept.outerCount
+        Parallel.forRange(runs, cost: inner * max(reducedCount, 1) * cost) { r in
+            var run = r.lowerBound
+            kept.forEachRun(r) { o, n in
+                let first = run * inner
+                for i in 0..<n { body(first + i, o[0] + i * s) }
+                run += 1
+            }
+        }
+    }
+
+    /// Calls `body(xOffset, count, stride)` for each run of the reduced walk from `base`.
+    @inline(__always)
+    func forEachReducedRun(_ base: Int, _ body: (_ offset: Int, _ count: Int, _ stride: Int) -> Void) {
+        let s = reduced.innerStride(0)
+        if reduced.sizes.count == 1 {
+            if reducedCount > 0 { body(base, reduced.innerCount, s) }
+            return
+        }
+        reduced.forEachRun(0..<reduced.outerCount) { o, n in body(base + o[0], n, s) }
+    }
+}
+
+extension Kernels {
+    /// Sum over `dims` (output keeps them as size 1), accumulating in Double.
+    static func sum(_ x: Tensor, dims: [Int]) -> Tensor {
+        let plan = ReducePlan(x, dims: dims)
+        let out = Tensor(uninitialized: plan.keptShape, dtype: x.dtype)
+        func go<T: TensorScalar>(_: T.Type) {
+            let xp = x.storage.typed(T.self) + x.offset, op = out.storage.typed(T.self)
+            plan.forEachOutput { o, base in
+                var acc = 0.0
+                plan.forEachReducedRun(base) { off, n, s in
+                    let p = xp + off
+                    if s == 1 { for i in 0..<n { acc += p[i].asDouble } } else { for i in 0..<n { acc += p[i * s].asDouble } }
+                }
+                op[o] = T(fromDouble: acc)
+            }
+        }
+        switch x.dtype {
+        case .float32: sumFloat(x, plan, out)
+        case .float64: go(Double.self)
+        case .int64:
+            let xp = x.storage.typed(Int64.self) + x.offset, op = out.storage.typed(Int64.self)
+            plan.forEachOutput { o, base in
+                var acc: Int64 = 0
+                plan.forEachReducedRun(base) { off, n, s in for i in 0..<n { acc &+= xp[off + i * s] } }
+                op[o] = acc
+            }
+        }
+        return out
+    }
+
+    private static func sumFloat(_ x: Tensor, _ plan: ReducePlan, _ out: Tensor) {
+        let xp = x.storage.typed(Float.self) + x.offset, op = out.storage.typed(Float.self)
+        plan.forEachOutput { o, base in
+            var acc = 0.0
+            plan.forEachReducedRun(base) { off, n, s in
+                let p = xp + off
+                if s == 1 {
+                    // Blocks of float sums (vectorizable) added into a Double.
+                    var i = 0
+                    while i < n {
+                        let m = Swift.min(64, n - i)
+                        var part: Float = 0
+                        for j in 0..<m { part += p[i + j] }
+                        acc += Double(part)
+                        i += m
+                    }
+                } else {
+                    for i in 0..<n { acc += Double(p[i * s]) }
+                }
+            }
+            op[o] = Float(acc)
+        }
+    }
+
+    /// Product over `dims` (kept as size 1).
+    static func prod(_ x: Tensor, dims: [Int]) -> Tensor {
+        let plan = ReducePlan(x, dims: dims)
+        let out = Tensor(uninitialized: plan.keptShape, dtype: x.dtype)
+        func go<T: TensorScalar>(_: T.Type) {
+            let xp = x.storage.typed(T.self) + x.offset, op = out.storage.typed(T.self)
+            plan.forEachOutput { o, base in
+                var acc: T = 1
+                plan.forEachReducedRun(base) { off, n, s in for i in 0..<n { acc *= xp[off + i * s] } }
+                op[o] = acc
+            }
+        }
+        switch x.dtype {
+        case .float32: go(Float.self)
+        case .float64: go(Double.self)
+        case .int64: go(Int64.self)
+        }
+        return out
+    }
+
+    /// Max (or min) along one dim with the index of the first extreme element (NaN wins, as
+    /// in PyTorch). Returns values and int64 indices, the dim kept as size 1.
+    static func extreme(_ x: Tensor, dim: Int, max: Bool) -> (Tensor, Tensor) {
+        let plan = ReducePlan(x, dims: [dim])
+        let values = Tensor(uninitialized: plan.keptShape, dtype: x.dtype)
+        let indices = Tensor(uninitialized: plan.keptShape, dtype: .int64)
+        let ip = indices.storage.typed(Int64.self)
+        let n = x.shape[dim], s = x.strides[dim]
+        func go<T: TensorScalar>(_: T.Type) {
+            let xp = x.storage.typed(T.self) + x.offset, vp = values.storage.typed(T.self)
+            plan.forEachOutput { o, base in
+                let p = xp + base
+                var best = p[0], bi = 0
+                if best == best {
+                    for i in 1..<Swift.max(n, 1) {
+                        let v = p[i * s]
+                        if v != v { best = v; bi = i; break }
+                        if max ? v > best : v < best { best = v; bi = i }
+                    }
+                }
+                vp[o] = best
+                ip[o] = Int64(bi)
+            }
+        }
+        switch x.dtype {
+        case .float32: go(Float.self)
+        case .float64: go(Double.self)
+        case .int64: go(Int64.self)
+        }
+        return (values, indices)
+    }
+}
+
+extension Kernels {
+    /// For `prod` along `dim`: the product of all other elements of each slice, computed
+    /// exactly (prefix × suffix products, so zeros are handled).
+    static func productOfOthers(_ x: Tensor, dim: Int) -> Tensor {
+        let plan = ReducePlan(x, dims: [dim])
+        let xc = x
+        let out = Tensor.zeros(x.shape, dtype: x.dtype)
+        let n = x.shape[dim], s = x.strides[dim], so = out.strides[dim]
+        let outPlan = ReducePlan(out, dims: [dim])
+        // Map output element index -> base offset in `out` (same enumeration order as `plan`).
+        var outBases = [Int](repeating: 0, count: plan.outCount)
+        outBases.withUnsafeMutableBufferPointer { ob in
+            let obp = ob.baseAddress!
+            outPlan.forEachOutput { o, base in obp[o] = base }
+        }
+        func go<T: FloatScalar>(_: T.Type) {
+            let xp = xc.storage.typed(T.self) + xc.offset, op = out.storage.typed(T.self)
+            outBases.withUnsafeBufferPointer { ob in
+                plan.forEachOutput { o, base in
+                    let p = xp + base, q = op + ob[o]
+                    var prefix: T = 1
+                    for i in 0..<n { q[i * so] = prefix; prefix *= p[i * s] }
+                    var suffix: T = 1
+                    for i in stride(from: n - 1, through: 0, by: -1) { q[i * so] *= suffix; suffix *= p[i * s] }
+                }
+            }
+        }
+        switch x.dtype {
+        case .float32: go(Float.self)
+        case .float64: go(Double.self)
+        case .int64: preconditionFailure("[prod] gradients need a floating-point tensor")
+        }
+        return out
+    }
+}

@@ -1,0 +1,62 @@
+// Matrix products in all of PyTorch's forms. The primitive is a batched product with
+// broadcast batch dims (`bmm`); 1-D forms are composites that add and remove a dim.
+
+extension Tensor {
+    /// Matrix product with PyTorch's `matmul` semantics:
+    /// 1-D·1-D → dot product (0-d); 2-D·2-D → matrix product; 1-D·2-D and 2-D·1-D → a 1 is
+    /// prepended/appended and removed; ≥3-D → batched, batch dims broadcast.
+    public func matmul(_ other: Tensor) -> Tensor {
+        let (a, b) = Tensor.promoted(self, other)
+        precondition(a.rank >= 1 && b.rank >= 1,
+                     "[matmul] both arguments need at least 1 dimension, got shapes \(Shape.describe(a.shape)) and \(Shape.describe(b.shape))")
+        let ka = a.shape[a.rank - 1], kb = b.shape[b.rank == 1 ? 0 : b.rank - 2]
+        precondition(ka == kb, "[matmul] cannot multiply \(Shape.describe(a.shape)) by \(Shape.describe(b.shape)): inner sizes \(ka) and \(kb) differ")
+        switch (a.rank, b.rank) {
+        case (1, 1): return a.unsqueeze(0).batchedProduct(b.unsqueeze(1)).reshape([])
+        case (1, _): return a.unsqueeze(0).batchedProduct(b).squeeze(dim: -2)
+        case (_, 1): return a.batchedProduct(b.unsqueeze(1)).squeeze(dim: -1)
+        default: return a.batchedProduct(b)
+        }
+    }
+
+    /// The primitive: (..., m, k) · (..., k, n) with broadcast batch dims.
+    private func batchedProduct(_ b: Tensor) -> Tensor {
+        let a = self
+        let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
+        let batch = Shape.broadcast(batchA, batchB, op: "matmul")
+        let r = batch.count + 2
+        let a3 = a.rank == r ? a : a.reshape([Int](repeating: 1, count: r - a.rank) + a.shape)
+        let b3 = b.rank == r ? b : b.reshape([Int](repeating: 1, count: r - b.rank) + b.shape)
+        let out = Kernels.matmul(a3.detach(), b3.detach(), batch: batch)
+        if Tensor.needsGrad(a, b) {
+            let needA = a.requiresGrad, needB = b.requiresGrad
+            out.record("MmBackward", [a, b]) { g in
+                let ga = needA ? g.matmul(b.transpose(-1, -2)) : nil
+                var gb: Tensor? = nil
+                if needB {
+                    if b.rank == 2 && a.rank > 2 {
+                        // Shared weight: fold the batch into rows, one product instead of a sum of many.
+                        let k = a.shape[a.rank - 1], n = b.shape[1]
+                        gb = a.reshape([-1, k]).t.matmul(g.reshape([-1, n]))
+                    } else {
+                        gb = a.transpose(-1, -2).matmul(g)
+                    }
+                }
+                return [ga, gb]
+            }
+        }
+        return out
+    }
+
+    /// `matmul` of two matrices (2-D only).
+    public func mm(_ other: Tensor) -> Tensor {
+        precondition(rank == 2 && other.rank == 2, "[mm] expected 2-D tensors, got \(Shape.describe(shape)) and \(Shape.describe(other.shape))")
+        return matmul(other)
+    }
+
+    /// Dot product of two 1-D tensors.
+    public func dot(_ other: Tensor) -> Tensor {
+        precondition(rank == 1 && other.rank == 1, "[dot] expected 1-D tensors, got \(Shape.describe(shape)) and \(Shape.describe(other.shape))")
+        return matmul(other)
+    }
+}

@@ -1,0 +1,121 @@
+// Unary primitives. Each op: an element function for the forward kernel, and beside it the
+// backward rule (a fused element function of the output gradient and a saved tensor).
+
+enum NegFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { -x } }
+enum AbsFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { Swift.abs(x) } }
+enum ExpFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.exp(x) } }
+enum LogFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.log(x) } }
+enum SqrtFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { x.squareRoot() } }
+enum RsqrtFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { 1 / x.squareRoot() } }
+enum SinFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.sin(x) } }
+enum CosFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.cos(x) } }
+enum TanhFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.tanh(x) } }
+enum ReluFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { x > 0 ? x : (x != x ? x : 0) } }
+enum SignFn: UnaryFunction {
+    @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { x > 0 ? 1 : (x < 0 ? -1 : x) }
+}
+/// Sigmoid without overflow: for x < 0 it uses e^x / (1 + e^x).
+enum SigmoidFn: UnaryFunction {
+    @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T {
+        if x >= 0 { return 1 / (1 + T.exp(-x)) }
+        let e = T.exp(x)
+        return e / (1 + e)
+    }
+}
+
+// Backward element functions: (g, saved) -> input gradient.
+enum TanhGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ y: T) -> T { g * (1 - y * y) } }
+enum SigmoidGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ y: T) -> T { g * y * (1 - y) } }
+enum ReluGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ y: T) -> T { y > 0 ? g : 0 } }
+enum SqrtGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ y: T) -> T { g / (2 * y) } }
+enum RsqrtGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ y: T) -> T { -g * y * y * y / 2 } }
+enum AbsGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ x: T) -> T { g * SignFn.apply(x) } }
+
+extension Tensor {
+    /// Runs a float unary kernel `F`, recording `grad(g, saved)` when needed.
+    @inline(__always)
+    private func unary<F: UnaryFunction>(_ name: String, _ f: F.Type, cost: Int = 1,
+                                         backward: ((_ g: Tensor, _ x: Tensor, _ y: Tensor) -> Tensor)?) -> Tensor {
+        let x = dtype == .int64 ? to(.float32) : self
+        let out = Kernels.map(x, F.self, cost: cost, op: name)
+        if let backward, Tensor.needsGrad(x) {
+            let y = out.detach()
+            out.record(name, [x]) { g in [backward(g, x, y)] }
+        }
+        return out
+    }
+
+    /// −x.
+    public func neg() -> Tensor {
+        if dtype == .int64 { return Kernels.map(self, Int64.self) { -$0 } }
+        return unary("NegBackward", NegFn.self) { g, _, _ in -g }
+    }
+
+    /// |x|. Gradient sign(x) (0 at 0, as PyTorch).
+    public func abs() -> Tensor {
+        if dtype == .int64 { return Kernels.map(self, Int64.self) { Swift.abs($0) } }
+        return unary("AbsBackward", AbsFn.self) { g, x, _ in Kernels.zip(g, x, AbsGradFn.self, op: "abs") }
+    }
+
+    /// eˣ.
+    public func exp() -> Tensor { unary("ExpBackward", ExpFn.self, cost: 8) { g, _, y in g * y } }
+    /// Natural logarithm.
+    public func log() -> Tensor { unary("LogBackward", LogFn.self, cost: 8) { g, x, _ in g / x } }
+    /// Square root.
+    public func sqrt() -> Tensor {
+        unary("SqrtBackward", SqrtFn.self, cost: 4) { g, _, y in Kernels.zip(g, y, SqrtGradFn.self, op: "sqrt") }
+    }
+    /// 1/√x.
+    public func rsqrt() -> Tensor {
+        unary("RsqrtBackward", RsqrtFn.self, cost: 4) { g, _, y in Kernels.zip(g, y, RsqrtGradFn.self, op: "rsqrt") }
+    }
+    /// Sine.
+    public func sin() -> Tensor { unary("SinBackward", SinFn.self, cost: 8) { g, x, _ in g * x.cos() } }
+    /// Cosine.
+    public func cos() -> Tensor { unary("CosBackward", CosFn.self, cost: 8) { g, x, _ in -(g * x.sin()) } }
+    /// Hyperbolic tangent; gradient 1 − tanh².
+    public func tanh() -> Tensor {
+        unary("TanhBackward", TanhFn.self, cost: 8) { g, _, y in Kernels.zip(g, y, TanhGradFn.self, op: "tanh") }
+    }
+    /// Logistic sigmoid 1/(1+e⁻ˣ), finite for any input; gradient σ(1−σ).
+    public func sigmoid() -> Tensor {
+        unary("SigmoidBackward", SigmoidFn.self, cost: 8) { g, _, y in Kernels.zip(g, y, SigmoidGradFn.self, op: "sigmoid") }
+    }
+    /// max(x, 0); gradient 1 where x > 0, else 0.
+    public func relu() -> Tensor {
+        if dtype == .int64 { return Kernels.map(self, Int64.self) { Swift.max($0, 0) } }
+        return unary("ReluBackward", ReluFn.self) { g, _, y in Kernels.zip(g, y, ReluGradFn.self, op: "relu") }
+    }
+    /// −1, 0 or 1 by the sign of each element (not differentiable: gradient 0).
+    public func sign() -> Tensor {
+        if dtype == .int64 { return Kernels.map(self, Int64.self) { $0.signum() } }
+        return Kernels.map(self, SignFn.self, op: "sign")
+    }
+
+    /// Limits values to `[min, max]` (either may be nil). Gradient 1 inside the range,
+    /// bounds included, 0 outside.
+    public func clamp(min lo: Double? = nil, max hi: Double? = nil) -> Tensor {
+        precondition(lo != nil || hi != nil, "[clamp] at least one of min or max must be given")
+        let l = lo ?? -.infinity, h = hi ?? .infinity
+        let out: Tensor
+        switch dtype {
+        case .float32:
+            let fl = Float(l), fh = Float(h)
+            out = Kernels.map(self, Float.self) { $0 != $0 ? $0 : Swift.min(Swift.max($0, fl), fh) }
+        case .float64:
+            out = Kernels.map(self, Double.self) { $0 != $0 ? $0 : Swift.min(Swift.max($0, l), h) }
+        case .int64:
+            let il = lo.map { Int64($0) } ?? .min, ih = hi.map { Int64($0) } ?? .max
+            return Kernels.map(self, Int64.self) { Swift.min(Swift.max($0, il), ih) }
+        }
+        if Tensor.needsGrad(self) {
+            let x = self
+            out.record("ClampBackward", [x]) { g in
+                var mask = x.ge(x.scalarLike(l))
+                if hi != nil { mask = mask * x.le(x.scalarLike(h)) }
+                return [g * mask]
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,78 @@
+/// A seedable pseudo-random generator (xoshiro256**, seeded through SplitMix64).
+///
+/// Descent's random streams are deterministic for a seed but are not PyTorch's: the same seed
+/// gives different numbers than `torch.manual_seed`. Move weights between the two with state
+/// dicts, not seeds.
+public struct Generator: RandomNumberGenerator {
+    private var s: (UInt64, UInt64, UInt64, UInt64)
+    private var spareNormal: Double?
+
+    /// A generator whose stream is fixed by `seed`.
+    public init(seed: UInt64) {
+        var x = seed
+        func splitmix() -> UInt64 {
+            x &+= 0x9E37_79B9_7F4A_7C15
+            var z = x
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        s = (splitmix(), splitmix(), splitmix(), splitmix())
+    }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
+        let result = rotl(s.1 &* 5, 7) &* 9
+        let t = s.1 << 17
+        s.2 ^= s.0
+        s.3 ^= s.1
+        s.1 ^= s.2
+        s.0 ^= s.3
+        s.2 ^= t
+        s.3 = rotl(s.3, 45)
+        return result
+    }
+
+    @inline(__always) private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+
+    /// Uniform in [0, 1) with 53 random bits.
+    public mutating func nextUniform() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+
+    /// Standard normal (Box–Muller, both values used).
+    public mutating func nextNormal() -> Double {
+        if let v = spareNormal {
+            spareNormal = nil
+            return v
+        }
+        var u1 = nextUniform()
+        while u1 <= 0 { u1 = nextUniform() }
+        let u2 = nextUniform()
+        let r = (-2 * Foundation.log(u1)).squareRoot()
+        spareNormal = r * Foundation.sin(2 * .pi * u2)
+        return r * Foundation.cos(2 * .pi * u2)
+    }
+}
+
+import Foundation
+
+/// Library-wide settings: the random seed and the thread count.
+public enum Descent {
+    /// The global generator used by `Tensor.rand`, `randn`, initializers, dropout and shuffling.
+    nonisolated(unsafe) public static var generator = Generator(seed: 0)
+
+    /// Re-seeds the global generator, making every later random draw reproducible.
+    public static func manualSeed(_ seed: UInt64) {
+        generator = Generator(seed: seed)
+    }
+
+    /// Threads used by Descent's kernels and by BLAS; defaults to the CPUs this process may
+    /// use (its affinity mask, limited by a cgroup CPU quota). Setting it applies at once.
+    public static var threads: Int {
+        get { Parallel.threads }
+        set {
+            precondition(newValue >= 1, "[threads] expected at least 1 thread, got \(newValue)")
+            Parallel.threads = newValue
+            BLAS.setThreads(newValue)
+        }
+    }
+}

@@ -1,0 +1,66 @@
+/// Shape arithmetic shared by ops and kernels.
+enum Shape {
+    @inline(__always) static func count(_ shape: [Int]) -> Int {
+        var n = 1
+        for s in shape { n *= s }
+        return n
+    }
+
+    static func contiguousStrides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        var acc = 1
+        for d in stride(from: shape.count - 1, through: 0, by: -1) {
+            strides[d] = acc
+            acc *= max(shape[d], 1)
+        }
+        return strides
+    }
+
+    static func isContiguous(_ shape: [Int], _ strides: [Int]) -> Bool {
+        var expected = 1
+        for d in stride(from: shape.count - 1, through: 0, by: -1) where shape[d] != 1 {
+            if shape[d] == 0 { return true }
+            if strides[d] != expected { return false }
+            expected *= shape[d]
+        }
+        return true
+    }
+
+    /// PyTorch-style shape text: `(3, 4)`, `()` for a scalar, `(5,)` for 1-D.
+    static func describe(_ shape: [Int]) -> String {
+        shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+    }
+
+    /// Wraps a possibly negative dim into `0..<rank`, stopping with a message otherwise.
+    static func normalize(_ dim: Int, rank: Int, op: String) -> Int {
+        let r = max(rank, 1)
+        let d = dim < 0 ? dim + r : dim
+        precondition(d >= 0 && d < r, "[\(op)] dim \(dim) out of range for a tensor of rank \(rank) (expected -\(r)...\(r - 1))")
+        return d
+    }
+
+    /// The broadcast shape of two shapes, as PyTorch does (align right, sizes equal or 1).
+    static func broadcast(_ a: [Int], _ b: [Int], op: String) -> [Int] {
+        if a == b { return a }
+        let n = max(a.count, b.count)
+        var out = [Int](repeating: 1, count: n)
+        for i in 0..<n {
+            let x = i < n - a.count ? 1 : a[i - (n - a.count)]
+            let y = i < n - b.count ? 1 : b[i - (n - b.count)]
+            precondition(x == y || x == 1 || y == 1,
+                         "[\(op)] shapes \(describe(a)) and \(describe(b)) cannot be broadcast: sizes \(x) and \(y) differ at dim \(i)")
+            out[i] = x == 1 ? y : x
+        }
+        return out
+    }
+
+    /// Strides that read a tensor of `shape`/`strides` broadcast to `target` (0 on broadcast dims).
+    static func broadcastStrides(_ shape: [Int], _ strides: [Int], to target: [Int]) -> [Int] {
+        let lead = target.count - shape.count
+        var out = [Int](repeating: 0, count: target.count)
+        for i in 0..<shape.count where shape[i] != 1 || target[lead + i] == 1 {
+            out[lead + i] = shape[i] == 1 ? 0 : strides[i]
+        }
+        return out
+    }
+}

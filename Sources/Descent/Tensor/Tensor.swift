@@ -1,0 +1,161 @@
+/// An n-dimensional array of `float32`, `float64` or `int64` values, with reverse-mode
+/// automatic differentiation.
+///
+/// A tensor is a view: a `shape`, `strides` (in elements) and an `offset` into a shared
+/// `Storage`. View operations (`reshape` of contiguous data, `permute`, `transpose`,
+/// `expand`, `narrow`, `squeeze`, `unsqueeze`) share storage; `contiguous()` copies when needed.
+/// Tensors have reference semantics, like PyTorch's.
+///
+/// ```swift
+/// let x = Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6] as [Float])
+/// x.requiresGrad = true
+/// let y = (x * x).sum()
+/// y.backward()
+/// print(x.grad!)   // 2 * x
+/// ```
+public final class Tensor {
+    /// The shared buffer this tensor views.
+    public let storage: Storage
+    /// Sizes of each dimension; `[]` for a scalar (0-d) tensor.
+    public let shape: [Int]
+    /// Step in elements between neighbours along each dimension (0 for expanded dimensions).
+    public let strides: [Int]
+    /// Index of the first element in `storage`.
+    public let offset: Int
+
+    /// The node of the autograd graph that produced this tensor (or, for a leaf that
+    /// requires a gradient, the node that accumulates into `grad`).
+    var gradNode: GradNode?
+    var isLeafRequiringGrad = false
+    /// The accumulated gradient (leaves, and non-leaves after `retainGrad()`).
+    public var grad: Tensor?
+
+    init(storage: Storage, shape: [Int], strides: [Int], offset: Int = 0) {
+        self.storage = storage
+        self.shape = shape
+        self.strides = strides
+        self.offset = offset
+    }
+
+    /// A new contiguous tensor with uninitialized memory.
+    init(uninitialized shape: [Int], dtype: DType) {
+        let n = Shape.count(shape)
+        self.storage = Storage(count: n, dtype: dtype)
+        self.shape = shape
+        self.strides = Shape.contiguousStrides(shape)
+        self.offset = 0
+    }
+
+    /// Creates a tensor from Swift values in row-major order.
+    ///
+    /// - Precondition: `scalars.count` equals the product of `shape`.
+    public convenience init<T: TensorScalar>(shape: [Int], scalars: [T]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "[Tensor] negative size in shape \(Shape.describe(shape))")
+        precondition(Shape.count(shape) == scalars.count,
+                     "[Tensor] shape \(Shape.describe(shape)) needs \(Shape.count(shape)) values, got \(scalars.count)")
+        self.init(uninitialized: shape, dtype: T.dtype)
+        scalars.withUnsafeBufferPointer { src in
+            storage.typed(T.self).update(from: src.baseAddress!, count: scalars.count)
+        }
+    }
+
+    /// A 1-D tensor of the given values.
+    public convenience init<T: TensorScalar>(_ scalars: [T]) {
+        self.init(shape: [scalars.count], scalars: scalars)
+    }
+
+    /// A 2-D tensor from rows of equal length.
+    public convenience init<T: TensorScalar>(_ rows: [[T]]) {
+        let cols = rows.first?.count ?? 0
+        precondition(rows.allSatisfy { $0.count == cols }, "[Tensor] rows of different lengths")
+        self.init(shape: [rows.count, cols], scalars: rows.flatMap { $0 })
+    }
+
+    /// A 0-d (scalar) tensor.
+    public convenience init<T: TensorScalar>(_ value: T) {
+        self.init(shape: [], scalars: [value])
+    }
+
+    /// A 0-d tensor of `dtype` holding `value`.
+    public convenience init(_ value: Double, dtype: DType) {
+        self.init(uninitialized: [], dtype: dtype)
+        switch dtype {
+        case .float32: storage.typed(Float.self)[0] = Float(value)
+        case .float64: storage.typed(Double.self)[0] = value
+        case .int64: storage.typed(Int64.self)[0] = Int64(value)
+        }
+    }
+
+    // MARK: Basic properties
+
+    /// The element type.
+    public var dtype: DType { storage.dtype }
+    /// Number of dimensions.
+    public var rank: Int { shape.count }
+    /// Number of elements.
+    public var count: Int { Shape.count(shape) }
+    /// Size of dimension `dim` (negative counts from the end).
+    public func size(_ dim: Int) -> Int { shape[Shape.normalize(dim, rank: rank, op: "size")] }
+    /// Whether the elements are laid out in row-major order without gaps.
+    public var isContiguous: Bool { Shape.isContiguous(shape, strides) }
+
+    // MARK: Reading values
+
+    /// The values in row-major order, converted to `T`.
+    public func toArray<T: TensorScalar>(_: T.Type = T.self) -> [T] {
+        let c = contiguousData()
+        let n = c.count
+        switch c.dtype {
+        case .float32:
+            let p = c.storage.typed(Float.self) + c.offset
+            if T.self == Float.self { return Array(UnsafeBufferPointer(start: p, count: n)) as! [T] }
+            return (0..<n).map { T(fromDouble: Double(p[$0])) }
+        case .float64:
+            let p = c.storage.typed(Double.self) + c.offset
+            if T.self == Double.self { return Array(UnsafeBufferPointer(start: p, count: n)) as! [T] }
+            return (0..<n).map { T(fromDouble: p[$0]) }
+        case .int64:
+            let p = c.storage.typed(Int64.self) + c.offset
+            if T.self == Int64.self { return Array(UnsafeBufferPointer(start: p, count: n)) as! [T] }
+            return (0..<n).map { T(fromDouble: Double(p[$0])) }
+        }
+    }
+
+    /// The values in row-major order as `Float`.
+    public var scalars: [Float] { toArray(Float.self) }
+
+    /// The single value of a one-element tensor, as `Float`.
+    public var item: Float { Float(itemDouble) }
+
+    /// The single value of a one-element tensor, as `Double`.
+    public var itemDouble: Double {
+        precondition(count == 1, "[item] a tensor with \(count) elements cannot be converted to a scalar; shape \(Shape.describe(shape))")
+        return element(at: offset)
+    }
+
+    /// The element at a storage index, as Double.
+    @inline(__always) func element(at index: Int) -> Double {
+        switch dtype {
+        case .float32: return Double(storage.typed(Float.self)[index])
+        case .float64: return storage.typed(Double.self)[index]
+        case .int64: return Double(storage.typed(Int64.self)[index])
+        }
+    }
+
+    /// The value at a multi-index (negative indices count from the end), as Double.
+    public subscript(index indices: Int...) -> Double {
+        precondition(indices.count == rank, "[subscript] expected \(rank) indices for shape \(Shape.describe(shape)), got \(indices.count)")
+        var pos = offset
+        for (d, i) in indices.enumerated() {
+            let j = i < 0 ? i + shape[d] : i
+            precondition(j >= 0 && j < shape[d], "[subscript] index \(i) out of range for dim \(d) of size \(shape[d])")
+            pos += j * strides[d]
+        }
+        return element(at: pos)
+    }
+
+    /// This tensor if contiguous with offset usable directly, else a contiguous copy (no autograd).
+    func contiguousData() -> Tensor {
+        isContiguous ? self : Kernels.copyToContiguous(self)
+    }
+}
