@@ -5,7 +5,30 @@ import Descent
 struct DescentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "descent",
-        abstract: "Descent: neural networks in Swift.",
-        subcommands: []
+        abstract: "Descent: neural networks in Swift, checked against PyTorch.",
+        subcommands: [Train.self, Bench.self, Info.self]
     )
+}
+
+/// Flags every subcommand shares.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Threads for Descent's kernels and BLAS (default: the CPUs this process may use).")
+    var threads: Int?
+
+    func apply() throws {
+        if let threads {
+            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+            Descent.threads = threads
+        }
+    }
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the BLAS, CPU features and thread count in use.")
+
+    func run() throws {
+        print("threads: \(Descent.threads)")
+        print("blas: \(BLAS.isAvailable ? BLAS.name : "none (built-in kernel)")")
+        if !BLAS.coreType.isEmpty { print("OPENBLAS_CORETYPE: \(BLAS.coreType)") }
+    }
 }

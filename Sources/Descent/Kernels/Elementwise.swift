@@ -144,3 +144,22 @@ enum Kernels {
         }
     }
 }
+
+extension Kernels {
+    /// `x[i] = f(x[i], y[i])` in place, `y` broadcast to `x`'s shape; both hold `T`.
+    @inline(__always)
+    static func update<T: TensorScalar>(_ x: Tensor, _ y: Tensor, _: T.Type, _ f: (T, T) -> T) {
+        let sy = Shape.broadcastStrides(y.shape, y.strides, to: x.shape)
+        let loop = StridedLoop(shape: x.shape, strides: [x.strides, sy])
+        let xp = x.storage.typed(T.self) + x.offset, yp = y.storage.typed(T.self) + y.offset
+        let ix = loop.innerStride(0), iy = loop.innerStride(1)
+        loop.run(parallel: true) { o, n in
+            let a = xp + o[0], b = yp + o[1]
+            if ix == 1 && iy == 1 {
+                for i in 0..<n { a[i] = f(a[i], b[i]) }
+            } else {
+                for i in 0..<n { a[i * ix] = f(a[i * ix], b[i * iy]) }
+            }
+        }
+    }
+}

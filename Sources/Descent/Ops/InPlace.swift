@@ -1,0 +1,52 @@
+// In-place updates, for optimizers and initializers. They are not recorded by autograd: on a
+// tensor that requires a gradient they are allowed only with gradient recording off
+// (`withNoGrad`), as in PyTorch.
+
+extension Tensor {
+    private func checkInPlace(_ op: String, _ other: Tensor? = nil) {
+        precondition(!(GradMode.enabled && requiresGrad),
+                     "[\(op)] a tensor that requires grad is being used in an in-place operation; wrap the update in withNoGrad { }")
+        if let other {
+            precondition(Shape.broadcast(shape, other.shape, op: op) == shape,
+                         "[\(op)] cannot write a tensor of shape \(Shape.describe(other.shape)) into one of shape \(Shape.describe(shape))")
+        }
+    }
+
+    /// Copies `source`'s values (broadcast, converted to this dtype) into this tensor's elements.
+    public func assign(_ source: Tensor) {
+        checkInPlace("assign", source)
+        Kernels.copy(source.dtype == dtype ? source : source.to(dtype), into: self)
+    }
+
+    /// `self += alpha * other`, in place.
+    public func addAssign(_ other: Tensor, alpha: Double = 1) {
+        checkInPlace("addAssign", other)
+        let o = other.dtype == dtype ? other : other.to(dtype)
+        switch dtype {
+        case .float32:
+            let a = Float(alpha)
+            Kernels.update(self, o, Float.self) { $0 + a * $1 }
+        case .float64: Kernels.update(self, o, Double.self) { $0 + alpha * $1 }
+        case .int64:
+            let a = Int64(alpha)
+            Kernels.update(self, o, Int64.self) { $0 + a * $1 }
+        }
+    }
+
+    /// `self *= other`, in place.
+    public func mulAssign(_ other: Tensor) {
+        checkInPlace("mulAssign", other)
+        let o = other.dtype == dtype ? other : other.to(dtype)
+        switch dtype {
+        case .float32: Kernels.update(self, o, Float.self) { $0 * $1 }
+        case .float64: Kernels.update(self, o, Double.self) { $0 * $1 }
+        case .int64: Kernels.update(self, o, Int64.self) { $0 * $1 }
+        }
+    }
+
+    /// Sets every element to `value`, in place.
+    public func fill(_ value: Double) {
+        checkInPlace("fill")
+        Kernels.fill(self, value)
+    }
+}

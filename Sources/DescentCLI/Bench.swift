@@ -1,0 +1,70 @@
+import ArgumentParser
+import Descent
+import Foundation
+
+/// Benchmarks. Each prints `name value` lines (and JSON with --json) for Scripts/bench_compare.py,
+/// which runs them side by side with PyTorch.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time Descent's kernels and workloads (compare with Scripts/bench_compare.py).",
+        subcommands: [Gemm.self]
+    )
+}
+
+/// Median wall time of `body` in milliseconds after `warmup` runs.
+func medianMilliseconds(reps: Int, warmup: Int = 3, _ body: () -> Void) -> Double {
+    for _ in 0..<warmup { body() }
+    var times: [Double] = []
+    for _ in 0..<reps {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+    }
+    times.sort()
+    return times[times.count / 2]
+}
+
+struct Gemm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "GFLOP/s of float32 matmul on the issue's shapes, in the forms forward and backward use.")
+
+    /// (M, N, K) shapes: a linear layer's batch, a recurrent step, a conv as GEMM, a square.
+    static let shapes = [(64, 256, 784), (32, 512, 128), (64, 16384, 576), (1024, 1024, 1024)]
+
+    @Option(help: "Timed repetitions per shape (median reported).") var reps = 20
+    @Option(help: "Forms to run: any of nn, nt, tn (A·B, A·Bᵀ, Aᵀ·B), comma-separated.") var forms = "nn,nt,tn"
+    @Flag(help: "Use the built-in kernel even when a BLAS is available.") var builtin = false
+    @Flag(help: "Print one JSON object instead of lines.") var json = false
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard reps >= 1 else { throw ValidationError("--reps must be at least 1, got \(reps)") }
+        let bad = forms.split(separator: ",").filter { !["nn", "nt", "tn"].contains($0) }
+        guard bad.isEmpty else { throw ValidationError("unknown form(s) \(bad.joined(separator: ", ")); use nn, nt or tn") }
+    }
+
+    func run() throws {
+        try common.apply()
+        if builtin { BLAS.enabled = false }
+        Descent.manualSeed(0)
+        var results: [(String, Double)] = []
+        for (m, n, k) in Self.shapes {
+            for form in forms.split(separator: ",").map(String.init) {
+                // Operands stored so that the product has the requested form.
+                let a = form == "tn" ? Tensor.randn([k, m]).t : Tensor.randn([m, k])
+                let b = form == "nt" ? Tensor.randn([n, k]).t : Tensor.randn([k, n])
+                let repeats = m * n * k > 500_000_000 ? max(3, reps / 2) : reps
+                let ms = medianMilliseconds(reps: repeats) { _ = a.matmul(b) }
+                let gflops = 2 * Double(m) * Double(n) * Double(k) / (ms / 1e3) / 1e9
+                results.append(("gemm_\(m)x\(n)x\(k)_\(form)", gflops))
+            }
+        }
+        if json {
+            let body = results.map { "\"\($0.0)\": \(String(format: "%.3f", $0.1))" }.joined(separator: ", ")
+            print("{\(body)}")
+        } else {
+            print("# GFLOP/s, float32, threads \(Descent.threads), \(builtin || !BLAS.isAvailable ? "built-in kernel" : "BLAS \(BLAS.name) core \(BLAS.coreType)")")
+            for (name, v) in results { print("\(name) \(String(format: "%.2f", v))") }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Descent
+
+/// Trains a small two-layer network on the two-spirals problem with autograd and plain
+/// gradient descent, printing the loss as it falls. Uses only tensors and `backward()`.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a tiny network (two spirals, 2-64-64-2 MLP) and print its loss falling.")
+
+    @Option(help: "Passes over the data.") var epochs = 300
+    @Option(help: "Learning rate of gradient descent.") var lr = 0.1
+    @Option(help: "Momentum of gradient descent (heavy ball, as PyTorch's SGD).") var momentum = 0.9
+    @Option(help: "Hidden units per layer.") var hidden = 64
+    @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(help: "Print the loss every this many epochs.") var every = 25
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
+        guard momentum >= 0, momentum < 1 else { throw ValidationError("--momentum must be in [0, 1), got \(momentum)") }
+        guard hidden >= 1 else { throw ValidationError("--hidden must be at least 1, got \(hidden)") }
+        guard every >= 1 else { throw ValidationError("--every must be at least 1, got \(every)") }
+    }
+
+    func run() throws {
+        try common.apply()
+        Descent.manualSeed(seed)
+        let (x, y) = spirals(perClass: 200)
+        // Parameters with PyTorch's default Linear init: U(-1/sqrt(fanIn), 1/sqrt(fanIn)).
+        func linear(_ fanIn: Int, _ fanOut: Int) -> (Tensor, Tensor) {
+            let bound = 1 / Double(fanIn).squareRoot()
+            return (Tensor.uniform([fanIn, fanOut], low: -bound, high: bound).requiringGrad(),
+                    Tensor.uniform([fanOut], low: -bound, high: bound).requiringGrad())
+        }
+        let (w1, b1) = linear(2, hidden), (w2, b2) = linear(hidden, hidden), (w3, b3) = linear(hidden, 2)
+        let params = [w1, b1, w2, b2, w3, b3]
+        let velocity = params.map { Tensor.zeros(like: $0) }
+        print("two spirals: \(x.shape[0]) points, MLP 2-\(hidden)-\(hidden)-2, gradient descent lr \(lr) momentum \(momentum)")
+        for epoch in 1...epochs {
+            let h1 = (x.matmul(w1) + b1).tanh()
+            let h2 = (h1.matmul(w2) + b2).tanh()
+            let logits = h2.matmul(w3) + b3
+            // Cross-entropy: mean over samples of logsumexp(logits) - logit of the true class.
+            let loss = (logits.logsumexp(dim: 1) - logits.gather(dim: 1, index: y.unsqueeze(1)).squeeze(dim: 1)).mean()
+            for p in params { p.zeroGrad() }
+            loss.backward()
+            withNoGrad {
+                // v = momentum * v + grad; p -= lr * v
+                for (p, v) in zip(params, velocity) {
+                    v.assign(momentum * v + p.grad!)
+                    p.addAssign(v, alpha: -lr)
+                }
+            }
+            if epoch == 1 || epoch % every == 0 || epoch == epochs {
+                let accuracy = withNoGrad { logits.argmax(dim: 1).eq(y).float().mean().item }
+                print("epoch \(epoch): loss \(String(format: "%.4f", loss.item)), accuracy \(String(format: "%.1f", 100 * accuracy))%")
+            }
+        }
+    }
+
+    /// Two interleaved spirals, `perClass` points each, with a little noise.
+    func spirals(perClass n: Int) -> (Tensor, Tensor) {
+        var points: [Float] = [], labels: [Int64] = []
+        for c in 0..<2 {
+            for i in 0..<n {
+                let r = Double(i) / Double(n) * 5 + 0.3
+                let t = 1.25 * Double(i) / Double(n) * 2 * .pi + Double(c) * .pi
+                let noise = Tensor.randn([2]).scalars.map { Double($0) * 0.1 }
+                points += [Float(r * cos(t) + noise[0]) / 5, Float(r * sin(t) + noise[1]) / 5]
+                labels.append(Int64(c))
+            }
+        }
+        return (Tensor(shape: [2 * n, 2], scalars: points), Tensor(labels))
+    }
+}
+
+import Foundation
