@@ -92,8 +92,8 @@ extension Tensor {
         return Kernels.map(self, SignFn.self, op: "sign")
     }
 
-    /// Limits values to `[min, max]` (either may be nil). Gradient 1 inside the range,
-    /// bounds included, 0 outside.
+    /// Limits values to `[min, max]` (either may be nil). Gradient 1 strictly inside the
+    /// range and 0 outside and on the bounds, as PyTorch 2 does for number bounds.
     public func clamp(min lo: Double? = nil, max hi: Double? = nil) -> Tensor {
         precondition(lo != nil || hi != nil, "[clamp] at least one of min or max must be given")
         let l = lo ?? -.infinity, h = hi ?? .infinity
@@ -111,8 +111,8 @@ extension Tensor {
         if Tensor.needsGrad(self) {
             let x = self
             out.record("ClampBackward", [x]) { g in
-                var mask = x.ge(x.scalarLike(l))
-                if hi != nil { mask = mask * x.le(x.scalarLike(h)) }
+                var mask = x.gt(x.scalarLike(l))
+                if hi != nil { mask = mask * x.lt(x.scalarLike(h)) }
                 return [g * mask]
             }
         }

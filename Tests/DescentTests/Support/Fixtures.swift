@@ -1,0 +1,71 @@
+import Descent
+import Foundation
+import XCTest
+
+/// The committed PyTorch fixtures (Tests/Fixtures), read with Descent's own safetensors reader.
+enum Fixtures {
+    static let directory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
+
+    static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    static func load(_ name: String) throws -> SafeTensors { try SafeTensors.load(path(name)) }
+}
+
+/// One fixture case: inputs, outputs, upstream gradients and input gradients from PyTorch.
+struct FixtureCase {
+    let name: String
+    let call: String
+    let inputs: [String: Tensor]
+    let outputs: [Tensor]
+    let upstream: [Int: Tensor]
+    let grads: [String: Tensor]
+
+    /// All cases of a fixture file, by name.
+    static func all(in file: SafeTensors) -> [String: FixtureCase] {
+        var groups: [String: [String: Tensor]] = [:]
+        for (key, t) in file.tensors {
+            let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
+            groups[parts[0], default: [:]][parts[1]] = t
+        }
+        var out: [String: FixtureCase] = [:]
+        for (name, items) in groups {
+            func pick(_ prefix: String) -> [String: Tensor] {
+                Dictionary(uniqueKeysWithValues: items.filter { $0.key.hasPrefix(prefix + "/") }
+                    .map { (String($0.key.dropFirst(prefix.count + 1)), $0.value) })
+            }
+            let outs = pick("out")
+            out[name] = FixtureCase(
+                name: name, call: file.metadata[name] ?? "?",
+                inputs: pick("in"),
+                outputs: (0..<outs.count).map { outs[String($0)]! },
+                upstream: Dictionary(uniqueKeysWithValues: pick("gout").map { (Int($0.key)!, $0.value) }),
+                grads: pick("grad"))
+        }
+        return out
+    }
+}
+
+/// Asserts two tensors have the same shape and dtype and values within `atol + rtol·|expected|`
+/// (NaN matches NaN, infinities must match exactly).
+func assertClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-5, atol: Double = 1e-6,
+                 _ what: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(actual.shape, expected.shape, "shape of \(what())", file: file, line: line)
+    XCTAssertEqual(actual.dtype, expected.dtype, "dtype of \(what())", file: file, line: line)
+    guard actual.shape == expected.shape else { return }
+    let a = actual.toArray(Double.self), e = expected.toArray(Double.self)
+    var worst = 0.0, worstIndex = -1
+    for i in 0..<a.count {
+        if a[i].isNaN && e[i].isNaN { continue }
+        if a[i].isInfinite || e[i].isInfinite {
+            if a[i] != e[i] { worst = .infinity; worstIndex = i }
+            continue
+        }
+        let excess = Swift.abs(a[i] - e[i]) - (atol + rtol * Swift.abs(e[i]))
+        if excess > worst || a[i].isNaN != e[i].isNaN { worst = Swift.max(excess, 1); worstIndex = i }
+    }
+    if worstIndex >= 0 {
+        XCTFail("\(what()): element \(worstIndex) is \(a[worstIndex]), expected \(e[worstIndex])", file: file, line: line)
+    }
+}
