@@ -52,6 +52,9 @@ extension Tensor {
         return (centered * centered).sum(dims: d, keepDim: keepDim) / Double(Swift.max(n - correction, 0))
     }
 
+    /// Variance of all elements.
+    public func variance(correction: Int = 1) -> Tensor { variance(dims: [], correction: correction) }
+
     public func variance(dim: Int, correction: Int = 1, keepDim: Bool = false) -> Tensor {
         variance(dims: [dim], correction: correction, keepDim: keepDim)
     }
@@ -60,6 +63,9 @@ extension Tensor {
     public func std(dims: [Int], correction: Int = 1, keepDim: Bool = false) -> Tensor {
         variance(dims: dims, correction: correction, keepDim: keepDim).sqrt()
     }
+
+    /// Standard deviation of all elements.
+    public func std(correction: Int = 1) -> Tensor { std(dims: [], correction: correction) }
 
     public func std(dim: Int, correction: Int = 1, keepDim: Bool = false) -> Tensor {
         std(dims: [dim], correction: correction, keepDim: keepDim)

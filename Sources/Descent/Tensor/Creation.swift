@@ -40,11 +40,15 @@ extension Tensor {
         let t = Tensor(uninitialized: [steps], dtype: dtype)
         if steps == 1 { t.setElement(0, start) }
         guard steps > 1 else { return t }
-        let step = (end - start) / Double(steps - 1)
-        // PyTorch fills the first half from the start and the second half from the end.
+        // PyTorch fills the first half from the start and the second half from the end, in the
+        // tensor's own precision.
         let half = steps / 2
-        for i in 0..<steps {
-            t.setElement(i, i < half ? start + step * Double(i) : end - step * Double(steps - 1 - i))
+        if dtype == .float32 {
+            let s = Float(start), e = Float(end), step = (e - s) / Float(steps - 1)
+            for i in 0..<steps { t.setElement(i, Double(i < half ? s.addingProduct(step, Float(i)) : e.addingProduct(-step, Float(steps - 1 - i)))) }
+        } else {
+            let step = (end - start) / Double(steps - 1)
+            for i in 0..<steps { t.setElement(i, i < half ? start.addingProduct(step, Double(i)) : end.addingProduct(-step, Double(steps - 1 - i))) }
         }
         return t
     }

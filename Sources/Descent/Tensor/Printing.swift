@@ -22,8 +22,16 @@ extension Tensor: CustomStringConvertible {
                 elided = true
             }
             var parts = indices.map { render(dim + 1, base + $0 * strides[dim], indent + 1) }
-            if elided { parts.insert("...", at: 3) }
-            let sep = dim == rank - 1 ? ", " : "," + String(repeating: "\n", count: rank - dim - 1) + String(repeating: " ", count: indent + 1)
+            if elided { parts.insert(dim == rank - 1 ? " ..." : "...", at: 3) }
+            if dim == rank - 1 {
+                // Wrap the innermost dim at 80 columns, as PyTorch does.
+                let perLine = Swift.max(1, (80 - indent) / (width + 2))
+                let lines = stride(from: 0, to: parts.count, by: perLine).map {
+                    parts[$0..<Swift.min($0 + perLine, parts.count)].joined(separator: ", ")
+                }
+                return "[" + lines.joined(separator: ",\n" + String(repeating: " ", count: indent + 1)) + "]"
+            }
+            let sep = "," + String(repeating: "\n", count: rank - dim - 1) + String(repeating: " ", count: indent + 1)
             return "[" + parts.joined(separator: sep) + "]"
         }
         texts.append(rank == 0 ? format(values.first ?? 0) : render(0, 0, 7))
@@ -41,13 +49,13 @@ extension Tensor: CustomStringConvertible {
         let special: (Double) -> String? = { v in
             v.isNaN ? "nan" : (v == .infinity ? "inf" : (v == -.infinity ? "-inf" : nil))
         }
-        if finite.allSatisfy({ $0 == $0.rounded() }) {
-            let big = (finite.map { Swift.abs($0) }.max() ?? 0) >= 1e8
-            return { v in special(v) ?? (big ? String(format: "%.4e", v) : String(format: "%.0f.", v)) }
-        }
         let nonzero = finite.map { Swift.abs($0) }.filter { $0 != 0 }
         let maxAbs = nonzero.max() ?? 0, minAbs = nonzero.min() ?? 0
-        let scientific = maxAbs / Swift.max(minAbs, .leastNonzeroMagnitude) > 1000 || maxAbs >= 1e8 || minAbs < 1e-4
+        let wideRange = maxAbs / Swift.max(minAbs, .leastNonzeroMagnitude) > 1000 || maxAbs > 1e8
+        if finite.allSatisfy({ $0 == $0.rounded() }) {
+            return { v in special(v) ?? (wideRange ? String(format: "%.4e", v) : String(format: "%.0f.", v)) }
+        }
+        let scientific = wideRange || minAbs < 1e-4
         return { v in special(v) ?? String(format: scientific ? "%.4e" : "%.4f", v) }
     }
 }

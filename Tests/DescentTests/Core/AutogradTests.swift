@@ -1,0 +1,109 @@
+@testable import Descent
+import XCTest
+
+final class AutogradTests: XCTestCase {
+    func testGradientsAccumulateOnLeavesUntilZeroed() {
+        let w = Tensor(shape: [3], scalars: [1, 2, 3] as [Float]).requiringGrad()
+        (w * w).sum().backward()
+        (w * 3).sum().backward()
+        XCTAssertEqual(w.grad!.scalars, [5, 7, 9])  // 2w + 3
+        w.zeroGrad()
+        XCTAssertNil(w.grad)
+        w.sum().backward()
+        XCTAssertEqual(w.grad!.scalars, [1, 1, 1])
+    }
+
+    func testExplicitGradientForNonScalarOutput() {
+        let x = Tensor(shape: [2, 2], scalars: [1, 2, 3, 4] as [Float]).requiringGrad()
+        let y = x * x
+        y.backward(Tensor(shape: [2, 2], scalars: [1, 0, 0, 2] as [Float]))
+        XCTAssertEqual(x.grad!.scalars, [2, 0, 0, 16])
+    }
+
+    func testBackwardFreesGraphUnlessRetained() {
+        let x = Tensor(shape: [2], scalars: [1, 2] as [Float]).requiringGrad()
+        let y = (x.exp() * 2).sum()
+        y.backward(retainGraph: true)
+        XCTAssertFalse(y.gradNode!.released)
+        y.backward()
+        XCTAssertEqual(x.grad!.toArray(Double.self)[0], 4 * Foundation.exp(1.0), accuracy: 1e-5)
+        XCTAssertTrue(y.gradNode!.released, "the graph is freed after a backward without retainGraph")
+        XCTAssertTrue(y.gradNode!.inputs.isEmpty && y.gradNode!.backward == nil)
+    }
+
+    func testNoGradRecordsNothing() {
+        let x = Tensor.randn([3]).requiringGrad()
+        let y = withNoGrad { (x * 2).exp().sum() }
+        XCTAssertFalse(y.requiresGrad)
+        XCTAssertNil(y.gradNode)
+        XCTAssertTrue(isGradEnabled)
+        // Inputs that do not require a gradient record nothing either.
+        let z = (Tensor.randn([3]) * 2).exp()
+        XCTAssertNil(z.gradNode)
+    }
+
+    func testDetachCutsTheGraphAndSharesData() {
+        let x = Tensor(shape: [2], scalars: [1, 2] as [Float]).requiringGrad()
+        let d = (x * 2).detach()
+        XCTAssertFalse(d.requiresGrad)
+        XCTAssertTrue(d.isLeaf)
+        let y = x * 2
+        let e = y.detach()
+        XCTAssertTrue(e.storage === y.storage)
+    }
+
+    func testRetainGradOnNonLeaf() {
+        let x = Tensor(shape: [2], scalars: [1, 2] as [Float]).requiringGrad()
+        let h = x * 3
+        h.retainGrad()
+        (h * h).sum().backward()
+        XCTAssertEqual(h.grad!.scalars, [6, 12])
+        XCTAssertEqual(x.grad!.scalars, [18, 36])
+    }
+
+    func testGradFnNamesAndLeafFlags() {
+        let x = Tensor.randn([2]).requiringGrad()
+        let y = x + x
+        XCTAssertTrue(x.isLeaf)
+        XCTAssertFalse(y.isLeaf)
+        XCTAssertEqual(y.gradFn, "AddBackward")
+        XCTAssertNil(x.gradFn)
+    }
+
+    func testDiamondGraphSumsBothPaths() {
+        let x = Tensor(shape: [1], scalars: [2] as [Double]).requiringGrad()
+        let a = x * x, b = x.exp()
+        (a * b).sum().backward()
+        // d/dx x² eˣ = (2x + x²) eˣ
+        XCTAssertEqual(x.grad!.toArray(Double.self)[0], (4 + 4) * Foundation.exp(2.0), accuracy: 1e-9)
+    }
+
+    func testLongChainRunsBackwardAndFreesWithoutStackOverflow() {
+        let x = Tensor(shape: [1], scalars: [1] as [Float]).requiringGrad()
+        var y = x
+        for _ in 0..<100_000 { y = y * 1.0 }
+        y.sum().backward()
+        XCTAssertEqual(x.grad!.scalars, [1])
+        // A second chain dropped without a backward pass is freed iteratively too.
+        var z = x
+        for _ in 0..<100_000 { z = z + 0 }
+        z = Tensor.zeros([1])
+        XCTAssertEqual(z.count, 1)
+    }
+
+    func testBroadcastGradientIsSummedToInputShape() {
+        let b = Tensor.zeros([1, 4]).requiringGrad()
+        (Tensor.ones([3, 4]) + b).sum().backward()
+        XCTAssertEqual(b.grad!.shape, [1, 4])
+        XCTAssertEqual(b.grad!.scalars, [3, 3, 3, 3])
+    }
+
+    func testCastBackwardReturnsGradientInInputDtype() {
+        let x = Tensor(shape: [2], scalars: [1, 2] as [Float]).requiringGrad()
+        (x.double() * x.double()).sum().backward()
+        XCTAssertEqual(x.grad!.dtype, .float32)
+        XCTAssertEqual(x.grad!.scalars, [2, 4])
+    }
+}
+
+import Foundation
