@@ -1,0 +1,82 @@
+import Descent
+import XCTest
+
+/// Matrix products on the built-in kernel and on the BLAS (when loaded) against a naive
+/// Float64 product, over odd sizes, every transpose form, batches and both float types.
+final class GemmTests: XCTestCase {
+    override func tearDown() { BLAS.enabled = true }
+
+    /// Reference product in Double from the row-major values.
+    private func naive(_ a: Tensor, _ b: Tensor) -> Tensor {
+        let m = a.shape[0], k = a.shape[1], n = b.shape[1]
+        let x = a.toArray(Double.self), y = b.toArray(Double.self)
+        var out = [Double](repeating: 0, count: m * n)
+        for i in 0..<m { for p in 0..<k { let v = x[i * k + p]; for j in 0..<n { out[i * n + j] += v * y[p * n + j] } } }
+        return Tensor(shape: [m, n], scalars: out)
+    }
+
+    private func checkForms(dtype: DType, file: StaticString = #filePath, line: UInt = #line) {
+        Descent.manualSeed(3)
+        let shapes = [(1, 1, 1), (1, 7, 5), (7, 1, 5), (5, 7, 1), (13, 37, 29), (64, 33, 70), (6, 32, 300), (97, 65, 257)]
+        for (m, n, k) in shapes {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = ta ? Tensor.randn([k, m], dtype: dtype).t : Tensor.randn([m, k], dtype: dtype)
+                let b = tb ? Tensor.randn([n, k], dtype: dtype).t : Tensor.randn([k, n], dtype: dtype)
+                let tol = dtype == .float32 ? 1e-4 : 1e-10
+                assertClose(a.matmul(b).to(.float64), naive(a, b), rtol: tol, atol: tol,
+                            "\(m)x\(n)x\(k) ta \(ta) tb \(tb) \(dtype)", file: file, line: line)
+            }
+        }
+        // Batched with a shared right operand (folded into one GEMM) and a strided batch.
+        let a = Tensor.randn([3, 5, 4], dtype: dtype), w = Tensor.randn([4, 6], dtype: dtype)
+        let folded = a.matmul(w)
+        for i in 0..<3 { assertClose(folded[i].to(.float64), naive(a[i], w), rtol: 1e-4, atol: 1e-4, "batch \(i)") }
+        let strided = Tensor.randn([5, 3, 4], dtype: dtype).permute(1, 0, 2)
+        let s = strided.matmul(w)
+        for i in 0..<3 { assertClose(s[i].to(.float64), naive(strided[i], w), rtol: 1e-4, atol: 1e-4, "strided batch \(i)") }
+    }
+
+    func testBuiltinKernelFloat32() {
+        BLAS.enabled = false
+        checkForms(dtype: .float32)
+    }
+
+    func testBuiltinKernelFloat64() {
+        BLAS.enabled = false
+        checkForms(dtype: .float64)
+    }
+
+    func testDefaultPathFloat32AndFloat64() {
+        // The BLAS when one is loaded (CI installs OpenBLAS), else the built-in kernel.
+        checkForms(dtype: .float32)
+        checkForms(dtype: .float64)
+    }
+
+    func testBuiltinMatchesDefaultOnALargeProduct() {
+        Descent.manualSeed(5)
+        let a = Tensor.randn([130, 300]), b = Tensor.randn([300, 90])
+        let fast = a.matmul(b)
+        BLAS.enabled = false
+        assertClose(a.matmul(b), fast, rtol: 1e-4, atol: 1e-4, "built-in vs default")
+    }
+
+    func testInt64Matmul() {
+        let a = Tensor(shape: [2, 2], scalars: [1, 2, 3, 4] as [Int64])
+        XCTAssertEqual(a.matmul(a).toArray(Int64.self), [7, 10, 15, 22])
+    }
+
+    func testBLASSelection() {
+        // CI sets DESCENT_EXPECT_BLAS=1 when it installed OpenBLAS, so the BLAS path is tested there.
+        if ProcessInfo.processInfo.environment["DESCENT_EXPECT_BLAS"] == "1" {
+            XCTAssertTrue(BLAS.isAvailable, "OpenBLAS was installed but not loaded")
+        }
+        if BLAS.isAvailable {
+            // OpenBLAS must run its fast kernel without the user setting anything.
+            if BLAS.name.contains("openblas") { XCTAssertFalse(BLAS.coreType.isEmpty) }
+        } else {
+            XCTAssertEqual(BLAS.name, "built-in")
+        }
+    }
+}
+
+import Foundation
