@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Runs Descent's benchmarks and PyTorch's side by side, interleaved, and prints ratios.
+
+    swift build -c release
+    $(../shared/tools/torch-venv.sh) Scripts/bench_compare.py gemm [--rounds 5] [--threads 2]
+
+gemm: `descent bench gemm --json` against `a @ b` in PyTorch on the same shapes and forms
+(nn: A·B, nt: A·Bᵀ, tn: Aᵀ·B, with the transposed operand a view as backward passes it).
+Each round runs Descent once and PyTorch once, alternating; the medians over rounds are
+compared. The ratio column is Descent GFLOP/s ÷ PyTorch GFLOP/s (higher is better).
+The machines are shared and noisy: read ratios, not absolute numbers.
+"""
+import argparse, json, os, statistics, subprocess, sys, time
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+SHAPES = [(64, 256, 784), (32, 512, 128), (64, 16384, 576), (1024, 1024, 1024)]
+
+
+def torch_gemm(threads, reps, forms):
+    import torch
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    out = {}
+    for m, n, k in SHAPES:
+        for form in forms:
+            a = torch.randn(k, m).t() if form == "tn" else torch.randn(m, k)
+            b = torch.randn(n, k).t() if form == "nt" else torch.randn(k, n)
+            r = max(3, reps // 2) if m * n * k > 500_000_000 else reps
+            for _ in range(3):
+                a @ b
+            ts = []
+            for _ in range(r):
+                t = time.perf_counter(); a @ b; ts.append(time.perf_counter() - t)
+            ms = statistics.median(ts) * 1e3
+            out[f"gemm_{m}x{n}x{k}_{form}"] = 2 * m * n * k / (ms / 1e3) / 1e9
+    return out
+
+
+def descent_gemm(binary, threads, reps, forms):
+    cmd = [binary, "bench", "gemm", "--json", "--threads", str(threads), "--reps", str(reps), "--forms", ",".join(forms)]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("suite", choices=["gemm"])
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--reps", type=int, default=20)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--forms", default="nn,nt,tn")
+    p.add_argument("--descent", default=os.path.join(ROOT, ".build", "release", "descent"))
+    args = p.parse_args()
+    if not os.path.exists(args.descent):
+        sys.exit(f"{args.descent} not found: run `swift build -c release` first")
+    forms = args.forms.split(",")
+    ours, theirs = {}, {}
+    for _ in range(args.rounds):
+        for k, v in descent_gemm(args.descent, args.threads, args.reps, forms).items():
+            ours.setdefault(k, []).append(v)
+        for k, v in torch_gemm(args.threads, args.reps, forms).items():
+            theirs.setdefault(k, []).append(v)
+    import torch
+    print(f"# GEMM GFLOP/s, float32, {args.threads} threads, median of {args.rounds} interleaved rounds; torch {torch.__version__}")
+    print(f"{'workload':34} {'Descent':>9} {'PyTorch':>9} {'ratio':>7}")
+    for k in ours:
+        d, t = statistics.median(ours[k]), statistics.median(theirs[k])
+        print(f"{k:34} {d:9.1f} {t:9.1f} {d / t:7.2f}")
+
+
+if __name__ == "__main__":
+    main()
