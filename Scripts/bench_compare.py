@@ -58,8 +58,10 @@ def main():
     for _ in range(args.rounds):
         for k, v in descent_gemm(args.descent, args.threads, args.reps, forms).items():
             ours.setdefault(k, []).append(v)
+        time.sleep(1)  # let Descent's pool threads go idle before PyTorch runs
         for k, v in torch_gemm(args.threads, args.reps, forms).items():
             theirs.setdefault(k, []).append(v)
+        time.sleep(1)  # PyTorch's OpenMP threads spin for a while after the last parallel region
     import torch
     print(f"# GEMM GFLOP/s, float32, {args.threads} threads, median of {args.rounds} interleaved rounds; torch {torch.__version__}")
     print(f"{'workload':34} {'Descent':>9} {'PyTorch':>9} {'ratio':>7}")

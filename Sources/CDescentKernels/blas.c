@@ -108,6 +108,8 @@ void dk_blas_set_threads(int n) {
     if (dk_blas_load() && p_set_threads) p_set_threads(n);
 }
 
+int dk_blas_loaded(void) { return p_sgemm != NULL; }
+
 enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
 
 void dk_gemm_builtin_f32(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,

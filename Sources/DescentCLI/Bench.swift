@@ -33,7 +33,7 @@ struct Gemm: ParsableCommand {
 
     @Option(help: "Timed repetitions per shape (median reported).") var reps = 20
     @Option(help: "Forms to run: any of nn, nt, tn (A·B, A·Bᵀ, Aᵀ·B), comma-separated.") var forms = "nn,nt,tn"
-    @Flag(help: "Use the built-in kernel even when a BLAS is available.") var builtin = false
+    @Option(help: "Kernel for float32: automatic, avx512, blas or portable.") var backend: MatmulBackend?
     @Flag(help: "Print one JSON object instead of lines.") var json = false
     @OptionGroup var common: CommonOptions
 
@@ -45,7 +45,7 @@ struct Gemm: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        if builtin { BLAS.enabled = false }
+        if let backend { MatmulBackend.current = backend }
         Descent.manualSeed(0)
         var results: [(String, Double)] = []
         for (m, n, k) in Self.shapes {
@@ -63,8 +63,10 @@ struct Gemm: ParsableCommand {
             let body = results.map { "\"\($0.0)\": \(String(format: "%.3f", $0.1))" }.joined(separator: ", ")
             print("{\(body)}")
         } else {
-            print("# GFLOP/s, float32, threads \(Descent.threads), \(builtin || !BLAS.isAvailable ? "built-in kernel" : "BLAS \(BLAS.name) core \(BLAS.coreType)")")
+            print("# GFLOP/s, float32, threads \(Descent.threads), kernel \(MatmulBackend.resolved.rawValue)\(MatmulBackend.resolved == .blas ? " (\(BLAS.name), core \(BLAS.coreType))" : "")")
             for (name, v) in results { print("\(name) \(String(format: "%.2f", v))") }
         }
     }
 }
+
+extension MatmulBackend: ExpressibleByArgument {}

@@ -16,6 +16,8 @@ int dk_blas_load(void);
 const char *dk_blas_name(void);
 /// The OPENBLAS_CORETYPE in force when the BLAS was loaded ("" when none).
 const char *dk_blas_coretype(void);
+/// 1 when a BLAS has already been loaded (does not try to load one).
+int dk_blas_loaded(void);
 /// Sets the BLAS thread count (no-op without BLAS).
 void dk_blas_set_threads(int n);
 
@@ -32,6 +34,18 @@ int dk_cpu_has_avx512(void);
 int dk_cpu_has_avx2(void);
 /// Number of CPUs in this process's affinity mask, limited by a cgroup CPU quota (0 if unknown).
 int dk_available_cpus(void);
+
+/// A task of a parallel loop: `fn(ctx, index)`.
+typedef void (*dk_task_fn)(void *ctx, int64_t index);
+/// Runs fn(ctx, i) for i in 0..<n on up to `threads` threads (the caller included), on the
+/// library's one pool of persistent workers. Calls from inside a task run serially.
+void dk_parallel_for(int64_t n, int threads, dk_task_fn fn, void *ctx);
+
+/// 1 when the AVX-512 float32 GEMM kernel can run on this CPU.
+int dk_sgemm_avx512_available(void);
+/// C = op(A) op(B) (beta 0), row-major, on the AVX-512 kernel with `threads` threads.
+void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                     const float *B, int64_t ldb, float *C, int64_t ldc, int threads);
 
 #ifdef __cplusplus
 }

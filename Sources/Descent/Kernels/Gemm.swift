@@ -1,4 +1,5 @@
 import CDescentKernels
+import Foundation
 
 /// The BLAS Descent found at run time (OpenBLAS on Linux, Accelerate on macOS), if any.
 public enum BLAS {
@@ -13,20 +14,20 @@ public enum BLAS {
     public static var name: String { String(cString: dk_blas_name()) }
     /// The OpenBLAS core type in force ("" when none was set).
     public static var coreType: String { String(cString: dk_blas_coretype()) }
-    /// Whether matmul may use the BLAS (set false to force the built-in kernel).
-    nonisolated(unsafe) public static var enabled = true
 
     private static let configureOnce: Void = { dk_blas_set_threads(Int32(Parallel.threads)) }()
 
+    /// Applies a new thread count to a BLAS that is already loaded (never loads one: loading
+    /// OpenBLAS starts its own threads, which is only worth it when a product will use it).
     static func setThreads(_ n: Int) {
-        if dk_blas_load() != 0 { dk_blas_set_threads(Int32(n)) }
+        if dk_blas_loaded() != 0 { dk_blas_set_threads(Int32(n)) }
     }
 
     /// Prints once, to standard error, what to install for speed when no BLAS was found.
     static func noticeIfMissing() {
         guard !noticeShown else { return }
         noticeShown = true
-        if !isAvailable && enabled {
+        if !isAvailable {
             FileHandleStderr.write("Descent: no optimized BLAS found; matrix products use the built-in kernel. For speed install OpenBLAS (Debian/Ubuntu: apt-get install libopenblas0-pthread).\n")
         }
     }
@@ -37,6 +38,35 @@ enum FileHandleStderr {
         #if os(Linux)
         _ = s.withCString { fputs($0, stderr) }
         #endif
+    }
+}
+
+/// Which kernel multiplies float32 matrices.
+///
+/// `portable` uses neither AVX-512 nor BLAS, for either float type. `automatic` (the default) picks Descent's AVX-512 kernel on CPUs that have AVX-512 (measured
+/// faster than OpenBLAS 0.3.21 on the benchmark shapes, see `descent bench gemm`), else the
+/// BLAS found at run time, else the portable built-in kernel. Float64 products use the BLAS
+/// when one is loaded, else the portable kernel. `DESCENT_MATMUL=avx512|blas|portable` sets
+/// the initial choice.
+public enum MatmulBackend: String, Sendable, CaseIterable {
+    case automatic, avx512, blas, portable
+
+    /// The backend in use for float32 products.
+    nonisolated(unsafe) public static var current: MatmulBackend = {
+        if let v = ProcessInfo.processInfo.environment["DESCENT_MATMUL"], let b = MatmulBackend(rawValue: v) { return b }
+        return .automatic
+    }()
+
+    /// What `current` resolves to on this machine.
+    public static var resolved: MatmulBackend {
+        switch current {
+        case .automatic:
+            if dk_sgemm_avx512_available() != 0 { return .avx512 }
+            return BLAS.isAvailable ? .blas : .portable
+        case .avx512: return dk_sgemm_avx512_available() != 0 ? .avx512 : .portable
+        case .blas: return BLAS.isAvailable ? .blas : .portable
+        case .portable: return .portable
+        }
     }
 }
 
@@ -91,8 +121,10 @@ extension Kernels {
     /// One GEMM: C (M×N, ldc = N) = op(A) op(B), using BLAS or the built-in kernel split by rows.
     private static func gemm(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ ta: Bool, _ tb: Bool,
                              M: Int, N: Int, K: Int, lda: Int, ldb: Int, aOff: Int, bOff: Int, cOff: Int) {
-        let useBlas = BLAS.enabled && BLAS.isAvailable
-        if !useBlas { BLAS.noticeIfMissing() }
+        let backend = MatmulBackend.resolved
+        // Float64 has no AVX-512 kernel of its own: it uses the BLAS unless told to stay portable.
+        let useBlas = a.dtype == .float32 ? backend == .blas : (backend != .portable && BLAS.isAvailable)
+        if !useBlas && !(a.dtype == .float32 && backend == .avx512) { BLAS.noticeIfMissing() }
         // Rows of A start `rowStep` elements apart.
         let rowStep = ta ? 1 : lda
         switch a.dtype {
@@ -100,7 +132,10 @@ extension Kernels {
             let ap = a.storage.typed(Float.self) + a.offset + aOff
             let bp = b.storage.typed(Float.self) + b.offset + bOff
             let cp = c.storage.typed(Float.self) + c.offset + cOff
-            if useBlas {
+            if backend == .avx512 {
+                dk_sgemm_avx512(ta ? 1 : 0, tb ? 1 : 0, Int64(M), Int64(N), Int64(K), ap, Int64(lda), bp, Int64(ldb), cp,
+                                Int64(N), Int32(Parallel.threads))
+            } else if useBlas {
                 dk_sgemm(1, ta ? 1 : 0, tb ? 1 : 0, Int64(M), Int64(N), Int64(K), 1, ap, Int64(lda), bp, Int64(ldb), 0, cp, Int64(N))
             } else {
                 Parallel.forRange(M, cost: N * K) { r in

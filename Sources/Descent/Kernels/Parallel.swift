@@ -1,5 +1,4 @@
 import CDescentKernels
-import Dispatch
 
 /// The library's single thread setting and its parallel loops.
 enum Parallel {
@@ -21,10 +20,23 @@ enum Parallel {
             if n > 0 { body(0..<n) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: t) { i in
-            let lo = n * i / t, hi = n * (i + 1) / t
-            if lo < hi { body(lo..<hi) }
+        withoutActuallyEscaping(body) { body in
+            let job = Job { i in
+                let lo = n * i / t, hi = n * (i + 1) / t
+                if lo < hi { body(lo..<hi) }
+            }
+            let ctx = Unmanaged.passUnretained(job).toOpaque()
+            dk_parallel_for(Int64(t), Int32(t), { ctx, i in
+                Unmanaged<Job>.fromOpaque(ctx!).takeUnretainedValue().run(Int(i))
+            }, ctx)
+            withExtendedLifetime(job) {}
         }
+    }
+
+    /// A parallel loop's body, handed to the C pool through an opaque pointer.
+    private final class Job {
+        let run: (Int) -> Void
+        init(_ run: @escaping (Int) -> Void) { self.run = run }
     }
 }
 

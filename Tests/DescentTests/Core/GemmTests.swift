@@ -4,7 +4,7 @@ import XCTest
 /// Matrix products on the built-in kernel and on the BLAS (when loaded) against a naive
 /// Float64 product, over odd sizes, every transpose form, batches and both float types.
 final class GemmTests: XCTestCase {
-    override func tearDown() { BLAS.enabled = true }
+    override func tearDown() { MatmulBackend.current = .automatic }
 
     /// Reference product in Double from the row-major values.
     private func naive(_ a: Tensor, _ b: Tensor) -> Tensor {
@@ -36,14 +36,39 @@ final class GemmTests: XCTestCase {
         for i in 0..<3 { assertClose(s[i].to(.float64), naive(strided[i], w), rtol: 1e-4, atol: 1e-4, "strided batch \(i)") }
     }
 
-    func testBuiltinKernelFloat32() {
-        BLAS.enabled = false
+    func testPortableKernelFloat32() {
+        MatmulBackend.current = .portable
         checkForms(dtype: .float32)
     }
 
-    func testBuiltinKernelFloat64() {
-        BLAS.enabled = false
+    func testPortableKernelFloat64() {
+        MatmulBackend.current = .portable
         checkForms(dtype: .float64)
+    }
+
+    func testAVX512KernelFloat32() {
+        // On a CPU without AVX-512 this resolves to the portable kernel, which must pass too.
+        MatmulBackend.current = .avx512
+        checkForms(dtype: .float32)
+        Descent.manualSeed(9)
+        // Sizes that cross the kernel's K (256) and M (128) blocks and its 8x32 tiles, on 1 and 2 threads.
+        for threads in [1, 2] {
+            let saved = Descent.threads
+            Descent.threads = threads
+            for (m, n, k) in [(129, 95, 513), (300, 40, 257), (8, 1000, 20)] {
+                for (ta, tb) in [(false, false), (true, false), (false, true)] {
+                    let a = ta ? Tensor.randn([k, m]).t : Tensor.randn([m, k])
+                    let b = tb ? Tensor.randn([n, k]).t : Tensor.randn([k, n])
+                    assertClose(a.matmul(b).to(.float64), naive(a, b), rtol: 1e-4, atol: 1e-3, "\(m)x\(n)x\(k) \(ta)\(tb) t\(threads)")
+                }
+            }
+            Descent.threads = saved
+        }
+    }
+
+    func testBLASBackendWhenAvailable() {
+        MatmulBackend.current = .blas
+        checkForms(dtype: .float32)
     }
 
     func testDefaultPathFloat32AndFloat64() {
@@ -56,7 +81,7 @@ final class GemmTests: XCTestCase {
         Descent.manualSeed(5)
         let a = Tensor.randn([130, 300]), b = Tensor.randn([300, 90])
         let fast = a.matmul(b)
-        BLAS.enabled = false
+        MatmulBackend.current = .portable
         assertClose(a.matmul(b), fast, rtol: 1e-4, atol: 1e-4, "built-in vs default")
     }
 

@@ -1,0 +1,234 @@
+// Float32 GEMM for CPUs with AVX-512 (Skylake-SP and later): an 8x32 register-blocked
+// micro-kernel (16 accumulators, two B vectors, one broadcast of A per row), A packed into
+// 8-row panels and B into 32-column panels. Work is split across the library's thread pool along the
+// larger of M and N, so that no two threads pack the same part of the larger operand.
+// Compiled for AVX-512 with a target attribute; callers check dk_sgemm_avx512_available().
+#include "descent_kernels.h"
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#define DK_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,fma")))
+
+#define MR 8
+#define NR 32
+#define KC 256
+#define MC 128
+#define NC 1024
+
+int dk_sgemm_avx512_available(void) { return dk_cpu_has_avx512(); }
+
+// C[0:mr, 0:32] (= or +=) A_panel (kc x MR, packed) · B (kc rows of 32, `ldbk` apart).
+DK_AVX512 static void micro_8x32(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldbk,
+                                 float *restrict c, int64_t ldc, int64_t mr, __mmask16 m0, __mmask16 m1,
+                                 int accumulate) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps(), c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+    for (int64_t k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, b);
+        __m512 b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+        __m512 x;
+#define ROW(r, lo, hi)                          \
+    x = _mm512_set1_ps(a[r]);                   \
+    lo = _mm512_fmadd_ps(x, b0, lo);            \
+    hi = _mm512_fmadd_ps(x, b1, hi);
+        ROW(0, c00, c01) ROW(1, c10, c11) ROW(2, c20, c21) ROW(3, c30, c31)
+        ROW(4, c40, c41) ROW(5, c50, c51) ROW(6, c60, c61) ROW(7, c70, c71)
+#undef ROW
+        a += MR;
+        b += ldbk;
+    }
+    __m512 lo[MR] = {c00, c10, c20, c30, c40, c50, c60, c70};
+    __m512 hi[MR] = {c01, c11, c21, c31, c41, c51, c61, c71};
+    for (int64_t r = 0; r < mr; r++) {
+        float *row = c + r * ldc;
+        __m512 v0 = lo[r], v1 = hi[r];
+        if (accumulate) {
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row + 16));
+        }
+        _mm512_mask_storeu_ps(row, m0, v0);
+        _mm512_mask_storeu_ps(row + 16, m1, v1);
+    }
+}
+
+// Packs A[i0:i0+mc, p0:p0+kc] into 8-row panels: dst[panel][k][r], zero rows past mc.
+DK_AVX512 static void pack_a(int transA, const float *A, int64_t lda, int64_t i0, int64_t mc, int64_t p0,
+                             int64_t kc, float *dst) {
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+        int64_t mr = mc - ir < MR ? mc - ir : MR;
+        float *d = dst + ir * kc;
+        if (transA) {
+            for (int64_t k = 0; k < kc; k++) {
+                const float *src = A + (p0 + k) * lda + i0 + ir;
+                int64_t r = 0;
+                for (; r < mr; r++) d[k * MR + r] = src[r];
+                for (; r < MR; r++) d[k * MR + r] = 0;
+            }
+        } else {
+            for (int64_t r = 0; r < MR; r++) {
+                if (r < mr) {
+                    const float *src = A + (i0 + ir + r) * lda + p0;
+                    for (int64_t k = 0; k < kc; k++) d[k * MR + r] = src[k];
+                } else {
+                    for (int64_t k = 0; k < kc; k++) d[k * MR + r] = 0;
+                }
+            }
+        }
+    }
+}
+
+// dst[c * ldd + r] = src[r * lds + c] for a 16x16 block.
+DK_AVX512 static inline void transpose16(const float *src, int64_t lds, float *dst, int64_t ldd) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * lds);
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+    }
+    for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ldd, r[i]);
+}
+
+// Packs B (k in p0..<p0+kc, j in j0..<j0+nc) into 32-column panels dst[panel][k][j], zero
+// columns past nc. B[k][j] is src[k * ldb + j], or src[j * ldb + k] when transB.
+DK_AVX512 static void pack_b(int transB, const float *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                             float *dst) {
+    for (int64_t jr = 0; jr < nc; jr += NR) {
+        int64_t nr = nc - jr < NR ? nc - jr : NR;
+        float *d = dst + jr * kc;
+        if (transB) {
+            int64_t k = 0;
+            if (nr == NR) {
+                // 16x16 blocks transposed in registers: rows j of Bᵀ become k-rows of the panel.
+                for (; k + 16 <= kc; k += 16)
+                    for (int64_t half = 0; half < 2; half++)
+                        transpose16(B + (j0 + jr + 16 * half) * ldb + p0 + k, ldb, d + k * NR + 16 * half, NR);
+            }
+            for (int64_t j = 0; j < NR; j++) {
+                if (j < nr) {
+                    const float *src = B + (j0 + jr + j) * ldb + p0;
+                    for (int64_t kk = k; kk < kc; kk++) d[kk * NR + j] = src[kk];
+                } else {
+                    for (int64_t kk = k; kk < kc; kk++) d[kk * NR + j] = 0;
+                }
+            }
+        } else {
+            __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
+            __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : (nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1));
+            for (int64_t k = 0; k < kc; k++) {
+                const float *src = B + (p0 + k) * ldb + j0 + jr;
+                _mm512_store_ps(d + k * NR, _mm512_maskz_loadu_ps(m0, src));
+                _mm512_store_ps(d + k * NR + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+            }
+        }
+    }
+}
+
+static inline __mmask16 mask_for(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (n <= 0 ? 0 : (__mmask16)((1u << n) - 1)); }
+
+typedef struct {
+    int transA, transB;
+    int64_t M, N, K, lda, ldb, ldc;
+    const float *A, *B;
+    float *C;
+    int64_t parts;
+    int splitN;
+} job_t;
+
+// C[i0:i1, j0:j1] = A[i0:i1, :] · B[:, j0:j1]. Blocks: NC columns of B (packed, in L2),
+// KC deep (balanced so the last block is not a sliver), MC rows of A (packed).
+DK_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    int64_t M = i1 - i0, N = j1 - j0, K = job->K;
+    if (M <= 0 || N <= 0) return;
+    if (K == 0) {
+        for (int64_t i = i0; i < i1; i++) memset(job->C + i * job->ldc + j0, 0, sizeof(float) * (size_t)N);
+        return;
+    }
+    int64_t kBlocks = (K + KC - 1) / KC;
+    int64_t kcMax = (K + kBlocks - 1) / kBlocks;
+    float *abuf = aligned_alloc(64, sizeof(float) * MC * KC);
+    float *bbuf = aligned_alloc(64, sizeof(float) * NC * KC);
+    if (!abuf || !bbuf) abort();
+    for (int64_t jc = j0; jc < j1; jc += NC) {
+        int64_t nc = j1 - jc < NC ? j1 - jc : NC;
+        for (int64_t p0 = 0; p0 < K; p0 += kcMax) {
+            int64_t kc = K - p0 < kcMax ? K - p0 : kcMax;
+            pack_b(job->transB, job->B, job->ldb, p0, kc, jc, nc, bbuf);
+            for (int64_t ic = i0; ic < i1; ic += MC) {
+                int64_t mc = i1 - ic < MC ? i1 - ic : MC;
+                pack_a(job->transA, job->A, job->lda, ic, mc, p0, kc, abuf);
+                for (int64_t jr = 0; jr < nc; jr += NR) {
+                    int64_t nr = nc - jr;
+                    __mmask16 m0 = mask_for(nr), m1 = mask_for(nr - 16);
+                    for (int64_t ir = 0; ir < mc; ir += MR) {
+                        int64_t mr = mc - ir < MR ? mc - ir : MR;
+                        micro_8x32(kc, abuf + ir * kc, bbuf + jr * kc, NR, job->C + (ic + ir) * job->ldc + jc + jr,
+                                   job->ldc, mr, m0, m1, p0 > 0);
+                    }
+                }
+            }
+        }
+    }
+    free(abuf);
+    free(bbuf);
+}
+
+static void task(void *ctx, int64_t t) {
+    const job_t *job = ctx;
+    if (job->splitN) {
+        int64_t panels = (job->N + NR - 1) / NR;
+        int64_t p0 = panels * t / job->parts, p1 = panels * (t + 1) / job->parts;
+        int64_t j0 = p0 * NR, j1 = p1 * NR < job->N ? p1 * NR : job->N;
+        block(job, 0, job->M, j0, j1);
+    } else {
+        int64_t panels = (job->M + MR - 1) / MR;
+        int64_t p0 = panels * t / job->parts, p1 = panels * (t + 1) / job->parts;
+        int64_t i0 = p0 * MR, i1 = p1 * MR < job->M ? p1 * MR : job->M;
+        block(job, i0, i1, 0, job->N);
+    }
+}
+
+void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                     const float *B, int64_t ldb, float *C, int64_t ldc, int threads) {
+    if (M <= 0 || N <= 0) return;
+    job_t job = {transA, transB, M, N, K, lda, ldb, ldc, A, B, C, 1, 0};
+    int64_t mPanels = (M + MR - 1) / MR, nPanels = (N + NR - 1) / NR;
+    // Split the larger side (in panels); below ~1 MFLOP per thread a hand-off does not pay.
+    job.splitN = nPanels * NR >= mPanels * MR;
+    int64_t panels = job.splitN ? nPanels : mPanels;
+    int64_t work = M * N * K;
+    int64_t parts = threads;
+    if (parts > panels) parts = panels;
+    while (parts > 1 && work / parts < 500000) parts--;
+    job.parts = parts < 1 ? 1 : parts;
+    dk_parallel_for(job.parts, (int)job.parts, task, &job);
+}
+
+#else
+int dk_sgemm_avx512_available(void) { return 0; }
+void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                     const float *B, int64_t ldb, float *C, int64_t ldc, int threads) {
+    (void)transA; (void)transB; (void)M; (void)N; (void)K; (void)A; (void)lda; (void)B; (void)ldb; (void)C; (void)ldc;
+    (void)threads;
+    abort();
+}
+#endif
