@@ -1,6 +1,7 @@
 // Float32 GEMM for CPUs with AVX-512 (Skylake-SP and later): an 8x32 register-blocked
-// micro-kernel (16 accumulators, two B vectors, one broadcast of A per row), A packed into
-// 8-row panels and B into 32-column panels. Work is split across the library's thread pool along the
+// micro-kernel (16 accumulators, two B vectors, one broadcast of A per row). B is packed into
+// 32-column panels; A is read in place when its rows are contiguous (A·B, A·Bᵀ) and packed
+// into 8-row panels when transposed (Aᵀ·B). Work is split across the library's thread pool along the
 // larger of M and N, so that no two threads pack the same part of the larger operand.
 // Compiled for AVX-512 with a target attribute; callers check dk_sgemm_avx512_available().
 #include "descent_kernels.h"
@@ -19,26 +20,29 @@
 
 int dk_sgemm_avx512_available(void) { return dk_cpu_has_avx512(); }
 
-// C[0:mr, 0:32] (= or +=) A_panel (kc x MR, packed) · B (kc rows of 32, `ldbk` apart).
-DK_AVX512 static void micro_8x32(int64_t kc, const float *restrict a, const float *restrict b, int64_t ldbk,
-                                 float *restrict c, int64_t ldc, int64_t mr, __mmask16 m0, __mmask16 m1,
+// C[0:mr, 0:32] (= or +=) A (8 rows, starting at rows[r], k-step `aks`) · B (kc rows of 32,
+// `ldbk` apart). Row pointers past mr repeat a valid row; their results are not stored.
+DK_AVX512 static void micro_8x32(int64_t kc, const float *const *rows, int64_t aks, const float *restrict b,
+                                 int64_t ldbk, float *restrict c, int64_t ldc, int64_t mr, __mmask16 m0, __mmask16 m1,
                                  int accumulate) {
+    const float *a0 = rows[0], *a1 = rows[1], *a2 = rows[2], *a3 = rows[3];
+    const float *a4 = rows[4], *a5 = rows[5], *a6 = rows[6], *a7 = rows[7];
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
     __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
     __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps(), c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
     for (int64_t k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_maskz_loadu_ps(m0, b);
-        __m512 b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+        __m512 b0 = _mm512_load_ps(b);
+        __m512 b1 = _mm512_load_ps(b + 16);
+        int64_t o = k * aks;
         __m512 x;
-#define ROW(r, lo, hi)                          \
-    x = _mm512_set1_ps(a[r]);                   \
+#define ROW(p, lo, hi)                          \
+    x = _mm512_set1_ps(p[o]);                   \
     lo = _mm512_fmadd_ps(x, b0, lo);            \
     hi = _mm512_fmadd_ps(x, b1, hi);
-        ROW(0, c00, c01) ROW(1, c10, c11) ROW(2, c20, c21) ROW(3, c30, c31)
-        ROW(4, c40, c41) ROW(5, c50, c51) ROW(6, c60, c61) ROW(7, c70, c71)
+        ROW(a0, c00, c01) ROW(a1, c10, c11) ROW(a2, c20, c21) ROW(a3, c30, c31)
+        ROW(a4, c40, c41) ROW(a5, c50, c51) ROW(a6, c60, c61) ROW(a7, c70, c71)
 #undef ROW
-        a += MR;
         b += ldbk;
     }
     __m512 lo[MR] = {c00, c10, c20, c30, c40, c50, c60, c70};
@@ -55,29 +59,15 @@ DK_AVX512 static void micro_8x32(int64_t kc, const float *restrict a, const floa
     }
 }
 
-// Packs A[i0:i0+mc, p0:p0+kc] into 8-row panels: dst[panel][k][r], zero rows past mc.
-DK_AVX512 static void pack_a(int transA, const float *A, int64_t lda, int64_t i0, int64_t mc, int64_t p0,
-                             int64_t kc, float *dst) {
+// Packs Aᵀ storage (A[i][k] = src[k * lda + i]) for i in i0..<i0+mc, k in p0..<p0+kc into
+// 8-row panels dst[panel][k][r], zero rows past mc. (A·B and A·Bᵀ read A in place.)
+DK_AVX512 static void pack_at(const float *A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float *dst) {
     for (int64_t ir = 0; ir < mc; ir += MR) {
         int64_t mr = mc - ir < MR ? mc - ir : MR;
+        __mmask8 m = (__mmask8)((1u << mr) - 1);
         float *d = dst + ir * kc;
-        if (transA) {
-            for (int64_t k = 0; k < kc; k++) {
-                const float *src = A + (p0 + k) * lda + i0 + ir;
-                int64_t r = 0;
-                for (; r < mr; r++) d[k * MR + r] = src[r];
-                for (; r < MR; r++) d[k * MR + r] = 0;
-            }
-        } else {
-            for (int64_t r = 0; r < MR; r++) {
-                if (r < mr) {
-                    const float *src = A + (i0 + ir + r) * lda + p0;
-                    for (int64_t k = 0; k < kc; k++) d[k * MR + r] = src[k];
-                } else {
-                    for (int64_t k = 0; k < kc; k++) d[k * MR + r] = 0;
-                }
-            }
-        }
+        for (int64_t k = 0; k < kc; k++)
+            _mm256_store_ps(d + k * MR, _mm256_maskz_loadu_ps(m, A + (p0 + k) * lda + i0 + ir));
     }
 }
 
@@ -175,13 +165,23 @@ DK_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0
             pack_b(job->transB, job->B, job->ldb, p0, kc, jc, nc, bbuf);
             for (int64_t ic = i0; ic < i1; ic += MC) {
                 int64_t mc = i1 - ic < MC ? i1 - ic : MC;
-                pack_a(job->transA, job->A, job->lda, ic, mc, p0, kc, abuf);
+                if (job->transA) pack_at(job->A, job->lda, ic, mc, p0, kc, abuf);
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     int64_t nr = nc - jr;
                     __mmask16 m0 = mask_for(nr), m1 = mask_for(nr - 16);
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         int64_t mr = mc - ir < MR ? mc - ir : MR;
-                        micro_8x32(kc, abuf + ir * kc, bbuf + jr * kc, NR, job->C + (ic + ir) * job->ldc + jc + jr,
+                        const float *rows[MR];
+                        int64_t aks;
+                        if (job->transA) {
+                            for (int r = 0; r < MR; r++) rows[r] = abuf + ir * kc + r;
+                            aks = MR;
+                        } else {
+                            for (int r = 0; r < MR; r++)
+                                rows[r] = job->A + (ic + ir + (r < mr ? r : mr - 1)) * job->lda + p0;
+                            aks = 1;
+                        }
+                        micro_8x32(kc, rows, aks, bbuf + jr * kc, NR, job->C + (ic + ir) * job->ldc + jc + jr,
                                    job->ldc, mr, m0, m1, p0 > 0);
                     }
                 }
