@@ -24,11 +24,12 @@ class Book:
     def __init__(self):
         self.tensors, self.meta = {}, {}
 
-    def case(self, name, call, fn, **inputs):
+    def case(self, name, call, fn, _const=(), **inputs):
+        """`_const` names inputs that get no gradient (class weights)."""
         ins = {}
         for k, v in inputs.items():
             v = v.detach().clone()
-            if v.is_floating_point():
+            if v.is_floating_point() and k not in _const:
                 v.requires_grad_(True)
             ins[k] = v
             self.tensors[f"{name}/in/{k}"] = v.detach().clone().contiguous()
@@ -44,9 +45,40 @@ class Book:
         if diff:
             torch.autograd.backward([o for o, _ in diff], [g for _, g in diff])
             for k, v in ins.items():
-                if v.is_floating_point():
+                if v.is_floating_point() and k not in _const:
                     gr = v.grad if v.grad is not None else torch.zeros_like(v)
                     self.tensors[f"{name}/grad/{k}"] = gr.detach().clone().contiguous()
+        self.meta[name] = call
+
+    def module(self, name, call, module, x, train=True, steps=1):
+        """A layer: its state dict before, the input, the output of the last of `steps`
+        forward passes (same input), the gradients of the input and of every parameter
+        after one backward of that output, and the buffers after all passes."""
+        module.zero_grad(set_to_none=True)
+        for k, v in module.state_dict().items():
+            self.tensors[f"{name}/state/{k}"] = v.detach().clone().contiguous()
+        module.train(train)
+        self.tensors[f"{name}/config/train"] = torch.tensor(int(train))
+        self.tensors[f"{name}/config/steps"] = torch.tensor(steps)
+        x = x.detach().clone()
+        if x.is_floating_point():
+            x.requires_grad_(True)
+        self.tensors[f"{name}/in/x"] = x.detach().clone()
+        for _ in range(steps - 1):
+            module(x)
+        out = module(x)
+        self.tensors[f"{name}/out/0"] = out.detach().clone().contiguous()
+        if out.requires_grad:
+            g = torch.randn(out.shape, dtype=out.dtype)
+            self.tensors[f"{name}/gout/0"] = g
+            out.backward(g)
+            if x.is_floating_point():
+                self.tensors[f"{name}/grad/x"] = x.grad.detach().clone()
+            for k, p in module.named_parameters():
+                gr = p.grad if p.grad is not None else torch.zeros_like(p)
+                self.tensors[f"{name}/pgrad/{k}"] = gr.detach().clone().contiguous()
+        for k, v in module.named_buffers():
+            self.tensors[f"{name}/after/{k}"] = v.detach().clone().contiguous()
         self.meta[name] = call
 
     def save(self, fname):
@@ -224,7 +256,193 @@ def safetensors_interop():
         print("written_by_descent.safetensors missing: run the Swift tests once, then rerun", file=sys.stderr)
 
 
+def layers():
+    import torch.nn as nn
+    b = Book()
+    x = r(4, 6) * 2
+    # Activations (functional forms).
+    b.case("leaky_relu", "F.leaky_relu(a, 0.2)", lambda a: F.leaky_relu(a, 0.2), a=torch.tensor([-2.0, -0.5, 0.0, 0.5, 3.0]))
+    b.case("elu", "F.elu(a, 0.7)", lambda a: F.elu(a, 0.7), a=x)
+    b.case("gelu", "F.gelu(a)", lambda a: F.gelu(a), a=x)
+    b.case("gelu_tanh", "F.gelu(a, approximate='tanh')", lambda a: F.gelu(a, approximate="tanh"), a=x)
+    b.case("silu", "F.silu(a)", lambda a: F.silu(a), a=x)
+    b.case("softplus", "F.softplus(a, beta=2, threshold=5)", lambda a: F.softplus(a, beta=2, threshold=5),
+           a=torch.tensor([-30.0, -1.0, 0.0, 1.0, 2.4, 2.6, 40.0]))
+    b.case("softmax", "F.softmax(a, 1)", lambda a: F.softmax(a, 1), a=r(3, 5) * 3)
+    b.case("log_softmax", "F.log_softmax(a, 0)", lambda a: F.log_softmax(a, 0), a=r(3, 5) * 3)
+    b.case("softmax_extreme", "F.softmax(a, 1) of +-1000", lambda a: F.softmax(a, 1), a=torch.tensor([[1000.0, -1000.0, 0.0]]))
+    b.case("hardtanh", "F.hardtanh(a, -0.5, 1.5)", lambda a: F.hardtanh(a, -0.5, 1.5), a=x)
+    b.module("prelu", "nn.PReLU(3, 0.1) on (2, 3, 4)", nn.PReLU(3, 0.1), r(2, 3, 4))
+    # Basic layers.
+    b.module("linear", "nn.Linear(6, 3)", nn.Linear(6, 3), r(4, 6))
+    b.module("linear_3d_nobias", "nn.Linear(6, 3, bias=False) on (2, 4, 6)", nn.Linear(6, 3, bias=False), r(2, 4, 6))
+    b.module("embedding_pad", "nn.Embedding(5, 3, padding_idx=1)", nn.Embedding(5, 3, padding_idx=1), torch.tensor([[0, 1, 4], [1, 1, 2]]))
+    b.module("layer_norm", "nn.LayerNorm(6)", nn.LayerNorm(6), r(4, 6) * 3 + 1)
+    ln = nn.LayerNorm([3, 4])
+    with torch.no_grad():
+        ln.weight.normal_(); ln.bias.normal_()
+    b.module("layer_norm_2d", "nn.LayerNorm([3, 4]) with random affine", ln, r(2, 3, 4))
+    # Batch normalization.
+    def bn_random(m):
+        with torch.no_grad():
+            if m.weight is not None:
+                m.weight.uniform_(0.5, 1.5); m.bias.normal_()
+        return m
+    b.module("bn1d_train", "nn.BatchNorm1d(3) train, 3 steps", bn_random(nn.BatchNorm1d(3)), r(5, 3) * 2 + 1, steps=3)
+    b.module("bn1d_3d_train", "nn.BatchNorm1d(3) train on (4, 3, 5)", bn_random(nn.BatchNorm1d(3)), r(4, 3, 5), steps=2)
+    b.module("bn2d_train", "nn.BatchNorm2d(4) train, 3 steps", bn_random(nn.BatchNorm2d(4)), r(3, 4, 5, 5) * 3 - 1, steps=3)
+    bn = bn_random(nn.BatchNorm2d(4))
+    bn.train()
+    for _ in range(3):
+        bn(r(3, 4, 5, 5) * 2 + 0.5)
+    b.module("bn2d_eval", "nn.BatchNorm2d(4) eval after 3 training steps", bn, r(3, 4, 5, 5), train=False)
+    b.module("bn2d_eval_batch1", "nn.BatchNorm2d(4) eval, batch size 1", bn, r(1, 4, 3, 3), train=False)
+    b.module("bn2d_cumulative", "nn.BatchNorm2d(2, momentum=None) train, 3 steps", bn_random(nn.BatchNorm2d(2, momentum=None)), r(2, 2, 3, 3), steps=3)
+    b.module("bn2d_noaffine", "nn.BatchNorm2d(2, affine=False)", nn.BatchNorm2d(2, affine=False), r(2, 2, 3, 3))
+    b.module("bn2d_nostats_eval", "nn.BatchNorm2d(2, track_running_stats=False) eval", bn_random(nn.BatchNorm2d(2, track_running_stats=False)),
+             r(2, 2, 3, 3), train=False)
+    # Convolution.
+    b.module("conv2d_basic", "nn.Conv2d(3, 4, 3, padding=1)", nn.Conv2d(3, 4, 3, padding=1), r(2, 3, 6, 6))
+    b.module("conv2d_stride_gt_kernel", "nn.Conv2d(2, 3, 2, stride=3)", nn.Conv2d(2, 3, 2, stride=3), r(2, 2, 8, 7))
+    b.module("conv2d_pad_dilation", "nn.Conv2d(2, 3, 3, padding=2, dilation=2)", nn.Conv2d(2, 3, 3, padding=2, dilation=2), r(1, 2, 7, 6))
+    b.module("conv2d_nonsquare", "nn.Conv2d(2, 3, (2, 4), stride=(2, 1), padding=(1, 0))", nn.Conv2d(2, 3, (2, 4), stride=(2, 1), padding=(1, 0)), r(2, 2, 5, 7))
+    b.module("conv2d_groups", "nn.Conv2d(4, 6, 3, groups=2, bias=False)", nn.Conv2d(4, 6, 3, groups=2, bias=False), r(2, 4, 5, 5))
+    b.module("conv2d_depthwise", "nn.Conv2d(3, 3, 3, padding=1, groups=3)", nn.Conv2d(3, 3, 3, padding=1, groups=3), r(2, 3, 4, 4))
+    b.module("conv2d_same_even", "nn.Conv2d(2, 2, 4, padding='same')", nn.Conv2d(2, 2, 4, padding="same"), r(1, 2, 5, 6))
+    b.module("conv2d_valid", "nn.Conv2d(2, 2, 3, padding='valid')", nn.Conv2d(2, 2, 3, padding="valid"), r(1, 2, 5, 5))
+    b.module("conv1d", "nn.Conv1d(3, 4, 3, stride=2, padding=1)", nn.Conv1d(3, 4, 3, stride=2, padding=1), r(2, 3, 9))
+    b.module("conv1d_dilation_groups", "nn.Conv1d(4, 2, 2, dilation=3, groups=2)", nn.Conv1d(4, 2, 2, dilation=3, groups=2), r(2, 4, 10))
+    # Transposed convolution.
+    b.module("convt2d_s2", "nn.ConvTranspose2d(3, 2, 4, stride=2, padding=1)", nn.ConvTranspose2d(3, 2, 4, stride=2, padding=1), r(2, 3, 4, 4))
+    b.module("convt2d_outpad", "nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1, output_padding=1)",
+             nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1, output_padding=1), r(2, 2, 3, 4))
+    b.module("convt2d_groups_dilation", "nn.ConvTranspose2d(4, 6, (2, 3), stride=(1, 2), groups=2, dilation=2, bias=False)",
+             nn.ConvTranspose2d(4, 6, (2, 3), stride=(1, 2), groups=2, dilation=2, bias=False), r(2, 4, 3, 3))
+    b.module("convt1d", "nn.ConvTranspose1d(3, 2, 3, stride=3, padding=1, output_padding=2)",
+             nn.ConvTranspose1d(3, 2, 3, stride=3, padding=1, output_padding=2), r(2, 3, 5))
+    ct = nn.ConvTranspose2d(2, 2, 3, stride=2, padding=1)
+    b.module("convt2d_output_size", "nn.ConvTranspose2d(2, 2, 3, stride=2, padding=1)(x, output_size=[8, 8])",
+             type("W", (nn.Module,), {"__init__": lambda self: (nn.Module.__init__(self), setattr(self, "m", ct))[0],
+                                      "forward": lambda self, x: self.m(x, output_size=[8, 8])})(), r(1, 2, 4, 4))
+    # Pooling.
+    pool_in = r(2, 3, 7, 6)
+    b.case("maxpool2d", "F.max_pool2d(a, 2)", lambda a: F.max_pool2d(a, 2), a=pool_in)
+    b.case("maxpool2d_ceil_pad_dil", "F.max_pool2d(a, 3, stride=2, padding=1, dilation=2, ceil_mode=True)",
+           lambda a: F.max_pool2d(a, 3, stride=2, padding=1, dilation=2, ceil_mode=True), a=pool_in)
+    b.case("maxpool2d_ceil", "F.max_pool2d(a, 2, ceil_mode=True)", lambda a: F.max_pool2d(a, 2, ceil_mode=True), a=pool_in)
+    b.case("maxpool2d_indices", "F.max_pool2d(a, (2, 3), stride=(1, 2), return_indices=True)",
+           lambda a: F.max_pool2d(a, (2, 3), stride=(1, 2), return_indices=True), a=pool_in)
+    b.case("avgpool2d", "F.avg_pool2d(a, 2)", lambda a: F.avg_pool2d(a, 2), a=pool_in)
+    b.case("avgpool2d_pad_ceil", "F.avg_pool2d(a, 3, stride=2, padding=1, ceil_mode=True)",
+           lambda a: F.avg_pool2d(a, 3, stride=2, padding=1, ceil_mode=True), a=pool_in)
+    b.case("avgpool2d_nocount", "F.avg_pool2d(a, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)",
+           lambda a: F.avg_pool2d(a, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False), a=pool_in)
+    b.case("avgpool2d_divisor", "F.avg_pool2d(a, 2, divisor_override=3)", lambda a: F.avg_pool2d(a, 2, divisor_override=3), a=pool_in)
+    b.case("maxpool1d", "F.max_pool1d(a, 3, stride=2, padding=1, ceil_mode=True)",
+           lambda a: F.max_pool1d(a, 3, stride=2, padding=1, ceil_mode=True), a=r(2, 3, 8))
+    b.case("avgpool1d", "F.avg_pool1d(a, 2, stride=3)", lambda a: F.avg_pool1d(a, 2, stride=3), a=r(2, 3, 8))
+    b.case("adaptive_avg", "F.adaptive_avg_pool2d(a, (3, 4))", lambda a: F.adaptive_avg_pool2d(a, (3, 4)), a=pool_in)
+    b.case("adaptive_max", "F.adaptive_max_pool2d(a, (4, 5))", lambda a: F.adaptive_max_pool2d(a, (4, 5)), a=pool_in)
+    b.case("adaptive_avg_1", "F.adaptive_avg_pool2d(a, 1)", lambda a: F.adaptive_avg_pool2d(a, 1), a=pool_in)
+    # Upsampling.
+    up_in = r(1, 2, 3, 4)
+    b.case("nearest_x2", "F.interpolate(a, scale_factor=2)", lambda a: F.interpolate(a, scale_factor=2), a=up_in)
+    b.case("nearest_x1_7", "F.interpolate(a, scale_factor=1.7)", lambda a: F.interpolate(a, scale_factor=1.7), a=up_in)
+    b.case("nearest_size", "F.interpolate(a, size=(5, 7))", lambda a: F.interpolate(a, size=(5, 7)), a=up_in)
+    b.case("nearest_down", "F.interpolate(a, size=(2, 3))", lambda a: F.interpolate(a, size=(2, 3)), a=up_in)
+    b.case("bilinear_x2", "F.interpolate(a, scale_factor=2, mode='bilinear')", lambda a: F.interpolate(a, scale_factor=2, mode="bilinear"), a=up_in)
+    b.case("bilinear_x1_7", "F.interpolate(a, scale_factor=1.7, mode='bilinear')",
+           lambda a: F.interpolate(a, scale_factor=1.7, mode="bilinear"), a=up_in)
+    b.case("bilinear_align_x1_7", "F.interpolate(a, scale_factor=1.7, mode='bilinear', align_corners=True)",
+           lambda a: F.interpolate(a, scale_factor=1.7, mode="bilinear", align_corners=True), a=up_in)
+    b.case("bilinear_align_size", "F.interpolate(a, size=(5, 9), mode='bilinear', align_corners=True)",
+           lambda a: F.interpolate(a, size=(5, 9), mode="bilinear", align_corners=True), a=up_in)
+    b.case("bilinear_size_down", "F.interpolate(a, size=(2, 3), mode='bilinear')",
+           lambda a: F.interpolate(a, size=(2, 3), mode="bilinear"), a=up_in)
+    # Losses.
+    p, t = r(4, 5), r(4, 5)
+    for red in ("mean", "sum", "none"):
+        b.case(f"mse_{red}", f"F.mse_loss(a, t, reduction='{red}')", lambda a, t, red=red: F.mse_loss(a, t, reduction=red), a=p, t=t)
+    b.case("l1", "F.l1_loss(a, t)", lambda a, t: F.l1_loss(a, t), a=p, t=t)
+    b.case("smooth_l1", "F.smooth_l1_loss(a, t, beta=0.5)", lambda a, t: F.smooth_l1_loss(a, t, beta=0.5), a=p, t=t)
+    b.case("huber", "F.huber_loss(a, t, delta=0.7, reduction='sum')", lambda a, t: F.huber_loss(a, t, delta=0.7, reduction="sum"), a=p, t=t)
+    logits, cls = r(6, 4) * 2, torch.tensor([0, 3, 1, 1, 2, 3])
+    cls_ign = torch.tensor([0, -100, 1, 1, 2, -100])
+    w = torch.tensor([0.5, 1.0, 2.0, 1.5])
+    b.case("ce", "F.cross_entropy(a, t)", lambda a, t: F.cross_entropy(a, t), a=logits, t=cls)
+    b.case("ce_weight_ignore", "F.cross_entropy(a, t, weight=w, ignore_index=-100)",
+           lambda a, t, w: F.cross_entropy(a, t, weight=w), a=logits, t=cls_ign, w=w, _const=("w",))
+    b.case("ce_smooth", "F.cross_entropy(a, t, label_smoothing=0.1)", lambda a, t: F.cross_entropy(a, t, label_smoothing=0.1), a=logits, t=cls_ign)
+    b.case("ce_smooth_weight", "F.cross_entropy(a, t, weight=w, label_smoothing=0.2)",
+           lambda a, t, w: F.cross_entropy(a, t, weight=w, label_smoothing=0.2), a=logits, t=cls_ign, w=w, _const=("w",))
+    b.case("ce_smooth_sum", "F.cross_entropy(a, t, label_smoothing=0.3, reduction='sum')",
+           lambda a, t: F.cross_entropy(a, t, label_smoothing=0.3, reduction="sum"), a=logits, t=cls)
+    b.case("ce_none", "F.cross_entropy(a, t, reduction='none')", lambda a, t: F.cross_entropy(a, t, reduction="none"), a=logits, t=cls_ign)
+    probs = torch.softmax(r(6, 4), 1)
+    b.case("ce_probs", "F.cross_entropy(a, p)", lambda a, p: F.cross_entropy(a, p), a=logits, p=probs)
+    b.case("ce_probs_weight_smooth", "F.cross_entropy(a, p, weight=w, label_smoothing=0.1)",
+           lambda a, p, w: F.cross_entropy(a, p, weight=w, label_smoothing=0.1), a=logits, p=probs, w=w, _const=("w",))
+    b.case("ce_spatial", "F.cross_entropy(a, t) with a (N, C, d) input", lambda a, t: F.cross_entropy(a, t),
+           a=r(2, 4, 3), t=torch.tensor([[0, 1, 3], [2, 2, 0]]))
+    b.case("nll", "F.nll_loss(a, t, weight=w)", lambda a, t, w: F.nll_loss(a, t, weight=w), a=F.log_softmax(logits, 1), t=cls, w=w, _const=("w",))
+    b.case("bce", "F.binary_cross_entropy(a, t)", lambda a, t: F.binary_cross_entropy(a, t),
+           a=torch.tensor([0.1, 0.5, 0.9, 1.0, 0.0]), t=torch.tensor([0.0, 1.0, 1.0, 0.0, 1.0]))
+    b.case("bce_grad_at_bounds", "F.binary_cross_entropy(a, t) at p in {0, 1}", lambda a, t: F.binary_cross_entropy(a, t),
+           a=torch.tensor([0.0, 1.0, 0.0, 1.0]), t=torch.tensor([0.0, 1.0, 0.5, 0.5]))
+    b.case("bce_logits", "F.binary_cross_entropy_with_logits(a, t) with large logits",
+           lambda a, t: F.binary_cross_entropy_with_logits(a, t), a=torch.tensor([-200.0, -3.0, 0.0, 2.0, 150.0]),
+           t=torch.tensor([1.0, 0.0, 1.0, 0.3, 0.0]))
+    b.case("bce_logits_pos_weight", "F.binary_cross_entropy_with_logits(a, t, pos_weight=pw)",
+           lambda a, t, pw: F.binary_cross_entropy_with_logits(a, t, pos_weight=pw), a=r(4, 3) * 3, t=torch.rand(4, 3), pw=torch.tensor([0.5, 2.0, 3.0]), _const=("pw",))
+    b.save("layers.safetensors")
+
+
+def cnn_model():
+    import torch.nn as nn
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(4, 8, 3, padding=1), nn.BatchNorm2d(8), nn.LeakyReLU(0.1),
+        nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1), nn.Tanh(),
+        nn.Upsample(scale_factor=2, mode="bilinear"), nn.AvgPool2d(2),
+        nn.Flatten(), nn.Linear(4 * 8 * 8, 5))
+
+
+def cnn_interop():
+    """A CNN trained a few steps in PyTorch (so BatchNorm has running statistics), its state dict,
+    an input and its eval-mode output; and the check of the Descent-written counterpart."""
+    torch.manual_seed(1)
+    model = cnn_model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        F.cross_entropy(model(torch.randn(8, 1, 8, 8)), torch.randint(0, 5, (8,))).backward()
+        opt.step()
+    model.eval()
+    x = torch.randn(3, 1, 8, 8)
+    with torch.no_grad():
+        y = model(x)
+    t = {f"state/{k}": v.contiguous() for k, v in model.state_dict().items()}
+    t["input"], t["output"] = x, y
+    save_file(t, os.path.join(ROOT, "cnn_from_pytorch.safetensors"), metadata={"model": "cnn_model() in Scripts/make_fixtures.py"})
+    print("cnn_from_pytorch.safetensors")
+    path = os.path.join(ROOT, "cnn_from_descent.safetensors")
+    io_path = os.path.join(ROOT, "cnn_from_descent_io.safetensors")
+    if os.path.exists(path) and os.path.exists(io_path):
+        m = cnn_model()
+        m.load_state_dict(load_file(path), strict=True)
+        m.eval()
+        io = load_file(io_path)
+        with torch.no_grad():
+            out = m(io["input"])
+        assert torch.allclose(out, io["output"], atol=1e-5, rtol=1e-4), (out - io["output"]).abs().max()
+        print("cnn_from_descent.safetensors loads in PyTorch (strict=True) and gives Descent's outputs")
+    else:
+        print("cnn_from_descent*.safetensors missing: run the Swift tests once, then rerun", file=sys.stderr)
+
+
 if __name__ == "__main__":
+    layers()
+    cnn_interop()
     ops()
     creation()
     safetensors_interop()

@@ -163,3 +163,14 @@ extension Kernels {
         }
     }
 }
+
+extension Kernels {
+    /// `x += y` in place (y broadcast to x), for kernels building a fresh output.
+    static func addInPlace(_ x: Tensor, _ y: Tensor) {
+        switch x.dtype {
+        case .float32: update(x, y, Float.self) { $0 + $1 }
+        case .float64: update(x, y, Double.self) { $0 + $1 }
+        case .int64: update(x, y, Int64.self) { $0 + $1 }
+        }
+    }
+}

@@ -10,6 +10,8 @@ enum RsqrtFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar
 enum SinFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.sin(x) } }
 enum CosFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.cos(x) } }
 enum TanhFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.tanh(x) } }
+enum ErfFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.erf(x) } }
+enum Log1pFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.log1p(x) } }
 enum ReluFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { x > 0 ? x : (x != x ? x : 0) } }
 enum SignFn: UnaryFunction {
     @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { x > 0 ? 1 : (x < 0 ? -1 : x) }
@@ -73,6 +75,12 @@ extension Tensor {
     public func sin() -> Tensor { unary("SinBackward", SinFn.self, cost: 8) { g, x, _ in g * x.cos() } }
     /// Cosine.
     public func cos() -> Tensor { unary("CosBackward", CosFn.self, cost: 8) { g, x, _ in -(g * x.sin()) } }
+    /// The error function erf(x); gradient 2/√π·e^(−x²).
+    public func erf() -> Tensor {
+        unary("ErfBackward", ErfFn.self, cost: 8) { g, x, _ in g * (x * x).neg().exp() * (2 / Double.pi.squareRoot()) }
+    }
+    /// log(1 + x), accurate for small x; gradient 1/(1 + x).
+    public func log1p() -> Tensor { unary("Log1pBackward", Log1pFn.self, cost: 8) { g, x, _ in g / (x + 1) } }
     /// Hyperbolic tangent; gradient 1 − tanh².
     public func tanh() -> Tensor {
         unary("TanhBackward", TanhFn.self, cost: 8) { g, _, y in Kernels.zip(g, y, TanhGradFn.self, op: "tanh") }

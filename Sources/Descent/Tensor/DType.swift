@@ -42,6 +42,7 @@ public protocol FloatScalar: TensorScalar, BinaryFloatingPoint {
     static func pow(_ x: Self, _ y: Self) -> Self
     static func log1p(_ x: Self) -> Self
     static func expm1(_ x: Self) -> Self
+    static func erf(_ x: Self) -> Self
 }
 
 extension Float: FloatScalar {
@@ -56,6 +57,7 @@ extension Float: FloatScalar {
     @inlinable public static func pow(_ x: Float, _ y: Float) -> Float { Foundation.pow(x, y) }
     @inlinable public static func log1p(_ x: Float) -> Float { Foundation.log1p(x) }
     @inlinable public static func expm1(_ x: Float) -> Float { Foundation.expm1(x) }
+    @inlinable public static func erf(_ x: Float) -> Float { Foundation.erf(x) }
 }
 
 extension Double: FloatScalar {
@@ -70,6 +72,7 @@ extension Double: FloatScalar {
     @inlinable public static func pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
     @inlinable public static func log1p(_ x: Double) -> Double { Foundation.log1p(x) }
     @inlinable public static func expm1(_ x: Double) -> Double { Foundation.expm1(x) }
+    @inlinable public static func erf(_ x: Double) -> Double { Foundation.erf(x) }
 }
 
 extension Int64: TensorScalar {

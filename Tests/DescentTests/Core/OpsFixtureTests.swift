@@ -112,34 +112,6 @@ final class OpsFixtureTests: XCTestCase {
     func testEveryFixtureCaseMatchesPyTorch() throws {
         let cases = FixtureCase.all(in: try Fixtures.load("ops.safetensors"))
         XCTAssertGreaterThan(cases.count, 80)
-        for name in cases.keys.sorted() {
-            let c = cases[name]!
-            guard let op = Self.ops[name] else {
-                XCTFail("fixture case \(name) (\(c.call)) has no Swift counterpart")
-                continue
-            }
-            let (rtol, atol) = Self.tolerance[name] ?? (1e-5, 1e-6)
-            let inputs = c.inputs.mapValues { t -> Tensor in
-                let copy = t.clone()
-                if t.dtype.isFloatingPoint { copy.requiresGrad = true }
-                return copy
-            }
-            let outs = op(inputs)
-            XCTAssertEqual(outs.count, c.outputs.count, "\(name): number of outputs")
-            for (i, (o, e)) in zip(outs, c.outputs).enumerated() {
-                assertClose(o, e, rtol: rtol, atol: atol, "\(name) [\(c.call)] output \(i)")
-            }
-            // Backward with PyTorch's upstream gradients, summed over the outputs that have one.
-            var total: Tensor?
-            for (i, g) in c.upstream where outs[i].requiresGrad {
-                let term = (outs[i] * g).sum()
-                total = total.map { $0 + term } ?? term
-            }
-            if let total { total.backward() }
-            for (k, expected) in c.grads {
-                let grad = inputs[k]!.grad ?? Tensor.zeros(like: inputs[k]!)
-                assertClose(grad, expected, rtol: rtol, atol: atol, "\(name) [\(c.call)] grad of \(k)")
-            }
-        }
+        runFunctionCases(cases, Self.ops, tolerance: Self.tolerance)
     }
 }

@@ -69,3 +69,37 @@ func assertClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-5, atol
         XCTFail("\(what()): element \(worstIndex) is \(a[worstIndex]), expected \(e[worstIndex])", file: file, line: line)
     }
 }
+
+/// Runs every case with its Swift counterpart in `ops` (a missing counterpart fails), comparing
+/// outputs and the input gradients for PyTorch's upstream gradients.
+func runFunctionCases(_ cases: [String: FixtureCase], _ ops: [String: ([String: Tensor]) -> [Tensor]],
+                      tolerance: [String: (rtol: Double, atol: Double)], file: StaticString = #filePath, line: UInt = #line) {
+    for name in cases.keys.sorted() {
+        let c = cases[name]!
+        guard let op = ops[name] else {
+            XCTFail("fixture case \(name) (\(c.call)) has no Swift counterpart", file: file, line: line)
+            continue
+        }
+        let (rtol, atol) = tolerance[name] ?? (1e-5, 1e-6)
+        let inputs = Dictionary(uniqueKeysWithValues: c.inputs.map { k, t -> (String, Tensor) in
+            let copy = t.clone()
+            if t.dtype.isFloatingPoint && c.grads[k] != nil { copy.requiresGrad = true }
+            return (k, copy)
+        })
+        let outs = op(inputs)
+        XCTAssertEqual(outs.count, c.outputs.count, "\(name): number of outputs", file: file, line: line)
+        for (i, (o, e)) in zip(outs, c.outputs).enumerated() {
+            assertClose(o, e, rtol: rtol, atol: atol, "\(name) [\(c.call)] output \(i)", file: file, line: line)
+        }
+        var total: Tensor?
+        for (i, g) in c.upstream where i < outs.count && outs[i].requiresGrad {
+            let term = (outs[i] * g).sum()
+            total = total.map { $0 + term } ?? term
+        }
+        if let total { total.backward() }
+        for (k, expected) in c.grads {
+            let grad = inputs[k]!.grad ?? Tensor.zeros(like: inputs[k]!)
+            assertClose(grad, expected, rtol: rtol, atol: atol, "\(name) [\(c.call)] grad of \(k)", file: file, line: line)
+        }
+    }
+}

@@ -1,0 +1,38 @@
+// Batch normalization as a composite of primitives (mean, variance, arithmetic). Running
+// statistics are updated in place outside the graph.
+
+/// Batch normalization over every dim but 1 (channels), as PyTorch's `F.batch_norm`.
+///
+/// Training (or without running statistics): normalizes with the batch mean and the biased
+/// variance, and, when given, updates `runningMean`/`runningVar` in place as
+/// new = (1 − momentum)·old + momentum·batch, using the unbiased variance for `runningVar`.
+/// Evaluation: normalizes with the running statistics. y = (x − μ)/√(σ² + ε)·weight + bias.
+public func batchNorm(_ input: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor? = nil, bias: Tensor? = nil,
+                      training: Bool, momentum: Double = 0.1, eps: Double = 1e-5) -> Tensor {
+    precondition(input.rank >= 2, "[batchNorm] expected input of shape (N, C, …), got \(Shape.describe(input.shape))")
+    let c = input.shape[1]
+    let dims = [0] + Array(2..<input.rank)
+    let statShape = [1, c] + [Int](repeating: 1, count: input.rank - 2)
+    let perChannel = input.count / max(c, 1)
+    let mean: Tensor, variance: Tensor
+    if training || runningMean == nil || runningVar == nil {
+        precondition(perChannel > 1, "[batchNorm] expected more than 1 value per channel when training, got input size \(Shape.describe(input.shape))")
+        mean = input.mean(dims: dims, keepDim: true)
+        let centered = input - mean
+        variance = (centered * centered).mean(dims: dims, keepDim: true)
+        if training, let runningMean, let runningVar {
+            withNoGrad {
+                let unbiased = variance.detach().reshape([c]) * (Double(perChannel) / Double(perChannel - 1))
+                runningMean.assign(runningMean * (1 - momentum) + mean.detach().reshape([c]) * momentum)
+                runningVar.assign(runningVar * (1 - momentum) + unbiased * momentum)
+            }
+        }
+    } else {
+        mean = runningMean!.reshape(statShape)
+        variance = runningVar!.reshape(statShape)
+    }
+    var y = (input - mean) * (variance + eps).rsqrt()
+    if let weight { y = y * weight.reshape(statShape) }
+    if let bias { y = y + bias.reshape(statShape) }
+    return y
+}

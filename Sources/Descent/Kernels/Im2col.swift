@@ -1,0 +1,106 @@
+/// Geometry of a 2-D convolution between a large image (N, C, H, W) and its output grid
+/// (oh, ow): output (oy, ox) reads rows oy·sh − padH + i·dh and columns ox·sw − padW + j·dw.
+/// Transposed convolution uses the same geometry with the roles of input and output swapped.
+struct ConvGeometry {
+    let n: Int, c: Int, h: Int, w: Int
+    let kh: Int, kw: Int, sh: Int, sw: Int, padH: Int, padW: Int, dh: Int, dw: Int
+    let oh: Int, ow: Int
+    var outPixels: Int { oh * ow }
+}
+
+extension Kernels {
+    /// col[(c·kh + i)·kw + j, b·oh·ow + p] = x[b, c0 + c, …] (0 outside the image), for the
+    /// `cg` channels starting at `c0`. `x` is contiguous (N, C, H, W); `col` has cg·kh·kw rows
+    /// of n·oh·ow.
+    static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ g: ConvGeometry, c0: Int, cg: Int,
+                                        into col: UnsafeMutablePointer<T>) {
+        let rows = cg * g.kh * g.kw, rowLength = g.n * g.oh * g.ow
+        Parallel.forRange(rows, cost: rowLength) { range in
+            for r in range {
+                let c = r / (g.kh * g.kw), i = (r / g.kw) % g.kh, j = r % g.kw
+                var dst = col + r * rowLength
+                for b in 0..<g.n {
+                    let plane = x + ((b * g.c) + c0 + c) * g.h * g.w
+                    for oy in 0..<g.oh {
+                        let iy = oy * g.sh - g.padH + i * g.dh
+                        if iy < 0 || iy >= g.h {
+                            dst.update(repeating: 0, count: g.ow)
+                        } else {
+                            let src = plane + iy * g.w
+                            let x0 = j * g.dw - g.padW
+                            if g.sw == 1 {
+                                // Contiguous run with zeros where it leaves the row.
+                                let lo = Swift.max(0, -x0), hi = Swift.min(g.ow, g.w - x0)
+                                if lo > 0 { dst.update(repeating: 0, count: Swift.min(lo, g.ow)) }
+                                if hi > lo { (dst + lo).update(from: src + x0 + lo, count: hi - lo) }
+                                if hi < g.ow { (dst + Swift.max(hi, 0)).update(repeating: 0, count: g.ow - Swift.max(hi, 0)) }
+                            } else {
+                                for ox in 0..<g.ow {
+                                    let ix = x0 + ox * g.sw
+                                    dst[ox] = ix >= 0 && ix < g.w ? src[ix] : 0
+                                }
+                            }
+                        }
+                        dst += g.ow
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `im2col`: adds col's entries back into `dx` (contiguous (N, C, H, W)).
+    static func col2im<T: TensorScalar>(_ col: UnsafePointer<T>, _ g: ConvGeometry, c0: Int, cg: Int,
+                                        into dx: UnsafeMutablePointer<T>) {
+        let rowLength = g.n * g.oh * g.ow
+        // Each (image, channel) plane is written by one thread only.
+        Parallel.forRange(g.n * cg, cost: g.kh * g.kw * g.oh * g.ow) { range in
+            for bc in range {
+                let b = bc / cg, c = bc % cg
+                let plane = dx + ((b * g.c) + c0 + c) * g.h * g.w
+                for i in 0..<g.kh {
+                    for j in 0..<g.kw {
+                        let src = col + ((c * g.kh + i) * g.kw + j) * rowLength + b * g.oh * g.ow
+                        let x0 = j * g.dw - g.padW
+                        for oy in 0..<g.oh {
+                            let iy = oy * g.sh - g.padH + i * g.dh
+                            guard iy >= 0 && iy < g.h else { continue }
+                            let row = plane + iy * g.w, s = src + oy * g.ow
+                            if g.sw == 1 {
+                                let lo = Swift.max(0, -x0), hi = Swift.min(g.ow, g.w - x0)
+                                if hi > lo { for ox in lo..<hi { row[x0 + ox] += s[ox] } }
+                            } else {
+                                for ox in 0..<g.ow {
+                                    let ix = x0 + ox * g.sw
+                                    if ix >= 0 && ix < g.w { row[ix] += s[ox] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension Kernels {
+    /// `im2col` of a contiguous (N, C, H, W) tensor into a new (cg·kh·kw, N·oh·ow) tensor.
+    static func im2col(_ x: Tensor, _ g: ConvGeometry, c0: Int, cg: Int) -> Tensor {
+        let col = Tensor(uninitialized: [cg * g.kh * g.kw, g.n * g.outPixels], dtype: x.dtype)
+        switch x.dtype {
+        case .float32: im2col(UnsafePointer(x.storage.typed(Float.self) + x.offset), g, c0: c0, cg: cg, into: col.storage.typed(Float.self))
+        case .float64: im2col(UnsafePointer(x.storage.typed(Double.self) + x.offset), g, c0: c0, cg: cg, into: col.storage.typed(Double.self))
+        case .int64: preconditionFailure("[conv] expected a floating-point tensor")
+        }
+        return col
+    }
+
+    /// Adds `col2im(col)` into the contiguous (N, C, H, W) tensor `dx`.
+    static func col2im(_ col: Tensor, _ g: ConvGeometry, c0: Int, cg: Int, into dx: Tensor) {
+        let c = col.contiguousData()
+        switch dx.dtype {
+        case .float32: col2im(UnsafePointer(c.storage.typed(Float.self) + c.offset), g, c0: c0, cg: cg, into: dx.storage.typed(Float.self) + dx.offset)
+        case .float64: col2im(UnsafePointer(c.storage.typed(Double.self) + c.offset), g, c0: c0, cg: cg, into: dx.storage.typed(Double.self) + dx.offset)
+        case .int64: preconditionFailure("[conv] expected a floating-point tensor")
+        }
+    }
+}

@@ -1,0 +1,139 @@
+/// Windows of a 2-D pooling: for output row oy, input rows [rowStart(oy), rowEnd(oy)) with
+/// step `dh` (and likewise for columns). Covers fixed windows (max/avg pooling with stride,
+/// padding and dilation) and adaptive ones.
+struct PoolWindows {
+    let h: Int, w: Int, oh: Int, ow: Int
+    /// Fixed windows: kernel, stride, padding, dilation. Adaptive when `adaptive`.
+    let kh: Int, kw: Int, sh: Int, sw: Int, ph: Int, pw: Int, dh: Int, dw: Int
+    let adaptive: Bool
+
+    @inline(__always) func rows(_ oy: Int) -> (start: Int, end: Int) {
+        adaptive ? (oy * h / oh, ((oy + 1) * h + oh - 1) / oh) : (oy * sh - ph, oy * sh - ph + (kh - 1) * dh + 1)
+    }
+    @inline(__always) func cols(_ ox: Int) -> (start: Int, end: Int) {
+        adaptive ? (ox * w / ow, ((ox + 1) * w + ow - 1) / ow) : (ox * sw - pw, ox * sw - pw + (kw - 1) * dw + 1)
+    }
+    var stepH: Int { adaptive ? 1 : dh }
+    var stepW: Int { adaptive ? 1 : dw }
+}
+
+extension Kernels {
+    /// Max over each window of each (H, W) plane of contiguous `x` (planes × H × W); returns
+    /// values and the flat index (y·W + x) of the maximum in its plane. NaN wins (the last
+    /// one), as in PyTorch.
+    static func maxPool(_ x: Tensor, planes: Int, _ p: PoolWindows) -> (Tensor, Tensor) {
+        let values = Tensor(uninitialized: [planes, p.oh, p.ow], dtype: x.dtype)
+        let indices = Tensor(uninitialized: [planes, p.oh, p.ow], dtype: .int64)
+        let ip = indices.storage.typed(Int64.self)
+        func go<T: FloatScalar>(_: T.Type) {
+            let xp = x.storage.typed(T.self) + x.offset, vp = values.storage.typed(T.self)
+            Parallel.forRange(planes, cost: p.oh * p.ow * p.kh * p.kw) { range in
+                for c in range {
+                    let plane = xp + c * p.h * p.w
+                    var o = c * p.oh * p.ow
+                    for oy in 0..<p.oh {
+                        let (y0, y1) = p.rows(oy)
+                        for ox in 0..<p.ow {
+                            let (x0, x1) = p.cols(ox)
+                            var best = -T.infinity, bi = -1
+                            var y = y0
+                            while y < y1 {
+                                if y >= 0 && y < p.h {
+                                    var xx = x0
+                                    while xx < x1 {
+                                        if xx >= 0 && xx < p.w {
+                                            let v = plane[y * p.w + xx]
+                                            if v > best || v != v || bi < 0 { best = v; bi = y * p.w + xx }
+                                        }
+                                        xx += p.stepW
+                                    }
+                                }
+                                y += p.stepH
+                            }
+                            vp[o] = best
+                            ip[o] = Int64(bi)
+                            o += 1
+                        }
+                    }
+                }
+            }
+        }
+        switch x.dtype {
+        case .float32: go(Float.self)
+        case .float64: go(Double.self)
+        case .int64: preconditionFailure("[maxPool] expected a floating-point tensor")
+        }
+        return (values, indices)
+    }
+
+    /// Adds each output gradient to the input position its maximum came from.
+    static func maxPoolBackward(_ g: Tensor, _ indices: Tensor, planes: Int, h: Int, w: Int) -> Tensor {
+        let dx = Tensor.zeros([planes, h * w], dtype: g.dtype)
+        let gc = g.contiguousData()
+        let per = indices.count / max(planes, 1)
+        let ip = indices.storage.typed(Int64.self) + indices.offset
+        func go<T: FloatScalar>(_: T.Type) {
+            let gp = gc.storage.typed(T.self) + gc.offset, dp = dx.storage.typed(T.self)
+            Parallel.forRange(planes, cost: per) { range in
+                for c in range {
+                    for o in (c * per)..<((c + 1) * per) where ip[o] >= 0 { dp[c * h * w + Int(ip[o])] += gp[o] }
+                }
+            }
+        }
+        switch g.dtype {
+        case .float32: go(Float.self)
+        case .float64: go(Double.self)
+        case .int64: preconditionFailure("[maxPool] expected a floating-point gradient")
+        }
+        return dx
+    }
+
+    /// The divisor of each window of an average pool, PyTorch's rule: the window clipped to
+    /// the padded input (countIncludePad) or to the input itself, or `divisorOverride`.
+    @inline(__always)
+    static func avgDivisor(_ p: PoolWindows, _ y0: Int, _ y1: Int, _ x0: Int, _ x1: Int, countIncludePad: Bool, divisorOverride: Int?) -> Int {
+        if let d = divisorOverride { return d }
+        if p.adaptive { return (y1 - y0) * (x1 - x0) }
+        if countIncludePad { return (Swift.min(y1, p.h + p.ph) - y0) * (Swift.min(x1, p.w + p.pw) - x0) }
+        return (Swift.min(y1, p.h) - Swift.max(y0, 0)) * (Swift.min(x1, p.w) - Swift.max(x0, 0))
+    }
+
+    /// Average pool (forward) or its adjoint (backward: spreads each output gradient evenly
+    /// over its window), on contiguous planes.
+    static func avgPool(_ src: Tensor, planes: Int, _ p: PoolWindows, countIncludePad: Bool, divisorOverride: Int?,
+                        backward: Bool) -> Tensor {
+        let out = backward ? Tensor.zeros([planes, p.h, p.w], dtype: src.dtype) : Tensor(uninitialized: [planes, p.oh, p.ow], dtype: src.dtype)
+        let s = src.contiguousData()
+        func go<T: FloatScalar>(_: T.Type) {
+            let sp = s.storage.typed(T.self) + s.offset, op = out.storage.typed(T.self)
+            Parallel.forRange(planes, cost: p.oh * p.ow * p.kh * p.kw) { range in
+                for c in range {
+                    let big = (backward ? op : sp) + c * p.h * p.w
+                    let small = (backward ? sp : op) + c * p.oh * p.ow
+                    for oy in 0..<p.oh {
+                        let (y0, y1) = p.rows(oy)
+                        for ox in 0..<p.ow {
+                            let (x0, x1) = p.cols(ox)
+                            let div = avgDivisor(p, y0, y1, x0, x1, countIncludePad: countIncludePad, divisorOverride: divisorOverride)
+                            let ya = Swift.max(y0, 0), yb = Swift.min(y1, p.h), xa = Swift.max(x0, 0), xb = Swift.min(x1, p.w)
+                            if backward {
+                                let share = small[oy * p.ow + ox] / T(div)
+                                if ya < yb && xa < xb { for y in ya..<yb { for xx in xa..<xb { big[y * p.w + xx] += share } } }
+                            } else {
+                                var acc: T = 0
+                                if ya < yb && xa < xb { for y in ya..<yb { for xx in xa..<xb { acc += big[y * p.w + xx] } } }
+                                small[oy * p.ow + ox] = ya < yb && xa < xb ? acc / T(div) : 0
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        switch src.dtype {
+        case .float32: go(Float.self)
+        case .float64: go(Double.self)
+        case .int64: preconditionFailure("[avgPool] expected a floating-point tensor")
+        }
+        return out
+    }
+}

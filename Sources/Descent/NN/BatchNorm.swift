@@ -1,0 +1,59 @@
+/// Batch normalization (shared by BatchNorm1d and BatchNorm2d): normalizes each channel
+/// (dim 1) with batch statistics in training and running statistics in evaluation, then
+/// scales by γ (`weight`, init 1) and shifts by β (`bias`, init 0).
+///
+/// Buffers, as PyTorch: `running_mean` (init 0), `running_var` (init 1), `num_batches_tracked`
+/// (int64). `momentum` nil uses the cumulative average (factor 1/num_batches_tracked).
+public class BatchNorm: Module {
+    public let numFeatures: Int, eps: Double, momentum: Double?, affine: Bool, trackRunningStats: Bool
+    public let weight: Tensor?, bias: Tensor?
+    public let runningMean: Tensor?, runningVar: Tensor?, numBatchesTracked: Tensor?
+    /// The input ranks this layer accepts.
+    var ranks: Set<Int> { [2, 3, 4] }
+
+    public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = true, trackRunningStats: Bool = true) {
+        self.numFeatures = numFeatures; self.eps = eps; self.momentum = momentum
+        self.affine = affine; self.trackRunningStats = trackRunningStats
+        weight = affine ? Tensor.ones([numFeatures]) : nil
+        bias = affine ? Tensor.zeros([numFeatures]) : nil
+        runningMean = trackRunningStats ? Tensor.zeros([numFeatures]) : nil
+        runningVar = trackRunningStats ? Tensor.ones([numFeatures]) : nil
+        numBatchesTracked = trackRunningStats ? Tensor.zeros([], dtype: .int64) : nil
+        super.init()
+        registerParameter("weight", weight)
+        registerParameter("bias", bias)
+        registerBuffer("running_mean", runningMean)
+        registerBuffer("running_var", runningVar)
+        registerBuffer("num_batches_tracked", numBatchesTracked)
+    }
+
+    public override func forward(_ x: Tensor) -> Tensor {
+        precondition(ranks.contains(x.rank) && x.shape[1] == numFeatures,
+                     "[\(typeName)] expected input of shape \(expectedShape) with C = \(numFeatures), got \(Shape.describe(x.shape))")
+        var factor = momentum ?? 0
+        if isTraining, let count = numBatchesTracked {
+            withNoGrad { count.addAssign(Tensor(Int64(1))) }
+            if momentum == nil { factor = 1 / count.itemDouble }
+        }
+        let useBatchStats = isTraining || !trackRunningStats
+        return batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
+                         training: useBatchStats, momentum: factor, eps: eps)
+    }
+
+    var expectedShape: String { "(N, C) or (N, C, L)" }
+
+    public override var extraDescription: String {
+        "\(numFeatures), eps=\(eps), momentum=\(momentum.map { "\($0)" } ?? "None"), affine=\(affine ? "True" : "False"), track_running_stats=\(trackRunningStats ? "True" : "False")"
+    }
+}
+
+/// Batch normalization of (N, C) or (N, C, L) inputs.
+public final class BatchNorm1d: BatchNorm {
+    override var ranks: Set<Int> { [2, 3] }
+}
+
+/// Batch normalization of (N, C, H, W) inputs.
+public final class BatchNorm2d: BatchNorm {
+    override var ranks: Set<Int> { [4] }
+    override var expectedShape: String { "(N, C, H, W)" }
+}

@@ -1,0 +1,82 @@
+// Pooling layers (no parameters), wrapping the functions in Ops/Pooling.swift.
+
+private func tuple(_ s: Size2) -> String { s.h == s.w ? "\(s.h)" : s.description }
+
+/// 2-D max pooling. Input (N, C, H, W) → (N, C, H', W'), H' = ⌊(H + 2p − d(k−1) − 1)/s⌋ + 1
+/// (⌈…⌉ with `ceilMode`, dropping a last window that would start in the right padding).
+public final class MaxPool2d: Module {
+    public let kernelSize: Size2, stride: Size2, padding: Size2, dilation: Size2, ceilMode: Bool
+    public init(_ kernelSize: Size2, stride: Size2? = nil, padding: Size2 = 0, dilation: Size2 = 1, ceilMode: Bool = false) {
+        self.kernelSize = kernelSize; self.stride = stride ?? kernelSize; self.padding = padding
+        self.dilation = dilation; self.ceilMode = ceilMode
+        super.init()
+    }
+    public override func forward(_ x: Tensor) -> Tensor {
+        x.maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode)
+    }
+    public override var extraDescription: String {
+        "kernel_size=\(tuple(kernelSize)), stride=\(tuple(stride)), padding=\(tuple(padding)), dilation=\(tuple(dilation)), ceil_mode=\(ceilMode ? "True" : "False")"
+    }
+}
+
+/// 2-D average pooling. Input (N, C, H, W) → (N, C, H', W').
+public final class AvgPool2d: Module {
+    public let kernelSize: Size2, stride: Size2, padding: Size2, ceilMode: Bool, countIncludePad: Bool, divisorOverride: Int?
+    public init(_ kernelSize: Size2, stride: Size2? = nil, padding: Size2 = 0, ceilMode: Bool = false,
+                countIncludePad: Bool = true, divisorOverride: Int? = nil) {
+        self.kernelSize = kernelSize; self.stride = stride ?? kernelSize; self.padding = padding
+        self.ceilMode = ceilMode; self.countIncludePad = countIncludePad; self.divisorOverride = divisorOverride
+        super.init()
+    }
+    public override func forward(_ x: Tensor) -> Tensor {
+        x.avgPool2d(kernelSize: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode,
+                    countIncludePad: countIncludePad, divisorOverride: divisorOverride)
+    }
+    public override var extraDescription: String { "kernel_size=\(tuple(kernelSize)), stride=\(tuple(stride)), padding=\(tuple(padding))" }
+}
+
+/// 1-D max pooling. Input (N, C, L) → (N, C, L').
+public final class MaxPool1d: Module {
+    public let kernelSize: Int, stride: Int, padding: Int, dilation: Int, ceilMode: Bool
+    public init(_ kernelSize: Int, stride: Int? = nil, padding: Int = 0, dilation: Int = 1, ceilMode: Bool = false) {
+        self.kernelSize = kernelSize; self.stride = stride ?? kernelSize; self.padding = padding
+        self.dilation = dilation; self.ceilMode = ceilMode
+        super.init()
+    }
+    public override func forward(_ x: Tensor) -> Tensor {
+        x.maxPool1d(kernelSize: kernelSize, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode)
+    }
+    public override var extraDescription: String {
+        "kernel_size=\(kernelSize), stride=\(stride), padding=\(padding), dilation=\(dilation), ceil_mode=\(ceilMode ? "True" : "False")"
+    }
+}
+
+/// 1-D average pooling. Input (N, C, L) → (N, C, L').
+public final class AvgPool1d: Module {
+    public let kernelSize: Int, stride: Int, padding: Int, ceilMode: Bool, countIncludePad: Bool
+    public init(_ kernelSize: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false, countIncludePad: Bool = true) {
+        self.kernelSize = kernelSize; self.stride = stride ?? kernelSize; self.padding = padding
+        self.ceilMode = ceilMode; self.countIncludePad = countIncludePad
+        super.init()
+    }
+    public override func forward(_ x: Tensor) -> Tensor {
+        x.avgPool1d(kernelSize: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode, countIncludePad: countIncludePad)
+    }
+    public override var extraDescription: String { "kernel_size=(\(kernelSize),), stride=(\(stride),), padding=(\(padding),)" }
+}
+
+/// Adaptive average pooling to a fixed output size.
+public final class AdaptiveAvgPool2d: Module {
+    public let outputSize: Size2
+    public init(_ outputSize: Size2) { self.outputSize = outputSize; super.init() }
+    public override func forward(_ x: Tensor) -> Tensor { x.adaptiveAvgPool2d(outputSize) }
+    public override var extraDescription: String { "output_size=\(tuple(outputSize))" }
+}
+
+/// Adaptive max pooling to a fixed output size.
+public final class AdaptiveMaxPool2d: Module {
+    public let outputSize: Size2
+    public init(_ outputSize: Size2) { self.outputSize = outputSize; super.init() }
+    public override func forward(_ x: Tensor) -> Tensor { x.adaptiveMaxPool2d(outputSize) }
+    public override var extraDescription: String { "output_size=\(tuple(outputSize))" }
+}
