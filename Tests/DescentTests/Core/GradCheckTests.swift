@@ -101,3 +101,66 @@ final class GradCheckTests: XCTestCase {
         XCTAssertFalse(r.passed)
     }
 }
+
+/// Float64 gradient checks of the layer primitives (convolution, pooling, upsampling, BCE) and
+/// of the composites built on them.
+final class LayerGradCheckTests: XCTestCase {
+    override func setUp() { Descent.manualSeed(7) }
+    private func x(_ shape: Int...) -> Tensor { Tensor.randn(shape, dtype: .float64) }
+
+    private func check(_ name: String, _ inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line,
+                       _ f: @escaping ([Tensor]) -> Tensor) {
+        let r = gradcheck(inputs, f)
+        XCTAssertTrue(r.passed, "\(name): \(r)", file: file, line: line)
+    }
+
+    func testConvolutions() {
+        check("conv2d stride/pad/dilation", [x(2, 2, 5, 6), x(3, 2, 3, 2), x(3)]) {
+            conv2d($0[0], $0[1], bias: $0[2], stride: [2, 1], padding: [1, 2], dilation: [1, 2])
+        }
+        check("conv2d groups", [x(1, 4, 4, 4), x(4, 2, 2, 2)]) { conv2d($0[0], $0[1], groups: 2) }
+        check("conv2d same", [x(1, 1, 4, 5), x(2, 1, 2, 3)]) { conv2d($0[0], $0[1], padding: "same") }
+        check("conv1d", [x(2, 2, 7), x(3, 2, 3)]) { conv1d($0[0], $0[1], stride: 2, padding: 1) }
+        check("convTranspose2d", [x(2, 2, 3, 3), x(2, 3, 3, 2), x(3)]) {
+            convTranspose2d($0[0], $0[1], bias: $0[2], stride: 2, padding: [1, 0], outputPadding: [1, 1])
+        }
+        check("convTranspose2d groups dilation", [x(1, 4, 3, 2), x(4, 1, 2, 2)]) {
+            convTranspose2d($0[0], $0[1], stride: [1, 2], groups: 2, dilation: 2)
+        }
+        check("convTranspose1d", [x(2, 2, 4), x(2, 3, 3)]) { convTranspose1d($0[0], $0[1], stride: 2, padding: 1) }
+    }
+
+    func testPoolingAndUpsampling() {
+        // Distinct values keep the max away from ties.
+        let distinct = (Tensor.randperm(2 * 2 * 5 * 6).reshape([2, 2, 5, 6]).double() * 0.1).requiringGrad(false)
+        check("maxPool2d", [distinct]) { $0[0].maxPool2d(kernelSize: 3, stride: 2, padding: 1, dilation: 1, ceilMode: true) }
+        check("maxPool2d dilation", [distinct]) { $0[0].maxPool2d(kernelSize: 2, stride: 1, dilation: 2) }
+        check("adaptiveMaxPool2d", [distinct]) { $0[0].adaptiveMaxPool2d([3, 4]) }
+        check("avgPool2d", [x(2, 2, 5, 6)]) { $0[0].avgPool2d(kernelSize: 3, stride: 2, padding: 1, ceilMode: true, countIncludePad: false) }
+        check("adaptiveAvgPool2d", [x(1, 2, 5, 7)]) { $0[0].adaptiveAvgPool2d([3, 4]) }
+        check("avgPool1d", [x(2, 2, 7)]) { $0[0].avgPool1d(kernelSize: 3, stride: 2, padding: 1) }
+        check("nearest", [x(1, 2, 3, 4)]) { interpolate($0[0], scaleFactor: 1.7) }
+        check("bilinear", [x(1, 2, 3, 4)]) { interpolate($0[0], size: [5, 7], mode: .bilinear) }
+        check("bilinear align corners", [x(1, 1, 3, 4)]) { interpolate($0[0], scaleFactor: 2.5, mode: .bilinear, alignCorners: true) }
+    }
+
+    func testActivationsNormalizationAndLosses() {
+        check("erf", [x(5)]) { $0[0].erf() }
+        check("log1p", [Tensor.uniform([5], low: 0, high: 2, dtype: .float64)]) { $0[0].log1p() }
+        check("gelu", [x(6)]) { $0[0].gelu() }
+        check("softplus", [x(6)]) { $0[0].softplus(beta: 2) }
+        check("softmax", [x(3, 4)]) { $0[0].softmax(dim: 1) }
+        check("logSoftmax", [x(3, 4)]) { $0[0].logSoftmax(dim: 0) }
+        check("batchNorm train", [x(4, 3, 2), x(3), x(3)]) {
+            batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true)
+        }
+        check("layerNorm", [x(3, 5)]) { LayerNorm(5, elementwiseAffine: false)($0[0]) }
+        let target = Tensor(shape: [4], scalars: [0, 2, 1, 2] as [Int64])
+        check("crossEntropy smoothing", [x(4, 3)]) { crossEntropy($0[0], target, labelSmoothing: 0.2) }
+        check("bceWithLogits", [x(6), Tensor.uniform([6], low: 0, high: 1, dtype: .float64)]) { bceWithLogits($0[0], $0[1]) }
+        check("binaryCrossEntropy", [Tensor.uniform([6], low: 0.1, high: 0.9, dtype: .float64), Tensor.uniform([6], low: 0, high: 1, dtype: .float64)]) {
+            binaryCrossEntropy($0[0], $0[1])
+        }
+        check("smoothL1", [x(6), x(6)]) { smoothL1Loss($0[0], $0[1], beta: 0.5) }
+    }
+}

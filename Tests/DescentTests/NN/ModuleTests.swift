@@ -1,0 +1,164 @@
+@testable import Descent
+import Foundation
+import XCTest
+
+final class ModuleTests: XCTestCase {
+    /// The CNN of `cnn_model()` in Scripts/make_fixtures.py.
+    static func cnn() -> Sequential {
+        Sequential {
+            Conv2d(1, 4, kernelSize: 3, padding: 1)
+            BatchNorm2d(4)
+            ReLU()
+            MaxPool2d(2)
+            Conv2d(4, 8, kernelSize: 3, padding: 1)
+            BatchNorm2d(8)
+            LeakyReLU(negativeSlope: 0.1)
+            ConvTranspose2d(8, 4, kernelSize: 4, stride: 2, padding: 1)
+            Tanh()
+            Upsample(scaleFactor: 2, mode: .bilinear)
+            AvgPool2d(2)
+            Flatten()
+            Linear(4 * 8 * 8, 5)
+        }
+    }
+
+    func testStateDictKeysMatchPyTorch() throws {
+        let f = try Fixtures.load("cnn_from_pytorch.safetensors")
+        let pytorchKeys = f.tensors.map(\.name).filter { $0.hasPrefix("state/") }.map { String($0.dropFirst(6)) }
+        XCTAssertEqual(Set(Self.cnn().stateDict().keys), Set(pytorchKeys))
+        XCTAssertEqual(Self.cnn().stateDict().keys.prefix(8),
+                       ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked", "4.weight"])
+        XCTAssertEqual(Self.cnn().stateDict()["1.num_batches_tracked"]!.dtype, .int64)
+    }
+
+    func testPyTorchTrainedCNNLoadsAndGivesTheSameOutputs() throws {
+        let f = try Fixtures.load("cnn_from_pytorch.safetensors")
+        let state = StateDict(f.tensors.filter { $0.name.hasPrefix("state/") }.map { (String($0.name.dropFirst(6)), $0.tensor) })
+        let model = Self.cnn()
+        try model.loadStateDict(state)
+        model.eval()
+        assertClose(withNoGrad { model(f["input"]!) }, f["output"]!, rtol: 1e-4, atol: 1e-5, "CNN output")
+    }
+
+    func testDescentCNNStateDictIsWrittenForPyTorch() throws {
+        // Trained a few steps so that BatchNorm has running statistics; Scripts/make_fixtures.py
+        // loads the committed file with load_state_dict(strict=True) and checks the outputs.
+        Descent.manualSeed(11)
+        let model = Self.cnn()
+        for _ in 0..<3 {
+            let loss = crossEntropy(model(Tensor.randn([8, 1, 8, 8])), Tensor.randint(high: 5, [8]))
+            model.zeroGrad()
+            loss.backward()
+            withNoGrad { for p in model.parameters() { p.addAssign(p.grad!, alpha: -0.1) } }
+        }
+        model.eval()
+        let x = Tensor.randn([3, 1, 8, 8])
+        let y = withNoGrad { model(x) }
+        let statePath = Fixtures.path("cnn_from_descent.safetensors"), ioPath = Fixtures.path("cnn_from_descent_io.safetensors")
+        let io = SafeTensors(tensors: [("input", x), ("output", y)])
+        if !FileManager.default.fileExists(atPath: statePath) {
+            try model.stateDict().save(to: statePath)
+            try io.save(to: ioPath)
+            XCTFail("wrote \(statePath); run Scripts/make_fixtures.py to verify it in PyTorch and commit it")
+            return
+        }
+        // The committed files are what PyTorch verified; Descent must still produce them.
+        let committed = try StateDict.load(from: statePath)
+        XCTAssertEqual(committed.keys, model.stateDict().keys)
+        for (k, t) in model.stateDict() { assertClose(t, committed[k]!, rtol: 1e-6, atol: 1e-7, "state \(k)") }
+        assertClose(y, try SafeTensors.load(ioPath)["output"]!, rtol: 1e-5, atol: 1e-6, "outputs")
+    }
+
+    func testStrictLoadingNamesEveryProblemAndChangesNothing() {
+        let model = Sequential { Linear(3, 2); ReLU(); Linear(2, 1) }
+        var entries = model.stateDict().entries.filter { $0.key != "2.bias" }
+        entries[0] = ("0.weight", Tensor.zeros([5, 3]))
+        entries.append(("3.weight", Tensor.zeros([1])))
+        let before = model.stateDict()["0.bias"]!.scalars
+        entries[1] = ("0.bias", Tensor.full([2], 9))
+        XCTAssertThrowsError(try model.loadStateDict(StateDict(entries))) { error in
+            let e = error as! StateDictError
+            XCTAssertEqual(e.missing, ["2.bias"])
+            XCTAssertEqual(e.unexpected, ["3.weight"])
+            XCTAssertEqual(e.mismatched, ["0.weight: expected (2, 3), found (5, 3)"])
+            XCTAssertTrue(e.description.contains("missing keys: 2.bias"))
+        }
+        XCTAssertEqual(model.stateDict()["0.bias"]!.scalars, before, "a failed load changes nothing")
+        // Non-strict loading accepts missing/unexpected keys but never a wrong shape.
+        XCTAssertThrowsError(try model.loadStateDict(StateDict(entries), strict: false))
+        let ok = entries.filter { $0.key != "0.weight" }
+        XCTAssertNoThrow(try model.loadStateDict(StateDict(ok), strict: false))
+        XCTAssertEqual(model.stateDict()["0.bias"]!.scalars, [9, 9])
+    }
+
+    func testLoadingKeepsParameterIdentity() throws {
+        let a = Linear(2, 2), b = Linear(2, 2)
+        let w = a.weight
+        try a.loadStateDict(b.stateDict())
+        XCTAssertTrue(a.weight === w)
+        XCTAssertEqual(a.weight.scalars, b.weight.scalars)
+        XCTAssertTrue(a.weight.requiresGrad)
+    }
+
+    func testDescriptionLikePyTorch() {
+        // print(nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+        //     nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16 * 4 * 4, 10))) in PyTorch 2.15:
+        let model = Sequential {
+            Conv2d(1, 16, kernelSize: 3, padding: 1)
+            BatchNorm2d(16)
+            ReLU()
+            MaxPool2d(2)
+            Flatten()
+            Linear(16 * 4 * 4, 10)
+        }
+        XCTAssertEqual(model.description, """
+        Sequential(
+          (0): Conv2d(1, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
+          (1): BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+          (2): ReLU()
+          (3): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+          (4): Flatten(start_dim=1, end_dim=-1)
+          (5): Linear(in_features=256, out_features=10, bias=True)
+        )
+        """)
+        XCTAssertEqual(model.parameterCount, 16 * 9 + 16 + 32 + 2570)
+    }
+
+    func testTrainEvalIsRecursiveAndSequentialNumbersEveryChild() {
+        let inner = Sequential { Dropout(p: 0.5); Linear(2, 2) }
+        let model = Sequential { inner; ReLU() }
+        model.eval()
+        XCTAssertFalse(inner[0].isTraining)
+        model.train()
+        XCTAssertTrue(inner[1].isTraining)
+        XCTAssertEqual(model.namedParameters().map(\.name), ["0.1.weight", "0.1.bias"])
+        let list = ModuleList([Linear(1, 1), Tanh(), Linear(1, 2)])
+        XCTAssertEqual(list.namedParameters().map(\.name), ["0.weight", "0.bias", "2.weight", "2.bias"])
+    }
+
+    func testDropoutScalesInTrainingAndIsIdentityInEval() {
+        Descent.manualSeed(3)
+        let d = Dropout(p: 0.25)
+        let x = Tensor.ones([100_000])
+        let y = d(x)
+        let kept = y.gt(0).float().mean().itemDouble
+        XCTAssertEqual(kept, 0.75, accuracy: 0.01)
+        XCTAssertEqual(Set(y.scalars), [0, Float(1 / 0.75)])
+        d.eval()
+        XCTAssertEqual(d(x).scalars, x.scalars)
+        // Seeded: the same seed gives the same mask.
+        Descent.manualSeed(3)
+        d.train()
+        XCTAssertEqual(d(x).scalars, y.scalars)
+    }
+
+    func testBatchNormRejectsOneValuePerChannelInTraining() throws {
+        // The check itself stops the process (a programming error); here we check the rule it
+        // applies: a (1, C) batch has one value per channel, a (1, C, 2) batch has two.
+        let bn = BatchNorm1d(3)
+        bn.eval()
+        XCTAssertEqual(bn(Tensor.ones([1, 3])).shape, [1, 3], "batch size 1 is fine in eval")
+        bn.train()
+        XCTAssertEqual(bn(Tensor.randn([1, 3, 2])).shape, [1, 3, 2])
+    }
+}
