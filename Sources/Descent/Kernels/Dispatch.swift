@@ -11,13 +11,55 @@ protocol NumericBinaryFunction {
     static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T
 }
 
+/// An element function of one argument, as a value whose type the loops are specialized on.
+protocol ElementFn1 {
+    associatedtype A: TensorScalar
+    associatedtype R: TensorScalar
+    func callAsFunction(_ x: A) -> R
+}
+
+/// An element function of two arguments, as a value whose type the loops are specialized on.
+protocol ElementFn2 {
+    associatedtype A: TensorScalar
+    associatedtype R: TensorScalar
+    func callAsFunction(_ a: A, _ b: A) -> R
+}
+
+struct ClosureFn1<A: TensorScalar, R: TensorScalar>: ElementFn1 {
+    let f: (A) -> R
+    @inline(__always) func callAsFunction(_ x: A) -> R { f(x) }
+}
+
+struct ClosureFn2<A: TensorScalar, R: TensorScalar>: ElementFn2 {
+    let f: (A, A) -> R
+    @inline(__always) func callAsFunction(_ a: A, _ b: A) -> R { f(a, b) }
+}
+
+struct UnaryFn<T: FloatScalar, F: UnaryFunction>: ElementFn1 {
+    @inline(__always) func callAsFunction(_ x: T) -> T { F.apply(x) }
+}
+
+struct BinaryFn<T: FloatScalar, F: BinaryFunction>: ElementFn2 {
+    @inline(__always) func callAsFunction(_ a: T, _ b: T) -> T { F.apply(a, b) }
+}
+
+struct NumericFn<T: TensorScalar, F: NumericBinaryFunction>: ElementFn2 {
+    @inline(__always) func callAsFunction(_ a: T, _ b: T) -> T { F.apply(a, b) }
+}
+
+/// a + α·b, for in-place updates.
+struct AddScaledFn<T: TensorScalar>: ElementFn2 {
+    let alpha: T
+    @inline(__always) func callAsFunction(_ a: T, _ b: T) -> T { a + alpha * b }
+}
+
 extension Kernels {
     /// `F(x)` elementwise for a floating-point tensor.
     @inline(__always)
     static func map<F: UnaryFunction>(_ x: Tensor, _: F.Type, cost: Int = 1, op: String) -> Tensor {
         switch x.dtype {
-        case .float32: return map(x, Float.self, cost: cost) { F.apply($0) }
-        case .float64: return map(x, Double.self, cost: cost) { F.apply($0) }
+        case .float32: return mapLoop(x, cost: cost, UnaryFn<Float, F>())
+        case .float64: return mapLoop(x, cost: cost, UnaryFn<Double, F>())
         case .int64: preconditionFailure("[\(op)] expected a floating-point tensor, got \(x.dtype)")
         }
     }
@@ -27,8 +69,8 @@ extension Kernels {
     static func zip<F: BinaryFunction>(_ a: Tensor, _ b: Tensor, _: F.Type, cost: Int = 1, op: String) -> Tensor {
         precondition(a.dtype == b.dtype, "[\(op)] dtypes differ: \(a.dtype) and \(b.dtype)")
         switch a.dtype {
-        case .float32: return zip(a, b, Float.self, Float.self, op: op, cost: cost) { F.apply($0, $1) }
-        case .float64: return zip(a, b, Double.self, Double.self, op: op, cost: cost) { F.apply($0, $1) }
+        case .float32: return zipLoop(a, b, op: op, cost: cost, BinaryFn<Float, F>())
+        case .float64: return zipLoop(a, b, op: op, cost: cost, BinaryFn<Double, F>())
         case .int64: preconditionFailure("[\(op)] expected floating-point tensors, got \(a.dtype)")
         }
     }
@@ -38,9 +80,9 @@ extension Kernels {
     static func zip<F: NumericBinaryFunction>(_ a: Tensor, _ b: Tensor, _: F.Type, op: String) -> Tensor {
         precondition(a.dtype == b.dtype, "[\(op)] dtypes differ: \(a.dtype) and \(b.dtype)")
         switch a.dtype {
-        case .float32: return zip(a, b, Float.self, Float.self, op: op) { F.apply($0, $1) }
-        case .float64: return zip(a, b, Double.self, Double.self, op: op) { F.apply($0, $1) }
-        case .int64: return zip(a, b, Int64.self, Int64.self, op: op) { F.apply($0, $1) }
+        case .float32: return zipLoop(a, b, op: op, cost: 1, NumericFn<Float, F>())
+        case .float64: return zipLoop(a, b, op: op, cost: 1, NumericFn<Double, F>())
+        case .int64: return zipLoop(a, b, op: op, cost: 1, NumericFn<Int64, F>())
         }
     }
 }

@@ -52,54 +52,64 @@ enum Kernels {
     /// Maps each element of `x` (stored as `A`) to a `B` in a new contiguous tensor.
     @inline(__always)
     static func convert<A: TensorScalar, B: TensorScalar>(_ x: Tensor, _: A.Type, _: B.Type,
-                                                          cost: Int = 1, _ f: (A) -> B) -> Tensor {
-        let out = Tensor(uninitialized: x.shape, dtype: B.dtype)
-        let loop2 = StridedLoop(shape: x.shape, strides: [x.strides, out.strides])
-        let xp = x.storage.typed(A.self) + x.offset
-        let op = out.storage.typed(B.self)
-        let sx2 = loop2.innerStride(0), so = loop2.innerStride(1)
-        loop2.run(parallel: true, cost: cost) { o, n in
-            let a = xp + o[0], b = op + o[1]
-            if sx2 == 1 && so == 1 {
-                for i in 0..<n { b[i] = f(a[i]) }
-            } else {
-                for i in 0..<n { b[i * so] = f(a[i * sx2]) }
-            }
-        }
-        return out
+                                                          cost: Int = 1, _ f: @escaping (A) -> B) -> Tensor {
+        mapLoop(x, cost: cost, ClosureFn1(f: f))
     }
 
     /// Maps each element of `x` with `f` (same dtype).
     @inline(__always)
-    static func map<T: TensorScalar>(_ x: Tensor, _: T.Type, cost: Int = 1, _ f: (T) -> T) -> Tensor {
-        convert(x, T.self, T.self, cost: cost, f)
+    static func map<T: TensorScalar>(_ x: Tensor, _: T.Type, cost: Int = 1, _ f: @escaping (T) -> T) -> Tensor {
+        mapLoop(x, cost: cost, ClosureFn1(f: f))
     }
 
     /// `f(a, b)` elementwise with broadcasting; `a` and `b` hold `T`, the result holds `R`.
     @inline(__always)
     static func zip<T: TensorScalar, R: TensorScalar>(_ a: Tensor, _ b: Tensor, _: T.Type, _: R.Type, op: String,
-                                                      cost: Int = 1, _ f: (T, T) -> R) -> Tensor {
+                                                      cost: Int = 1, _ f: @escaping (T, T) -> R) -> Tensor {
+        zipLoop(a, b, op: op, cost: cost, ClosureFn2(f: f))
+    }
+
+    /// The unary loop: `fn` is a functor type, so each use is specialized and inlined.
+    static func mapLoop<Fn: ElementFn1>(_ x: Tensor, cost: Int, _ fn: Fn) -> Tensor {
+        let out = Tensor(uninitialized: x.shape, dtype: Fn.R.dtype)
+        let loop = StridedLoop(shape: x.shape, strides: [x.strides, out.strides])
+        let xp = x.storage.typed(Fn.A.self) + x.offset
+        let op = out.storage.typed(Fn.R.self)
+        let sx = loop.innerStride(0), so = loop.innerStride(1)
+        loop.run(parallel: true, cost: cost) { o, n in
+            let a = xp + o[0], b = op + o[1]
+            if sx == 1 && so == 1 {
+                for i in 0..<n { b[i] = fn(a[i]) }
+            } else {
+                for i in 0..<n { b[i * so] = fn(a[i * sx]) }
+            }
+        }
+        return out
+    }
+
+    /// The binary loop with broadcasting, specialized per functor type.
+    static func zipLoop<Fn: ElementFn2>(_ a: Tensor, _ b: Tensor, op: String, cost: Int, _ fn: Fn) -> Tensor {
         let shape = a.shape == b.shape ? a.shape : Shape.broadcast(a.shape, b.shape, op: op)
-        let out = Tensor(uninitialized: shape, dtype: R.dtype)
+        let out = Tensor(uninitialized: shape, dtype: Fn.R.dtype)
         let sa = Shape.broadcastStrides(a.shape, a.strides, to: shape)
         let sb = Shape.broadcastStrides(b.shape, b.strides, to: shape)
         let loop = StridedLoop(shape: shape, strides: [sa, sb, out.strides])
-        let ap = a.storage.typed(T.self) + a.offset
-        let bp = b.storage.typed(T.self) + b.offset
-        let op = out.storage.typed(R.self)
+        let ap = a.storage.typed(Fn.A.self) + a.offset
+        let bp = b.storage.typed(Fn.A.self) + b.offset
+        let op = out.storage.typed(Fn.R.self)
         let ia = loop.innerStride(0), ib = loop.innerStride(1), io = loop.innerStride(2)
         loop.run(parallel: true, cost: cost) { o, n in
             let x = ap + o[0], y = bp + o[1], z = op + o[2]
             if ia == 1 && ib == 1 && io == 1 {
-                for i in 0..<n { z[i] = f(x[i], y[i]) }
+                for i in 0..<n { z[i] = fn(x[i], y[i]) }
             } else if ia == 1 && ib == 0 && io == 1 {
                 let v = y[0]
-                for i in 0..<n { z[i] = f(x[i], v) }
+                for i in 0..<n { z[i] = fn(x[i], v) }
             } else if ia == 0 && ib == 1 && io == 1 {
                 let v = x[0]
-                for i in 0..<n { z[i] = f(v, y[i]) }
+                for i in 0..<n { z[i] = fn(v, y[i]) }
             } else {
-                for i in 0..<n { z[i * io] = f(x[i * ia], y[i * ib]) }
+                for i in 0..<n { z[i * io] = fn(x[i * ia], y[i * ib]) }
             }
         }
         return out
@@ -148,17 +158,25 @@ enum Kernels {
 extension Kernels {
     /// `x[i] = f(x[i], y[i])` in place, `y` broadcast to `x`'s shape; both hold `T`.
     @inline(__always)
-    static func update<T: TensorScalar>(_ x: Tensor, _ y: Tensor, _: T.Type, _ f: (T, T) -> T) {
+    static func update<T: TensorScalar>(_ x: Tensor, _ y: Tensor, _: T.Type, _ f: @escaping (T, T) -> T) {
+        updateLoop(x, y, ClosureFn2(f: f))
+    }
+
+    /// The in-place loop, specialized per functor type.
+    static func updateLoop<Fn: ElementFn2>(_ x: Tensor, _ y: Tensor, _ fn: Fn) where Fn.R == Fn.A {
         let sy = Shape.broadcastStrides(y.shape, y.strides, to: x.shape)
         let loop = StridedLoop(shape: x.shape, strides: [x.strides, sy])
-        let xp = x.storage.typed(T.self) + x.offset, yp = y.storage.typed(T.self) + y.offset
+        let xp = x.storage.typed(Fn.A.self) + x.offset, yp = y.storage.typed(Fn.A.self) + y.offset
         let ix = loop.innerStride(0), iy = loop.innerStride(1)
         loop.run(parallel: true) { o, n in
             let a = xp + o[0], b = yp + o[1]
             if ix == 1 && iy == 1 {
-                for i in 0..<n { a[i] = f(a[i], b[i]) }
+                for i in 0..<n { a[i] = fn(a[i], b[i]) }
+            } else if ix == 1 && iy == 0 {
+                let v = b[0]
+                for i in 0..<n { a[i] = fn(a[i], v) }
             } else {
-                for i in 0..<n { a[i * ix] = f(a[i * ix], b[i * iy]) }
+                for i in 0..<n { a[i * ix] = fn(a[i * ix], b[i * iy]) }
             }
         }
     }
@@ -168,9 +186,9 @@ extension Kernels {
     /// `x += y` in place (y broadcast to x), for kernels building a fresh output.
     static func addInPlace(_ x: Tensor, _ y: Tensor) {
         switch x.dtype {
-        case .float32: update(x, y, Float.self) { $0 + $1 }
-        case .float64: update(x, y, Double.self) { $0 + $1 }
-        case .int64: update(x, y, Int64.self) { $0 + $1 }
+        case .float32: updateLoop(x, y, NumericFn<Float, AddFn>())
+        case .float64: updateLoop(x, y, NumericFn<Double, AddFn>())
+        case .int64: updateLoop(x, y, NumericFn<Int64, AddFn>())
         }
     }
 }

@@ -33,7 +33,13 @@ struct ReducePlan {
         guard outCount > 0 else { return }
         let inner = kept.innerCount, s = kept.innerStride(0)
         let runs = kept.outerCount
-        Parallel.forRange(runs, cost: inner * max(reducedCount, 1) * cost) { r in
+        let work = max(reducedCount, 1) * cost
+        if runs == 1 {
+            // One run of outputs (e.g. per-channel statistics): split it across threads.
+            Parallel.forRange(inner, cost: work) { r in for i in r { body(i, i * s) } }
+            return
+        }
+        Parallel.forRange(runs, cost: inner * work) { r in
             var run = r.lowerBound
             kept.forEachRun(r) { o, n in
                 let first = run * inner

@@ -23,13 +23,9 @@ extension Tensor {
         checkInPlace("addAssign", other)
         let o = other.dtype == dtype ? other : other.to(dtype)
         switch dtype {
-        case .float32:
-            let a = Float(alpha)
-            Kernels.update(self, o, Float.self) { $0 + a * $1 }
-        case .float64: Kernels.update(self, o, Double.self) { $0 + alpha * $1 }
-        case .int64:
-            let a = Int64(alpha)
-            Kernels.update(self, o, Int64.self) { $0 + a * $1 }
+        case .float32: Kernels.updateLoop(self, o, AddScaledFn(alpha: Float(alpha)))
+        case .float64: Kernels.updateLoop(self, o, AddScaledFn(alpha: alpha))
+        case .int64: Kernels.updateLoop(self, o, AddScaledFn(alpha: Int64(alpha)))
         }
     }
 
@@ -38,9 +34,9 @@ extension Tensor {
         checkInPlace("mulAssign", other)
         let o = other.dtype == dtype ? other : other.to(dtype)
         switch dtype {
-        case .float32: Kernels.update(self, o, Float.self) { $0 * $1 }
-        case .float64: Kernels.update(self, o, Double.self) { $0 * $1 }
-        case .int64: Kernels.update(self, o, Int64.self) { $0 * $1 }
+        case .float32: Kernels.updateLoop(self, o, NumericFn<Float, MulFn>())
+        case .float64: Kernels.updateLoop(self, o, NumericFn<Double, MulFn>())
+        case .int64: Kernels.updateLoop(self, o, NumericFn<Int64, MulFn>())
         }
     }
 
