@@ -3,6 +3,11 @@
 
     swift build -c release
     $(../shared/tools/torch-venv.sh) Scripts/bench_compare.py gemm [--rounds 5] [--threads 2]
+    $(../shared/tools/torch-venv.sh) Scripts/bench_compare.py workloads [--rounds 5] [--threads 2]
+
+workloads: `descent bench workloads --json` against ../shared/bench/torch_reference.py (the
+same models, shapes and training steps), in milliseconds; the ratio column is Descent time ÷
+PyTorch time (lower is better; below 1 means Descent is faster).
 
 gemm: `descent bench gemm --json` against `a @ b` in PyTorch on the same shapes and forms
 (nn: A·B, nt: A·Bᵀ, tn: Aᵀ·B, with the transposed operand a view as backward passes it).
@@ -42,9 +47,21 @@ def descent_gemm(binary, threads, reps, forms):
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def torch_workloads(threads, reps):
+    script = os.path.join(ROOT, "..", "shared", "bench", "torch_reference.py")
+    res = subprocess.run([sys.executable, script, str(threads), str(reps)], capture_output=True, text=True, check=True)
+    return {line.split()[0]: float(line.split()[1]) for line in res.stdout.strip().splitlines()}
+
+
+def descent_workloads(binary, threads, reps):
+    cmd = [binary, "bench", "workloads", "--json", "--threads", str(threads), "--reps", str(reps)]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("suite", choices=["gemm"])
+    p.add_argument("suite", choices=["gemm", "workloads"])
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--threads", type=int, default=2)
@@ -55,6 +72,26 @@ def main():
         sys.exit(f"{args.descent} not found: run `swift build -c release` first")
     forms = args.forms.split(",")
     ours, theirs = {}, {}
+    if args.suite == "workloads":
+        for _ in range(args.rounds):
+            for k, v in descent_workloads(args.descent, args.threads, args.reps).items():
+                ours.setdefault(k, []).append(v)
+            time.sleep(1)
+            for k, v in torch_workloads(args.threads, args.reps).items():
+                theirs.setdefault(k, []).append(v)
+            time.sleep(1)
+        import torch
+        print(f"# workloads, milliseconds, {args.threads} threads, median of {args.rounds} interleaved rounds; torch {torch.__version__}")
+        print(f"{'workload':36} {'Descent':>9} {'PyTorch':>9} {'ratio':>7}")
+        for k in theirs:
+            t = statistics.median(theirs[k])
+            if k not in ours:
+                print(f"{k:36} {'-':>9} {t:9.3f} {'n/a':>7}")
+                continue
+            d = statistics.median(ours[k])
+            ratio = t / d if k.endswith("gflops") else d / t
+            print(f"{k:36} {d:9.3f} {t:9.3f} {ratio:7.2f}")
+        return
     for _ in range(args.rounds):
         for k, v in descent_gemm(args.descent, args.threads, args.reps, forms).items():
             ours.setdefault(k, []).append(v)

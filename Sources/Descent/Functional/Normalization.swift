@@ -10,6 +10,32 @@
 public func batchNorm(_ input: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor? = nil, bias: Tensor? = nil,
                       training: Bool, momentum: Double = 0.1, eps: Double = 1e-5) -> Tensor {
     precondition(input.rank >= 2, "[batchNorm] expected input of shape (N, C, …), got \(Shape.describe(input.shape))")
+    precondition(input.dtype.isFloatingPoint, "[batchNorm] expected a floating-point input, got \(input.dtype)")
+    let c = input.shape[1], perChannel = input.count / max(c, 1)
+    for (name, t) in [("weight", weight), ("bias", bias), ("runningMean", runningMean), ("runningVar", runningVar)] {
+        if let t { precondition(t.shape == [c], "[batchNorm] \(name) must have shape (\(c),), got \(Shape.describe(t.shape))") }
+    }
+    guard training || runningMean == nil || runningVar == nil else {
+        return batchNormReference(input, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
+                                  training: false, momentum: momentum, eps: eps)
+    }
+    precondition(perChannel > 1, "[batchNorm] expected more than 1 value per channel when training, got input size \(Shape.describe(input.shape))")
+    let (out, mean, variance) = Tensor.batchNormTraining(input, weight: weight?.to(input.dtype), bias: bias?.to(input.dtype), eps: eps)
+    if training, let runningMean, let runningVar {
+        let unbiased = variance.map { $0 * Double(perChannel) / Double(perChannel - 1) }
+        withNoGrad {
+            runningMean.assign(runningMean * (1 - momentum) + Tensor(shape: [c], scalars: mean) * momentum)
+            runningVar.assign(runningVar * (1 - momentum) + Tensor(shape: [c], scalars: unbiased) * momentum)
+        }
+    }
+    return out
+}
+
+/// Batch normalization composed of primitives (mean, variance, arithmetic): the oracle that
+/// `batchNorm`'s fused primitive is tested against. Same arguments and results.
+public func batchNormReference(_ input: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor? = nil, bias: Tensor? = nil,
+                               training: Bool, momentum: Double = 0.1, eps: Double = 1e-5) -> Tensor {
+    precondition(input.rank >= 2, "[batchNorm] expected input of shape (N, C, …), got \(Shape.describe(input.shape))")
     let c = input.shape[1]
     let dims = [0] + Array(2..<input.rank)
     let statShape = [1, c] + [Int](repeating: 1, count: input.rank - 2)

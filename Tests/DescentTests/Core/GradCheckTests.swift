@@ -154,6 +154,9 @@ final class LayerGradCheckTests: XCTestCase {
         check("batchNorm train", [x(4, 3, 2), x(3), x(3)]) {
             batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true)
         }
+        check("batchNorm reference composite", [x(4, 3, 2), x(3), x(3)]) {
+            batchNormReference($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true)
+        }
         check("layerNorm", [x(3, 5)]) { LayerNorm(5, elementwiseAffine: false)($0[0]) }
         let target = Tensor(shape: [4], scalars: [0, 2, 1, 2] as [Int64])
         check("crossEntropy smoothing", [x(4, 3)]) { crossEntropy($0[0], target, labelSmoothing: 0.2) }
@@ -162,5 +165,29 @@ final class LayerGradCheckTests: XCTestCase {
             binaryCrossEntropy($0[0], $0[1])
         }
         check("smoothL1", [x(6), x(6)]) { smoothL1Loss($0[0], $0[1], beta: 0.5) }
+    }
+}
+
+final class BatchNormPrimitiveTests: XCTestCase {
+    /// The fused primitive against its oracle, the composite: outputs, gradients, running stats.
+    func testFusedPrimitiveMatchesComposite() {
+        Descent.manualSeed(5)
+        for shape in [[8, 3], [4, 5, 7], [3, 4, 6, 5]] {
+            let c = shape[1]
+            let x = (Tensor.randn(shape) * 3 + 1).requiringGrad(), w = Tensor.rand([c]).requiringGrad(), b = Tensor.randn([c]).requiringGrad()
+            let x2 = x.detach().clone().requiringGrad(), w2 = w.detach().clone().requiringGrad(), b2 = b.detach().clone().requiringGrad()
+            let rm = Tensor.zeros([c]), rv = Tensor.ones([c]), rm2 = Tensor.zeros([c]), rv2 = Tensor.ones([c])
+            let g = Tensor.randn(shape)
+            let y = batchNorm(x, runningMean: rm, runningVar: rv, weight: w, bias: b, training: true, momentum: 0.3)
+            let y2 = batchNormReference(x2, runningMean: rm2, runningVar: rv2, weight: w2, bias: b2, training: true, momentum: 0.3)
+            assertClose(y, y2, rtol: 1e-5, atol: 1e-5, "output \(shape)")
+            (y * g).sum().backward()
+            (y2 * g).sum().backward()
+            assertClose(x.grad!, x2.grad!, rtol: 1e-4, atol: 1e-5, "dx \(shape)")
+            assertClose(w.grad!, w2.grad!, rtol: 1e-4, atol: 1e-5, "dw \(shape)")
+            assertClose(b.grad!, b2.grad!, rtol: 1e-4, atol: 1e-5, "db \(shape)")
+            assertClose(rm, rm2, rtol: 1e-5, atol: 1e-6, "running mean")
+            assertClose(rv, rv2, rtol: 1e-5, atol: 1e-6, "running var")
+        }
     }
 }

@@ -1,0 +1,121 @@
+extension Kernels {
+    /// Per-channel mean and biased variance of contiguous x viewed as (N, C, L), in Double.
+    static func channelMoments(_ x: Tensor, n: Int, c: Int, l: Int) -> (mean: [Double], variance: [Double]) {
+        var mean = [Double](repeating: 0, count: c), variance = [Double](repeating: 0, count: c)
+        func go<T: FloatScalar>(_: T.Type) {
+            let xp = x.storage.typed(T.self) + x.offset
+            mean.withUnsafeMutableBufferPointer { mb in
+                variance.withUnsafeMutableBufferPointer { vb in
+                    let mp = mb.baseAddress!, vp = vb.baseAddress!
+                    Parallel.forRange(c, cost: n * l * 2) { range in
+                        for ch in range {
+                            // Two passes (mean, then centered squares) for accuracy.
+                            var s = 0.0
+                            for b in 0..<n {
+                                let p = xp + (b * c + ch) * l
+                                var part: T = 0
+                                for i in 0..<l { part += p[i] }
+                                s += part.asDouble
+                            }
+                            let m = s / Double(n * l)
+                            let mt = T(fromDouble: m)
+                            var q = 0.0
+                            for b in 0..<n {
+                                let p = xp + (b * c + ch) * l
+                                var part: T = 0
+                                for i in 0..<l { let d = p[i] - mt; part += d * d }
+                                q += part.asDouble
+                            }
+                            mp[ch] = m
+                            vp[ch] = q / Double(n * l)
+                        }
+                    }
+                }
+            }
+        }
+        switch x.dtype {
+        case .float32: go(Float.self)
+        case .float64: go(Double.self)
+        case .int64: preconditionFailure("[batchNorm] expected a floating-point tensor")
+        }
+        return (mean, variance)
+    }
+
+    /// y = x·scale[c] + shift[c] over contiguous (N, C, L).
+    static func channelAffine(_ x: Tensor, n: Int, c: Int, l: Int, scale: [Double], shift: [Double]) -> Tensor {
+        let out = Tensor(uninitialized: x.shape, dtype: x.dtype)
+        func go<T: FloatScalar>(_: T.Type) {
+            let xp = x.storage.typed(T.self) + x.offset, op = out.storage.typed(T.self)
+            let sc = scale.map { T(fromDouble: $0) }, sh = shift.map { T(fromDouble: $0) }
+            Parallel.forRange(n * c, cost: l) { range in
+                for bc in range {
+                    let ch = bc % c, a = sc[ch], b = sh[ch]
+                    let p = xp + bc * l, q = op + bc * l
+                    for i in 0..<l { q[i] = p[i] * a + b }
+                }
+            }
+        }
+        switch x.dtype {
+        case .float32: go(Float.self)
+        case .float64: go(Double.self)
+        case .int64: preconditionFailure("[batchNorm] expected a floating-point tensor")
+        }
+        return out
+    }
+
+    /// Per channel: Σg and Σg·(x − mean), over contiguous (N, C, L) x and g.
+    static func channelGradSums(_ g: Tensor, _ x: Tensor, mean: [Double], n: Int, c: Int, l: Int) -> (sumG: [Double], sumGX: [Double]) {
+        var sg = [Double](repeating: 0, count: c), sgx = [Double](repeating: 0, count: c)
+        func go<T: FloatScalar>(_: T.Type) {
+            let xp = x.storage.typed(T.self) + x.offset, gp = g.storage.typed(T.self) + g.offset
+            sg.withUnsafeMutableBufferPointer { a in
+                sgx.withUnsafeMutableBufferPointer { b in
+                    let ap = a.baseAddress!, bp = b.baseAddress!
+                    Parallel.forRange(c, cost: n * l * 2) { range in
+                        for ch in range {
+                            let m = T(fromDouble: mean[ch])
+                            var s1 = 0.0, s2 = 0.0
+                            for bb in 0..<n {
+                                let p = xp + (bb * c + ch) * l, q = gp + (bb * c + ch) * l
+                                var p1: T = 0, p2: T = 0
+                                for i in 0..<l { p1 += q[i]; p2 += q[i] * (p[i] - m) }
+                                s1 += p1.asDouble; s2 += p2.asDouble
+                            }
+                            ap[ch] = s1; bp[ch] = s2
+                        }
+                    }
+                }
+            }
+        }
+        switch x.dtype {
+        case .float32: go(Float.self)
+        case .float64: go(Double.self)
+        case .int64: preconditionFailure("[batchNorm] expected a floating-point tensor")
+        }
+        return (sg, sgx)
+    }
+
+    /// dx = k[c]·(g − a[c] − (x − mean[c])·b[c]) over contiguous (N, C, L).
+    static func batchNormInputGrad(_ g: Tensor, _ x: Tensor, mean: [Double], k: [Double], a: [Double], b: [Double],
+                                   n: Int, c: Int, l: Int) -> Tensor {
+        let out = Tensor(uninitialized: x.shape, dtype: x.dtype)
+        func go<T: FloatScalar>(_: T.Type) {
+            let xp = x.storage.typed(T.self) + x.offset, gp = g.storage.typed(T.self) + g.offset, op = out.storage.typed(T.self)
+            let mt = mean.map { T(fromDouble: $0) }, kt = k.map { T(fromDouble: $0) }
+            let at = a.map { T(fromDouble: $0) }, bt = b.map { T(fromDouble: $0) }
+            Parallel.forRange(n * c, cost: l * 2) { range in
+                for bc in range {
+                    let ch = bc % c, m = mt[ch], kk = kt[ch], aa = at[ch], bb = bt[ch]
+                    let p = xp + bc * l, q = gp + bc * l, r = op + bc * l
+                    for i in 0..<l { r[i] = kk * (q[i] - aa - (p[i] - m) * bb) }
+                }
+            }
+        }
+        switch x.dtype {
+        case .float32: go(Float.self)
+        case .float64: go(Double.self)
+        case .int64: preconditionFailure("[batchNorm] expected a floating-point tensor")
+        }
+        return out
+    }
+}
