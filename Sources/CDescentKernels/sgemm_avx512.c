@@ -142,6 +142,7 @@ typedef struct {
     float *C;
     int64_t parts;
     int splitN;
+    int accumulate;
 } job_t;
 
 // C[i0:i1, j0:j1] = A[i0:i1, :] · B[:, j0:j1]. Blocks: NC columns of B (packed, in L2),
@@ -150,7 +151,8 @@ DK_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0
     int64_t M = i1 - i0, N = j1 - j0, K = job->K;
     if (M <= 0 || N <= 0) return;
     if (K == 0) {
-        for (int64_t i = i0; i < i1; i++) memset(job->C + i * job->ldc + j0, 0, sizeof(float) * (size_t)N);
+        if (!job->accumulate)
+            for (int64_t i = i0; i < i1; i++) memset(job->C + i * job->ldc + j0, 0, sizeof(float) * (size_t)N);
         return;
     }
     int64_t kBlocks = (K + KC - 1) / KC;
@@ -182,7 +184,7 @@ DK_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0
                             aks = 1;
                         }
                         micro_8x32(kc, rows, aks, bbuf + jr * kc, NR, job->C + (ic + ir) * job->ldc + jc + jr,
-                                   job->ldc, mr, m0, m1, p0 > 0);
+                                   job->ldc, mr, m0, m1, p0 > 0 || job->accumulate);
                     }
                 }
             }
@@ -208,9 +210,9 @@ static void task(void *ctx, int64_t t) {
 }
 
 void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                     const float *B, int64_t ldb, float *C, int64_t ldc, int threads) {
+                     const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads) {
     if (M <= 0 || N <= 0) return;
-    job_t job = {transA, transB, M, N, K, lda, ldb, ldc, A, B, C, 1, 0};
+    job_t job = {transA, transB, M, N, K, lda, ldb, ldc, A, B, C, 1, 0, accumulate};
     int64_t mPanels = (M + MR - 1) / MR, nPanels = (N + NR - 1) / NR;
     // Split the larger side (in panels); below ~1 MFLOP per thread a hand-off does not pay.
     job.splitN = nPanels * NR >= mPanels * MR;
@@ -226,8 +228,8 @@ void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, co
 #else
 int dk_sgemm_avx512_available(void) { return 0; }
 void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                     const float *B, int64_t ldb, float *C, int64_t ldc, int threads) {
-    (void)transA; (void)transB; (void)M; (void)N; (void)K; (void)A; (void)lda; (void)B; (void)ldb; (void)C; (void)ldc;
+                     const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads) {
+    (void)transA; (void)accumulate; (void)transB; (void)M; (void)N; (void)K; (void)A; (void)lda; (void)B; (void)ldb; (void)C; (void)ldc;
     (void)threads;
     abort();
 }

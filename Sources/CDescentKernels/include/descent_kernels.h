@@ -43,9 +43,10 @@ void dk_parallel_for(int64_t n, int threads, dk_task_fn fn, void *ctx);
 
 /// 1 when the AVX-512 float32 GEMM kernel can run on this CPU.
 int dk_sgemm_avx512_available(void);
-/// C = op(A) op(B) (beta 0), row-major, on the AVX-512 kernel with `threads` threads.
+/// C = op(A) op(B) (or C += … when `accumulate`), row-major, on the AVX-512 kernel with
+/// `threads` threads.
 void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                     const float *B, int64_t ldb, float *C, int64_t ldc, int threads);
+                     const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads);
 
 #ifdef __cplusplus
 }

@@ -118,43 +118,16 @@ extension Kernels {
         return out
     }
 
-    /// One GEMM: C (M×N, ldc = N) = op(A) op(B), using BLAS or the built-in kernel split by rows.
+    /// One GEMM on tensors' storage: C (M×N, ldc = N) = op(A) op(B).
     private static func gemm(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ ta: Bool, _ tb: Bool,
                              M: Int, N: Int, K: Int, lda: Int, ldb: Int, aOff: Int, bOff: Int, cOff: Int) {
-        let backend = MatmulBackend.resolved
-        // Float64 has no AVX-512 kernel of its own: it uses the BLAS unless told to stay portable.
-        let useBlas = a.dtype == .float32 ? backend == .blas : (backend != .portable && BLAS.isAvailable)
-        if !useBlas && !(a.dtype == .float32 && backend == .avx512) { BLAS.noticeIfMissing() }
-        // Rows of A start `rowStep` elements apart.
-        let rowStep = ta ? 1 : lda
         switch a.dtype {
         case .float32:
-            let ap = a.storage.typed(Float.self) + a.offset + aOff
-            let bp = b.storage.typed(Float.self) + b.offset + bOff
-            let cp = c.storage.typed(Float.self) + c.offset + cOff
-            if backend == .avx512 {
-                dk_sgemm_avx512(ta ? 1 : 0, tb ? 1 : 0, Int64(M), Int64(N), Int64(K), ap, Int64(lda), bp, Int64(ldb), cp,
-                                Int64(N), Int32(Parallel.threads))
-            } else if useBlas {
-                dk_sgemm(1, ta ? 1 : 0, tb ? 1 : 0, Int64(M), Int64(N), Int64(K), 1, ap, Int64(lda), bp, Int64(ldb), 0, cp, Int64(N))
-            } else {
-                Parallel.forRange(M, cost: N * K) { r in
-                    dk_sgemm(0, ta ? 1 : 0, tb ? 1 : 0, Int64(r.count), Int64(N), Int64(K), 1, ap + r.lowerBound * rowStep,
-                             Int64(lda), bp, Int64(ldb), 0, cp + r.lowerBound * N, Int64(N))
-                }
-            }
+            gemm(transA: ta, transB: tb, m: M, n: N, k: K, a: a.storage.typed(Float.self) + a.offset + aOff, lda: lda,
+                 b: b.storage.typed(Float.self) + b.offset + bOff, ldb: ldb, c: c.storage.typed(Float.self) + c.offset + cOff, ldc: N)
         case .float64:
-            let ap = a.storage.typed(Double.self) + a.offset + aOff
-            let bp = b.storage.typed(Double.self) + b.offset + bOff
-            let cp = c.storage.typed(Double.self) + c.offset + cOff
-            if useBlas {
-                dk_dgemm(1, ta ? 1 : 0, tb ? 1 : 0, Int64(M), Int64(N), Int64(K), 1, ap, Int64(lda), bp, Int64(ldb), 0, cp, Int64(N))
-            } else {
-                Parallel.forRange(M, cost: N * K) { r in
-                    dk_dgemm(0, ta ? 1 : 0, tb ? 1 : 0, Int64(r.count), Int64(N), Int64(K), 1, ap + r.lowerBound * rowStep,
-                             Int64(lda), bp, Int64(ldb), 0, cp + r.lowerBound * N, Int64(N))
-                }
-            }
+            gemm(transA: ta, transB: tb, m: M, n: N, k: K, a: a.storage.typed(Double.self) + a.offset + aOff, lda: lda,
+                 b: b.storage.typed(Double.self) + b.offset + bOff, ldb: ldb, c: c.storage.typed(Double.self) + c.offset + cOff, ldc: N)
         case .int64:
             let ap = a.storage.typed(Int64.self) + a.offset + aOff
             let bp = b.storage.typed(Int64.self) + b.offset + bOff
@@ -170,6 +143,58 @@ extension Kernels {
                     cp[i * N + j] = acc
                 }
             }
+        }
+    }
+
+    /// C = op(A)·op(B) (or C += … when `accumulate`) on the storage of contiguous tensors at the
+    /// given element offsets: A is m×k (k×m stored when `ta`), B is k×n (n×k stored when `tb`).
+    static func gemm(_ ta: Bool, _ tb: Bool, m: Int, n: Int, k: Int, a: Tensor, aOffset: Int, lda: Int,
+                     b: Tensor, bOffset: Int, ldb: Int, c: Tensor, cOffset: Int, ldc: Int, accumulate: Bool = false) {
+        switch c.dtype {
+        case .float32:
+            gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: a.storage.typed(Float.self) + a.offset + aOffset, lda: lda,
+                 b: b.storage.typed(Float.self) + b.offset + bOffset, ldb: ldb,
+                 c: c.storage.typed(Float.self) + c.offset + cOffset, ldc: ldc, accumulate: accumulate)
+        case .float64:
+            gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: a.storage.typed(Double.self) + a.offset + aOffset, lda: lda,
+                 b: b.storage.typed(Double.self) + b.offset + bOffset, ldb: ldb,
+                 c: c.storage.typed(Double.self) + c.offset + cOffset, ldc: ldc, accumulate: accumulate)
+        case .int64: preconditionFailure("[gemm] expected floating-point tensors")
+        }
+    }
+
+    /// C = op(A)·op(B), or C += op(A)·op(B) when `accumulate`, on raw float32 memory, with
+    /// the backend of `MatmulBackend`. Inside a parallel task it runs on the calling thread.
+    static func gemm(transA ta: Bool, transB tb: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                     b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+        switch MatmulBackend.resolved {
+        case .avx512:
+            dk_sgemm_avx512(ta ? 1 : 0, tb ? 1 : 0, Int64(m), Int64(n), Int64(k), a, Int64(lda), b, Int64(ldb), c, Int64(ldc),
+                            accumulate ? 1 : 0, Int32(Parallel.threads))
+        case .blas:
+            dk_sgemm(1, ta ? 1 : 0, tb ? 1 : 0, Int64(m), Int64(n), Int64(k), 1, a, Int64(lda), b, Int64(ldb), accumulate ? 1 : 0, c, Int64(ldc))
+        default:
+            BLAS.noticeIfMissing()
+            let rowStep = ta ? 1 : lda
+            Parallel.forRange(m, cost: n * k) { r in
+                dk_sgemm(0, ta ? 1 : 0, tb ? 1 : 0, Int64(r.count), Int64(n), Int64(k), 1, a + r.lowerBound * rowStep, Int64(lda),
+                         b, Int64(ldb), accumulate ? 1 : 0, c + r.lowerBound * ldc, Int64(ldc))
+            }
+        }
+    }
+
+    /// The float64 form (BLAS when loaded and allowed, else the portable kernel).
+    static func gemm(transA ta: Bool, transB tb: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Double>, lda: Int,
+                     b: UnsafePointer<Double>, ldb: Int, c: UnsafeMutablePointer<Double>, ldc: Int, accumulate: Bool = false) {
+        if MatmulBackend.current != .portable && BLAS.isAvailable {
+            dk_dgemm(1, ta ? 1 : 0, tb ? 1 : 0, Int64(m), Int64(n), Int64(k), 1, a, Int64(lda), b, Int64(ldb), accumulate ? 1 : 0, c, Int64(ldc))
+            return
+        }
+        BLAS.noticeIfMissing()
+        let rowStep = ta ? 1 : lda
+        Parallel.forRange(m, cost: n * k) { r in
+            dk_dgemm(0, ta ? 1 : 0, tb ? 1 : 0, Int64(r.count), Int64(n), Int64(k), 1, a + r.lowerBound * rowStep, Int64(lda),
+                     b, Int64(ldb), accumulate ? 1 : 0, c + r.lowerBound * ldc, Int64(ldc))
         }
     }
 }

@@ -6,6 +6,10 @@ struct ConvGeometry {
     let kh: Int, kw: Int, sh: Int, sw: Int, padH: Int, padW: Int, dh: Int, dw: Int
     let oh: Int, ow: Int
     var outPixels: Int { oh * ow }
+    /// The same geometry for one image.
+    var single: ConvGeometry {
+        ConvGeometry(n: 1, c: c, h: h, w: w, kh: kh, kw: kw, sh: sh, sw: sw, padH: padH, padW: padW, dh: dh, dw: dw, oh: oh, ow: ow)
+    }
 }
 
 extension Kernels {
@@ -92,6 +96,20 @@ extension Kernels {
         case .int64: preconditionFailure("[conv] expected a floating-point tensor")
         }
         return col
+    }
+
+    /// `im2col` of image `image` of a contiguous (N, C, H, W) tensor: (cg·kh·kw, oh·ow).
+    static func im2col(_ x: Tensor, _ g: ConvGeometry, image: Int, c0: Int, cg: Int) -> Tensor {
+        let one = Tensor(storage: x.storage, shape: [1, g.c, g.h, g.w], strides: Shape.contiguousStrides([1, g.c, g.h, g.w]),
+                         offset: x.offset + image * g.c * g.h * g.w)
+        return im2col(one, g.single, c0: c0, cg: cg)
+    }
+
+    /// Adds `col2im(col)` (cg·kh·kw, oh·ow) into image `image` of the contiguous `dx`.
+    static func col2im(_ col: Tensor, _ g: ConvGeometry, image: Int, c0: Int, cg: Int, into dx: Tensor) {
+        let one = Tensor(storage: dx.storage, shape: [1, g.c, g.h, g.w], strides: Shape.contiguousStrides([1, g.c, g.h, g.w]),
+                         offset: dx.offset + image * g.c * g.h * g.w)
+        col2im(col, g.single, c0: c0, cg: cg, into: one)
     }
 
     /// Adds `col2im(col)` into the contiguous (N, C, H, W) tensor `dx`.

@@ -36,19 +36,20 @@ extension Kernels {
                         for ox in 0..<p.ow {
                             let (x0, x1) = p.cols(ox)
                             var best = -T.infinity, bi = -1
-                            var y = y0
-                            while y < y1 {
-                                if y >= 0 && y < p.h {
-                                    var xx = x0
-                                    while xx < x1 {
-                                        if xx >= 0 && xx < p.w {
-                                            let v = plane[y * p.w + xx]
-                                            if v > best || v != v || bi < 0 { best = v; bi = y * p.w + xx }
-                                        }
-                                        xx += p.stepW
-                                    }
+                            // Clip the window to the image once (respecting the dilation step).
+                            let sy = p.stepH, sx = p.stepW
+                            let ya = y0 < 0 ? y0 + (-y0 + sy - 1) / sy * sy : y0, yb = Swift.min(y1, p.h)
+                            let xa = x0 < 0 ? x0 + (-x0 + sx - 1) / sx * sx : x0, xb = Swift.min(x1, p.w)
+                            var y = ya
+                            while y < yb {
+                                let row = plane + y * p.w
+                                var xx = xa
+                                while xx < xb {
+                                    let v = row[xx]
+                                    if v > best || v != v || bi < 0 { best = v; bi = y * p.w + xx }
+                                    xx += sx
                                 }
-                                y += p.stepH
+                                y += sy
                             }
                             vp[o] = best
                             ip[o] = Int64(bi)

@@ -26,36 +26,47 @@ extension Tensor {
         if let bias { precondition(bias.shape == [o], "[\(op)] bias must have shape (\(o),), got \(Shape.describe(bias.shape))") }
         let g = ConvGeometry(n: n, c: c, h: h, w: wd, kh: kh, kw: kw, sh: stride.0, sw: stride.1,
                              padH: padding.top, padW: padding.left, dh: dilation.0, dw: dilation.1, oh: oh, ow: ow)
-        let xd = x.detach().contiguousData(), wd2 = w.detach().contiguousData().reshape([o, cg * kh * kw])
-        let og = o / groups, pixels = oh * ow
+        let xd = x.detach().contiguousData(), wm = w.detach().contiguousData()
+        let og = o / groups, pixels = oh * ow, k = cg * kh * kw
         let out = Tensor(uninitialized: [n, o, oh, ow], dtype: x.dtype)
-        let outView = out.reshape([n, o, pixels])
-        for grp in 0..<groups {
-            let col = Kernels.im2col(xd, g, c0: grp * cg, cg: cg)
-            let wg = wd2.narrow(dim: 0, start: grp * og, length: og)
-            let y = Kernels.matmul(wg, col, batch: [])  // (og, n·pixels)
-            Kernels.copy(y.reshape([og, n, pixels]).permute(1, 0, 2), into: outView.narrow(dim: 1, start: grp * og, length: og))
+        // Per image: col = im2col(x[b]) (k × pixels); out[b, group] = W[group] (og × k) · col.
+        // The columns are kept for the weight gradient when they are not too large.
+        let keepColumns = Tensor.needsGrad(w) && n * groups * k * pixels * x.dtype.byteSize <= 128 << 20
+        var saved = [Tensor?](repeating: nil, count: keepColumns ? n * groups : 0)
+        ConvPlan.forEachImage(n, dtype: x.dtype, cost: o * k * pixels) { b in
+            for grp in 0..<groups {
+                let col = Kernels.im2col(xd, g, image: b, c0: grp * cg, cg: cg)
+                Kernels.gemm(false, false, m: og, n: pixels, k: k, a: wm, aOffset: grp * og * k, lda: k,
+                             b: col, bOffset: 0, ldb: pixels, c: out, cOffset: (b * o + grp * og) * pixels, ldc: pixels)
+                if keepColumns { saved[b * groups + grp] = col }
+            }
         }
         if let bias { Kernels.addInPlace(out, bias.detach().reshape([1, o, 1, 1])) }
         if Tensor.needsGrad([x, w] + (bias.map { [$0] } ?? [])) {
             let needX = x.requiresGrad, needW = w.requiresGrad
             out.record(op == "conv2d" ? "ConvolutionBackward" : "ConvolutionBackward(\(op))", [x, w] + (bias.map { [$0] } ?? [])) { gout in
-                let gc = gout.contiguousData().reshape([n, o, pixels])
+                let gc = gout.contiguousData()
                 let dx = needX ? Tensor.zeros(x.shape, dtype: x.dtype) : nil
-                var dws: [Tensor] = []
-                for grp in 0..<groups {
-                    // The output gradient of this group as (og, n·pixels).
-                    let gg = Kernels.copyToContiguous(gc.narrow(dim: 1, start: grp * og, length: og).permute(1, 0, 2)).reshape([og, n * pixels])
-                    if needW {
-                        let col = Kernels.im2col(xd, g, c0: grp * cg, cg: cg)
-                        dws.append(Kernels.matmul(gg, col.t, batch: []))
-                    }
-                    if let dx {
-                        let wg = wd2.narrow(dim: 0, start: grp * og, length: og)
-                        Kernels.col2im(Kernels.matmul(wg.t, gg, batch: []), g, c0: grp * cg, cg: cg, into: dx)
+                let partials = ConvPlan.WeightGradPartials(shape: w.shape, dtype: w.dtype, enabled: needW)
+                ConvPlan.forEachImage(n, dtype: x.dtype, cost: 2 * o * k * pixels) { b in
+                    for grp in 0..<groups {
+                        let gOff = (b * o + grp * og) * pixels
+                        if needW {
+                            // dW[group] += g[b, group] (og × pixels) · colᵀ
+                            let col = keepColumns ? saved[b * groups + grp]! : Kernels.im2col(xd, g, image: b, c0: grp * cg, cg: cg)
+                            Kernels.gemm(false, true, m: og, n: k, k: pixels, a: gc, aOffset: gOff, lda: pixels,
+                                         b: col, bOffset: 0, ldb: pixels, c: partials.current, cOffset: grp * og * k, ldc: k, accumulate: true)
+                        }
+                        if let dx {
+                            // dcol = W[group]ᵀ (k × og) · g[b, group]; dx[b] += col2im(dcol)
+                            let dcol = Tensor(uninitialized: [k, pixels], dtype: x.dtype)
+                            Kernels.gemm(true, false, m: k, n: pixels, k: og, a: wm, aOffset: grp * og * k, lda: k,
+                                         b: gc, bOffset: gOff, ldb: pixels, c: dcol, cOffset: 0, ldc: pixels)
+                            Kernels.col2im(dcol, g, image: b, c0: grp * cg, cg: cg, into: dx)
+                        }
                     }
                 }
-                let dw = needW ? Tensor.cat(dws, dim: 0).reshape(w.shape) : nil
+                let dw = needW ? partials.sum() : nil
                 let db = bias != nil ? gout.sum(dims: [0, 2, 3]) : nil
                 return [dx, dw] + (bias != nil ? [db] : [])
             }
@@ -86,31 +97,38 @@ extension Tensor {
         let g = ConvGeometry(n: n, c: cout, h: oh, w: ow, kh: kh, kw: kw, sh: stride.0, sw: stride.1,
                              padH: padding.0, padW: padding.1, dh: dilation.0, dw: dilation.1, oh: h, ow: wd)
         let pixels = h * wd, k = coutg * kh * kw
-        let xd = x.detach().contiguousData().reshape([n, cin, pixels])
-        let wm = w.detach().contiguousData().reshape([cin, k])
+        let xd = x.detach().contiguousData(), wm = w.detach().contiguousData()
         let out = Tensor.zeros([n, cout, oh, ow], dtype: x.dtype)
-        for grp in 0..<groups {
-            let xg = Kernels.copyToContiguous(xd.narrow(dim: 1, start: grp * cing, length: cing).permute(1, 0, 2)).reshape([cing, n * pixels])
-            let wg = wm.narrow(dim: 0, start: grp * cing, length: cing)
-            Kernels.col2im(Kernels.matmul(wg.t, xg, batch: []), g, c0: grp * coutg, cg: coutg, into: out)
+        // Per image: col = W[group]ᵀ (k × cing) · x[b, group] (cing × pixels); out[b] += col2im(col).
+        ConvPlan.forEachImage(n, dtype: x.dtype, cost: cin * k * pixels) { b in
+            for grp in 0..<groups {
+                let col = Tensor(uninitialized: [k, pixels], dtype: x.dtype)
+                Kernels.gemm(true, false, m: k, n: pixels, k: cing, a: wm, aOffset: grp * cing * k, lda: k,
+                             b: xd, bOffset: (b * cin + grp * cing) * pixels, ldb: pixels, c: col, cOffset: 0, ldc: pixels)
+                Kernels.col2im(col, g, image: b, c0: grp * coutg, cg: coutg, into: out)
+            }
         }
         if let bias { Kernels.addInPlace(out, bias.detach().reshape([1, cout, 1, 1])) }
         if Tensor.needsGrad([x, w] + (bias.map { [$0] } ?? [])) {
             let needX = x.requiresGrad, needW = w.requiresGrad
             out.record("ConvolutionBackward(transposed)", [x, w] + (bias.map { [$0] } ?? [])) { gout in
                 let gc = gout.contiguousData()
-                var dxs: [Tensor] = [], dws: [Tensor] = []
-                for grp in 0..<groups {
-                    let col = Kernels.im2col(gc, g, c0: grp * coutg, cg: coutg)  // (k, n·pixels)
-                    let wg = wm.narrow(dim: 0, start: grp * cing, length: cing)
-                    if needX { dxs.append(Kernels.matmul(wg, col, batch: []).reshape([cing, n, pixels])) }
-                    if needW {
-                        let xg = Kernels.copyToContiguous(xd.narrow(dim: 1, start: grp * cing, length: cing).permute(1, 0, 2)).reshape([cing, n * pixels])
-                        dws.append(Kernels.matmul(xg, col.t, batch: []))
+                let dx = needX ? Tensor(uninitialized: x.shape, dtype: x.dtype) : nil
+                let partials = ConvPlan.WeightGradPartials(shape: w.shape, dtype: w.dtype, enabled: needW)
+                ConvPlan.forEachImage(n, dtype: x.dtype, cost: 2 * cin * k * pixels) { b in
+                    for grp in 0..<groups {
+                        let col = Kernels.im2col(gc, g, image: b, c0: grp * coutg, cg: coutg)  // (k, pixels)
+                        if let dx {
+                            Kernels.gemm(false, false, m: cing, n: pixels, k: k, a: wm, aOffset: grp * cing * k, lda: k,
+                                         b: col, bOffset: 0, ldb: pixels, c: dx, cOffset: (b * cin + grp * cing) * pixels, ldc: pixels)
+                        }
+                        if needW {
+                            Kernels.gemm(false, true, m: cing, n: k, k: pixels, a: xd, aOffset: (b * cin + grp * cing) * pixels, lda: pixels,
+                                         b: col, bOffset: 0, ldb: pixels, c: partials.current, cOffset: grp * cing * k, ldc: k, accumulate: true)
+                        }
                     }
                 }
-                let dx = needX ? Kernels.copyToContiguous(Tensor.cat(dxs, dim: 0).permute(1, 0, 2)).reshape(x.shape) : nil
-                let dw = needW ? Tensor.cat(dws, dim: 0).reshape(w.shape) : nil
+                let dw = needW ? partials.sum() : nil
                 let db = bias != nil ? gout.sum(dims: [0, 2, 3]) : nil
                 return [dx, dw] + (bias != nil ? [db] : [])
             }
@@ -118,3 +136,46 @@ extension Tensor {
         return out
     }
 }
+
+/// How convolutions spread their per-image work: across the thread pool (each image's GEMMs
+/// then run on their thread), or image by image when the GEMM backend (a BLAS) has threads of
+/// its own — never both.
+enum ConvPlan {
+    static func imagesInParallel(_ dtype: DType) -> Bool {
+        dtype == .float32 ? MatmulBackend.resolved != .blas : !(MatmulBackend.current != .portable && BLAS.isAvailable)
+    }
+
+    static func forEachImage(_ n: Int, dtype: DType, cost: Int, _ body: (Int) -> Void) {
+        if imagesInParallel(dtype) {
+            Parallel.forRange(n, cost: cost) { r in for b in r { body(b) } }
+        } else {
+            for b in 0..<n { body(b) }
+        }
+    }
+
+    /// One weight-gradient accumulator per thread, summed at the end.
+    final class WeightGradPartials {
+        private var buffers: [Int: Tensor] = [:]
+        private let shape: [Int], dtype: DType, lock = NSLock()
+        init(shape: [Int], dtype: DType, enabled: Bool) { self.shape = shape; self.dtype = dtype }
+
+        /// The calling thread's accumulator.
+        var current: Tensor {
+            let id = Parallel.currentThreadID
+            lock.lock(); defer { lock.unlock() }
+            if let t = buffers[id] { return t }
+            let t = Tensor.zeros(shape, dtype: dtype)
+            buffers[id] = t
+            return t
+        }
+
+        func sum() -> Tensor {
+            let parts = Array(buffers.values)
+            guard var total = parts.first else { return Tensor.zeros(shape, dtype: dtype) }
+            for p in parts.dropFirst() { total = total + p }
+            return total
+        }
+    }
+}
+
+import Foundation
