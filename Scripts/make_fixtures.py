@@ -397,6 +397,84 @@ def layers():
     b.save("layers.safetensors")
 
 
+def recurrent():
+    """RNN, LSTM and GRU layers and cells: outputs, final states, and gradients of the input,
+    the initial states and every weight, over the options of the layers and variable lengths."""
+    import torch.nn as nn
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+    b = Book()
+
+    def rec(name, call, module, x, h0=None, c0=None, lengths=None, batch_first=False):
+        module.zero_grad(set_to_none=True)
+        for k, v in module.state_dict().items():
+            b.tensors[f"{name}/state/{k}"] = v.detach().clone().contiguous()
+        ins = {"x": x.detach().clone().requires_grad_(True)}
+        if h0 is not None:
+            ins["h0"] = h0.detach().clone().requires_grad_(True)
+        if c0 is not None:
+            ins["c0"] = c0.detach().clone().requires_grad_(True)
+        for k, v in ins.items():
+            b.tensors[f"{name}/in/{k}"] = v.detach().clone()
+        state = None
+        if h0 is not None:
+            state = (ins["h0"], ins["c0"]) if c0 is not None else ins["h0"]
+        if lengths is not None:
+            b.tensors[f"{name}/in/lengths"] = torch.tensor(lengths)
+            packed = pack_padded_sequence(ins["x"], torch.tensor(lengths), batch_first=batch_first, enforce_sorted=False)
+            out, hs = module(packed, state)
+            out, _ = pad_packed_sequence(out, batch_first=batch_first, total_length=x.shape[1 if batch_first else 0])
+        else:
+            out, hs = module(ins["x"], state)
+        outs = [out] + (list(hs) if isinstance(hs, tuple) else [hs])
+        gs = []
+        for i, o in enumerate(outs):
+            b.tensors[f"{name}/out/{i}"] = o.detach().clone().contiguous()
+            g = torch.randn(o.shape)
+            b.tensors[f"{name}/gout/{i}"] = g
+            gs.append(g)
+        torch.autograd.backward(outs, gs)
+        for k, v in ins.items():
+            b.tensors[f"{name}/grad/{k}"] = v.grad.detach().clone()
+        for k, p in module.named_parameters():
+            b.tensors[f"{name}/pgrad/{k}"] = p.grad.detach().clone().contiguous()
+        b.meta[name] = call
+
+    T, B = 5, 3
+    rec("rnn_tanh", "nn.RNN(4, 6)", nn.RNN(4, 6), r(T, B, 4))
+    rec("rnn_relu_2l_bi_bf_nobias", "nn.RNN(4, 5, num_layers=2, nonlinearity='relu', bias=False, batch_first=True, bidirectional=True)",
+        nn.RNN(4, 5, num_layers=2, nonlinearity="relu", bias=False, batch_first=True, bidirectional=True), r(B, T, 4), h0=r(4, B, 5))
+    rec("lstm", "nn.LSTM(4, 6)", nn.LSTM(4, 6), r(T, B, 4))
+    rec("lstm_states", "nn.LSTM(4, 6) with (h0, c0)", nn.LSTM(4, 6), r(T, B, 4), h0=r(1, B, 6), c0=r(1, B, 6))
+    rec("lstm_2l_bi", "nn.LSTM(4, 5, num_layers=2, bidirectional=True)", nn.LSTM(4, 5, num_layers=2, bidirectional=True),
+        r(T, B, 4), h0=r(4, B, 5), c0=r(4, B, 5))
+    rec("lstm_bf_nobias", "nn.LSTM(3, 4, bias=False, batch_first=True)", nn.LSTM(3, 4, bias=False, batch_first=True), r(B, T, 3))
+    rec("gru", "nn.GRU(4, 6)", nn.GRU(4, 6), r(T, B, 4))
+    rec("gru_2l_bi_bf", "nn.GRU(4, 5, num_layers=2, batch_first=True, bidirectional=True) with h0",
+        nn.GRU(4, 5, num_layers=2, batch_first=True, bidirectional=True), r(B, T, 4), h0=r(4, B, 5))
+    rec("gru_nobias", "nn.GRU(3, 4, bias=False)", nn.GRU(3, 4, bias=False), r(T, B, 3))
+    rec("unbatched_gru", "nn.GRU(4, 3) on an unbatched (T, I) input", nn.GRU(4, 3), r(T, 4), h0=r(1, 3))
+    lengths = [5, 2, 3]
+    rec("lstm_lengths_bi", "nn.LSTM(4, 5, bidirectional=True) on pack_padded_sequence(x, [5, 2, 3])",
+        nn.LSTM(4, 5, bidirectional=True), r(T, B, 4), h0=r(2, B, 5), c0=r(2, B, 5), lengths=lengths)
+    rec("gru_lengths_2l_bf", "nn.GRU(4, 5, num_layers=2, batch_first=True) on a packed batch, lengths [5, 2, 3]",
+        nn.GRU(4, 5, num_layers=2, batch_first=True), r(B, T, 4), lengths=lengths, batch_first=True)
+    rec("rnn_lengths_bi", "nn.RNN(4, 5, bidirectional=True) on a packed batch, lengths [5, 2, 3]",
+        nn.RNN(4, 5, bidirectional=True), r(T, B, 4), lengths=lengths)
+    # Cells, one step.
+    cell = nn.RNNCell(4, 5)
+    b.module("rnn_cell", "nn.RNNCell(4, 5)(x) with zero state", cell, r(B, 4))
+    for name, module, h in (("lstm_cell", nn.LSTMCell(4, 5), (r(B, 5), r(B, 5))), ("gru_cell", nn.GRUCell(4, 5), r(B, 5))):
+        state = h
+        wrapper = type("Step", (nn.Module,), {
+            "__init__": lambda self, m=module: (nn.Module.__init__(self), setattr(self, "m", m))[0],
+            "forward": lambda self, x, s=state: (torch.cat(self.m(x, s), 1) if isinstance(s, tuple) else self.m(x, s))})()
+        b.module(name, f"{type(module).__name__}(4, 5) step with a given state, outputs concatenated", wrapper, r(B, 4))
+        st = state if isinstance(state, tuple) else (state,)
+        for i, t in enumerate(st):
+            b.tensors[f"{name}/in/state{i}"] = t
+    b.save("recurrent.safetensors")
+
+
 def cnn_model():
     import torch.nn as nn
     return nn.Sequential(
@@ -441,6 +519,7 @@ def cnn_interop():
 
 
 if __name__ == "__main__":
+    recurrent()
     layers()
     cnn_interop()
     ops()

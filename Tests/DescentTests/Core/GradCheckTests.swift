@@ -191,3 +191,33 @@ final class BatchNormPrimitiveTests: XCTestCase {
         }
     }
 }
+
+/// Float64 gradient checks of the recurrent cells' fused primitives and of the cells built on them.
+final class RecurrentGradCheckTests: XCTestCase {
+    override func setUp() { Descent.manualSeed(17) }
+    private func x(_ shape: Int...) -> Tensor { Tensor.randn(shape, dtype: .float64) }
+
+    private func check(_ name: String, _ inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line,
+                       _ f: @escaping ([Tensor]) -> Tensor) {
+        let r = gradcheck(inputs, f)
+        XCTAssertTrue(r.passed, "\(name): \(r)", file: file, line: line)
+    }
+
+    func testFusedCellPrimitives() {
+        check("lstmPointwise h", [x(3, 8), x(3, 2)]) { Tensor.lstmPointwise(gates: $0[0], cell: $0[1]).h }
+        check("lstmPointwise c", [x(3, 8), x(3, 2)]) { Tensor.lstmPointwise(gates: $0[0], cell: $0[1]).c }
+        check("gruPointwise", [x(3, 6), x(3, 6), x(3, 2)]) { Tensor.gruPointwise(inputGates: $0[0], hiddenGates: $0[1], hidden: $0[2]) }
+    }
+
+    func testCellsWithFloat64Weights() {
+        // Cells whose weights are float64 inputs, so every gradient is checked.
+        let wih = x(8, 3), whh = x(8, 2), b = x(8)
+        check("RNN cell tanh", [x(4, 3), x(4, 2), x(2, 3), x(2, 2)]) { ($0[0].matmul($0[2].t) + $0[1].matmul($0[3].t)).tanh() }
+        check("LSTM cell", [x(4, 3), x(4, 2), x(4, 2), wih, whh, b]) {
+            Tensor.lstmPointwise(gates: $0[0].matmul($0[3].t) + $0[1].matmul($0[4].t) + $0[5], cell: $0[2]).h
+        }
+        check("GRU cell", [x(4, 3), x(4, 2), x(6, 3), x(6, 2), x(6)]) {
+            Tensor.gruPointwise(inputGates: $0[0].matmul($0[2].t), hiddenGates: $0[1].matmul($0[3].t) + $0[4], hidden: $0[1])
+        }
+    }
+}

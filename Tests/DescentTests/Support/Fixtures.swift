@@ -21,6 +21,9 @@ struct FixtureCase {
     let outputs: [Tensor]
     let upstream: [Int: Tensor]
     let grads: [String: Tensor]
+    /// A module's state dict (layer cases), and the gradients of its parameters.
+    let state: StateDict
+    let paramGrads: [String: Tensor]
 
     /// All cases of a fixture file, by name.
     static func all(in file: SafeTensors) -> [String: FixtureCase] {
@@ -41,7 +44,9 @@ struct FixtureCase {
                 inputs: pick("in"),
                 outputs: (0..<outs.count).map { outs[String($0)]! },
                 upstream: Dictionary(uniqueKeysWithValues: pick("gout").map { (Int($0.key)!, $0.value) }),
-                grads: pick("grad"))
+                grads: pick("grad"),
+                state: StateDict(pick("state").sorted { $0.key < $1.key }.map { (key: $0.key, tensor: $0.value) }),
+                paramGrads: pick("pgrad"))
         }
         return out
     }
