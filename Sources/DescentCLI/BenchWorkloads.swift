@@ -57,6 +57,17 @@ struct Workloads: ParsableCommand {
         let cnnbn = Self.cnn(batchNorm: true)
         time("cnn_bn_train_b64", Self.trainStep(cnnbn, Tensor.randn([64, 1, 28, 28]), Tensor.randint(high: 10, [64])))
 
+        for (name, makeRNN) in [("lstm", { LSTM(64, 128, batchFirst: true) as RecurrentLayer }), ("gru", { GRU(64, 128, batchFirst: true) })] {
+            let rnn = makeRNN(), head = Linear(128, 1)
+            let x = Tensor.randn([32, 50, 64]), y = Tensor.randn([32, 1])
+            let opt = SGD(rnn.parameters() + head.parameters(), lr: 0.01)
+            time("\(name)_train_s50_b32_h128") {
+                opt.zeroGrad()
+                // head(rnn(x)[0][:, -1])
+                mseLoss(head(rnn(x).select(dim: 1, index: -1)), y).backward()
+                opt.step()
+            }
+        }
         let conv = Conv2d(64, 64, kernelSize: 3, padding: 1)
         let x = Tensor.randn([16, 64, 32, 32]).requiringGrad()
         time("conv3x3_64_fwdbwd_b16_32x32", reps: max(10, reps / 3)) {

@@ -112,8 +112,12 @@ enum Autograd {
             }
         }
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
+        // Gradient buffers the engine allocated itself and that nothing else references: only
+        // these are accumulated into in place.
+        var owned = Set<ObjectIdentifier>()
         for node in order.reversed() {
             guard let g = grads.removeValue(forKey: ObjectIdentifier(node)) else { continue }
+            owned.remove(ObjectIdentifier(g))
             if node.isAccumulator {
                 if let v = node.variable { accumulate(g, into: v) }
                 continue
@@ -123,10 +127,36 @@ enum Autograd {
             let inputGrads = node.backward!(g)
             for (edge, ig) in zip(node.inputs, inputGrads) {
                 guard let edge, let ig else { continue }
+                let key = ObjectIdentifier(edge.node)
+                if let window = node.window {
+                    // Add the window's gradient into a full-size buffer of the input's shape.
+                    var buffer = grads[key]
+                    if buffer == nil || !owned.contains(ObjectIdentifier(buffer!)) {
+                        let fresh = buffer.map { Kernels.copyToContiguous($0.dtype == edge.dtype ? $0 : $0.to(edge.dtype)) }
+                            ?? Tensor.zeros(edge.shape, dtype: edge.dtype)
+                        owned.insert(ObjectIdentifier(fresh))
+                        grads[key] = fresh
+                        buffer = fresh
+                    }
+                    let b = buffer!
+                    let target = Tensor(storage: b.storage, shape: ig.shape, strides: b.strides,
+                                        offset: b.offset + window.start * b.strides[window.dim])
+                    Kernels.addInPlace(target, ig.dtype == edge.dtype ? ig : ig.to(edge.dtype))
+                    continue
+                }
                 var gi = ig.shape == edge.shape ? ig : ig.sumToShape(edge.shape)
                 if gi.dtype != edge.dtype { gi = gi.to(edge.dtype) }
-                let key = ObjectIdentifier(edge.node)
-                if let existing = grads[key] { grads[key] = existing + gi } else { grads[key] = gi }
+                if let existing = grads[key] {
+                    if owned.contains(ObjectIdentifier(existing)) {
+                        Kernels.addInPlace(existing, gi)
+                    } else {
+                        let sum = existing + gi
+                        owned.insert(ObjectIdentifier(sum))
+                        grads[key] = sum
+                    }
+                } else {
+                    grads[key] = gi
+                }
             }
             if !retainGraph { node.release() }
         }

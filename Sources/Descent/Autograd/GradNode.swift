@@ -22,6 +22,10 @@ final class GradNode {
     weak var retained: Tensor?
     /// Set once the backward pass freed this node's saved state.
     var released = false
+    /// For views that take a window of their input (narrow, select): the window's dim and
+    /// start. Their backward returns the gradient of the window only, and the engine adds it
+    /// into the input's gradient in place instead of materializing a zero-padded copy.
+    var window: (dim: Int, start: Int)?
 
     init(op: String, inputs: [Edge?], backward: @escaping (Tensor) -> [Tensor?]) {
         self.op = op

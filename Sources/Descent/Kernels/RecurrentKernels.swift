@@ -1,7 +1,7 @@
 /// Fused pointwise parts of the LSTM and GRU cells (forward and backward), over rows of a batch.
 /// Gate blocks are laid out as PyTorch stacks them: LSTM i, f, g, o; GRU r, z, n.
 extension Kernels {
-    @inline(__always) private static func sigmoid<T: FloatScalar>(_ x: T) -> T { SigmoidFn.apply(x) }
+    @inline(__always) private static func sigmoid<T: FloatScalar>(_ x: T) -> T { T.sigmoid(x) }
 
     /// LSTM: from pre-activation gates (B, 4H) and c (B, H) to [h | c'] (B, 2H).
     static func lstmCell(_ gates: Tensor, _ c: Tensor, batch: Int, hidden h: Int) -> Tensor {
@@ -13,10 +13,10 @@ extension Kernels {
                 for b in range {
                     let g = gp + b * 4 * h, cr = cp + b * h, o = op + b * 2 * h
                     for j in 0..<h {
-                        let i = sigmoid(g[j]), f = sigmoid(g[h + j]), gg = T.tanh(g[2 * h + j]), oo = sigmoid(g[3 * h + j])
+                        let i = sigmoid(g[j]), f = sigmoid(g[h + j]), gg = T.fastTanh(g[2 * h + j]), oo = sigmoid(g[3 * h + j])
                         let cn = f * cr[j] + i * gg
                         o[h + j] = cn
-                        o[j] = oo * T.tanh(cn)
+                        o[j] = oo * T.fastTanh(cn)
                     }
                 }
             }
@@ -41,8 +41,8 @@ extension Kernels {
                 for b in range {
                     let g = gp + b * 4 * h, cr = cp + b * h, d = dp + b * 2 * h, o = dgp + b * 4 * h, oc = dcp + b * h
                     for j in 0..<h {
-                        let i = sigmoid(g[j]), f = sigmoid(g[h + j]), gg = T.tanh(g[2 * h + j]), oo = sigmoid(g[3 * h + j])
-                        let cn = f * cr[j] + i * gg, tc = T.tanh(cn)
+                        let i = sigmoid(g[j]), f = sigmoid(g[h + j]), gg = T.fastTanh(g[2 * h + j]), oo = sigmoid(g[3 * h + j])
+                        let cn = f * cr[j] + i * gg, tc = T.fastTanh(cn)
                         let dh = d[j]
                         let dcn = d[h + j] + dh * oo * (1 - tc * tc)
                         o[j] = dcn * gg * i * (1 - i)
@@ -73,7 +73,7 @@ extension Kernels {
                     let x = ip + b * 3 * h, y = hp + b * 3 * h, p = pp + b * h, o = op + b * h
                     for j in 0..<h {
                         let r = sigmoid(x[j] + y[j]), z = sigmoid(x[h + j] + y[h + j])
-                        let n = T.tanh(x[2 * h + j] + r * y[2 * h + j])
+                        let n = T.fastTanh(x[2 * h + j] + r * y[2 * h + j])
                         o[j] = (1 - z) * n + z * p[j]
                     }
                 }
@@ -102,7 +102,7 @@ extension Kernels {
                     let ox = a + b * 3 * h, oy = bq + b * 3 * h, op = cq + b * h
                     for j in 0..<h {
                         let r = sigmoid(x[j] + y[j]), z = sigmoid(x[h + j] + y[h + j])
-                        let n = T.tanh(x[2 * h + j] + r * y[2 * h + j])
+                        let n = T.fastTanh(x[2 * h + j] + r * y[2 * h + j])
                         let dh = d[j]
                         let dnPre = dh * (1 - z) * (1 - n * n)
                         let dzPre = dh * (p[j] - n) * z * (1 - z)

@@ -64,6 +64,9 @@ struct ReducePlan {
 extension Kernels {
     /// Sum over `dims` (output keeps them as size 1), accumulating in Double.
     static func sum(_ x: Tensor, dims: [Int]) -> Tensor {
+        if x.dtype == .float32 && x.isContiguous && !dims.isEmpty && dims == Array(0..<dims.count) && dims.count < x.rank {
+            return sumLeadingRows(x, dims: dims)
+        }
         let plan = ReducePlan(x, dims: dims)
         let out = Tensor(uninitialized: plan.keptShape, dtype: x.dtype)
         func go<T: TensorScalar>(_: T.Type) {
@@ -86,6 +89,27 @@ extension Kernels {
                 var acc: Int64 = 0
                 plan.forEachReducedRun(base) { off, n, s in for i in 0..<n { acc &+= xp[off + i * s] } }
                 op[o] = acc
+            }
+        }
+        return out
+    }
+
+    /// Sum of the rows of a contiguous (R, K) float32 layout (leading dims reduced): rows are
+    /// added into Double accumulators, vectorized along K and split across threads by columns.
+    private static func sumLeadingRows(_ x: Tensor, dims: [Int]) -> Tensor {
+        var keptShape = x.shape
+        for d in dims { keptShape[d] = 1 }
+        let rows = dims.reduce(1) { $0 * x.shape[$1] }, cols = x.shape[dims.count...].reduce(1, *)
+        let out = Tensor(uninitialized: keptShape, dtype: .float32)
+        let xp = x.storage.typed(Float.self) + x.offset, op = out.storage.typed(Float.self)
+        Parallel.forRange(cols, cost: rows) { r in
+            var acc = [Double](repeating: 0, count: r.count)
+            acc.withUnsafeMutableBufferPointer { a in
+                for i in 0..<rows {
+                    let row = xp + i * cols + r.lowerBound
+                    for j in 0..<r.count { a[j] += Double(row[j]) }
+                }
+                for j in 0..<r.count { op[r.lowerBound + j] = Float(a[j]) }
             }
         }
         return out

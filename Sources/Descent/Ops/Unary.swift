@@ -9,20 +9,16 @@ enum SqrtFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>
 enum RsqrtFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { 1 / x.squareRoot() } }
 enum SinFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.sin(x) } }
 enum CosFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.cos(x) } }
-enum TanhFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.tanh(x) } }
+enum TanhFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.fastTanh(x) } }
 enum ErfFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.erf(x) } }
 enum Log1pFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.log1p(x) } }
 enum ReluFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { x > 0 ? x : (x != x ? x : 0) } }
 enum SignFn: UnaryFunction {
     @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { x > 0 ? 1 : (x < 0 ? -1 : x) }
 }
-/// Sigmoid without overflow: for x < 0 it uses e^x / (1 + e^x).
+/// Sigmoid, finite for any input (Float: a vectorizable exp; Double: libm with the e^x/(1+e^x) form for x < 0).
 enum SigmoidFn: UnaryFunction {
-    @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T {
-        if x >= 0 { return 1 / (1 + T.exp(-x)) }
-        let e = T.exp(x)
-        return e / (1 + e)
-    }
+    @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.sigmoid(x) }
 }
 
 // Backward element functions: (g, saved) -> input gradient.

@@ -111,13 +111,13 @@ extension Tensor {
                      "[narrow] start \(start) and length \(length) exceed dim \(d) of size \(shape[d]) (shape \(Shape.describe(shape)))")
         var newShape = shape
         newShape[d] = length
-        let inShape = shape
-        return makeView("NarrowBackward", shape: newShape, strides: strides, offset: offset + s * strides[d]) { g in
-            let full = Tensor.zeros(inShape, dtype: g.dtype)
-            let window = Tensor(storage: full.storage, shape: g.shape, strides: full.strides, offset: s * full.strides[d])
-            Kernels.copy(g, into: window)
-            return full
+        let out = Tensor(storage: storage, shape: newShape, strides: strides, offset: offset + s * strides[d])
+        if Tensor.needsGrad(self) {
+            // The engine adds the window's gradient into the input's gradient (GradNode.window).
+            out.record("NarrowBackward", [self]) { g in [g] }
+            out.gradNode!.window = (d, s)
         }
+        return out
     }
 
     /// The slice `range` along `dim` (a view), like `x[:, a:b]`.

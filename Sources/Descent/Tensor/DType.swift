@@ -43,6 +43,10 @@ public protocol FloatScalar: TensorScalar, BinaryFloatingPoint {
     static func log1p(_ x: Self) -> Self
     static func expm1(_ x: Self) -> Self
     static func erf(_ x: Self) -> Self
+    /// σ(x) = 1/(1 + e⁻ˣ), vectorizable (no library call) for Float.
+    static func sigmoid(_ x: Self) -> Self
+    /// tanh(x), vectorizable (no library call) for Float.
+    static func fastTanh(_ x: Self) -> Self
 }
 
 extension Float: FloatScalar {
@@ -58,6 +62,38 @@ extension Float: FloatScalar {
     @inlinable public static func log1p(_ x: Float) -> Float { Foundation.log1p(x) }
     @inlinable public static func expm1(_ x: Float) -> Float { Foundation.expm1(x) }
     @inlinable public static func erf(_ x: Float) -> Float { Foundation.erf(x) }
+
+    /// eˣ without a library call (Cephes' polynomial after Cody–Waite range reduction; about
+    /// 1 ulp), so that loops over it vectorize. Inputs are clamped to [−87.3, 88.3].
+    @inline(__always) @usableFromInline static func vectorExp(_ x: Float) -> Float {
+        let v = Swift.min(Swift.max(x, -87.3), 88.3)
+        // Round to nearest by adding and subtracting 1.5·2^23 (no library call, so it vectorizes).
+        let n = (v * 1.442_695_04 + 12_582_912) - 12_582_912
+        let r = v - n * 0.693_359_375 + n * 2.121_944_40e-4
+        var p: Float = 1.987_569_150_0e-4
+        p = p * r + 1.398_199_950_7e-3
+        p = p * r + 8.333_451_907_3e-3
+        p = p * r + 4.166_579_589_4e-2
+        p = p * r + 1.666_666_545_9e-1
+        p = p * r + 5.000_000_120_1e-1
+        let y = p * r * r + r + 1
+        return y * Float(bitPattern: UInt32(bitPattern: (Int32(n) + 127) << 23))
+    }
+
+    @inline(__always) public static func sigmoid(_ x: Float) -> Float { 1 / (1 + vectorExp(-x)) }
+
+    @inline(__always) public static func fastTanh(_ x: Float) -> Float {
+        let a = Swift.abs(x), z = x * x
+        // |x| < 0.625: Cephes' odd polynomial; otherwise 1 − 2/(e^{2|x|} + 1) with the sign of x.
+        var q: Float = -5.704_988_727_45e-3
+        q = q * z + 2.063_908_879_54e-2
+        q = q * z - 5.373_971_555_31e-2
+        q = q * z + 1.333_144_220_36e-1
+        q = q * z - 3.333_328_194_22e-1
+        let small = q * z * x + x
+        let large = 1 - 2 / (vectorExp(2 * a) + 1)
+        return a < 0.625 ? small : (x < 0 ? -large : large)
+    }
 }
 
 extension Double: FloatScalar {
@@ -73,6 +109,12 @@ extension Double: FloatScalar {
     @inlinable public static func log1p(_ x: Double) -> Double { Foundation.log1p(x) }
     @inlinable public static func expm1(_ x: Double) -> Double { Foundation.expm1(x) }
     @inlinable public static func erf(_ x: Double) -> Double { Foundation.erf(x) }
+    @inlinable public static func sigmoid(_ x: Double) -> Double {
+        if x >= 0 { return 1 / (1 + Foundation.exp(-x)) }
+        let e = Foundation.exp(x)
+        return e / (1 + e)
+    }
+    @inlinable public static func fastTanh(_ x: Double) -> Double { Foundation.tanh(x) }
 }
 
 extension Int64: TensorScalar {
