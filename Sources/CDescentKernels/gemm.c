@@ -8,7 +8,7 @@
 #include <string.h>
 
 #if defined(__linux__) && defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#define DK_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#define DK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define DK_CLONES
 #endif

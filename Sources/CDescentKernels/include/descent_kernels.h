@@ -48,6 +48,20 @@ int dk_sgemm_avx512_available(void);
 void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                      const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads);
 
+/// Fused LSTM cell over `rows` rows: gates (rows, 4h) i,f,g,o and c (rows, h) → out (rows, 2h) = [h' | c'].
+void dk_lstm_cell_f32(int64_t rows, int64_t h, const float *gates, const float *c, float *out);
+/// Its backward: grad (rows, 2h) = [dh' | dc'] → dgates (rows, 4h), dc (rows, h).
+void dk_lstm_cell_backward_f32(int64_t rows, int64_t h, const float *grad, const float *gates, const float *c,
+                               float *dgates, float *dc);
+/// Fused GRU cell: gi, gh (rows, 3h) r,z,n and h (rows, h) → h' (rows, h).
+void dk_gru_cell_f32(int64_t rows, int64_t h, const float *gi, const float *gh, const float *hp, float *out);
+/// Its backward: grad (rows, h) → dgi, dgh (rows, 3h), dh (rows, h).
+void dk_gru_cell_backward_f32(int64_t rows, int64_t h, const float *grad, const float *gi, const float *gh,
+                              const float *hp, float *dgi, float *dgh, float *dh);
+/// y = σ(x) and y = tanh(x) over n contiguous floats (vectorized).
+void dk_sigmoid_f32(int64_t n, const float *x, float *y);
+void dk_tanh_f32(int64_t n, const float *x, float *y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -183,6 +183,16 @@ extension Kernels {
 }
 
 extension Kernels {
+    /// Runs a C float32 kernel `f(n, x, y)` over a contiguous float32 tensor in parallel chunks;
+    /// nil for other dtypes or layouts (the caller then uses the generic loop).
+    static func vectorizedFloat(_ x: Tensor, _ f: (Int64, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> Tensor? {
+        guard x.dtype == .float32 && x.isContiguous else { return nil }
+        let out = Tensor(uninitialized: x.shape, dtype: .float32)
+        let xp = x.storage.typed(Float.self) + x.offset, op = out.storage.typed(Float.self)
+        Parallel.forRange(x.count, cost: 8) { r in f(Int64(r.count), xp + r.lowerBound, op + r.lowerBound) }
+        return out
+    }
+
     /// `x += y` in place (y broadcast to x), for kernels building a fresh output.
     static func addInPlace(_ x: Tensor, _ y: Tensor) {
         switch x.dtype {

@@ -1,4 +1,7 @@
+import CDescentKernels
+
 /// Fused pointwise parts of the LSTM and GRU cells (forward and backward), over rows of a batch.
+/// Float32 runs the vectorized C kernels (recurrent.c); float64 (gradient checks) the Swift loops.
 /// Gate blocks are laid out as PyTorch stacks them: LSTM i, f, g, o; GRU r, z, n.
 extension Kernels {
     @inline(__always) private static func sigmoid<T: FloatScalar>(_ x: T) -> T { T.sigmoid(x) }
@@ -22,7 +25,12 @@ extension Kernels {
             }
         }
         switch gates.dtype {
-        case .float32: go(Float.self)
+        case .float32:
+            let gp = gates.storage.typed(Float.self) + gates.offset, cp = c.storage.typed(Float.self) + c.offset
+            let op = out.storage.typed(Float.self)
+            Parallel.forRange(batch, cost: h * 40) { r in
+                dk_lstm_cell_f32(Int64(r.count), Int64(h), gp + r.lowerBound * 4 * h, cp + r.lowerBound * h, op + r.lowerBound * 2 * h)
+            }
         case .float64: go(Double.self)
         case .int64: preconditionFailure("[lstmCell] expected floating-point tensors")
         }
@@ -55,7 +63,14 @@ extension Kernels {
             }
         }
         switch gates.dtype {
-        case .float32: go(Float.self)
+        case .float32:
+            let gp = gates.storage.typed(Float.self) + gates.offset, cp = c.storage.typed(Float.self) + c.offset
+            let dp = grad.storage.typed(Float.self) + grad.offset
+            let dgp = dg.storage.typed(Float.self), dcp = dc.storage.typed(Float.self)
+            Parallel.forRange(batch, cost: h * 60) { r in
+                let o = r.lowerBound
+                dk_lstm_cell_backward_f32(Int64(r.count), Int64(h), dp + o * 2 * h, gp + o * 4 * h, cp + o * h, dgp + o * 4 * h, dcp + o * h)
+            }
         case .float64: go(Double.self)
         case .int64: preconditionFailure("[lstmCell] expected floating-point tensors")
         }
@@ -80,7 +95,13 @@ extension Kernels {
             }
         }
         switch gi.dtype {
-        case .float32: go(Float.self)
+        case .float32:
+            let ip = gi.storage.typed(Float.self) + gi.offset, hp = gh.storage.typed(Float.self) + gh.offset
+            let pp = hPrev.storage.typed(Float.self) + hPrev.offset, op = out.storage.typed(Float.self)
+            Parallel.forRange(batch, cost: h * 40) { r in
+                let o = r.lowerBound
+                dk_gru_cell_f32(Int64(r.count), Int64(h), ip + o * 3 * h, hp + o * 3 * h, pp + o * h, op + o * h)
+            }
         case .float64: go(Double.self)
         case .int64: preconditionFailure("[gruCell] expected floating-point tensors")
         }
@@ -116,7 +137,15 @@ extension Kernels {
             }
         }
         switch gi.dtype {
-        case .float32: go(Float.self)
+        case .float32:
+            let ip = gi.storage.typed(Float.self) + gi.offset, hp = gh.storage.typed(Float.self) + gh.offset
+            let pp = hPrev.storage.typed(Float.self) + hPrev.offset, dp = grad.storage.typed(Float.self) + grad.offset
+            let a = dgi.storage.typed(Float.self), bq = dgh.storage.typed(Float.self), cq = dhp.storage.typed(Float.self)
+            Parallel.forRange(batch, cost: h * 60) { r in
+                let o = r.lowerBound
+                dk_gru_cell_backward_f32(Int64(r.count), Int64(h), dp + o * h, ip + o * 3 * h, hp + o * 3 * h, pp + o * h,
+                                         a + o * 3 * h, bq + o * 3 * h, cq + o * h)
+            }
         case .float64: go(Double.self)
         case .int64: preconditionFailure("[gruCell] expected floating-point tensors")
         }

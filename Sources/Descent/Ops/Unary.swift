@@ -1,3 +1,5 @@
+import CDescentKernels
+
 // Unary primitives. Each op: an element function for the forward kernel, and beside it the
 // backward rule (a fused element function of the output gradient and a saved tensor).
 
@@ -79,11 +81,19 @@ extension Tensor {
     public func log1p() -> Tensor { unary("Log1pBackward", Log1pFn.self, cost: 8) { g, x, _ in g / (x + 1) } }
     /// Hyperbolic tangent; gradient 1 − tanh².
     public func tanh() -> Tensor {
-        unary("TanhBackward", TanhFn.self, cost: 8) { g, _, y in Kernels.zip(g, y, TanhGradFn.self, op: "tanh") }
+        if let out = Kernels.vectorizedFloat(self, dk_tanh_f32) {
+            if Tensor.needsGrad(self) { let y = out.detach(); out.record("TanhBackward", [self]) { g in [Kernels.zip(g, y, TanhGradFn.self, op: "tanh")] } }
+            return out
+        }
+        return unary("TanhBackward", TanhFn.self, cost: 8) { g, _, y in Kernels.zip(g, y, TanhGradFn.self, op: "tanh") }
     }
     /// Logistic sigmoid 1/(1+e⁻ˣ), finite for any input; gradient σ(1−σ).
     public func sigmoid() -> Tensor {
-        unary("SigmoidBackward", SigmoidFn.self, cost: 8) { g, _, y in Kernels.zip(g, y, SigmoidGradFn.self, op: "sigmoid") }
+        if let out = Kernels.vectorizedFloat(self, dk_sigmoid_f32) {
+            if Tensor.needsGrad(self) { let y = out.detach(); out.record("SigmoidBackward", [self]) { g in [Kernels.zip(g, y, SigmoidGradFn.self, op: "sigmoid")] } }
+            return out
+        }
+        return unary("SigmoidBackward", SigmoidFn.self, cost: 8) { g, _, y in Kernels.zip(g, y, SigmoidGradFn.self, op: "sigmoid") }
     }
     /// max(x, 0); gradient 1 where x > 0, else 0.
     public func relu() -> Tensor {

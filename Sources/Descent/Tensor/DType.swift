@@ -67,8 +67,10 @@ extension Float: FloatScalar {
     /// 1 ulp), so that loops over it vectorize. Inputs are clamped to [−87.3, 88.3].
     @inline(__always) @usableFromInline static func vectorExp(_ x: Float) -> Float {
         let v = Swift.min(Swift.max(x, -87.3), 88.3)
-        // Round to nearest by adding and subtracting 1.5·2^23 (no library call, so it vectorizes).
-        let n = (v * 1.442_695_04 + 12_582_912) - 12_582_912
+        // Round to nearest by adding and subtracting 1.5·2^23 (no library call, so it vectorizes);
+        // the integer n is then in the low mantissa bits of t.
+        let t = v * 1.442_695_04 + 12_582_912
+        let n = t - 12_582_912
         let r = v - n * 0.693_359_375 + n * 2.121_944_40e-4
         var p: Float = 1.987_569_150_0e-4
         p = p * r + 1.398_199_950_7e-3
@@ -77,7 +79,8 @@ extension Float: FloatScalar {
         p = p * r + 1.666_666_545_9e-1
         p = p * r + 5.000_000_120_1e-1
         let y = p * r * r + r + 1
-        return y * Float(bitPattern: UInt32(bitPattern: (Int32(n) + 127) << 23))
+        let e = (Int32(bitPattern: t.bitPattern) &- 0x4B40_0000 &+ 127) &<< 23
+        return y * Float(bitPattern: UInt32(bitPattern: e))
     }
 
     @inline(__always) public static func sigmoid(_ x: Float) -> Float { 1 / (1 + vectorExp(-x)) }
