@@ -65,7 +65,7 @@ static inline __attribute__((always_inline)) float dk_tanh(float x) {
     return a < 0.625f ? small : large;
 }
 
-static inline __attribute__((always_inline)) void dk_lstm_cell_f32_impl(int64_t rows, int64_t h, const float *gates, const float *c, float *out) {
+static inline __attribute__((always_inline)) void dk_lstm_cell_f32_impl(int64_t rows, int64_t h, const float *restrict gates, const float *restrict c, float *restrict out) {
     for (int64_t b = 0; b < rows; b++) {
         const float *g = gates + b * 4 * h, *cr = c + b * h;
         float *o = out + b * 2 * h;
@@ -78,8 +78,8 @@ static inline __attribute__((always_inline)) void dk_lstm_cell_f32_impl(int64_t 
     }
 }
 
-static inline __attribute__((always_inline)) void dk_lstm_cell_backward_f32_impl(int64_t rows, int64_t h, const float *grad, const float *gates, const float *c,
-                                         float *dgates, float *dc) {
+static inline __attribute__((always_inline)) void dk_lstm_cell_backward_f32_impl(int64_t rows, int64_t h, const float *restrict grad, const float *restrict gates, const float *restrict c,
+                                         float *restrict dgates, float *restrict dc) {
     for (int64_t b = 0; b < rows; b++) {
         const float *g = gates + b * 4 * h, *cr = c + b * h, *d = grad + b * 2 * h;
         float *o = dgates + b * 4 * h, *oc = dc + b * h;
@@ -97,7 +97,7 @@ static inline __attribute__((always_inline)) void dk_lstm_cell_backward_f32_impl
     }
 }
 
-static inline __attribute__((always_inline)) void dk_gru_cell_f32_impl(int64_t rows, int64_t h, const float *gi, const float *gh, const float *hp, float *out) {
+static inline __attribute__((always_inline)) void dk_gru_cell_f32_impl(int64_t rows, int64_t h, const float *restrict gi, const float *restrict gh, const float *restrict hp, float *restrict out) {
     for (int64_t b = 0; b < rows; b++) {
         const float *x = gi + b * 3 * h, *y = gh + b * 3 * h, *p = hp + b * h;
         float *o = out + b * h;
@@ -109,8 +109,8 @@ static inline __attribute__((always_inline)) void dk_gru_cell_f32_impl(int64_t r
     }
 }
 
-static inline __attribute__((always_inline)) void dk_gru_cell_backward_f32_impl(int64_t rows, int64_t h, const float *grad, const float *gi, const float *gh,
-                                        const float *hp, float *dgi, float *dgh, float *dh) {
+static inline __attribute__((always_inline)) void dk_gru_cell_backward_f32_impl(int64_t rows, int64_t h, const float *restrict grad, const float *restrict gi, const float *restrict gh,
+                                        const float *restrict hp, float *restrict dgi, float *restrict dgh, float *restrict dh) {
     for (int64_t b = 0; b < rows; b++) {
         const float *x = gi + b * 3 * h, *y = gh + b * 3 * h, *p = hp + b * h, *d = grad + b * h;
         float *ox = dgi + b * 3 * h, *oy = dgh + b * 3 * h, *op = dh + b * h;
@@ -129,11 +129,11 @@ static inline __attribute__((always_inline)) void dk_gru_cell_backward_f32_impl(
     }
 }
 
-static inline __attribute__((always_inline)) void dk_sigmoid_f32_impl(int64_t n, const float *x, float *y) {
+static inline __attribute__((always_inline)) void dk_sigmoid_f32_impl(int64_t n, const float *restrict x, float *restrict y) {
     for (int64_t i = 0; i < n; i++) y[i] = dk_sigmoid(x[i]);
 }
 
-static inline __attribute__((always_inline)) void dk_tanh_f32_impl(int64_t n, const float *x, float *y) {
+static inline __attribute__((always_inline)) void dk_tanh_f32_impl(int64_t n, const float *restrict x, float *restrict y) {
     for (int64_t i = 0; i < n; i++) y[i] = dk_tanh(x[i]);
 }
 
