@@ -100,6 +100,7 @@ def ints(*shape, lo=-3, hi=4):
 
 
 def ops():
+    torch.manual_seed(0)
     b = Book()
     # Arithmetic with broadcasting both ways, scalars, size-1 and zero-size dims.
     b.case("add_bcast", "a + b", lambda a, b: a + b, a=r(3, 1, 4), b=r(2, 4))
@@ -208,6 +209,7 @@ def ops():
 
 
 def creation():
+    torch.manual_seed(1)
     t = {
         "arange": torch.arange(0, 10, 3, dtype=torch.float32),
         "arange_frac": torch.arange(-1, 1, 0.3, dtype=torch.float32),
@@ -223,6 +225,7 @@ def creation():
 
 
 def safetensors_interop():
+    torch.manual_seed(2)
     # Written by PyTorch's safetensors in every dtype Descent reads; *_as_f32 hold the expected values.
     half = torch.tensor([0.0, 1.0, -2.5, 65504.0, 6.1e-5, 5.96e-8, float("inf")], dtype=torch.float16)
     bf = torch.tensor([0.0, 1.0, -2.5, 3.0e38, 1.0e-3], dtype=torch.bfloat16)
@@ -257,6 +260,7 @@ def safetensors_interop():
 
 
 def layers():
+    torch.manual_seed(3)
     import torch.nn as nn
     b = Book()
     x = r(4, 6) * 2
@@ -400,6 +404,7 @@ def layers():
 def recurrent():
     """RNN, LSTM and GRU layers and cells: outputs, final states, and gradients of the input,
     the initial states and every weight, over the options of the layers and variable lengths."""
+    torch.manual_seed(4)
     import torch.nn as nn
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
     b = Book()
@@ -475,6 +480,35 @@ def recurrent():
     b.save("recurrent.safetensors")
 
 
+def optim():
+    """Parameters after each of 3 optimizer steps with fixed gradients, per optimizer setting."""
+    torch.manual_seed(5)
+    t, meta = {}, {}
+    p0 = torch.randn(4, 3)
+    grads = [torch.randn(4, 3) for _ in range(3)]
+    t["p0"] = p0
+    for i, g in enumerate(grads):
+        t[f"grad{i}"] = g
+    settings = {
+        "sgd": (torch.optim.SGD, dict(lr=0.1)),
+        "sgd_momentum_wd": (torch.optim.SGD, dict(lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01)),
+        "sgd_nesterov": (torch.optim.SGD, dict(lr=0.05, momentum=0.8, nesterov=True)),
+        "adam": (torch.optim.Adam, dict(lr=0.01)),
+        "adam_wd": (torch.optim.Adam, dict(lr=0.02, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.1)),
+        "adamw": (torch.optim.AdamW, dict(lr=0.02, weight_decay=0.1)),
+    }
+    for name, (cls, kw) in settings.items():
+        p = p0.clone().requires_grad_(True)
+        opt = cls([p], **kw)
+        for i, g in enumerate(grads):
+            p.grad = g.clone()
+            opt.step()
+            t[f"{name}/step{i}"] = p.detach().clone()
+        meta[name] = f"torch.optim.{cls.__name__}({kw})"
+    save_file(t, os.path.join(ROOT, "optim.safetensors"), metadata=meta)
+    print("optim.safetensors")
+
+
 def cnn_model():
     import torch.nn as nn
     return nn.Sequential(
@@ -519,6 +553,7 @@ def cnn_interop():
 
 
 if __name__ == "__main__":
+    optim()
     recurrent()
     layers()
     cnn_interop()

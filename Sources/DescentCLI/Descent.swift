@@ -6,7 +6,7 @@ struct DescentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "descent",
         abstract: "Descent: neural networks in Swift, checked against PyTorch.",
-        subcommands: [Train.self, Bench.self, Info.self]
+        subcommands: [Train.self, SequenceTask.self, Bench.self, Info.self]
     )
 }
 
