@@ -60,7 +60,11 @@ public func huberLoss(_ input: Tensor, _ target: Tensor, delta: Double = 1, redu
 /// `.mean` divides by the sum of the weights of the counted elements.
 public func nllLoss(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, ignoreIndex: Int = -100,
                     reduction: Reduction = .mean) -> Tensor {
-    let (picked, w) = pickClasses(input, target, weight: weight, ignoreIndex: ignoreIndex, op: "nllLoss")
+    nllLoss(input, target, weight: weight, ignoreIndex: ignoreIndex, reduction: reduction, op: "nllLoss")
+}
+
+private func nllLoss(_ input: Tensor, _ target: Tensor, weight: Tensor?, ignoreIndex: Int, reduction: Reduction, op: String) -> Tensor {
+    let (picked, w) = pickClasses(input, target, weight: weight, ignoreIndex: ignoreIndex, op: op)
     let losses = -(picked * w)
     switch reduction {
     case .none: return losses
@@ -117,7 +121,7 @@ public func crossEntropy(_ input: Tensor, _ target: Tensor, weight: Tensor? = ni
         return reduce(losses, reduction)
     }
 
-    let nll = nllLoss(logp, target, weight: weight, ignoreIndex: ignoreIndex, reduction: reduction)
+    let nll = nllLoss(logp, target, weight: weight, ignoreIndex: ignoreIndex, reduction: reduction, op: "crossEntropy")
     guard labelSmoothing > 0 else { return nll }
     // The uniform part: −Σ_c w_c log p_c per element, zero where ignored.
     var smooth = -(w.map { logp * $0 } ?? logp).sum(dim: classDim)
