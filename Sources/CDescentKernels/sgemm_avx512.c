@@ -71,6 +71,46 @@ DK_AVX512 static void pack_at(const float *A, int64_t lda, int64_t i0, int64_t m
     }
 }
 
+// Packs A (A[i][k] = src[i * lda + k]) for i in i0..<i0+mc, k in p0..<p0+kc into 8-row panels
+// dst[panel][k][r] with 8x8 register transposes, zero rows past mc. Used when reading A in place
+// would thrash the L1 (a leading dimension that is a multiple of 256 floats) or when M is large
+// enough to repay the copy.
+DK_AVX512 static void pack_a_rows(const float *A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float *dst) {
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+        int64_t mr = mc - ir < MR ? mc - ir : MR;
+        float *d = dst + ir * kc;
+        const float *src = A + (i0 + ir) * lda + p0;
+        int64_t k = 0;
+        if (mr == MR) {
+            for (; k + 8 <= kc; k += 8) {
+                __m256 r0 = _mm256_loadu_ps(src + 0 * lda + k), r1 = _mm256_loadu_ps(src + 1 * lda + k);
+                __m256 r2 = _mm256_loadu_ps(src + 2 * lda + k), r3 = _mm256_loadu_ps(src + 3 * lda + k);
+                __m256 r4 = _mm256_loadu_ps(src + 4 * lda + k), r5 = _mm256_loadu_ps(src + 5 * lda + k);
+                __m256 r6 = _mm256_loadu_ps(src + 6 * lda + k), r7 = _mm256_loadu_ps(src + 7 * lda + k);
+                __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+                __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+                __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+                __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+                __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+                __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+                __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+                __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+                float *o = d + k * MR;
+                _mm256_store_ps(o + 0 * MR, _mm256_permute2f128_ps(u0, u4, 0x20));
+                _mm256_store_ps(o + 1 * MR, _mm256_permute2f128_ps(u1, u5, 0x20));
+                _mm256_store_ps(o + 2 * MR, _mm256_permute2f128_ps(u2, u6, 0x20));
+                _mm256_store_ps(o + 3 * MR, _mm256_permute2f128_ps(u3, u7, 0x20));
+                _mm256_store_ps(o + 4 * MR, _mm256_permute2f128_ps(u0, u4, 0x31));
+                _mm256_store_ps(o + 5 * MR, _mm256_permute2f128_ps(u1, u5, 0x31));
+                _mm256_store_ps(o + 6 * MR, _mm256_permute2f128_ps(u2, u6, 0x31));
+                _mm256_store_ps(o + 7 * MR, _mm256_permute2f128_ps(u3, u7, 0x31));
+            }
+        }
+        for (; k < kc; k++)
+            for (int64_t r = 0; r < MR; r++) d[k * MR + r] = r < mr ? src[r * lda + k] : 0;
+    }
+}
+
 // dst[c * ldd + r] = src[r * lds + c] for a 16x16 block.
 DK_AVX512 static inline void transpose16(const float *src, int64_t lds, float *dst, int64_t ldd) {
     __m512 r[16], t[16];
@@ -143,6 +183,7 @@ typedef struct {
     int64_t parts;
     int splitN;
     int accumulate;
+    int packRows;  // pack A·B's A instead of reading it in place
 } job_t;
 
 // C[i0:i1, j0:j1] = A[i0:i1, :] · B[:, j0:j1]. Blocks: NC columns of B (packed, in L2),
@@ -168,6 +209,7 @@ DK_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0
             for (int64_t ic = i0; ic < i1; ic += MC) {
                 int64_t mc = i1 - ic < MC ? i1 - ic : MC;
                 if (job->transA) pack_at(job->A, job->lda, ic, mc, p0, kc, abuf);
+                else if (job->packRows) pack_a_rows(job->A, job->lda, ic, mc, p0, kc, abuf);
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     int64_t nr = nc - jr;
                     __mmask16 m0 = mask_for(nr), m1 = mask_for(nr - 16);
@@ -175,7 +217,7 @@ DK_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0
                         int64_t mr = mc - ir < MR ? mc - ir : MR;
                         const float *rows[MR];
                         int64_t aks;
-                        if (job->transA) {
+                        if (job->transA || job->packRows) {
                             for (int r = 0; r < MR; r++) rows[r] = abuf + ir * kc + r;
                             aks = MR;
                         } else {
@@ -212,7 +254,10 @@ static void task(void *ctx, int64_t t) {
 void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                      const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads) {
     if (M <= 0 || N <= 0) return;
-    job_t job = {transA, transB, M, N, K, lda, ldb, ldc, A, B, C, 1, 0, accumulate};
+    job_t job = {transA, transB, M, N, K, lda, ldb, ldc, A, B, C, 1, 0, accumulate, 0};
+    // Reading A in place thrashes the L1 when its rows are a multiple of 1 KiB apart; packing
+    // also pays once M is large (each packed panel then serves many column panels).
+    job.packRows = !transA && (lda % 256 == 0 || M >= 512);
     int64_t mPanels = (M + MR - 1) / MR, nPanels = (N + NR - 1) / NR;
     // Split the larger side (in panels); below ~1 MFLOP per thread a hand-off does not pay.
     job.splitN = nPanels * NR >= mPanels * MR;

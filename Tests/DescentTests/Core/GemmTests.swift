@@ -55,7 +55,7 @@ final class GemmTests: XCTestCase {
         for threads in [1, 2] {
             let saved = Descent.threads
             Descent.threads = threads
-            for (m, n, k) in [(129, 95, 513), (300, 40, 257), (8, 1000, 20)] {
+            for (m, n, k) in [(129, 95, 513), (300, 40, 257), (8, 1000, 20), (600, 33, 70), (20, 40, 512), (17, 64, 1024)] {
                 for (ta, tb) in [(false, false), (true, false), (false, true)] {
                     let a = ta ? Tensor.randn([k, m]).t : Tensor.randn([m, k])
                     let b = tb ? Tensor.randn([n, k]).t : Tensor.randn([k, n])
