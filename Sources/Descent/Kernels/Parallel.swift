@@ -15,18 +15,20 @@ enum Parallel {
     /// (`n * cost` element-operations) is large enough; otherwise runs it once inline.
     @inline(__always)
     static func forRange(_ n: Int, cost: Int = 1, _ body: (Range<Int>) -> Void) {
-        let t = min(threads, n, max(1, n * cost / grain))
-        if t <= 1 {
+        // Up to 4 chunks per thread, each worth at least `grain`: threads that finish early
+        // take the remaining chunks (the pool hands them out dynamically).
+        let chunks = min(n, 4 * threads, max(1, n * cost / grain))
+        if chunks <= 1 || threads <= 1 {
             if n > 0 { body(0..<n) }
             return
         }
         withoutActuallyEscaping(body) { body in
             let job = Job { i in
-                let lo = n * i / t, hi = n * (i + 1) / t
+                let lo = n * i / chunks, hi = n * (i + 1) / chunks
                 if lo < hi { body(lo..<hi) }
             }
             let ctx = Unmanaged.passUnretained(job).toOpaque()
-            dk_parallel_for(Int64(t), Int32(t), { ctx, i in
+            dk_parallel_for(Int64(chunks), Int32(threads), { ctx, i in
                 Unmanaged<Job>.fromOpaque(ctx!).takeUnretainedValue().run(Int(i))
             }, ctx)
             withExtendedLifetime(job) {}
