@@ -40,10 +40,13 @@ extension Kernels {
                                 let start = oy * p.sh * p.w + ox * p.sw
                                 var best = plane[start], bi = start
                                 for i in 0..<p.kh {
-                                    let row = start + i * p.w
+                                    let row = start &+ i &* p.w
                                     for j in 0..<p.kw {
-                                        let v = plane[row + j]
-                                        if v > best || v != v { best = v; bi = row + j }
+                                        // Branch-free select: random data would defeat branch prediction.
+                                        let v = plane[row &+ j]
+                                        let take = v > best || v != v
+                                        best = take ? v : best
+                                        bi = take ? row &+ j : bi
                                     }
                                 }
                                 vp[o] = best
