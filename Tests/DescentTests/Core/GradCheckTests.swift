@@ -16,8 +16,7 @@ final class GradCheckTests: XCTestCase {
 
     private func check(_ name: String, _ inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line,
                        _ f: @escaping ([Tensor]) -> Tensor) {
-        let r = gradcheck(inputs, f)
-        XCTAssertTrue(r.passed, "\(name): \(r)", file: file, line: line)
+        assertGradcheck(name, inputs, file: file, line: line, f)
     }
 
     func testArithmetic() {
@@ -110,8 +109,7 @@ final class LayerGradCheckTests: XCTestCase {
 
     private func check(_ name: String, _ inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line,
                        _ f: @escaping ([Tensor]) -> Tensor) {
-        let r = gradcheck(inputs, f)
-        XCTAssertTrue(r.passed, "\(name): \(r)", file: file, line: line)
+        assertGradcheck(name, inputs, file: file, line: line, f)
     }
 
     func testConvolutions() {
@@ -199,8 +197,7 @@ final class RecurrentGradCheckTests: XCTestCase {
 
     private func check(_ name: String, _ inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line,
                        _ f: @escaping ([Tensor]) -> Tensor) {
-        let r = gradcheck(inputs, f)
-        XCTAssertTrue(r.passed, "\(name): \(r)", file: file, line: line)
+        assertGradcheck(name, inputs, file: file, line: line, f)
     }
 
     func testFusedCellPrimitives() {

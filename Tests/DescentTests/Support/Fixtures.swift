@@ -108,3 +108,10 @@ func runFunctionCases(_ cases: [String: FixtureCase], _ ops: [String: ([String: 
         }
     }
 }
+
+/// Asserts that `gradcheck` (float64 central differences) passes for `f` at `inputs`.
+func assertGradcheck(_ name: String, _ inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line,
+                     _ f: @escaping ([Tensor]) -> Tensor) {
+    let r = gradcheck(inputs, f)
+    XCTAssertTrue(r.passed, "\(name): \(r)", file: file, line: line)
+}
