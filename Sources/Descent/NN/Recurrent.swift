@@ -83,7 +83,9 @@ public class RecurrentLayer: Module {
                 let index = layer * d + dir
                 let h = h0?.select(dim: 0, index: index) ?? Tensor.zeros([batch, hiddenSize], dtype: x.dtype)
                 let c = c0?.select(dim: 0, index: index) ?? Tensor.zeros([batch, hiddenSize], dtype: x.dtype)
-                let (out, hT, cT) = direction(x, weights[layer][dir], reverse: dir == 1, h: h, c: c, masks: masks)
+                let (out, hT, cT) = useReference
+                    ? directionReference(x, weights[layer][dir], reverse: dir == 1, h: h, c: c, masks: masks)
+                    : direction(x, weights[layer][dir], reverse: dir == 1, h: h, c: c, masks: masks)
                 outputs.append(out)
                 finalH.append(hT)
                 if let cT { finalC.append(cT) }
@@ -100,9 +102,31 @@ public class RecurrentLayer: Module {
         return (output, hN, cN)
     }
 
-    /// One layer in one direction over (T, B, In). The input projection of every step is one
-    /// matrix product; each step then does one product with W_hh and one fused cell kernel.
+    /// Runs the step-by-step composite instead of the sequence primitive (the test oracle).
+    var useReference = false
+
+    /// One layer in one direction over (T, B, In): the input projection of every step is one
+    /// matrix product, then the time loop runs as one primitive (Ops/RecurrentSequence.swift).
     private func direction(_ x: Tensor, _ w: (ih: Tensor, hh: Tensor, bih: Tensor?, bhh: Tensor?), reverse: Bool,
+                           h: Tensor, c: Tensor, masks: [Tensor]?) -> (Tensor, Tensor, Tensor?) {
+        let steps = x.shape[0], batch = x.shape[1], g = w.ih.shape[0]
+        var proj = x.reshape([steps * batch, x.shape[2]]).matmul(w.ih.t)
+        if let bih = w.bih { proj = proj + bih }
+        let cell: RecurrentCellKind
+        switch kind {
+        case .rnn(let nl): cell = nl == .tanh ? .rnnTanh : .rnnRelu
+        case .lstm: cell = .lstm
+        case .gru: cell = .gru
+        }
+        // For RNN and LSTM both biases add to the same pre-activation: fold b_hh in once.
+        if cell != .gru, let bhh = w.bhh { proj = proj + bhh }
+        return Tensor.recurrentSequence(cell, proj: proj.reshape([steps, batch, g]), h0: h, c0: cell == .lstm ? c : nil,
+                                        whh: w.hh, bhh: cell == .gru ? w.bhh : nil, masks: masks, reverse: reverse)
+    }
+
+    /// The same direction composed step by step from primitives (matmul, fused cell ops):
+    /// the oracle the sequence primitive is tested against.
+    func directionReference(_ x: Tensor, _ w: (ih: Tensor, hh: Tensor, bih: Tensor?, bhh: Tensor?), reverse: Bool,
                            h: Tensor, c: Tensor, masks: [Tensor]?) -> (Tensor, Tensor, Tensor?) {
         let steps = x.shape[0], batch = x.shape[1], g = w.ih.shape[0]
         var proj = x.reshape([steps * batch, x.shape[2]]).matmul(w.ih.t)

@@ -70,3 +70,59 @@ final class RecurrentTests: XCTestCase {
         XCTAssertNotEqual(gru(x).output.scalars, a.scalars, "dropout between layers in training")
     }
 }
+
+final class RecurrentSequencePrimitiveTests: XCTestCase {
+    /// The sequence primitive against the step-by-step composite for every cell,
+    /// both directions, with and without variable lengths: outputs, states and all gradients.
+    func testPrimitiveMatchesStepByStepComposite() {
+        Descent.manualSeed(21)
+        let makers: [() -> RecurrentLayer] = [
+            { LSTM(3, 4, bidirectional: true) }, { GRU(3, 4, numLayers: 2, bidirectional: true) },
+            { RNN(3, 4, nonlinearity: .tanh, bidirectional: true) }, { RNN(3, 4, nonlinearity: .relu) },
+        ]
+        for make in makers {
+            for lengths in [nil, [6, 3, 5]] as [[Int]?] {
+                let a = make(), b = make()
+                try! b.loadStateDict(a.stateDict())
+                b.useReference = true
+                let x = Tensor.randn([6, 3, 3])
+                let xa = x.clone().requiringGrad(), xb = x.clone().requiringGrad()
+                let d = a.directions * a.numLayers
+                let h0 = Tensor.randn([d, 3, 4]), c0 = Tensor.randn([d, 3, 4])
+                let ha = h0.clone().requiringGrad(), hb = h0.clone().requiringGrad()
+                let isLSTM = a is LSTM
+                let (oa, hna, cna) = a.run(xa, h0: ha, c0: isLSTM ? c0 : nil, lengths: lengths)
+                let (ob, hnb, cnb) = b.run(xb, h0: hb, c0: isLSTM ? c0 : nil, lengths: lengths)
+                let name = "\(a.typeName) lengths \(String(describing: lengths))"
+                assertClose(oa, ob, rtol: 1e-5, atol: 1e-6, "\(name) output")
+                assertClose(hna, hnb, rtol: 1e-5, atol: 1e-6, "\(name) h")
+                if let cna, let cnb { assertClose(cna, cnb, rtol: 1e-5, atol: 1e-6, "\(name) c") }
+                let go = Tensor.randn(oa.shape), gh = Tensor.randn(hna.shape)
+                ((oa * go).sum() + (hna * gh).sum() + (cna.map { $0.sum() } ?? Tensor(Float(0)))).backward()
+                ((ob * go).sum() + (hnb * gh).sum() + (cnb.map { $0.sum() } ?? Tensor(Float(0)))).backward()
+                assertClose(xa.grad!, xb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) dx")
+                assertClose(ha.grad!, hb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) dh0")
+                for ((n, pa), (_, pb)) in zip(a.namedParameters(), b.namedParameters()) {
+                    assertClose(pa.grad!, pb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) grad of \(n)")
+                }
+            }
+        }
+    }
+
+    func testGradcheckOfTheSequencePrimitive() {
+        Descent.manualSeed(22)
+        let masks = (0..<4).map { t in Tensor(shape: [2, 1], scalars: [1.0, t < 2 ? 1 : 0]) }
+        for kind in [RecurrentCellKind.lstm, .gru, .rnnTanh] {
+            let g = kind == .lstm ? 8 : (kind == .gru ? 6 : 2)
+            let inputs = [Tensor.randn([4, 2, g], dtype: .float64), Tensor.randn([2, 2], dtype: .float64),
+                          Tensor.randn([g, 2], dtype: .float64) * 0.5, Tensor.randn([2, 2], dtype: .float64), Tensor.randn([g], dtype: .float64)]
+            for reverse in [false, true] {
+                assertGradcheck("\(kind) reverse \(reverse)", inputs) { i in
+                    let (o, h, c) = Tensor.recurrentSequence(kind, proj: i[0], h0: i[1], c0: kind == .lstm ? i[3] : nil, whh: i[2],
+                                                             bhh: kind == .gru ? i[4] : nil, masks: masks, reverse: reverse)
+                    return o.sum() + (h * 2).sum() + (c.map { ($0 * 3).sum() } ?? Tensor(0.0))
+                }
+            }
+        }
+    }
+}
