@@ -21,6 +21,8 @@ extension Tensor {
         let steps = proj.shape[0], batch = proj.shape[1], g = proj.shape[2], hidden = whh.shape[1]
         let dtype = proj.dtype, bh = batch * hidden, bg = batch * g
         let wd = whh.detach().contiguousData()
+        // W_hhᵀ laid out once, so each step's product reads B row-major (packing is then a plain copy).
+        let wT = Kernels.copyToContiguous(wd.t)
         // Saved for backward: the state entering each step, and each step's pre-activations.
         let hPrev = Tensor(uninitialized: [steps, batch, hidden], dtype: dtype)
         let cPrev = kind == .lstm ? Tensor(uninitialized: [steps, batch, hidden], dtype: dtype) : nil
@@ -41,19 +43,19 @@ extension Tensor {
             switch kind {
             case .lstm:
                 let gates = pre.rowsView(batch, g, at: t * bg)
-                Kernels.gemm(false, true, m: batch, n: g, k: hidden, a: h, aOffset: 0, lda: hidden, b: wd, bOffset: 0, ldb: hidden,
+                Kernels.gemm(false, false, m: batch, n: g, k: hidden, a: h, aOffset: 0, lda: hidden, b: wT, bOffset: 0, ldb: g,
                              c: pre, cOffset: t * bg, ldc: g, accumulate: true)
                 let hc = Kernels.lstmCell(gates, c!, batch: batch, hidden: hidden)
                 newH = Kernels.copyToContiguous(hc.narrow(dim: 1, start: 0, length: hidden).detach())
                 newC = Kernels.copyToContiguous(hc.narrow(dim: 1, start: hidden, length: hidden).detach())
             case .gru:
-                Kernels.gemm(false, true, m: batch, n: g, k: hidden, a: h, aOffset: 0, lda: hidden, b: wd, bOffset: 0, ldb: hidden,
+                Kernels.gemm(false, false, m: batch, n: g, k: hidden, a: h, aOffset: 0, lda: hidden, b: wT, bOffset: 0, ldb: g,
                              c: gh!, cOffset: t * bg, ldc: g)
                 let ght = gh!.rowsView(batch, g, at: t * bg)
                 if let bhhD { Kernels.addInPlace(ght, bhhD) }
                 newH = Kernels.gruCell(pre.rowsView(batch, g, at: t * bg), ght, h, batch: batch, hidden: hidden)
             case .rnnTanh, .rnnRelu:
-                Kernels.gemm(false, true, m: batch, n: g, k: hidden, a: h, aOffset: 0, lda: hidden, b: wd, bOffset: 0, ldb: hidden,
+                Kernels.gemm(false, false, m: batch, n: g, k: hidden, a: h, aOffset: 0, lda: hidden, b: wT, bOffset: 0, ldb: g,
                              c: pre, cOffset: t * bg, ldc: g, accumulate: true)
                 let p = pre.rowsView(batch, g, at: t * bg)
                 newH = kind == .rnnTanh ? Kernels.map(p, TanhFn.self, op: "rnn") : Kernels.map(p, ReluFn.self, op: "rnn")
