@@ -173,6 +173,18 @@ DK_AVX512 static void pack_b(int transB, const float *B, int64_t ldb, int64_t p0
     }
 }
 
+// Per-thread packing buffers, kept between calls: allocating (and faulting in) a fresh megabyte
+// for every product costs more than a small product itself.
+static __thread float *tl_abuf, *tl_bbuf;
+
+static float *thread_buffer(float **slot, size_t floats) {
+    if (!*slot) {
+        *slot = aligned_alloc(64, sizeof(float) * floats);
+        if (!*slot) abort();
+    }
+    return *slot;
+}
+
 static inline __mmask16 mask_for(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (n <= 0 ? 0 : (__mmask16)((1u << n) - 1)); }
 
 typedef struct {
@@ -198,9 +210,8 @@ DK_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0
     }
     int64_t kBlocks = (K + KC - 1) / KC;
     int64_t kcMax = (K + kBlocks - 1) / kBlocks;
-    float *abuf = aligned_alloc(64, sizeof(float) * MC * KC);
-    float *bbuf = aligned_alloc(64, sizeof(float) * NC * KC);
-    if (!abuf || !bbuf) abort();
+    float *abuf = thread_buffer(&tl_abuf, MC * KC);
+    float *bbuf = thread_buffer(&tl_bbuf, NC * KC);
     for (int64_t jc = j0; jc < j1; jc += NC) {
         int64_t nc = j1 - jc < NC ? j1 - jc : NC;
         for (int64_t p0 = 0; p0 < K; p0 += kcMax) {
@@ -232,8 +243,6 @@ DK_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0
             }
         }
     }
-    free(abuf);
-    free(bbuf);
 }
 
 static void task(void *ctx, int64_t t) {

@@ -65,6 +65,10 @@ public enum Descent {
         generator = Generator(seed: seed)
     }
 
+    /// Returns the memory Descent keeps for reuse (freed tensor buffers of 64 KiB and more, up
+    /// to 1 GiB in all) to the system.
+    public static func releaseCachedMemory() { BufferCache.empty() }
+
     /// Threads used by Descent's kernels and by BLAS; defaults to the CPUs this process may
     /// use (its affinity mask, limited by a cgroup CPU quota). Setting it applies at once.
     public static var threads: Int {

@@ -37,7 +37,7 @@ public final class Storage {
 /// kept, and small buffers go straight to the system allocator.
 enum BufferCache {
     static let minimumCached = 1 << 16
-    nonisolated(unsafe) static var limit = 1 << 31
+    nonisolated(unsafe) static var limit = 1 << 30
     nonisolated(unsafe) private static var free: [Int: [UnsafeMutableRawPointer]] = [:]
     nonisolated(unsafe) private static var cachedBytes = 0
     private static let lock = NSLock()
