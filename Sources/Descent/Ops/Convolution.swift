@@ -32,7 +32,7 @@ extension Tensor {
         // Per image: col = im2col(x[b]) (k × pixels); out[b, group] = W[group] (og × k) · col.
         // The columns are kept for the weight gradient when they are not too large.
         let keepColumns = Tensor.needsGrad(w) && n * groups * k * pixels * x.dtype.byteSize <= 128 << 20
-        var saved = [Tensor?](repeating: nil, count: keepColumns ? n * groups : 0)
+        let saved = ConvPlan.Slots(count: keepColumns ? n * groups : 0)
         ConvPlan.forEachImage(n, dtype: x.dtype, cost: o * k * pixels) { b in
             for grp in 0..<groups {
                 let col = Kernels.im2col(xd, g, image: b, c0: grp * cg, cg: cg)
@@ -53,7 +53,7 @@ extension Tensor {
                         let gOff = (b * o + grp * og) * pixels
                         if needW {
                             // dW[group] += g[b, group] (og × pixels) · colᵀ
-                            let col = keepColumns ? saved[b * groups + grp]! : Kernels.im2col(xd, g, image: b, c0: grp * cg, cg: cg)
+                            let col = saved[b * groups + grp] ?? Kernels.im2col(xd, g, image: b, c0: grp * cg, cg: cg)
                             Kernels.gemm(false, true, m: og, n: k, k: pixels, a: gc, aOffset: gOff, lda: pixels,
                                          b: col, bOffset: 0, ldb: pixels, c: partials.current, cOffset: grp * og * k, ldc: k, accumulate: true)
                         }
@@ -150,6 +150,22 @@ enum ConvPlan {
             Parallel.forRange(n, cost: cost) { r in for b in r { body(b) } }
         } else {
             for b in 0..<n { body(b) }
+        }
+    }
+
+    /// Tensors written by index from parallel tasks (each index by one task only).
+    final class Slots {
+        private let slots: UnsafeMutablePointer<Tensor?>
+        private let count: Int
+        init(count: Int) {
+            self.count = count
+            slots = .allocate(capacity: max(count, 1))
+            slots.initialize(repeating: nil, count: max(count, 1))
+        }
+        deinit { slots.deinitialize(count: max(count, 1)); slots.deallocate() }
+        subscript(i: Int) -> Tensor? {
+            get { i < count ? slots[i] : nil }
+            set { if i < count { slots[i] = newValue } }
         }
     }
 
