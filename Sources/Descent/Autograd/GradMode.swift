@@ -1,6 +1,10 @@
 /// Whether ops record the autograd graph.
 enum GradMode {
-    nonisolated(unsafe) static var enabled = true
+    static let cell = GlobalCell(true)
+    static var enabled: Bool {
+        @inline(__always) get { cell.value }
+        set { cell.value = newValue }
+    }
 }
 
 /// Runs `body` with gradient recording off: ops inside record nothing (no graph, no saved

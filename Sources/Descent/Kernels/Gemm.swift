@@ -52,13 +52,20 @@ public enum MatmulBackend: String, Sendable, CaseIterable {
     case automatic, avx512, blas, portable
 
     /// The backend in use for float32 products.
-    nonisolated(unsafe) public static var current: MatmulBackend = {
+    public static var current: MatmulBackend {
+        get { currentCell.value }
+        set { currentCell.value = newValue; resolvedCell.value = resolve(newValue) }
+    }
+    private static let currentCell = GlobalCell<MatmulBackend>({
         if let v = ProcessInfo.processInfo.environment["DESCENT_MATMUL"], let b = MatmulBackend(rawValue: v) { return b }
         return .automatic
-    }()
+    }())
+    private static let resolvedCell = GlobalCell<MatmulBackend>(resolve(currentCell.value))
 
     /// What `current` resolves to on this machine.
-    public static var resolved: MatmulBackend {
+    public static var resolved: MatmulBackend { resolvedCell.value }
+
+    private static func resolve(_ current: MatmulBackend) -> MatmulBackend {
         switch current {
         case .automatic:
             if dk_sgemm_avx512_available() != 0 { return .avx512 }

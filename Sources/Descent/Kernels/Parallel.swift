@@ -3,10 +3,14 @@ import CDescentKernels
 /// The library's single thread setting and its parallel loops.
 enum Parallel {
     /// Threads used by Descent's own loops and by BLAS (see `Descent.threads`).
-    nonisolated(unsafe) static var threads: Int = {
+    static let threadsCell = GlobalCell<Int>({
         let n = Int(dk_available_cpus())
         return n > 0 ? n : max(1, System.activeProcessorCount)
-    }()
+    }())
+    static var threads: Int {
+        @inline(__always) get { threadsCell.value }
+        set { threadsCell.value = newValue }
+    }
 
     /// Work below this many elements per thread is not worth a thread hand-off.
     static let grain = 32_768

@@ -75,7 +75,9 @@ extension Tensor {
     public static func uniform(_ shape: [Int], low: Double, high: Double, dtype: DType = .float32) -> Tensor {
         precondition(dtype.isFloatingPoint, "[uniform] expected a floating-point dtype, got \(dtype)")
         let t = Tensor(uninitialized: shape, dtype: dtype)
-        for i in 0..<t.count { t.setElement(i, low + (high - low) * Descent.generator.nextUniform()) }
+        var g = Descent.generator
+        for i in 0..<t.count { t.setElement(i, low + (high - low) * g.nextUniform()) }
+        Descent.generator = g
         return t
     }
 
@@ -84,7 +86,9 @@ extension Tensor {
         precondition(dtype.isFloatingPoint, "[normal] expected a floating-point dtype, got \(dtype)")
         precondition(std >= 0, "[normal] std must be >= 0, got \(std)")
         let t = Tensor(uninitialized: shape, dtype: dtype)
-        for i in 0..<t.count { t.setElement(i, mean + std * Descent.generator.nextNormal()) }
+        var g = Descent.generator
+        for i in 0..<t.count { t.setElement(i, mean + std * g.nextNormal()) }
+        Descent.generator = g
         return t
     }
 
@@ -93,7 +97,9 @@ extension Tensor {
         precondition(high > low, "[randint] expected low < high, got \(low) and \(high)")
         let t = Tensor(uninitialized: shape, dtype: dtype)
         let span = UInt64(high - low)
-        for i in 0..<t.count { t.setElement(i, Double(low + Int(Descent.generator.next(upperBound: span)))) }
+        var g = Descent.generator
+        for i in 0..<t.count { t.setElement(i, Double(low + Int(g.next(upperBound: span)))) }
+        Descent.generator = g
         return t
     }
 
