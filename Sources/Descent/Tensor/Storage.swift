@@ -40,6 +40,8 @@ enum BufferCache {
     nonisolated(unsafe) static var limit = 1 << 30
     nonisolated(unsafe) private static var free: [Int: [UnsafeMutableRawPointer]] = [:]
     nonisolated(unsafe) private static var cachedBytes = 0
+    /// Bytes of large buffers (≥ 64 KiB) currently held by storages (for memory tests).
+    nonisolated(unsafe) private(set) static var liveLargeBytes = 0
     private static let lock = NSLock()
 
     /// The capacity a request of `bytes` is served with.
@@ -55,6 +57,7 @@ enum BufferCache {
         let cap = sizeClass(bytes)
         if cap >= minimumCached {
             lock.lock()
+            liveLargeBytes += cap
             if let p = free[cap]?.popLast() {
                 cachedBytes -= cap
                 lock.unlock()
@@ -68,6 +71,7 @@ enum BufferCache {
     static func release(_ p: UnsafeMutableRawPointer, capacity: Int) {
         if capacity >= minimumCached {
             lock.lock()
+            liveLargeBytes -= capacity
             if cachedBytes + capacity <= limit {
                 free[capacity, default: []].append(p)
                 cachedBytes += capacity

@@ -162,3 +162,23 @@ final class ModuleTests: XCTestCase {
         XCTAssertEqual(bn(Tensor.randn([1, 3, 2])).shape, [1, 3, 2])
     }
 }
+
+final class SmallLayerTests: XCTestCase {
+    func testUnflattenFlattenIdentityAndActivationLayers() {
+        let x = Tensor.arange(0, 24).reshape(2, 12)
+        let u = Unflatten(dim: 1, sizes: [3, 4])(x)
+        XCTAssertEqual(u.shape, [2, 3, 4])
+        XCTAssertEqual(Flatten()(u).scalars, x.scalars)
+        XCTAssertEqual(Flatten(startDim: 0)(u).shape, [24])
+        XCTAssertTrue(Identity()(x) === x)
+        // Layers are their functions (checked against PyTorch in LayerFixtureTests).
+        let y = Tensor.randn([3, 5])
+        XCTAssertEqual(Sigmoid()(y).scalars, y.sigmoid().scalars)
+        XCTAssertEqual(Tanh()(y).scalars, y.tanh().scalars)
+        XCTAssertEqual(GELU(approximate: true)(y).scalars, y.gelu(approximate: true).scalars)
+        XCTAssertEqual(Softmax(dim: 1)(y).sum(dim: 1).scalars.map { ($0 * 1e4).rounded() }, [1e4, 1e4, 1e4])
+        XCTAssertEqual(LogSoftmax(dim: 1)(y).scalars, y.logSoftmax(dim: 1).scalars)
+        XCTAssertEqual(Hardtanh()(y * 5).abs().max().item, 1)
+        XCTAssertEqual(Unflatten(dim: 1, sizes: [3, 4]).description, "Unflatten(dim=1, unflattened_size=(3, 4))")
+    }
+}

@@ -15,6 +15,22 @@ final class RecurrentTests: XCTestCase {
         XCTAssertTrue(out.gradNode!.released)
     }
 
+    func testMemoryKeptForBackwardGrowsLinearlyWithLength() {
+        func keptBytes(_ steps: Int) -> Int {
+            Descent.manualSeed(1)
+            let lstm = LSTM(32, 64)
+            let x = Tensor.randn([steps, 32, 32]).requiringGrad()
+            let before = BufferCache.liveLargeBytes
+            let (out, _) = lstm(x)
+            let kept = BufferCache.liveLargeBytes - before
+            withExtendedLifetime(out) {}
+            return kept
+        }
+        let short = keptBytes(200), long = keptBytes(400)
+        XCTAssertGreaterThan(short, 0)
+        XCTAssertEqual(Double(long) / Double(short), 2, accuracy: 0.3, "kept \(short) bytes for 200 steps, \(long) for 400")
+    }
+
     func testTruncatedBPTTByDetachingTheState() {
         Descent.manualSeed(2)
         let gru = GRU(3, 4)
