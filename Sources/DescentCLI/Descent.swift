@@ -24,10 +24,11 @@ struct CommonOptions: ParsableArguments {
 }
 
 struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the BLAS, CPU features and thread count in use.")
+    static let configuration = CommandConfiguration(abstract: "Show the matmul kernel, BLAS and thread count in use.")
 
     func run() throws {
         print("threads: \(Descent.threads)")
+        print("float32 matmul: \(MatmulBackend.resolved.rawValue) (setting: \(MatmulBackend.current.rawValue))")
         print("blas: \(BLAS.isAvailable ? BLAS.name : "none (built-in kernel)")")
         if !BLAS.coreType.isEmpty { print("OPENBLAS_CORETYPE: \(BLAS.coreType)") }
     }
