@@ -106,6 +106,10 @@ extension Kernels {
         let lb = MatrixLayout(rows: k, cols: n, rowStride: b.strides[r - 2], colStride: b.strides[r - 1])!
         let out = Tensor(uninitialized: batch + [m, n], dtype: a.dtype)
         if out.count == 0 { return out }
+        if batch.isEmpty {
+            gemm(a, b, out, la.trans, lb.trans, M: m, N: n, K: k, lda: la.ld, ldb: lb.ld, aOff: 0, bOff: 0, cOff: 0)
+            return out
+        }
         let aBatch = Shape.broadcastStrides(Array(a.shape.prefix(r - 2)), Array(a.strides.prefix(r - 2)), to: batch)
         let bBatch = Shape.broadcastStrides(Array(b.shape.prefix(r - 2)), Array(b.strides.prefix(r - 2)), to: batch)
         let loop = StridedLoop(shape: batch, strides: [aBatch, bBatch, Shape.contiguousStrides(batch).map { $0 * m * n }])
