@@ -7,12 +7,12 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a tiny network (two spirals, 2-64-64-2 MLP) and print its loss falling.")
 
-    @Option(help: "Passes over the data.") var epochs = 300
+    @Option(help: "Passes over the data.") var epochs = 500
     @Option(help: "Learning rate of gradient descent.") var lr = 0.1
     @Option(help: "Momentum of gradient descent (heavy ball, as PyTorch's SGD).") var momentum = 0.9
     @Option(help: "Hidden units per layer.") var hidden = 64
     @Option(help: "Random seed.") var seed: UInt64 = 0
-    @Option(help: "Print the loss every this many epochs.") var every = 25
+    @Option(help: "Print the loss every this many epochs.") var every = 50
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
