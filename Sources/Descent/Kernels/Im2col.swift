@@ -13,6 +13,14 @@ struct ConvGeometry {
 }
 
 extension Kernels {
+    /// The outputs `lo..<hi` (within 0..<count) whose input x0 + o·step lies in 0..<size.
+    @inline(__always)
+    static func validRange(_ x0: Int, _ step: Int, _ size: Int, _ count: Int) -> (Int, Int) {
+        let lo = x0 >= 0 ? 0 : (-x0 + step - 1) / step
+        let hi = x0 >= size ? 0 : Swift.min(count, (size - 1 - x0) / step + 1)
+        return (Swift.min(lo, count), Swift.max(hi, Swift.min(lo, count)))
+    }
+
     /// col[(c·kh + i)·kw + j, b·oh·ow + p] = x[b, c0 + c, …] (0 outside the image), for the
     /// `cg` channels starting at `c0`. `x` is contiguous (N, C, H, W); `col` has cg·kh·kw rows
     /// of n·oh·ow.
@@ -39,10 +47,11 @@ extension Kernels {
                                 if hi > lo { (dst + lo).update(from: src + x0 + lo, count: hi - lo) }
                                 if hi < g.ow { (dst + Swift.max(hi, 0)).update(repeating: 0, count: g.ow - Swift.max(hi, 0)) }
                             } else {
-                                for ox in 0..<g.ow {
-                                    let ix = x0 + ox * g.sw
-                                    dst[ox] = ix >= 0 && ix < g.w ? src[ix] : 0
-                                }
+                                // Valid outputs are those with 0 <= x0 + ox·sw < w.
+                                let (lo, hi) = validRange(x0, g.sw, g.w, g.ow)
+                                if lo > 0 { dst.update(repeating: 0, count: lo) }
+                                if hi > lo { for ox in lo..<hi { dst[ox] = src[x0 + ox * g.sw] } }
+                                if hi < g.ow { (dst + Swift.max(hi, lo)).update(repeating: 0, count: g.ow - Swift.max(hi, lo)) }
                             }
                         }
                         dst += g.ow
@@ -73,10 +82,8 @@ extension Kernels {
                                 let lo = Swift.max(0, -x0), hi = Swift.min(g.ow, g.w - x0)
                                 if hi > lo { for ox in lo..<hi { row[x0 + ox] += s[ox] } }
                             } else {
-                                for ox in 0..<g.ow {
-                                    let ix = x0 + ox * g.sw
-                                    if ix >= 0 && ix < g.w { row[ix] += s[ox] }
-                                }
+                                let (lo, hi) = validRange(x0, g.sw, g.w, g.ow)
+                                if hi > lo { for ox in lo..<hi { row[x0 + ox * g.sw] += s[ox] } }
                             }
                         }
                     }
