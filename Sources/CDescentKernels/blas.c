@@ -27,9 +27,12 @@ static char blas_coretype[64] = "";
 
 int dk_cpu_has_avx512(void) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    static int cached = -1;
+    if (cached >= 0) return cached;
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    return cached;
 #else
     return 0;
 #endif
@@ -37,8 +40,11 @@ int dk_cpu_has_avx512(void) {
 
 int dk_cpu_has_avx2(void) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    static int cached = -1;
+    if (cached >= 0) return cached;
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return cached;
 #else
     return 0;
 #endif

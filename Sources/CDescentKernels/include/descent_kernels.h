@@ -62,6 +62,15 @@ void dk_gru_cell_backward_f32(int64_t rows, int64_t h, const float *grad, const 
 void dk_sigmoid_f32(int64_t n, const float *x, float *y);
 void dk_tanh_f32(int64_t n, const float *x, float *y);
 
+/// One image's convolution geometry (see Kernels/Im2col.swift).
+typedef struct {
+    int64_t h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
+} dk_conv_geometry;
+/// Rows row0..<row1 of im2col for one image whose channels start at `x` (contiguous planes).
+void dk_im2col_f32(const dk_conv_geometry *g, const float *x, int64_t row0, int64_t row1, float *col);
+/// Adds channels c0..<c1 of col2im into one image's planes starting at `dx`.
+void dk_col2im_f32(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx);
+
 #ifdef __cplusplus
 }
 #endif

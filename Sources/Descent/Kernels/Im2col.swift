@@ -1,3 +1,5 @@
+import CDescentKernels
+
 /// Geometry of a 2-D convolution between a large image (N, C, H, W) and its output grid
 /// (oh, ow): output (oy, ox) reads rows oy·sh − padH + i·dh and columns ox·sw − padW + j·dw.
 /// Transposed convolution uses the same geometry with the roles of input and output swapped.
@@ -6,6 +8,12 @@ struct ConvGeometry {
     let kh: Int, kw: Int, sh: Int, sw: Int, padH: Int, padW: Int, dh: Int, dw: Int
     let oh: Int, ow: Int
     var outPixels: Int { oh * ow }
+    /// The geometry as the C kernels take it.
+    var cGeometry: dk_conv_geometry {
+        dk_conv_geometry(h: Int64(h), w: Int64(w), kh: Int64(kh), kw: Int64(kw), sh: Int64(sh), sw: Int64(sw), ph: Int64(padH),
+                         pw: Int64(padW), dh: Int64(dh), dw: Int64(dw), oh: Int64(oh), ow: Int64(ow))
+    }
+
     /// The same geometry for one image.
     var single: ConvGeometry {
         ConvGeometry(n: 1, c: c, h: h, w: w, kh: kh, kw: kw, sh: sh, sw: sw, padH: padH, padW: padW, dh: dh, dw: dw, oh: oh, ow: ow)
@@ -27,6 +35,15 @@ extension Kernels {
     static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ g: ConvGeometry, c0: Int, cg: Int,
                                         into col: UnsafeMutablePointer<T>) {
         let rows = cg * g.kh * g.kw, rowLength = g.n * g.oh * g.ow
+        if T.self == Float.self && g.n == 1 {
+            // One float32 image: the vectorized C kernel.
+            let xp = UnsafeRawPointer(x + c0 * g.h * g.w).assumingMemoryBound(to: Float.self)
+            let cp = UnsafeMutableRawPointer(col).assumingMemoryBound(to: Float.self)
+            withUnsafePointer(to: g.cGeometry) { gp in
+                Parallel.forRange(rows, cost: rowLength) { r in dk_im2col_f32(gp, xp, Int64(r.lowerBound), Int64(r.upperBound), cp) }
+            }
+            return
+        }
         Parallel.forRange(rows, cost: rowLength) { range in
             for r in range {
                 let c = r / (g.kh * g.kw), i = (r / g.kw) % g.kh, j = r % g.kw
@@ -65,6 +82,14 @@ extension Kernels {
     static func col2im<T: TensorScalar>(_ col: UnsafePointer<T>, _ g: ConvGeometry, c0: Int, cg: Int,
                                         into dx: UnsafeMutablePointer<T>) {
         let rowLength = g.n * g.oh * g.ow
+        if T.self == Float.self && g.n == 1 {
+            let cp = UnsafeRawPointer(col).assumingMemoryBound(to: Float.self)
+            let dp = UnsafeMutableRawPointer(dx + c0 * g.h * g.w).assumingMemoryBound(to: Float.self)
+            withUnsafePointer(to: g.cGeometry) { gp in
+                Parallel.forRange(cg, cost: g.kh * g.kw * g.oh * g.ow) { r in dk_col2im_f32(gp, cp, Int64(r.lowerBound), Int64(r.upperBound), dp) }
+            }
+            return
+        }
         // Each (image, channel) plane is written by one thread only.
         Parallel.forRange(g.n * cg, cost: g.kh * g.kw * g.oh * g.ow) { range in
             for bc in range {
