@@ -117,9 +117,9 @@ enum Autograd {
         var owned = Set<ObjectIdentifier>()
         for node in order.reversed() {
             guard let g = grads.removeValue(forKey: ObjectIdentifier(node)) else { continue }
-            owned.remove(ObjectIdentifier(g))
+            let ownedByEngine = owned.remove(ObjectIdentifier(g)) != nil
             if node.isAccumulator {
-                if let v = node.variable { accumulate(g, into: v) }
+                if let v = node.variable { accumulate(g, into: v, canTake: ownedByEngine) }
                 continue
             }
             precondition(!node.released, "[backward] trying to backward through the graph a second time (\(node.op)): its saved tensors were freed after the first backward; pass retainGraph: true to the first call")
@@ -162,12 +162,13 @@ enum Autograd {
         }
     }
 
-    /// Adds `g` to `t.grad` (a fresh tensor the first time, so that no gradient aliases another).
-    static func accumulate(_ g: Tensor, into t: Tensor) {
+    /// Adds `g` to `t.grad`. The first gradient is copied so that no gradient aliases another,
+    /// unless `canTake`: a buffer the engine allocated and nothing else references.
+    static func accumulate(_ g: Tensor, into t: Tensor, canTake: Bool = false) {
         if let existing = t.grad {
             t.grad = existing + g
         } else {
-            t.grad = Kernels.copyToContiguous(g)
+            t.grad = canTake && g.isContiguous ? g : Kernels.copyToContiguous(g)
         }
     }
 }

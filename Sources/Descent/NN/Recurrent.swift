@@ -109,33 +109,37 @@ public class RecurrentLayer: Module {
     /// matrix product, then the time loop runs as one primitive (Ops/RecurrentSequence.swift).
     private func direction(_ x: Tensor, _ w: (ih: Tensor, hh: Tensor, bih: Tensor?, bhh: Tensor?), reverse: Bool,
                            h: Tensor, c: Tensor, masks: [Tensor]?) -> (Tensor, Tensor, Tensor?) {
+        let cell = cellKind
+        return Tensor.recurrentSequence(cell, proj: inputProjection(x, w), h0: h, c0: cell == .lstm ? c : nil,
+                                        whh: w.hh, bhh: cell == .gru ? w.bhh : nil, masks: masks, reverse: reverse)
+    }
+
+    var cellKind: RecurrentCellKind {
+        switch kind {
+        case .rnn(let nl): return nl == .tanh ? .rnnTanh : .rnnRelu
+        case .lstm: return .lstm
+        case .gru: return .gru
+        }
+    }
+
+    /// x·W_ihᵀ + b for every step at once: (T, B, G·H). For RNN and LSTM both biases add to the
+    /// same pre-activation, so b = b_ih + b_hh is added in one pass; GRU keeps b_hh for its
+    /// hidden gates (r multiplies W_hn·h + b_hn).
+    func inputProjection(_ x: Tensor, _ w: (ih: Tensor, hh: Tensor, bih: Tensor?, bhh: Tensor?)) -> Tensor {
         let steps = x.shape[0], batch = x.shape[1], g = w.ih.shape[0]
         var proj = x.reshape([steps * batch, x.shape[2]]).matmul(w.ih.t)
-        if let bih = w.bih { proj = proj + bih }
-        let cell: RecurrentCellKind
-        switch kind {
-        case .rnn(let nl): cell = nl == .tanh ? .rnnTanh : .rnnRelu
-        case .lstm: cell = .lstm
-        case .gru: cell = .gru
-        }
-        // For RNN and LSTM both biases add to the same pre-activation: fold b_hh in once.
-        if cell != .gru, let bhh = w.bhh { proj = proj + bhh }
-        return Tensor.recurrentSequence(cell, proj: proj.reshape([steps, batch, g]), h0: h, c0: cell == .lstm ? c : nil,
-                                        whh: w.hh, bhh: cell == .gru ? w.bhh : nil, masks: masks, reverse: reverse)
+        var bias = w.bih
+        if cellKind != .gru, let bhh = w.bhh { bias = bias.map { $0 + bhh } ?? bhh }
+        if let bias { proj = proj + bias }
+        return proj.reshape([steps, batch, g])
     }
 
     /// The same direction composed step by step from primitives (matmul, fused cell ops):
     /// the oracle the sequence primitive is tested against.
     func directionReference(_ x: Tensor, _ w: (ih: Tensor, hh: Tensor, bih: Tensor?, bhh: Tensor?), reverse: Bool,
                            h: Tensor, c: Tensor, masks: [Tensor]?) -> (Tensor, Tensor, Tensor?) {
-        let steps = x.shape[0], batch = x.shape[1], g = w.ih.shape[0]
-        var proj = x.reshape([steps * batch, x.shape[2]]).matmul(w.ih.t)
-        if let bih = w.bih { proj = proj + bih }
-        var isGRU = false
-        if case .gru = kind { isGRU = true }
-        // For RNN and LSTM both biases add to the same pre-activation: fold b_hh in once.
-        if !isGRU, let bhh = w.bhh { proj = proj + bhh }
-        proj = proj.reshape([steps, batch, g])
+        let steps = x.shape[0]
+        let proj = inputProjection(x, w)
         let whhT = w.hh.t
         var h = h, c = c
         var outputs = [Tensor](repeating: h, count: steps)

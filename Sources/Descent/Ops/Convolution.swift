@@ -47,7 +47,7 @@ extension Tensor {
             out.record(op == "conv2d" ? "ConvolutionBackward" : "ConvolutionBackward(\(op))", [x, w] + (bias.map { [$0] } ?? [])) { gout in
                 let gc = gout.contiguousData()
                 let dx = needX ? Tensor.zeros(x.shape, dtype: x.dtype) : nil
-                let partials = ConvPlan.WeightGradPartials(shape: w.shape, dtype: w.dtype, enabled: needW)
+                let partials = ConvPlan.WeightGradPartials(shape: w.shape, dtype: w.dtype)
                 ConvPlan.forEachImage(n, dtype: x.dtype, cost: 2 * o * k * pixels) { b in
                     for grp in 0..<groups {
                         let gOff = (b * o + grp * og) * pixels
@@ -114,7 +114,7 @@ extension Tensor {
             out.record("ConvolutionBackward(transposed)", [x, w] + (bias.map { [$0] } ?? [])) { gout in
                 let gc = gout.contiguousData()
                 let dx = needX ? Tensor(uninitialized: x.shape, dtype: x.dtype) : nil
-                let partials = ConvPlan.WeightGradPartials(shape: w.shape, dtype: w.dtype, enabled: needW)
+                let partials = ConvPlan.WeightGradPartials(shape: w.shape, dtype: w.dtype)
                 ConvPlan.forEachImage(n, dtype: x.dtype, cost: 2 * cin * k * pixels) { b in
                     for grp in 0..<groups {
                         let col = Kernels.im2col(gc, g, image: b, c0: grp * coutg, cg: coutg)  // (k, pixels)
@@ -173,7 +173,7 @@ enum ConvPlan {
     final class WeightGradPartials {
         private var buffers: [Int: Tensor] = [:]
         private let shape: [Int], dtype: DType, lock = NSLock()
-        init(shape: [Int], dtype: DType, enabled: Bool) { self.shape = shape; self.dtype = dtype }
+        init(shape: [Int], dtype: DType) { self.shape = shape; self.dtype = dtype }
 
         /// The calling thread's accumulator.
         var current: Tensor {
