@@ -20,6 +20,8 @@
 
 int dk_sgemm_avx512_available(void) { return dk_cpu_has_avx512(); }
 
+DK_AVX512 static inline __mmask16 mask_for(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (n <= 0 ? 0 : (__mmask16)((1u << n) - 1)); }
+
 // C[0:mr, 0:32] (= or +=) A (8 rows, starting at rows[r], k-step `aks`) · B (kc rows of 32,
 // `ldbk` apart). Row pointers past mr repeat a valid row; their results are not stored.
 DK_AVX512 static void micro_8x32(int64_t kc, const float *const *rows, int64_t aks, const float *restrict b,
@@ -31,6 +33,11 @@ DK_AVX512 static void micro_8x32(int64_t kc, const float *const *rows, int64_t a
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
     __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
     __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps(), c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+    // The C tile is read (or written) after the loop: fetch it now, while the loop runs.
+    for (int64_t r = 0; r < mr; r++) {
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + 16), _MM_HINT_T0);
+    }
     for (int64_t k = 0; k < kc; k++) {
         __m512 b0 = _mm512_load_ps(b);
         __m512 b1 = _mm512_load_ps(b + 16);
@@ -142,32 +149,36 @@ DK_AVX512 static inline void transpose16(const float *src, int64_t lds, float *d
 // columns past nc. B[k][j] is src[k * ldb + j], or src[j * ldb + k] when transB.
 DK_AVX512 static void pack_b(int transB, const float *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
                              float *dst) {
+    if (!transB) {
+        // Row by row: each row's stretch is contiguous, so the hardware prefetcher streams it;
+        // its 32-column pieces go to their panels.
+        for (int64_t k = 0; k < kc; k++) {
+            const float *src = B + (p0 + k) * ldb + j0;
+            for (int64_t jr = 0; jr < nc; jr += NR) {
+                float *d = dst + jr * kc + k * NR;
+                __mmask16 m0 = mask_for(nc - jr), m1 = mask_for(nc - jr - 16);
+                _mm512_store_ps(d, _mm512_maskz_loadu_ps(m0, src + jr));
+                _mm512_store_ps(d + 16, _mm512_maskz_loadu_ps(m1, src + jr + 16));
+            }
+        }
+        return;
+    }
     for (int64_t jr = 0; jr < nc; jr += NR) {
         int64_t nr = nc - jr < NR ? nc - jr : NR;
         float *d = dst + jr * kc;
-        if (transB) {
-            int64_t k = 0;
-            if (nr == NR) {
-                // 16x16 blocks transposed in registers: rows j of Bᵀ become k-rows of the panel.
-                for (; k + 16 <= kc; k += 16)
-                    for (int64_t half = 0; half < 2; half++)
-                        transpose16(B + (j0 + jr + 16 * half) * ldb + p0 + k, ldb, d + k * NR + 16 * half, NR);
-            }
-            for (int64_t j = 0; j < NR; j++) {
-                if (j < nr) {
-                    const float *src = B + (j0 + jr + j) * ldb + p0;
-                    for (int64_t kk = k; kk < kc; kk++) d[kk * NR + j] = src[kk];
-                } else {
-                    for (int64_t kk = k; kk < kc; kk++) d[kk * NR + j] = 0;
-                }
-            }
-        } else {
-            __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
-            __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : (nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1));
-            for (int64_t k = 0; k < kc; k++) {
-                const float *src = B + (p0 + k) * ldb + j0 + jr;
-                _mm512_store_ps(d + k * NR, _mm512_maskz_loadu_ps(m0, src));
-                _mm512_store_ps(d + k * NR + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+        int64_t k = 0;
+        if (nr == NR) {
+            // 16x16 blocks transposed in registers: rows j of Bᵀ become k-rows of the panel.
+            for (; k + 16 <= kc; k += 16)
+                for (int64_t half = 0; half < 2; half++)
+                    transpose16(B + (j0 + jr + 16 * half) * ldb + p0 + k, ldb, d + k * NR + 16 * half, NR);
+        }
+        for (int64_t j = 0; j < NR; j++) {
+            if (j < nr) {
+                const float *src = B + (j0 + jr + j) * ldb + p0;
+                for (int64_t kk = k; kk < kc; kk++) d[kk * NR + j] = src[kk];
+            } else {
+                for (int64_t kk = k; kk < kc; kk++) d[kk * NR + j] = 0;
             }
         }
     }
@@ -184,8 +195,6 @@ static float *thread_buffer(float **slot, size_t floats) {
     }
     return *slot;
 }
-
-static inline __mmask16 mask_for(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (n <= 0 ? 0 : (__mmask16)((1u << n) - 1)); }
 
 typedef struct {
     int transA, transB;
@@ -216,7 +225,12 @@ DK_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0
         int64_t nc = j1 - jc < NC ? j1 - jc : NC;
         for (int64_t p0 = 0; p0 < K; p0 += kcMax) {
             int64_t kc = K - p0 < kcMax ? K - p0 : kcMax;
-            pack_b(job->transB, job->B, job->ldb, p0, kc, jc, nc, bbuf);
+            // A single block of rows, with B small enough to stay in L2, packs each panel just
+            // before its use into one slot that stays in L1. Otherwise the block is packed at once
+            // (long contiguous row stretches, which the hardware prefetcher streams from memory)
+            // and shared by all row blocks.
+            int fused = i1 - i0 <= MC && K * job->N <= 256 * 1024;
+            if (!fused) pack_b(job->transB, job->B, job->ldb, p0, kc, jc, nc, bbuf);
             for (int64_t ic = i0; ic < i1; ic += MC) {
                 int64_t mc = i1 - ic < MC ? i1 - ic : MC;
                 if (job->transA) pack_at(job->A, job->lda, ic, mc, p0, kc, abuf);
@@ -224,6 +238,11 @@ DK_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     int64_t nr = nc - jr;
                     __mmask16 m0 = mask_for(nr), m1 = mask_for(nr - 16);
+                    const float *bp = bbuf + jr * kc;
+                    if (fused) {
+                        pack_b(job->transB, job->B, job->ldb, p0, kc, jc + jr, nr < NR ? nr : NR, bbuf);
+                        bp = bbuf;
+                    }
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         int64_t mr = mc - ir < MR ? mc - ir : MR;
                         const float *rows[MR];
@@ -236,7 +255,7 @@ DK_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0
                                 rows[r] = job->A + (ic + ir + (r < mr ? r : mr - 1)) * job->lda + p0;
                             aks = 1;
                         }
-                        micro_8x32(kc, rows, aks, bbuf + jr * kc, NR, job->C + (ic + ir) * job->ldc + jc + jr,
+                        micro_8x32(kc, rows, aks, bp, NR, job->C + (ic + ir) * job->ldc + jc + jr,
                                    job->ldc, mr, m0, m1, p0 > 0 || job->accumulate);
                     }
                 }
