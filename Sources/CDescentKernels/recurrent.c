@@ -7,63 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#define DK_X86 1
-#define DK_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma,avx2")))
-#define DK_TARGET_AVX2 __attribute__((target("avx2,fma")))
-#endif
-
-// Defines NAME_impl (inline body) variants NAME_avx512, NAME_avx2, NAME_base and the public NAME
-// that calls the best one for this CPU.
-#ifdef DK_X86
-#define DK_DISPATCH(NAME, PARAMS, ARGS)                                                       \
-    DK_TARGET_AVX512 static void NAME##_avx512 PARAMS { NAME##_impl ARGS; }                   \
-    DK_TARGET_AVX2 static void NAME##_avx2 PARAMS { NAME##_impl ARGS; }                       \
-    static void NAME##_base PARAMS { NAME##_impl ARGS; }                                      \
-    void NAME PARAMS {                                                                        \
-        static void (*volatile chosen) PARAMS = 0;                                            \
-        if (!chosen) chosen = dk_cpu_has_avx512() ? NAME##_avx512 : (dk_cpu_has_avx2() ? NAME##_avx2 : NAME##_base); \
-        chosen ARGS;                                                                          \
-    }
-#else
-#define DK_DISPATCH(NAME, PARAMS, ARGS) \
-    void NAME PARAMS { NAME##_impl ARGS; }
-#endif
-
-// e^x for x clamped to [-87.3, 88.3]: Cody-Waite reduction and Cephes' polynomial (~1 ulp).
-static inline __attribute__((always_inline)) float dk_exp(float x) {
-    float v = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
-    float t = v * 1.44269504f + 12582912.0f;  // round to nearest via 1.5 * 2^23
-    float n = t - 12582912.0f;
-    int32_t bits;
-    memcpy(&bits, &t, 4);
-    int32_t e = (bits - 0x4B400000 + 127) << 23;
-    float scale;
-    memcpy(&scale, &e, 4);
-    float r = v - n * 0.693359375f + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    return (p * r * r + r + 1.0f) * scale;
-}
-
-static inline __attribute__((always_inline)) float dk_sigmoid(float x) { return 1.0f / (1.0f + dk_exp(-x)); }
-
-static inline __attribute__((always_inline)) float dk_tanh(float x) {
-    float a = x < 0 ? -x : x, z = x * x;
-    float q = -5.70498872745e-3f;
-    q = q * z + 2.06390887954e-2f;
-    q = q * z - 5.37397155531e-2f;
-    q = q * z + 1.33314422036e-1f;
-    q = q * z - 3.33332819422e-1f;
-    float small = q * z * x + x;
-    float large = 1.0f - 2.0f / (dk_exp(2.0f * a) + 1.0f);
-    large = x < 0 ? -large : large;
-    return a < 0.625f ? small : large;
-}
+#include "activations.h"
 
 static inline __attribute__((always_inline)) void dk_lstm_cell_f32_impl(int64_t rows, int64_t h, const float *restrict gates, const float *restrict c, float *restrict out) {
     for (int64_t b = 0; b < rows; b++) {

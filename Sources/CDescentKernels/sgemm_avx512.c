@@ -205,6 +205,8 @@ typedef struct {
     int splitN;
     int accumulate;
     int packRows;  // pack A·B's A instead of reading it in place
+    const float *packedB;  // B already packed by dk_sgemm_pack_b (all of it), or NULL
+    int64_t packedN;       // its width rounded up to whole panels
 } job_t;
 
 // C[i0:i1, j0:j1] = A[i0:i1, :] · B[:, j0:j1]. Blocks: NC columns of B (packed, in L2),
@@ -229,8 +231,8 @@ DK_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0
             // before its use into one slot that stays in L1. Otherwise the block is packed at once
             // (long contiguous row stretches, which the hardware prefetcher streams from memory)
             // and shared by all row blocks.
-            int fused = i1 - i0 <= MC && K * job->N <= 256 * 1024;
-            if (!fused) pack_b(job->transB, job->B, job->ldb, p0, kc, jc, nc, bbuf);
+            int fused = !job->packedB && i1 - i0 <= MC && K * job->N <= 256 * 1024;
+            if (!fused && !job->packedB) pack_b(job->transB, job->B, job->ldb, p0, kc, jc, nc, bbuf);
             for (int64_t ic = i0; ic < i1; ic += MC) {
                 int64_t mc = i1 - ic < MC ? i1 - ic : MC;
                 if (job->transA) pack_at(job->A, job->lda, ic, mc, p0, kc, abuf);
@@ -238,7 +240,7 @@ DK_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     int64_t nr = nc - jr;
                     __mmask16 m0 = mask_for(nr), m1 = mask_for(nr - 16);
-                    const float *bp = bbuf + jr * kc;
+                    const float *bp = job->packedB ? job->packedB + p0 * job->packedN + (jc + jr) * kc : bbuf + jr * kc;
                     if (fused) {
                         pack_b(job->transB, job->B, job->ldb, p0, kc, jc + jr, nr < NR ? nr : NR, bbuf);
                         bp = bbuf;
@@ -282,7 +284,7 @@ static void task(void *ctx, int64_t t) {
 void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                      const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads) {
     if (M <= 0 || N <= 0) return;
-    job_t job = {transA, transB, M, N, K, lda, ldb, ldc, A, B, C, 1, 0, accumulate, 0};
+    job_t job = {transA, transB, M, N, K, lda, ldb, ldc, A, B, C, 1, 0, accumulate, 0, NULL, 0};
     // Reading A in place thrashes the L1 when its rows are a multiple of 1 KiB apart; packing
     // also pays once M is large (each packed panel then serves many column panels).
     job.packRows = !transA && (lda % 256 == 0 || M >= 512);
@@ -298,7 +300,36 @@ void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, co
     dk_parallel_for(job.parts, (int)job.parts, task, &job);
 }
 
+int64_t dk_sgemm_packed_b_floats(int64_t K, int64_t N) { return K * ((N + NR - 1) / NR) * NR; }
+
+// The whole of B in the layout block() reads: the balanced KC blocks one after another, each
+// holding its 32-column panels.
+void dk_sgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst) {
+    if (K <= 0 || N <= 0) return;
+    int64_t kBlocks = (K + KC - 1) / KC, kcMax = (K + kBlocks - 1) / kBlocks, np = (N + NR - 1) / NR * NR;
+    for (int64_t p0 = 0; p0 < K; p0 += kcMax)
+        pack_b(transB, B, ldb, p0, K - p0 < kcMax ? K - p0 : kcMax, 0, N, dst + p0 * np);
+}
+
+void dk_sgemm_avx512_prepacked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *packedB,
+                               int64_t j0, int64_t j1, float *C, int64_t ldc, int accumulate) {
+    if (M <= 0 || j1 <= j0) return;
+    job_t job = {0, 0, M, N, K, lda, 0, ldc, A, NULL, C, 1, 0, accumulate, 0, packedB, (N + NR - 1) / NR * NR};
+    job.packRows = lda % 256 == 0 || M >= 512;
+    block(&job, 0, M, j0, j1);
+}
+
 #else
+int64_t dk_sgemm_packed_b_floats(int64_t K, int64_t N) { (void)K; (void)N; abort(); }
+void dk_sgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst) {
+    (void)transB; (void)K; (void)N; (void)B; (void)ldb; (void)dst;
+    abort();
+}
+void dk_sgemm_avx512_prepacked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *packedB,
+                               int64_t j0, int64_t j1, float *C, int64_t ldc, int accumulate) {
+    (void)M; (void)N; (void)K; (void)A; (void)lda; (void)packedB; (void)j0; (void)j1; (void)C; (void)ldc; (void)accumulate;
+    abort();
+}
 int dk_sgemm_avx512_available(void) { return 0; }
 void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                      const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads) {

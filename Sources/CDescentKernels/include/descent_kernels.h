@@ -48,6 +48,16 @@ int dk_sgemm_avx512_available(void);
 void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                      const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads);
 
+/// Floats that dk_sgemm_pack_b writes for a K×N operand B.
+int64_t dk_sgemm_packed_b_floats(int64_t K, int64_t N);
+/// Packs all of op(B) (K×N) once, for products that reuse it (AVX-512 kernel only); dst
+/// must be 64-byte aligned.
+void dk_sgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst);
+/// C[:, j0:j1] (= or +=) A·B[:, j0:j1] with B packed by dk_sgemm_pack_b; j0 a multiple of 32;
+/// C points at column 0. Runs on the calling thread.
+void dk_sgemm_avx512_prepacked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *packedB,
+                               int64_t j0, int64_t j1, float *C, int64_t ldc, int accumulate);
+
 /// Fused LSTM cell over `rows` rows: gates (rows, 4h) i,f,g,o and c (rows, h) → out (rows, 2h) = [h' | c'].
 void dk_lstm_cell_f32(int64_t rows, int64_t h, const float *gates, const float *c, float *out);
 /// Its backward: grad (rows, 2h) = [dh' | dc'] → dgates (rows, 4h), dc (rows, h).
@@ -58,6 +68,23 @@ void dk_gru_cell_f32(int64_t rows, int64_t h, const float *gi, const float *gh, 
 /// Its backward: grad (rows, h) → dgi, dgh (rows, 3h), dh (rows, h).
 void dk_gru_cell_backward_f32(int64_t rows, int64_t h, const float *grad, const float *gi, const float *gh,
                               const float *hp, float *dgi, float *dgh, float *dh);
+/// One LSTM layer-direction for dk_lstm_sequence_forward_f32/backward_f32 (AVX-512 kernel only).
+typedef struct {
+    int64_t steps, batch, hidden;
+    int reverse;        // process steps T-1 … 0
+    int threads;
+    const float *whh;   // (4H, H), gates i, f, g, o
+    const float *masks; // (T, B): 1 while a sequence runs at position t, or NULL
+} dk_lstm_shape;
+/// gates (T, B, 4H): x·W_ihᵀ + biases in, activated gates out (kept for backward). Writes the
+/// states entering each step hPrev, cPrev (T, B, H), tanh(c') (T, B, H) and out (T + 2, B, H):
+/// the outputs (0 past a sequence's end), then the final h and c.
+void dk_lstm_sequence_forward_f32(const dk_lstm_shape *s, float *gates, const float *h0, const float *c0, float *hPrev,
+                                  float *cPrev, float *tanhC, float *out);
+/// grad (T + 2, B, H) laid out like out → dGates (T, B, 4H), dh0 and dc0 (B, H).
+void dk_lstm_sequence_backward_f32(const dk_lstm_shape *s, const float *grad, const float *gates, const float *cPrev,
+                                   const float *tanhC, float *dGates, float *dh0, float *dc0);
+
 /// y = σ(x) and y = tanh(x) over n contiguous floats (vectorized).
 void dk_sigmoid_f32(int64_t n, const float *x, float *y);
 void dk_tanh_f32(int64_t n, const float *x, float *y);

@@ -125,6 +125,40 @@ final class RecurrentSequencePrimitiveTests: XCTestCase {
         }
     }
 
+    /// The float32 LSTM sequence kernel (lstm_sequence.c) splits hidden units into 32-wide
+    /// panels among threads: a hidden size of 70 gives two parts, the second with a partial
+    /// panel. Against the step-by-step composite, on 1 and 2 threads, with variable lengths.
+    func testLSTMSequenceKernelAcrossThreadsAndPartialPanels() {
+        Descent.manualSeed(23)
+        let saved = Descent.threads
+        defer { Descent.threads = saved }
+        XCTAssertTrue(Tensor.lstmSequenceApplies(Tensor.zeros([1])) == (MatmulBackend.resolved == .avx512))
+        for threads in [1, 2] {
+            Descent.threads = threads
+            let a = LSTM(6, 70, bidirectional: true), b = LSTM(6, 70, bidirectional: true)
+            try! b.loadStateDict(a.stateDict())
+            b.useReference = true
+            let x = Tensor.randn([7, 5, 6])
+            let xa = x.clone().requiringGrad(), xb = x.clone().requiringGrad()
+            let h0 = Tensor.randn([2, 5, 70]), c0 = Tensor.randn([2, 5, 70])
+            let ca = c0.clone().requiringGrad(), cb = c0.clone().requiringGrad()
+            let lengths = [7, 2, 5, 1, 7]
+            let (oa, ha, cna) = a.run(xa, h0: h0, c0: ca, lengths: lengths)
+            let (ob, hb, cnb) = b.run(xb, h0: h0, c0: cb, lengths: lengths)
+            assertClose(oa, ob, rtol: 1e-5, atol: 1e-6, "threads \(threads) output")
+            assertClose(ha, hb, rtol: 1e-5, atol: 1e-6, "threads \(threads) h")
+            assertClose(cna!, cnb!, rtol: 1e-5, atol: 1e-6, "threads \(threads) c")
+            let go = Tensor.randn(oa.shape), gc = Tensor.randn(cna!.shape)
+            ((oa * go).sum() + ha.sum() + (cna! * gc).sum()).backward()
+            ((ob * go).sum() + hb.sum() + (cnb! * gc).sum()).backward()
+            assertClose(xa.grad!, xb.grad!, rtol: 1e-4, atol: 1e-5, "threads \(threads) dx")
+            assertClose(ca.grad!, cb.grad!, rtol: 1e-4, atol: 1e-5, "threads \(threads) dc0")
+            for ((n, pa), (_, pb)) in zip(a.namedParameters(), b.namedParameters()) {
+                assertClose(pa.grad!, pb.grad!, rtol: 1e-4, atol: 1e-5, "threads \(threads) grad of \(n)")
+            }
+        }
+    }
+
     func testGradcheckOfTheSequencePrimitive() {
         Descent.manualSeed(22)
         let masks = (0..<4).map { t in Tensor(shape: [2, 1], scalars: [1.0, t < 2 ? 1 : 0]) }

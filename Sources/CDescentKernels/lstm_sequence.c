@@ -1,0 +1,191 @@
+// A whole LSTM layer-direction in float32 on the AVX-512 GEMM: the time loop runs here, one
+// parallel phase per step. Each thread owns a range of hidden units (whole 32-column panels) and
+// does, for its units, the four gate columns of h·W_hhᵀ (W_hh packed once per sequence) and the
+// cell; the end of the phase is the only synchronisation a step needs. Backward mirrors it:
+// each thread forms its units' columns of dh = dG·W_hh and then their cell gradient.
+// The forward saves the activated gates, tanh(c') and the states entering each step, so the
+// backward evaluates no exp. Gate layout as PyTorch stacks them: i, f, g, o.
+// See Ops/LSTMSequence.swift for the primitive; Ops/RecurrentSequence.swift is its oracle.
+#include "descent_kernels.h"
+#include <stdlib.h>
+#include <string.h>
+
+#include "activations.h"
+
+// The hidden units [j0, j1) of part p of `parts`: whole 32-column panels.
+static void unit_range(int64_t h, int64_t parts, int64_t p, int64_t *j0, int64_t *j1) {
+    int64_t panels = (h + 31) / 32;
+    int64_t a = panels * p / parts, b = panels * (p + 1) / parts;
+    *j0 = a * 32;
+    *j1 = b * 32 < h ? b * 32 : h;
+}
+
+static int64_t parts_for(const dk_lstm_shape *s) {
+    int64_t panels = (s->hidden + 31) / 32, parts = s->threads;
+    if (parts > panels) parts = panels;
+    return parts < 1 ? 1 : parts;
+}
+
+// A 64-byte aligned buffer of n floats (the GEMM kernel loads packed panels aligned).
+static float *packed_buffer(int64_t n) {
+    float *p = aligned_alloc(64, (sizeof(float) * (size_t)n + 63) / 64 * 64);
+    if (!p) abort();
+    return p;
+}
+
+// The step processed at position s of the loop.
+static int64_t step_at(const dk_lstm_shape *s, int64_t i) { return s->reverse ? s->steps - 1 - i : i; }
+
+// One row of the forward cell over n units: the gate pointers are separate (restrict) so that
+// the compiler vectorizes without checking for overlap. Gates: pre-activations in, activations out.
+static inline __attribute__((always_inline)) void row_forward(int64_t n, int run, float *restrict gi, float *restrict gf,
+        float *restrict gg, float *restrict go, const float *restrict c, const float *restrict hp, float *restrict hn,
+        float *restrict cn, float *restrict out, float *restrict tc) {
+    for (int64_t j = 0; j < n; j++) {
+        float i = dk_sigmoid(gi[j]), f = dk_sigmoid(gf[j]), g = dk_tanh(gg[j]), o = dk_sigmoid(go[j]);
+        float cv = f * c[j] + i * g, t = dk_tanh(cv), hv = o * t, cold = c[j], hold = hp[j];
+        gi[j] = i;
+        gf[j] = f;
+        gg[j] = g;
+        go[j] = o;
+        tc[j] = t;
+        // Past a sequence's end the state is carried unchanged and the output is 0.
+        hn[j] = run ? hv : hold;
+        cn[j] = run ? cv : cold;
+        out[j] = run ? hv : 0.0f;
+    }
+}
+
+// Forward cell for units [j0, j1) of every row (g: (rows, 4H), the others (rows, H)).
+static inline __attribute__((always_inline)) void dk_lstm_units_forward_f32_impl(int64_t rows, int64_t h, int64_t j0,
+        int64_t j1, float *g, const float *c, const float *hp, const float *m, float *hn, float *cn, float *out, float *tc) {
+    for (int64_t b = 0; b < rows; b++) {
+        float *gr = g + b * 4 * h + j0;
+        int64_t r = b * h + j0;
+        row_forward(j1 - j0, !m || m[b] != 0, gr, gr + h, gr + 2 * h, gr + 3 * h, c + r, hp + r, hn + r, cn + r, out + r,
+                    tc + r);
+    }
+}
+
+// One row of the backward cell over n units (gates: the saved activations). dh, dc hold the
+// gradients of the state leaving the step; on return dc holds that of the state entering it and
+// dh its carried part (the rest, dG·W_hh, is added by the next phase).
+static inline __attribute__((always_inline)) void row_backward(int64_t n, int run, const float *restrict gi,
+        const float *restrict gf, const float *restrict gg, const float *restrict go, const float *restrict cp,
+        const float *restrict tc, const float *restrict dout, float *restrict dh, float *restrict dc, float *restrict di,
+        float *restrict df, float *restrict dgg, float *restrict dgo) {
+    for (int64_t j = 0; j < n; j++) {
+        // Past a sequence's end the state is carried unchanged and the output is 0.
+        float dhl = dh[j], dct = dc[j];
+        float dhn = run ? dhl + dout[j] : 0.0f, dci = run ? dct : 0.0f;
+        float i = gi[j], f = gf[j], g = gg[j], o = go[j], t = tc[j];
+        float dcn = dci + dhn * o * (1.0f - t * t);
+        di[j] = dcn * g * i * (1.0f - i);
+        df[j] = dcn * cp[j] * f * (1.0f - f);
+        dgg[j] = dcn * i * (1.0f - g * g);
+        dgo[j] = dhn * t * o * (1.0f - o);
+        dc[j] = dcn * f + (run ? 0.0f : dct);
+        dh[j] = run ? 0.0f : dhl;
+    }
+}
+
+static inline __attribute__((always_inline)) void dk_lstm_units_backward_f32_impl(int64_t rows, int64_t h, int64_t j0,
+        int64_t j1, const float *g, const float *cp, const float *tc, const float *dout, const float *m, float *dh,
+        float *dc, float *dg) {
+    for (int64_t b = 0; b < rows; b++) {
+        const float *gr = g + b * 4 * h + j0;
+        float *dr = dg + b * 4 * h + j0;
+        int64_t r = b * h + j0;
+        row_backward(j1 - j0, !m || m[b] != 0, gr, gr + h, gr + 2 * h, gr + 3 * h, cp + r, tc + r, dout + r, dh + r,
+                     dc + r, dr, dr + h, dr + 2 * h, dr + 3 * h);
+    }
+}
+
+DK_DISPATCH(dk_lstm_units_forward_f32,
+            (int64_t rows, int64_t h, int64_t j0, int64_t j1, float *g, const float *c, const float *hp, const float *m,
+             float *hn, float *cn, float *out, float *tc),
+            (rows, h, j0, j1, g, c, hp, m, hn, cn, out, tc))
+DK_DISPATCH(dk_lstm_units_backward_f32,
+            (int64_t rows, int64_t h, int64_t j0, int64_t j1, const float *g, const float *cp, const float *tc,
+             const float *dout, const float *m, float *dh, float *dc, float *dg),
+            (rows, h, j0, j1, g, cp, tc, dout, m, dh, dc, dg))
+
+typedef struct {
+    const dk_lstm_shape *s;
+    const float *packed;  // forward: the four gate blocks of W_hhᵀ; backward: W_hh
+    int64_t parts, t, next;  // this step, and the one after it in processing order (-1: none)
+    float *gates, *hPrev, *cPrev, *tanhC, *out;
+    const float *grad, *cgates;
+    float *dGates, *dh, *dc;
+} seq_ctx;
+
+static void forward_task(void *vctx, int64_t p) {
+    const seq_ctx *x = vctx;
+    const dk_lstm_shape *s = x->s;
+    int64_t B = s->batch, H = s->hidden, T = s->steps, j0, j1;
+    unit_range(H, x->parts, p, &j0, &j1);
+    float *g = x->gates + x->t * B * 4 * H;
+    const float *hp = x->hPrev + x->t * B * H, *c = x->cPrev + x->t * B * H;
+    int64_t gateFloats = dk_sgemm_packed_b_floats(H, H);
+    for (int q = 0; q < 4; q++)
+        dk_sgemm_avx512_prepacked(B, H, H, hp, H, x->packed + q * gateFloats, j0, j1, g + q * H, 4 * H, 1);
+    float *hn = x->next < 0 ? x->out + T * B * H : x->hPrev + x->next * B * H;
+    float *cn = x->next < 0 ? x->out + (T + 1) * B * H : x->cPrev + x->next * B * H;
+    dk_lstm_units_forward_f32(B, H, j0, j1, g, c, hp, s->masks ? s->masks + x->t * B : NULL, hn, cn, x->out + x->t * B * H,
+                 x->tanhC + x->t * B * H);
+}
+
+void dk_lstm_sequence_forward_f32(const dk_lstm_shape *s, float *gates, const float *h0, const float *c0, float *hPrev,
+                                  float *cPrev, float *tanhC, float *out) {
+    int64_t B = s->batch, H = s->hidden, T = s->steps, gateFloats = dk_sgemm_packed_b_floats(H, H);
+    float *packed = packed_buffer(4 * gateFloats);
+    for (int q = 0; q < 4; q++) dk_sgemm_pack_b(1, H, H, s->whh + q * H * H, H, packed + q * gateFloats);
+    if (T == 0) {
+        memcpy(out, h0, sizeof(float) * (size_t)(B * H));
+        memcpy(out + B * H, c0, sizeof(float) * (size_t)(B * H));
+        free(packed);
+        return;
+    }
+    memcpy(hPrev + step_at(s, 0) * B * H, h0, sizeof(float) * (size_t)(B * H));
+    memcpy(cPrev + step_at(s, 0) * B * H, c0, sizeof(float) * (size_t)(B * H));
+    seq_ctx x = {.s = s, .packed = packed, .parts = parts_for(s), .gates = gates, .hPrev = hPrev, .cPrev = cPrev,
+                 .tanhC = tanhC, .out = out};
+    for (int64_t i = 0; i < T; i++) {
+        x.t = step_at(s, i);
+        x.next = i + 1 < T ? step_at(s, i + 1) : -1;
+        dk_parallel_for(x.parts, s->threads, forward_task, &x);
+    }
+    free(packed);
+}
+
+static void backward_task(void *vctx, int64_t p) {
+    const seq_ctx *x = vctx;
+    const dk_lstm_shape *s = x->s;
+    int64_t B = s->batch, H = s->hidden, j0, j1;
+    unit_range(H, x->parts, p, &j0, &j1);
+    // dh += dG_next · W_hh for this part's units (x->next: the step after t, already done).
+    if (x->next >= 0)
+        dk_sgemm_avx512_prepacked(B, H, 4 * H, x->dGates + x->next * B * 4 * H, 4 * H, x->packed, j0, j1, x->dh, H, 1);
+    if (x->t < 0) return;
+    int64_t t = x->t;
+    dk_lstm_units_backward_f32(B, H, j0, j1, x->cgates + t * B * 4 * H, x->cPrev + t * B * H, x->tanhC + t * B * H,
+                  x->grad + t * B * H, s->masks ? s->masks + t * B : NULL, x->dh, x->dc, x->dGates + t * B * 4 * H);
+}
+
+void dk_lstm_sequence_backward_f32(const dk_lstm_shape *s, const float *grad, const float *gates, const float *cPrev,
+                                   const float *tanhC, float *dGates, float *dh0, float *dc0) {
+    int64_t B = s->batch, H = s->hidden, T = s->steps;
+    memcpy(dh0, grad + T * B * H, sizeof(float) * (size_t)(B * H));
+    memcpy(dc0, grad + (T + 1) * B * H, sizeof(float) * (size_t)(B * H));
+    if (T == 0) return;
+    float *packed = packed_buffer(dk_sgemm_packed_b_floats(4 * H, H));
+    dk_sgemm_pack_b(0, 4 * H, H, s->whh, H, packed);
+    seq_ctx x = {.s = s, .packed = packed, .parts = parts_for(s), .grad = grad, .cgates = gates, .cPrev = (float *)cPrev,
+                 .tanhC = (float *)tanhC, .dGates = dGates, .dh = dh0, .dc = dc0};
+    for (int64_t i = T - 1; i >= -1; i--) {
+        x.t = i >= 0 ? step_at(s, i) : -1;
+        x.next = i + 1 < T ? step_at(s, i + 1) : -1;
+        dk_parallel_for(x.parts, s->threads, backward_task, &x);
+    }
+    free(packed);
+}
