@@ -5,36 +5,13 @@
 // each thread forms its units' columns of dh = dG·W_hh and then their cell gradient.
 // The forward saves the activated gates, tanh(c') and the states entering each step, so the
 // backward evaluates no exp. Gate layout as PyTorch stacks them: i, f, g, o.
-// See Ops/LSTMSequence.swift for the primitive; Ops/RecurrentSequence.swift is its oracle.
+// See Ops/FusedRecurrentSequence.swift for the primitive; Ops/RecurrentSequence.swift is its oracle.
 #include "descent_kernels.h"
 #include <stdlib.h>
 #include <string.h>
 
 #include "activations.h"
-
-// The hidden units [j0, j1) of part p of `parts`: whole 32-column panels.
-static void unit_range(int64_t h, int64_t parts, int64_t p, int64_t *j0, int64_t *j1) {
-    int64_t panels = (h + 31) / 32;
-    int64_t a = panels * p / parts, b = panels * (p + 1) / parts;
-    *j0 = a * 32;
-    *j1 = b * 32 < h ? b * 32 : h;
-}
-
-static int64_t parts_for(const dk_lstm_shape *s) {
-    int64_t panels = (s->hidden + 31) / 32, parts = s->threads;
-    if (parts > panels) parts = panels;
-    return parts < 1 ? 1 : parts;
-}
-
-// A 64-byte aligned buffer of n floats (the GEMM kernel loads packed panels aligned).
-static float *packed_buffer(int64_t n) {
-    float *p = aligned_alloc(64, (sizeof(float) * (size_t)n + 63) / 64 * 64);
-    if (!p) abort();
-    return p;
-}
-
-// The step processed at position s of the loop.
-static int64_t step_at(const dk_lstm_shape *s, int64_t i) { return s->reverse ? s->steps - 1 - i : i; }
+#include "sequence.h"
 
 // One row of the forward cell over n units: the gate pointers are separate (restrict) so that
 // the compiler vectorizes without checking for overlap. Gates: pre-activations in, activations out.
@@ -111,7 +88,7 @@ DK_DISPATCH(dk_lstm_units_backward_f32,
             (rows, h, j0, j1, g, cp, tc, dout, m, dh, dc, dg))
 
 typedef struct {
-    const dk_lstm_shape *s;
+    const dk_recurrent_shape *s;
     const float *packed;  // forward: the four gate blocks of W_hhᵀ; backward: W_hh
     int64_t parts, t, next;  // this step, and the one after it in processing order (-1: none)
     float *gates, *hPrev, *cPrev, *tanhC, *out;
@@ -121,7 +98,7 @@ typedef struct {
 
 static void forward_task(void *vctx, int64_t p) {
     const seq_ctx *x = vctx;
-    const dk_lstm_shape *s = x->s;
+    const dk_recurrent_shape *s = x->s;
     int64_t B = s->batch, H = s->hidden, T = s->steps, j0, j1;
     unit_range(H, x->parts, p, &j0, &j1);
     float *g = x->gates + x->t * B * 4 * H;
@@ -135,32 +112,26 @@ static void forward_task(void *vctx, int64_t p) {
                  x->tanhC + x->t * B * H);
 }
 
-void dk_lstm_sequence_forward_f32(const dk_lstm_shape *s, float *gates, const float *h0, const float *c0, float *hPrev,
+void dk_lstm_sequence_forward_f32(const dk_recurrent_shape *s, float *gates, const float *h0, const float *c0, float *hPrev,
                                   float *cPrev, float *tanhC, float *out) {
-    int64_t B = s->batch, H = s->hidden, T = s->steps, gateFloats = dk_sgemm_packed_b_floats(H, H);
-    float *packed = packed_buffer(4 * gateFloats);
-    for (int q = 0; q < 4; q++) dk_sgemm_pack_b(1, H, H, s->whh + q * H * H, H, packed + q * gateFloats);
+    int64_t B = s->batch, H = s->hidden, T = s->steps;
     if (T == 0) {
         memcpy(out, h0, sizeof(float) * (size_t)(B * H));
         memcpy(out + B * H, c0, sizeof(float) * (size_t)(B * H));
-        free(packed);
         return;
     }
+    float *packed = pack_gate_blocks(s, 4);
     memcpy(hPrev + step_at(s, 0) * B * H, h0, sizeof(float) * (size_t)(B * H));
     memcpy(cPrev + step_at(s, 0) * B * H, c0, sizeof(float) * (size_t)(B * H));
     seq_ctx x = {.s = s, .packed = packed, .parts = parts_for(s), .gates = gates, .hPrev = hPrev, .cPrev = cPrev,
                  .tanhC = tanhC, .out = out};
-    for (int64_t i = 0; i < T; i++) {
-        x.t = step_at(s, i);
-        x.next = i + 1 < T ? step_at(s, i + 1) : -1;
-        dk_parallel_for(x.parts, s->threads, forward_task, &x);
-    }
+    run_steps(s, 0, x.parts, forward_task, &x, &x.t, &x.next);
     free(packed);
 }
 
 static void backward_task(void *vctx, int64_t p) {
     const seq_ctx *x = vctx;
-    const dk_lstm_shape *s = x->s;
+    const dk_recurrent_shape *s = x->s;
     int64_t B = s->batch, H = s->hidden, j0, j1;
     unit_range(H, x->parts, p, &j0, &j1);
     // dh += dG_next · W_hh for this part's units (x->next: the step after t, already done).
@@ -172,7 +143,7 @@ static void backward_task(void *vctx, int64_t p) {
                   x->grad + t * B * H, s->masks ? s->masks + t * B : NULL, x->dh, x->dc, x->dGates + t * B * 4 * H);
 }
 
-void dk_lstm_sequence_backward_f32(const dk_lstm_shape *s, const float *grad, const float *gates, const float *cPrev,
+void dk_lstm_sequence_backward_f32(const dk_recurrent_shape *s, const float *grad, const float *gates, const float *cPrev,
                                    const float *tanhC, float *dGates, float *dh0, float *dc0) {
     int64_t B = s->batch, H = s->hidden, T = s->steps;
     memcpy(dh0, grad + T * B * H, sizeof(float) * (size_t)(B * H));
@@ -182,10 +153,6 @@ void dk_lstm_sequence_backward_f32(const dk_lstm_shape *s, const float *grad, co
     dk_sgemm_pack_b(0, 4 * H, H, s->whh, H, packed);
     seq_ctx x = {.s = s, .packed = packed, .parts = parts_for(s), .grad = grad, .cgates = gates, .cPrev = (float *)cPrev,
                  .tanhC = (float *)tanhC, .dGates = dGates, .dh = dh0, .dc = dc0};
-    for (int64_t i = T - 1; i >= -1; i--) {
-        x.t = i >= 0 ? step_at(s, i) : -1;
-        x.next = i + 1 < T ? step_at(s, i + 1) : -1;
-        dk_parallel_for(x.parts, s->threads, backward_task, &x);
-    }
+    run_steps(s, 1, x.parts, backward_task, &x, &x.t, &x.next);
     free(packed);
 }

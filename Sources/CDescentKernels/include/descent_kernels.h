@@ -68,22 +68,31 @@ void dk_gru_cell_f32(int64_t rows, int64_t h, const float *gi, const float *gh, 
 /// Its backward: grad (rows, h) → dgi, dgh (rows, 3h), dh (rows, h).
 void dk_gru_cell_backward_f32(int64_t rows, int64_t h, const float *grad, const float *gi, const float *gh,
                               const float *hp, float *dgi, float *dgh, float *dh);
-/// One LSTM layer-direction for dk_lstm_sequence_forward_f32/backward_f32 (AVX-512 kernel only).
+/// One layer-direction of an LSTM or GRU for the fused sequence kernels (AVX-512 GEMM only).
 typedef struct {
     int64_t steps, batch, hidden;
     int reverse;        // process steps T-1 … 0
     int threads;
-    const float *whh;   // (4H, H), gates i, f, g, o
+    const float *whh;   // (4H, H) LSTM gates i, f, g, o; (3H, H) GRU gates r, z, n
     const float *masks; // (T, B): 1 while a sequence runs at position t, or NULL
-} dk_lstm_shape;
+} dk_recurrent_shape;
 /// gates (T, B, 4H): x·W_ihᵀ + biases in, activated gates out (kept for backward). Writes the
 /// states entering each step hPrev, cPrev (T, B, H), tanh(c') (T, B, H) and out (T + 2, B, H):
 /// the outputs (0 past a sequence's end), then the final h and c.
-void dk_lstm_sequence_forward_f32(const dk_lstm_shape *s, float *gates, const float *h0, const float *c0, float *hPrev,
+void dk_lstm_sequence_forward_f32(const dk_recurrent_shape *s, float *gates, const float *h0, const float *c0, float *hPrev,
                                   float *cPrev, float *tanhC, float *out);
 /// grad (T + 2, B, H) laid out like out → dGates (T, B, 4H), dh0 and dc0 (B, H).
-void dk_lstm_sequence_backward_f32(const dk_lstm_shape *s, const float *grad, const float *gates, const float *cPrev,
+void dk_lstm_sequence_backward_f32(const dk_recurrent_shape *s, const float *grad, const float *gates, const float *cPrev,
                                    const float *tanhC, float *dGates, float *dh0, float *dc0);
+
+/// gates (T, B, 3H): x·W_ihᵀ + b_ih in, r, z, n out (kept for backward); bhh (3H). Writes the
+/// states entering each step hPrev (T, B, H), gh_n + b_n (T, B, H) and out (T + 1, B, H): the
+/// outputs (0 past a sequence's end), then the final h.
+void dk_gru_sequence_forward_f32(const dk_recurrent_shape *s, float *gates, const float *bhh, const float *h0,
+                                 float *hPrev, float *ghn, float *out);
+/// grad (T + 1, B, H) laid out like out → dGi, dGh (T, B, 3H) (of gi and of gh), dh0 (B, H).
+void dk_gru_sequence_backward_f32(const dk_recurrent_shape *s, const float *grad, const float *gates, const float *ghn,
+                                  const float *hPrev, float *dGi, float *dGh, float *dh0);
 
 /// y = σ(x) and y = tanh(x) over n contiguous floats (vectorized).
 void dk_sigmoid_f32(int64_t n, const float *x, float *y);

@@ -18,9 +18,13 @@ extension Tensor {
     /// sequences still running at step t (by position t, not processing order).
     static func recurrentSequence(_ kind: RecurrentCellKind, proj: Tensor, h0: Tensor, c0: Tensor?, whh: Tensor, bhh: Tensor?,
                                   masks: [Tensor]?, reverse: Bool) -> (Tensor, Tensor, Tensor?) {
-        if kind == .lstm, let c0, lstmSequenceApplies(proj) {
+        if kind == .lstm, let c0, fusedSequenceApplies(proj) {
             let (out, h, c) = lstmSequence(proj: proj, h0: h0, c0: c0, whh: whh, bhh: bhh, masks: masks, reverse: reverse)
             return (out, h, c)
+        }
+        if kind == .gru, fusedSequenceApplies(proj) {
+            let (out, h) = gruSequence(proj: proj, h0: h0, whh: whh, bhh: bhh, masks: masks, reverse: reverse)
+            return (out, h, nil)
         }
         let steps = proj.shape[0], batch = proj.shape[1], g = proj.shape[2], hidden = whh.shape[1]
         let dtype = proj.dtype, bh = batch * hidden, bg = batch * g

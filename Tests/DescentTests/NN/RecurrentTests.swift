@@ -125,36 +125,47 @@ final class RecurrentSequencePrimitiveTests: XCTestCase {
         }
     }
 
-    /// The float32 LSTM sequence kernel (lstm_sequence.c) splits hidden units into 32-wide
-    /// panels among threads: a hidden size of 70 gives two parts, the second with a partial
-    /// panel. Against the step-by-step composite, on 1 and 2 threads, with variable lengths.
-    func testLSTMSequenceKernelAcrossThreadsAndPartialPanels() {
+    /// The float32 LSTM and GRU sequence kernels (lstm_sequence.c, gru_sequence.c) split hidden
+    /// units into 32-wide panels among threads: a hidden size of 70 gives two parts, the second
+    /// with a partial panel. Against the step-by-step composite, on 1 and 2 threads, in both
+    /// directions, with variable lengths, with and without bias.
+    func testFusedSequenceKernelsAcrossThreadsAndPartialPanels() {
         Descent.manualSeed(23)
         let saved = Descent.threads
         defer { Descent.threads = saved }
-        XCTAssertTrue(Tensor.lstmSequenceApplies(Tensor.zeros([1])) == (MatmulBackend.resolved == .avx512))
+        XCTAssertEqual(Tensor.fusedSequenceApplies(Tensor.zeros([1])), MatmulBackend.resolved == .avx512)
+        let makers: [(String, () -> RecurrentLayer)] = [
+            ("LSTM", { LSTM(6, 70, bidirectional: true) }), ("LSTM no bias", { LSTM(6, 70, bias: false) }),
+            ("GRU", { GRU(6, 70, bidirectional: true) }), ("GRU no bias", { GRU(6, 70, bias: false) }),
+        ]
         for threads in [1, 2] {
             Descent.threads = threads
-            let a = LSTM(6, 70, bidirectional: true), b = LSTM(6, 70, bidirectional: true)
-            try! b.loadStateDict(a.stateDict())
-            b.useReference = true
-            let x = Tensor.randn([7, 5, 6])
-            let xa = x.clone().requiringGrad(), xb = x.clone().requiringGrad()
-            let h0 = Tensor.randn([2, 5, 70]), c0 = Tensor.randn([2, 5, 70])
-            let ca = c0.clone().requiringGrad(), cb = c0.clone().requiringGrad()
-            let lengths = [7, 2, 5, 1, 7]
-            let (oa, ha, cna) = a.run(xa, h0: h0, c0: ca, lengths: lengths)
-            let (ob, hb, cnb) = b.run(xb, h0: h0, c0: cb, lengths: lengths)
-            assertClose(oa, ob, rtol: 1e-5, atol: 1e-6, "threads \(threads) output")
-            assertClose(ha, hb, rtol: 1e-5, atol: 1e-6, "threads \(threads) h")
-            assertClose(cna!, cnb!, rtol: 1e-5, atol: 1e-6, "threads \(threads) c")
-            let go = Tensor.randn(oa.shape), gc = Tensor.randn(cna!.shape)
-            ((oa * go).sum() + ha.sum() + (cna! * gc).sum()).backward()
-            ((ob * go).sum() + hb.sum() + (cnb! * gc).sum()).backward()
-            assertClose(xa.grad!, xb.grad!, rtol: 1e-4, atol: 1e-5, "threads \(threads) dx")
-            assertClose(ca.grad!, cb.grad!, rtol: 1e-4, atol: 1e-5, "threads \(threads) dc0")
-            for ((n, pa), (_, pb)) in zip(a.namedParameters(), b.namedParameters()) {
-                assertClose(pa.grad!, pb.grad!, rtol: 1e-4, atol: 1e-5, "threads \(threads) grad of \(n)")
+            for (kind, make) in makers {
+                let a = make(), b = make()
+                try! b.loadStateDict(a.stateDict())
+                b.useReference = true
+                let isLSTM = a is LSTM, d = a.directions
+                let x = Tensor.randn([7, 5, 6])
+                let xa = x.clone().requiringGrad(), xb = x.clone().requiringGrad()
+                let h0 = Tensor.randn([d, 5, 70]), c0 = Tensor.randn([d, 5, 70])
+                let ha = h0.clone().requiringGrad(), hb = h0.clone().requiringGrad()
+                let ca = c0.clone().requiringGrad(), cb = c0.clone().requiringGrad()
+                let lengths = [7, 2, 5, 1, 7]
+                let (oa, hna, cna) = a.run(xa, h0: ha, c0: isLSTM ? ca : nil, lengths: lengths)
+                let (ob, hnb, cnb) = b.run(xb, h0: hb, c0: isLSTM ? cb : nil, lengths: lengths)
+                let name = "\(kind), threads \(threads)"
+                assertClose(oa, ob, rtol: 1e-5, atol: 1e-6, "\(name) output")
+                assertClose(hna, hnb, rtol: 1e-5, atol: 1e-6, "\(name) h")
+                if isLSTM { assertClose(cna!, cnb!, rtol: 1e-5, atol: 1e-6, "\(name) c") }
+                let go = Tensor.randn(oa.shape), gh = Tensor.randn(hna.shape)
+                ((oa * go).sum() + (hna * gh).sum() + (cna.map { ($0 * 2).sum() } ?? Tensor(Float(0)))).backward()
+                ((ob * go).sum() + (hnb * gh).sum() + (cnb.map { ($0 * 2).sum() } ?? Tensor(Float(0)))).backward()
+                assertClose(xa.grad!, xb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) dx")
+                assertClose(ha.grad!, hb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) dh0")
+                if isLSTM { assertClose(ca.grad!, cb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) dc0") }
+                for ((n, pa), (_, pb)) in zip(a.namedParameters(), b.namedParameters()) {
+                    assertClose(pa.grad!, pb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) grad of \(n)")
+                }
             }
         }
     }

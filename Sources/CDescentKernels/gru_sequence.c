@@ -1,0 +1,156 @@
+// A whole GRU layer-direction in float32 on the AVX-512 GEMM, built like lstm_sequence.c: one
+// parallel phase per step, each thread owning a range of hidden units (whole 32-column panels)
+// for which it forms the three gate columns of h·W_hhᵀ (W_hh packed once per sequence) and the
+// cell. PyTorch's formula: r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r·gh_n),
+// h' = (1 − z)·n + z·h, with gh = h·W_hhᵀ + b_hh. The forward keeps r, z, n and gh_n, so the
+// backward evaluates no exp. See Ops/FusedRecurrentSequence.swift for the primitive.
+#include "descent_kernels.h"
+#include <stdlib.h>
+#include <string.h>
+
+#include "activations.h"
+#include "sequence.h"
+
+// One row of the forward cell over n units. gi: pre-activations in, r, z, n out; gh: this
+// step's h·W_hhᵀ (bias not yet added); ghn receives gh_n + b_n.
+static inline __attribute__((always_inline)) void row_forward(int64_t n, int run, float *restrict gr, float *restrict gz,
+        float *restrict gn, const float *restrict hr, const float *restrict hz, const float *restrict hn,
+        const float *restrict br, const float *restrict bz, const float *restrict bn, const float *restrict hp,
+        float *restrict ghn, float *restrict hnext, float *restrict out) {
+    for (int64_t j = 0; j < n; j++) {
+        float r = dk_sigmoid(gr[j] + hr[j] + br[j]), z = dk_sigmoid(gz[j] + hz[j] + bz[j]);
+        float hb = hn[j] + bn[j], nv = dk_tanh(gn[j] + r * hb), hold = hp[j];
+        float hv = (1.0f - z) * nv + z * hold;
+        gr[j] = r;
+        gz[j] = z;
+        gn[j] = nv;
+        ghn[j] = hb;
+        // Past a sequence's end the state is carried unchanged and the output is 0.
+        hnext[j] = run ? hv : hold;
+        out[j] = run ? hv : 0.0f;
+    }
+}
+
+static inline __attribute__((always_inline)) void dk_gru_units_forward_f32_impl(int64_t rows, int64_t h, int64_t j0,
+        int64_t j1, float *gi, const float *gh, const float *bhh, const float *hp, const float *m, float *ghn, float *hn,
+        float *out) {
+    for (int64_t b = 0; b < rows; b++) {
+        float *g = gi + b * 3 * h + j0;
+        const float *y = gh + b * 3 * h + j0, *bias = bhh + j0;
+        int64_t r = b * h + j0;
+        row_forward(j1 - j0, !m || m[b] != 0, g, g + h, g + 2 * h, y, y + h, y + 2 * h, bias, bias + h, bias + 2 * h,
+                    hp + r, ghn + r, hn + r, out + r);
+    }
+}
+
+// One row of the backward cell over n units (gates: the saved r, z, n). dh holds the gradient
+// of the state leaving the step; on return it holds the part of the entering state's gradient
+// that does not go through W_hh (z·dh' and what is carried), which the next phase completes.
+static inline __attribute__((always_inline)) void row_backward(int64_t n, int run, const float *restrict gr,
+        const float *restrict gz, const float *restrict gn, const float *restrict ghn, const float *restrict hp,
+        const float *restrict dout, float *restrict dh, float *restrict dir, float *restrict diz, float *restrict din,
+        float *restrict dhr, float *restrict dhz, float *restrict dhn) {
+    for (int64_t j = 0; j < n; j++) {
+        float dhl = dh[j], d = run ? dhl + dout[j] : 0.0f;
+        float r = gr[j], z = gz[j], nv = gn[j];
+        float dn = d * (1.0f - z) * (1.0f - nv * nv);
+        float dz = d * (hp[j] - nv) * z * (1.0f - z);
+        float dr = dn * ghn[j] * r * (1.0f - r);
+        dir[j] = dr;
+        diz[j] = dz;
+        din[j] = dn;
+        dhr[j] = dr;
+        dhz[j] = dz;
+        dhn[j] = dn * r;
+        dh[j] = run ? d * z : dhl;
+    }
+}
+
+static inline __attribute__((always_inline)) void dk_gru_units_backward_f32_impl(int64_t rows, int64_t h, int64_t j0,
+        int64_t j1, const float *g, const float *ghn, const float *hp, const float *dout, const float *m, float *dh,
+        float *dgi, float *dgh) {
+    for (int64_t b = 0; b < rows; b++) {
+        const float *gr = g + b * 3 * h + j0;
+        float *di = dgi + b * 3 * h + j0, *dy = dgh + b * 3 * h + j0;
+        int64_t r = b * h + j0;
+        row_backward(j1 - j0, !m || m[b] != 0, gr, gr + h, gr + 2 * h, ghn + r, hp + r, dout + r, dh + r, di, di + h,
+                     di + 2 * h, dy, dy + h, dy + 2 * h);
+    }
+}
+
+DK_DISPATCH(dk_gru_units_forward_f32,
+            (int64_t rows, int64_t h, int64_t j0, int64_t j1, float *gi, const float *gh, const float *bhh, const float *hp,
+             const float *m, float *ghn, float *hn, float *out),
+            (rows, h, j0, j1, gi, gh, bhh, hp, m, ghn, hn, out))
+DK_DISPATCH(dk_gru_units_backward_f32,
+            (int64_t rows, int64_t h, int64_t j0, int64_t j1, const float *g, const float *ghn, const float *hp,
+             const float *dout, const float *m, float *dh, float *dgi, float *dgh),
+            (rows, h, j0, j1, g, ghn, hp, dout, m, dh, dgi, dgh))
+
+typedef struct {
+    const dk_recurrent_shape *s;
+    const float *packed;     // forward: the three gate blocks of W_hhᵀ; backward: W_hh
+    const float *bhh;        // (3H), zeros when the layer has no bias
+    int64_t parts, t, next;  // this step, and the one after it in processing order (-1: none)
+    float *gates, *gh, *ghn, *hPrev, *out;
+    const float *grad;
+    float *dGi, *dGh, *dh;
+} gru_ctx;
+
+static void forward_task(void *vctx, int64_t p) {
+    const gru_ctx *x = vctx;
+    const dk_recurrent_shape *s = x->s;
+    int64_t B = s->batch, H = s->hidden, T = s->steps, j0, j1;
+    unit_range(H, x->parts, p, &j0, &j1);
+    const float *hp = x->hPrev + x->t * B * H;
+    int64_t gateFloats = dk_sgemm_packed_b_floats(H, H);
+    for (int q = 0; q < 3; q++)
+        dk_sgemm_avx512_prepacked(B, H, H, hp, H, x->packed + q * gateFloats, j0, j1, x->gh + q * H, 3 * H, 0);
+    float *hn = x->next < 0 ? x->out + T * B * H : x->hPrev + x->next * B * H;
+    dk_gru_units_forward_f32(B, H, j0, j1, x->gates + x->t * B * 3 * H, x->gh, x->bhh, hp,
+                             s->masks ? s->masks + x->t * B : NULL, x->ghn + x->t * B * H, hn, x->out + x->t * B * H);
+}
+
+void dk_gru_sequence_forward_f32(const dk_recurrent_shape *s, float *gates, const float *bhh, const float *h0,
+                                 float *hPrev, float *ghn, float *out) {
+    int64_t B = s->batch, H = s->hidden, T = s->steps;
+    if (T == 0) {
+        memcpy(out, h0, sizeof(float) * (size_t)(B * H));
+        return;
+    }
+    float *packed = pack_gate_blocks(s, 3), *gh = packed_buffer(B * 3 * H);
+    memcpy(hPrev + step_at(s, 0) * B * H, h0, sizeof(float) * (size_t)(B * H));
+    gru_ctx x = {.s = s, .packed = packed, .bhh = bhh, .parts = parts_for(s), .gates = gates, .gh = gh, .ghn = ghn,
+                 .hPrev = hPrev, .out = out};
+    run_steps(s, 0, x.parts, forward_task, &x, &x.t, &x.next);
+    free(gh);
+    free(packed);
+}
+
+static void backward_task(void *vctx, int64_t p) {
+    const gru_ctx *x = vctx;
+    const dk_recurrent_shape *s = x->s;
+    int64_t B = s->batch, H = s->hidden, j0, j1;
+    unit_range(H, x->parts, p, &j0, &j1);
+    // dh += dGh_next · W_hh for this part's units (x->next: the step after t, already done).
+    if (x->next >= 0)
+        dk_sgemm_avx512_prepacked(B, H, 3 * H, x->dGh + x->next * B * 3 * H, 3 * H, x->packed, j0, j1, x->dh, H, 1);
+    if (x->t < 0) return;
+    int64_t t = x->t;
+    dk_gru_units_backward_f32(B, H, j0, j1, x->gates + t * B * 3 * H, x->ghn + t * B * H, x->hPrev + t * B * H,
+                              x->grad + t * B * H, s->masks ? s->masks + t * B : NULL, x->dh, x->dGi + t * B * 3 * H,
+                              x->dGh + t * B * 3 * H);
+}
+
+void dk_gru_sequence_backward_f32(const dk_recurrent_shape *s, const float *grad, const float *gates, const float *ghn,
+                                  const float *hPrev, float *dGi, float *dGh, float *dh0) {
+    int64_t B = s->batch, H = s->hidden, T = s->steps;
+    memcpy(dh0, grad + T * B * H, sizeof(float) * (size_t)(B * H));
+    if (T == 0) return;
+    float *packed = packed_buffer(dk_sgemm_packed_b_floats(3 * H, H));
+    dk_sgemm_pack_b(0, 3 * H, H, s->whh, H, packed);
+    gru_ctx x = {.s = s, .packed = packed, .parts = parts_for(s), .gates = (float *)gates, .ghn = (float *)ghn,
+                 .hPrev = (float *)hPrev, .grad = grad, .dGi = dGi, .dGh = dGh, .dh = dh0};
+    run_steps(s, 1, x.parts, backward_task, &x, &x.t, &x.next);
+    free(packed);
+}

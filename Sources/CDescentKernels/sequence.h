@@ -1,0 +1,55 @@
+// Shared by the fused sequence kernels (lstm_sequence.c, gru_sequence.c): how a step's hidden
+// units are split among threads, the processing order, and packed-weight buffers.
+#ifndef DESCENT_SEQUENCE_H
+#define DESCENT_SEQUENCE_H
+#include "descent_kernels.h"
+#include <stdlib.h>
+
+// The hidden units [j0, j1) of part p of `parts`: whole 32-column panels.
+static inline void unit_range(int64_t h, int64_t parts, int64_t p, int64_t *j0, int64_t *j1) {
+    int64_t panels = (h + 31) / 32;
+    int64_t a = panels * p / parts, b = panels * (p + 1) / parts;
+    *j0 = a * 32;
+    *j1 = b * 32 < h ? b * 32 : h;
+}
+
+static inline int64_t parts_for(const dk_recurrent_shape *s) {
+    int64_t panels = (s->hidden + 31) / 32, parts = s->threads;
+    if (parts > panels) parts = panels;
+    return parts < 1 ? 1 : parts;
+}
+
+// A 64-byte aligned buffer of n floats (the GEMM kernel loads packed panels aligned).
+static inline float *packed_buffer(int64_t n) {
+    float *p = aligned_alloc(64, (sizeof(float) * (size_t)n + 63) / 64 * 64);
+    if (!p) abort();
+    return p;
+}
+
+// The step processed at position s of the loop.
+static inline int64_t step_at(const dk_recurrent_shape *s, int64_t i) { return s->reverse ? s->steps - 1 - i : i; }
+
+// W_hhᵀ (H × gates·H) packed for h·W_hhᵀ as one block per gate, so that a part's hidden units
+// are whole panels in each gate. The blocks are dk_sgemm_packed_b_floats(H, H) apart.
+static inline float *pack_gate_blocks(const dk_recurrent_shape *s, int gates) {
+    int64_t H = s->hidden, floats = dk_sgemm_packed_b_floats(H, H);
+    float *packed = packed_buffer(gates * floats);
+    for (int q = 0; q < gates; q++) dk_sgemm_pack_b(1, H, H, s->whh + q * H * H, H, packed + q * floats);
+    return packed;
+}
+
+// Runs one parallel phase per step: forward over the steps in processing order, with *t the
+// step and *next the one after it (-1 after the last); backward in reverse, ending with a phase
+// for t = -1 that only completes the gradient of the initial state.
+static inline void run_steps(const dk_recurrent_shape *s, int backward, int64_t parts, dk_task_fn task, void *ctx,
+                             int64_t *t, int64_t *next) {
+    int64_t T = s->steps;
+    for (int64_t k = 0; k < T + backward; k++) {
+        int64_t i = backward ? T - 1 - k : k;
+        *t = i >= 0 ? step_at(s, i) : -1;
+        *next = i + 1 < T ? step_at(s, i + 1) : -1;
+        dk_parallel_for(parts, s->threads, task, ctx);
+    }
+}
+
+#endif
