@@ -47,15 +47,16 @@ extension Tensor {
             out.record(op == "conv2d" ? "ConvolutionBackward" : "ConvolutionBackward(\(op))", [x, w] + (bias.map { [$0] } ?? [])) { gout in
                 let gc = gout.contiguousData()
                 let dx = needX ? Tensor.zeros(x.shape, dtype: x.dtype) : nil
-                let partials = ConvPlan.WeightGradPartials(shape: w.shape, dtype: w.dtype)
+                let partials = ConvPlan.WeightGradPartials(shape: [groups, k, og], dtype: w.dtype)
                 ConvPlan.forEachImage(n, dtype: x.dtype, cost: 2 * o * k * pixels) { b in
                     for grp in 0..<groups {
                         let gOff = (b * o + grp * og) * pixels
                         if needW {
-                            // dW[group] += g[b, group] (og × pixels) · colᵀ
+                            // dW[group]ᵀ (k × og) += col (k × pixels) · g[b, group]ᵀ: the large operand
+                            // is read as rows, which is faster than transposing it for dW = g·colᵀ.
                             let col = saved[b * groups + grp] ?? Kernels.im2col(xd, g, image: b, c0: grp * cg, cg: cg)
-                            Kernels.gemm(false, true, m: og, n: k, k: pixels, a: gc, aOffset: gOff, lda: pixels,
-                                         b: col, bOffset: 0, ldb: pixels, c: partials.current, cOffset: grp * og * k, ldc: k, accumulate: true)
+                            Kernels.gemm(false, true, m: k, n: og, k: pixels, a: col, aOffset: 0, lda: pixels,
+                                         b: gc, bOffset: gOff, ldb: pixels, c: partials.current, cOffset: grp * k * og, ldc: og, accumulate: true)
                         }
                         if let dx {
                             // dcol = W[group]ᵀ (k × og) · g[b, group]; dx[b] += col2im(dcol)
@@ -66,7 +67,7 @@ extension Tensor {
                         }
                     }
                 }
-                let dw = needW ? partials.sum() : nil
+                let dw = needW ? partials.sumTransposed(to: w.shape) : nil
                 let db = bias != nil ? gout.sum(dims: [0, 2, 3]) : nil
                 return [dx, dw] + (bias != nil ? [db] : [])
             }
@@ -114,7 +115,7 @@ extension Tensor {
             out.record("ConvolutionBackward(transposed)", [x, w] + (bias.map { [$0] } ?? [])) { gout in
                 let gc = gout.contiguousData()
                 let dx = needX ? Tensor(uninitialized: x.shape, dtype: x.dtype) : nil
-                let partials = ConvPlan.WeightGradPartials(shape: w.shape, dtype: w.dtype)
+                let partials = ConvPlan.WeightGradPartials(shape: [groups, k, cing], dtype: w.dtype)
                 ConvPlan.forEachImage(n, dtype: x.dtype, cost: 2 * cin * k * pixels) { b in
                     for grp in 0..<groups {
                         let col = Kernels.im2col(gc, g, image: b, c0: grp * coutg, cg: coutg)  // (k, pixels)
@@ -123,12 +124,14 @@ extension Tensor {
                                          b: col, bOffset: 0, ldb: pixels, c: dx, cOffset: (b * cin + grp * cing) * pixels, ldc: pixels)
                         }
                         if needW {
-                            Kernels.gemm(false, true, m: cing, n: k, k: pixels, a: xd, aOffset: (b * cin + grp * cing) * pixels, lda: pixels,
-                                         b: col, bOffset: 0, ldb: pixels, c: partials.current, cOffset: grp * cing * k, ldc: k, accumulate: true)
+                            // dW[group]ᵀ (k × cing) += col (k × pixels) · x[b, group]ᵀ
+                            Kernels.gemm(false, true, m: k, n: cing, k: pixels, a: col, aOffset: 0, lda: pixels,
+                                         b: xd, bOffset: (b * cin + grp * cing) * pixels, ldb: pixels, c: partials.current,
+                                         cOffset: grp * k * cing, ldc: cing, accumulate: true)
                         }
                     }
                 }
-                let dw = needW ? partials.sum() : nil
+                let dw = needW ? partials.sumTransposed(to: w.shape) : nil
                 let db = bias != nil ? gout.sum(dims: [0, 2, 3]) : nil
                 return [dx, dw] + (bias != nil ? [db] : [])
             }
@@ -190,6 +193,12 @@ enum ConvPlan {
             guard var total = parts.first else { return Tensor.zeros(shape, dtype: dtype) }
             for p in parts.dropFirst() { total = total + p }
             return total
+        }
+
+        /// The sum of (groups, k, m) accumulators of Wᵀ, as the weight (groups·m, …) whose
+        /// trailing dims hold k.
+        func sumTransposed(to weightShape: [Int]) -> Tensor {
+            sum().transpose(1, 2).contiguous().reshape(weightShape)
         }
     }
 }
