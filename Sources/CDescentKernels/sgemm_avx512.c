@@ -22,13 +22,14 @@ int dk_sgemm_avx512_available(void) { return dk_cpu_has_avx512(); }
 
 DK_AVX512 static inline __mmask16 mask_for(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (n <= 0 ? 0 : (__mmask16)((1u << n) - 1)); }
 
-// C[0:mr, 0:32] (= or +=) A (8 rows, starting at rows[r], k-step `aks`) · B (kc rows of 32,
-// `ldbk` apart). Row pointers past mr repeat a valid row; their results are not stored.
-DK_AVX512 static void micro_8x32(int64_t kc, const float *const *rows, int64_t aks, const float *restrict b,
-                                 int64_t ldbk, float *restrict c, int64_t ldc, int64_t mr, __mmask16 m0, __mmask16 m1,
-                                 int accumulate) {
-    const float *a0 = rows[0], *a1 = rows[1], *a2 = rows[2], *a3 = rows[3];
-    const float *a4 = rows[4], *a5 = rows[5], *a6 = rows[6], *a7 = rows[7];
+// C[0:mr, 0:32] (= or +=) A (8 rows) · B (kc rows of 32, packed). Row r of A at k-step k is
+// a[r * rs + k * ks] (rs = lda, ks = 1 in place; rs = 1, ks = 8 packed): two base pointers and
+// two offsets address all eight rows, so that nothing is spilled from the loop. 16 accumulators,
+// two B vectors, one broadcast of A per row.
+DK_AVX512 static void micro_8x32(int64_t kc, const float *a, int64_t rs, int64_t ks, const float *restrict b,
+                                 float *restrict c, int64_t ldc, int64_t mr, __mmask16 m0, __mmask16 m1, int accumulate) {
+    const char *p = (const char *)a, *q = (const char *)(a + 4 * rs);
+    const int64_t r1 = rs * (int64_t)sizeof(float), r3 = 3 * r1, step = ks * (int64_t)sizeof(float);
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
     __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
@@ -39,18 +40,17 @@ DK_AVX512 static void micro_8x32(int64_t kc, const float *const *rows, int64_t a
         _mm_prefetch((const char *)(c + r * ldc + 16), _MM_HINT_T0);
     }
     for (int64_t k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_load_ps(b);
-        __m512 b1 = _mm512_load_ps(b + 16);
-        int64_t o = k * aks;
-        __m512 x;
-#define ROW(p, lo, hi)                          \
-    x = _mm512_set1_ps(p[o]);                   \
-    lo = _mm512_fmadd_ps(x, b0, lo);            \
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16), x;
+#define ROW(addr, lo, hi)                               \
+    x = _mm512_set1_ps(*(const float *)(addr));         \
+    lo = _mm512_fmadd_ps(x, b0, lo);                    \
     hi = _mm512_fmadd_ps(x, b1, hi);
-        ROW(a0, c00, c01) ROW(a1, c10, c11) ROW(a2, c20, c21) ROW(a3, c30, c31)
-        ROW(a4, c40, c41) ROW(a5, c50, c51) ROW(a6, c60, c61) ROW(a7, c70, c71)
+        ROW(p, c00, c01) ROW(p + r1, c10, c11) ROW(p + 2 * r1, c20, c21) ROW(p + r3, c30, c31)
+        ROW(q, c40, c41) ROW(q + r1, c50, c51) ROW(q + 2 * r1, c60, c61) ROW(q + r3, c70, c71)
 #undef ROW
-        b += ldbk;
+        b += NR;
+        p += step;
+        q += step;
     }
     __m512 lo[MR] = {c00, c10, c20, c30, c40, c50, c60, c70};
     __m512 hi[MR] = {c01, c11, c21, c31, c41, c51, c61, c71};
@@ -237,6 +237,7 @@ DK_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0
                 int64_t mc = i1 - ic < MC ? i1 - ic : MC;
                 if (job->transA) pack_at(job->A, job->lda, ic, mc, p0, kc, abuf);
                 else if (job->packRows) pack_a_rows(job->A, job->lda, ic, mc, p0, kc, abuf);
+                else if (mc % MR) pack_a_rows(job->A, job->lda, ic + mc / MR * MR, mc % MR, p0, kc, abuf);
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     int64_t nr = nc - jr;
                     __mmask16 m0 = mask_for(nr), m1 = mask_for(nr - 16);
@@ -247,18 +248,17 @@ DK_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0
                     }
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         int64_t mr = mc - ir < MR ? mc - ir : MR;
-                        const float *rows[MR];
-                        int64_t aks;
+                        float *ct = job->C + (ic + ir) * job->ldc + jc + jr;
+                        int acc = p0 > 0 || job->accumulate;
                         if (job->transA || job->packRows) {
-                            for (int r = 0; r < MR; r++) rows[r] = abuf + ir * kc + r;
-                            aks = MR;
+                            micro_8x32(kc, abuf + ir * kc, 1, MR, bp, ct, job->ldc, mr, m0, m1, acc);
+                        } else if (mr == MR) {
+                            micro_8x32(kc, job->A + (ic + ir) * job->lda + p0, job->lda, 1, bp, ct, job->ldc, mr, m0, m1, acc);
                         } else {
-                            for (int r = 0; r < MR; r++)
-                                rows[r] = job->A + (ic + ir + (r < mr ? r : mr - 1)) * job->lda + p0;
-                            aks = 1;
+                            // The last rows of an in-place A, packed above with zero rows, so that
+                            // the kernel reads no row past the matrix.
+                            micro_8x32(kc, abuf, 1, MR, bp, ct, job->ldc, mr, m0, m1, acc);
                         }
-                        micro_8x32(kc, rows, aks, bp, NR, job->C + (ic + ir) * job->ldc + jc + jr,
-                                   job->ldc, mr, m0, m1, p0 > 0 || job->accumulate);
                     }
                 }
             }
