@@ -107,6 +107,14 @@ void dk_im2col_f32(const dk_conv_geometry *g, const float *x, int64_t row0, int6
 /// Adds channels c0..<c1 of col2im into one image's planes starting at `dx`.
 void dk_col2im_f32(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx);
 
+/// A pooling window geometry whose windows lie inside the image (no padding or dilation).
+typedef struct {
+    int64_t h, w, kh, kw, sh, sw, oh, ow;
+} dk_pool_geometry;
+/// Max pooling of `planes` contiguous (h, w) planes: values and the flat index (y·w + x) of
+/// each maximum in its plane (NaN wins, the last one, as in PyTorch).
+void dk_maxpool2d_f32(int64_t planes, const dk_pool_geometry *g, const float *x, float *values, int64_t *indices);
+
 #ifdef __cplusplus
 }
 #endif

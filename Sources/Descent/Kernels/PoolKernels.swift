@@ -1,3 +1,5 @@
+import CDescentKernels
+
 /// Windows of a 2-D pooling: for output row oy, input rows [rowStart(oy), rowEnd(oy)) with
 /// step `dh` (and likewise for columns). Covers fixed windows (max/avg pooling with stride,
 /// padding and dilation) and adaptive ones.
@@ -28,6 +30,16 @@ extension Kernels {
         // Windows that never leave the image (no padding, no overhang, no dilation): plain loops.
         let interior = !p.adaptive && p.ph == 0 && p.pw == 0 && p.dh == 1 && p.dw == 1
             && (p.oh - 1) * p.sh + p.kh <= p.h && (p.ow - 1) * p.sw + p.kw <= p.w
+        if interior && x.dtype == .float32 {
+            // The vectorized C kernel (pooling.c).
+            var g = dk_pool_geometry(h: Int64(p.h), w: Int64(p.w), kh: Int64(p.kh), kw: Int64(p.kw), sh: Int64(p.sh),
+                                     sw: Int64(p.sw), oh: Int64(p.oh), ow: Int64(p.ow))
+            let xp = x.storage.typed(Float.self) + x.offset, vp = values.storage.typed(Float.self), per = p.oh * p.ow
+            Parallel.forRange(planes, cost: per * p.kh * p.kw) { r in
+                dk_maxpool2d_f32(Int64(r.count), &g, xp + r.lowerBound * p.h * p.w, vp + r.lowerBound * per, ip + r.lowerBound * per)
+            }
+            return (values, indices)
+        }
         func go<T: FloatScalar>(_: T.Type) {
             let xp = x.storage.typed(T.self) + x.offset, vp = values.storage.typed(T.self)
             Parallel.forRange(planes, cost: p.oh * p.ow * p.kh * p.kw) { range in

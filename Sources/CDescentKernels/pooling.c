@@ -1,0 +1,108 @@
+// Max pooling of float32 planes whose windows lie inside the image (no padding, no overhang, no
+// dilation), the common case of a CNN. Windows two wide with stride two (2x2 pooling) run on
+// AVX-512 vectors of 16 outputs, even and odd columns split by one permute; other windows loop
+// over a whole output row at a time. Other geometries use the Swift loops (PoolKernels.swift).
+// As in PyTorch, within a window the first maximum wins, and NaN wins (the last one).
+#include "descent_kernels.h"
+
+#include "activations.h"
+
+#ifdef DK_X86
+#include <immintrin.h>
+
+static inline __attribute__((always_inline)) void dk_maxpool2d_any_f32_impl(int64_t planes, const dk_pool_geometry *g,
+        const float *restrict x, float *restrict values, int64_t *restrict indices) {
+    int64_t h = g->h, w = g->w, sh = g->sh, sw = g->sw, oh = g->oh, ow = g->ow;
+    for (int64_t c = 0; c < planes; c++) {
+        const float *plane = x + c * h * w;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            float *restrict best = values + (c * oh + oy) * ow;
+            int64_t *restrict at = indices + (c * oh + oy) * ow;
+            const float *top = plane + oy * sh * w;
+            for (int64_t ox = 0; ox < ow; ox++) {
+                best[ox] = top[ox * sw];
+                at[ox] = oy * sh * w + ox * sw;
+            }
+            for (int64_t i = 0; i < g->kh; i++) {
+                for (int64_t j = 0; j < g->kw; j++) {
+                    const float *r = top + i * w + j;
+                    int64_t base = (oy * sh + i) * w + j;
+                    // Rows are short in a CNN (7, 14, 28 outputs): masked vectors rather than a
+                    // scalar remainder.
+#pragma clang loop vectorize_predicate(enable) interleave_count(1)
+                    for (int64_t ox = 0; ox < ow; ox++) {
+                        // Branch-free: random data would defeat branch prediction. NaN wins.
+                        float v = r[ox * sw];
+                        int take = v > best[ox] || v != v;
+                        best[ox] = take ? v : best[ox];
+                        at[ox] = take ? base + ox * sw : at[ox];
+                    }
+                }
+            }
+        }
+    }
+}
+
+// A window's next candidate v at flat index at: taken when greater, or NaN.
+#define TAKE(v, at)                                                                              \
+    {                                                                                            \
+        __mmask16 t = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q); \
+        best = _mm512_mask_mov_ps(best, t, v);                                                   \
+        where = _mm512_mask_mov_epi32(where, t, at);                                             \
+    }
+
+DK_TARGET_AVX512 static void maxpool_2wide_avx512(int64_t planes, const dk_pool_geometry *g, const float *x,
+                                                   float *values, int64_t *indices) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    int64_t h = g->h, w = g->w, sh = g->sh, oh = g->oh, ow = g->ow;
+    for (int64_t c = 0; c < planes; c++) {
+        const float *plane = x + c * h * w;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            for (int64_t ox = 0; ox < ow; ox += 16) {
+                int64_t n = ow - ox < 16 ? ow - ox : 16;
+                __mmask16 m = (__mmask16)((1u << n) - 1);
+                __mmask16 lo = 2 * n >= 16 ? 0xFFFF : (__mmask16)((1u << (2 * n)) - 1);
+                __mmask16 hi = 2 * n <= 16 ? 0 : (__mmask16)((1u << (2 * n - 16)) - 1);
+                __m512 best = _mm512_setzero_ps();
+                __m512i where = _mm512_setzero_si512();
+                for (int64_t i = 0; i < g->kh; i++) {
+                    int64_t row = (oy * sh + i) * w + 2 * ox;
+                    const float *r = plane + row;
+                    __m512 v0 = _mm512_maskz_loadu_ps(lo, r), v1 = _mm512_maskz_loadu_ps(hi, r + 16);
+                    __m512 ev = _mm512_permutex2var_ps(v0, even, v1), od = _mm512_permutex2var_ps(v0, odd, v1);
+                    __m512i at = _mm512_add_epi32(_mm512_set1_epi32((int32_t)row), even);
+                    if (i == 0) {
+                        best = ev;
+                        where = at;
+                    } else {
+                        TAKE(ev, at)
+                    }
+                    TAKE(od, _mm512_add_epi32(at, _mm512_set1_epi32(1)))
+                }
+                int64_t o = (c * oh + oy) * ow + ox;
+                _mm512_mask_storeu_ps(values + o, m, best);
+                _mm512_mask_storeu_epi64(indices + o, (__mmask8)m, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(where)));
+                _mm512_mask_storeu_epi64(indices + o + 8, (__mmask8)(m >> 8),
+                                         _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(where, 1)));
+            }
+        }
+    }
+}
+#undef TAKE
+#endif
+
+DK_DISPATCH(dk_maxpool2d_any_f32,
+            (int64_t planes, const dk_pool_geometry *g, const float *x, float *values, int64_t *indices),
+            (planes, g, x, values, indices))
+
+void dk_maxpool2d_f32(int64_t planes, const dk_pool_geometry *g, const float *x, float *values, int64_t *indices) {
+#ifdef DK_X86
+    // Flat indices are formed in 32-bit lanes: planes of fewer than 2^31 elements.
+    if (g->kw == 2 && g->sw == 2 && g->h * g->w < (1LL << 31) && dk_cpu_has_avx512()) {
+        maxpool_2wide_avx512(planes, g, x, values, indices);
+        return;
+    }
+#endif
+    dk_maxpool2d_any_f32(planes, g, x, values, indices);
+}
