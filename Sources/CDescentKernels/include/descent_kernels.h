@@ -107,6 +107,12 @@ void dk_im2col_f32(const dk_conv_geometry *g, const float *x, int64_t row0, int6
 /// Adds channels c0..<c1 of col2im into one image's planes starting at `dx`.
 void dk_col2im_f32(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx);
 
+/// Σ x[i], Σ (x[i] − mean)² and Σ g[i]·(x[i] − mean) over n contiguous floats (vector
+/// accumulators, blocks added in double).
+double dk_sum_f32(int64_t n, const float *x);
+double dk_sum_squared_deviation_f32(int64_t n, const float *x, float mean);
+double dk_sum_product_deviation_f32(int64_t n, const float *g, const float *x, float mean);
+
 /// A pooling window geometry whose windows lie inside the image (no padding or dilation).
 typedef struct {
     int64_t h, w, kh, kw, sh, sw, oh, ow;

@@ -1,3 +1,5 @@
+import CDescentKernels
+
 extension Kernels {
     /// Per-channel mean and biased variance of contiguous x viewed as (N, C, L), in Double.
     static func channelMoments(_ x: Tensor, n: Int, c: Int, l: Int) -> (mean: [Double], variance: [Double]) {
@@ -11,21 +13,11 @@ extension Kernels {
                         for ch in range {
                             // Two passes (mean, then centered squares) for accuracy.
                             var s = 0.0
-                            for b in 0..<n {
-                                let p = xp + (b * c + ch) * l
-                                var part: T = 0
-                                for i in 0..<l { part += p[i] }
-                                s += part.asDouble
-                            }
+                            for b in 0..<n { s += rowSum(xp + (b * c + ch) * l, l) }
                             let m = s / Double(n * l)
                             let mt = T(fromDouble: m)
                             var q = 0.0
-                            for b in 0..<n {
-                                let p = xp + (b * c + ch) * l
-                                var part: T = 0
-                                for i in 0..<l { let d = p[i] - mt; part += d * d }
-                                q += part.asDouble
-                            }
+                            for b in 0..<n { q += rowSquaredDeviation(xp + (b * c + ch) * l, l, mt) }
                             mp[ch] = m
                             vp[ch] = q / Double(n * l)
                         }
@@ -77,9 +69,8 @@ extension Kernels {
                             var s1 = 0.0, s2 = 0.0
                             for bb in 0..<n {
                                 let p = xp + (bb * c + ch) * l, q = gp + (bb * c + ch) * l
-                                var p1: T = 0, p2: T = 0
-                                for i in 0..<l { p1 += q[i]; p2 += q[i] * (p[i] - m) }
-                                s1 += p1.asDouble; s2 += p2.asDouble
+                                s1 += rowSum(q, l)
+                                s2 += rowProductDeviation(q, p, l, m)
                             }
                             ap[ch] = s1; bp[ch] = s2
                         }
@@ -117,5 +108,36 @@ extension Kernels {
         case .int64: preconditionFailure("[batchNorm] expected a floating-point tensor")
         }
         return out
+    }
+
+    // Sums over one contiguous row, float32 on the vectorized C kernels (reduce.c).
+
+    @inline(__always) private static func rowSum<T: FloatScalar>(_ p: UnsafeMutablePointer<T>, _ l: Int) -> Double {
+        if T.self == Float.self { return dk_sum_f32(Int64(l), UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)) }
+        var part: T = 0
+        for i in 0..<l { part += p[i] }
+        return part.asDouble
+    }
+
+    /// Σ (p[i] − m)².
+    @inline(__always) private static func rowSquaredDeviation<T: FloatScalar>(_ p: UnsafeMutablePointer<T>, _ l: Int, _ m: T) -> Double {
+        if T.self == Float.self {
+            return dk_sum_squared_deviation_f32(Int64(l), UnsafeRawPointer(p).assumingMemoryBound(to: Float.self), Float(m.asDouble))
+        }
+        var part: T = 0
+        for i in 0..<l { let d = p[i] - m; part += d * d }
+        return part.asDouble
+    }
+
+    /// Σ g[i]·(x[i] − m).
+    @inline(__always) private static func rowProductDeviation<T: FloatScalar>(_ g: UnsafeMutablePointer<T>, _ x: UnsafeMutablePointer<T>,
+                                                                             _ l: Int, _ m: T) -> Double {
+        if T.self == Float.self {
+            return dk_sum_product_deviation_f32(Int64(l), UnsafeRawPointer(g).assumingMemoryBound(to: Float.self),
+                                                UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), Float(m.asDouble))
+        }
+        var part: T = 0
+        for i in 0..<l { part += g[i] * (x[i] - m) }
+        return part.asDouble
     }
 }

@@ -1,3 +1,5 @@
+import CDescentKernels
+
 /// A reduction over a set of dims: the kept dims enumerate output elements (row-major), the
 /// reduced dims form the inner walk for each output.
 struct ReducePlan {
@@ -122,15 +124,7 @@ extension Kernels {
             plan.forEachReducedRun(base) { off, n, s in
                 let p = xp + off
                 if s == 1 {
-                    // Blocks of float sums (vectorizable) added into a Double.
-                    var i = 0
-                    while i < n {
-                        let m = Swift.min(64, n - i)
-                        var part: Float = 0
-                        for j in 0..<m { part += p[i + j] }
-                        acc += Double(part)
-                        i += m
-                    }
+                    acc += dk_sum_f32(Int64(n), p)  // vector accumulators, blocks added in double
                 } else {
                     for i in 0..<n { acc += Double(p[i * s]) }
                 }
