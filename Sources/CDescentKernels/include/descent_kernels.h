@@ -104,6 +104,12 @@ typedef struct {
 } dk_conv_geometry;
 /// Rows row0..<row1 of im2col for one image whose channels start at `x` (contiguous planes).
 void dk_im2col_f32(const dk_conv_geometry *g, const float *x, int64_t row0, int64_t row1, float *col);
+/// Floats of scratch (64-byte aligned) that dk_conv2d_direct_f32 needs.
+int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+/// One image's convolution with stride 1, no dilation, one group (AVX-512 only): out (cout, oh,
+/// ow) = w (cout, cin·kh·kw) ⋆ x (cin, h, w) with the geometry's padding, without a column matrix.
+void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *w,
+                          float *out, float *scratch);
 /// Adds channels c0..<c1 of col2im into one image's planes starting at `dx`.
 void dk_col2im_f32(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx);
 

@@ -137,6 +137,41 @@ extension Kernels {
         return im2col(one, g.single, c0: c0, cg: cg)
     }
 
+    /// Whether `convolutionDirect` applies: float32 on AVX-512, stride 1, no dilation, one
+    /// group, rows wide enough to fill most of the kernel's 32 columns, and at least one image
+    /// per thread (each image then runs on one thread).
+    static func convolutionDirectApplies(_ x: Tensor, _ g: ConvGeometry, groups: Int) -> Bool {
+        x.dtype == .float32 && MatmulBackend.resolved == .avx512 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1
+            && groups == 1 && g.ow >= 24 && g.n >= Parallel.threads
+    }
+
+    /// out[image] (O, oh, ow) = w (O, C·kh·kw) ⋆ x[image] by the direct kernel (conv_direct.c),
+    /// on the calling thread: no column matrix.
+    static func convolutionDirect(_ x: Tensor, _ g: ConvGeometry, image: Int, w: Tensor, outChannels: Int, out: Tensor) {
+        withUnsafePointer(to: g.cGeometry) { gp in
+            let scratch = Tensor(uninitialized: [Int(dk_conv2d_direct_scratch_floats(gp, Int64(g.c), Int64(outChannels)))], dtype: .float32)
+            dk_conv2d_direct_f32(gp, Int64(g.c), Int64(outChannels), x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w,
+                                 w.storage.typed(Float.self) + w.offset,
+                                 out.storage.typed(Float.self) + out.offset + image * outChannels * g.oh * g.ow, scratch.storage.typed(Float.self))
+        }
+    }
+
+    /// w (O, C, kh, kw) → w′ (C, O, kh, kw) with w′[c][o][i][j] = w[o][c][kh−1−i][kw−1−j]: the kernel
+    /// whose stride-1 convolution is the adjoint of w's.
+    static func flippedTransposedKernel(_ w: Tensor) -> Tensor {
+        let (o, c, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+        let out = Tensor(uninitialized: [c, o, kh, kw], dtype: .float32)
+        let src = w.storage.typed(Float.self) + w.offset, dst = out.storage.typed(Float.self)
+        for oo in 0..<o {
+            for cc in 0..<c {
+                for i in 0..<kh {
+                    for j in 0..<kw { dst[((cc * o + oo) * kh + i) * kw + j] = src[((oo * c + cc) * kh + kh - 1 - i) * kw + kw - 1 - j] }
+                }
+            }
+        }
+        return out
+    }
+
     /// Adds `col2im(col)` (cg·kh·kw, oh·ow) into image `image` of the contiguous `dx`.
     static func col2im(_ col: Tensor, _ g: ConvGeometry, image: Int, c0: Int, cg: Int, into dx: Tensor) {
         let one = Tensor(storage: dx.storage, shape: [1, g.c, g.h, g.w], strides: Shape.contiguousStrides([1, g.c, g.h, g.w]),

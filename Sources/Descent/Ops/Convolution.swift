@@ -31,9 +31,15 @@ extension Tensor {
         let out = Tensor(uninitialized: [n, o, oh, ow], dtype: x.dtype)
         // Per image: col = im2col(x[b]) (k × pixels); out[b, group] = W[group] (og × k) · col.
         // The columns are kept for the weight gradient when they are not too large.
-        let keepColumns = Tensor.needsGrad(w) && n * groups * k * pixels * x.dtype.byteSize <= 128 << 20
+        // The direct kernel builds no columns; the weight gradient then forms them again.
+        let direct = Kernels.convolutionDirectApplies(x, g, groups: groups)
+        let keepColumns = !direct && Tensor.needsGrad(w) && n * groups * k * pixels * x.dtype.byteSize <= 128 << 20
         let saved = ConvPlan.Slots(count: keepColumns ? n * groups : 0)
         ConvPlan.forEachImage(n, dtype: x.dtype, cost: o * k * pixels) { b in
+            if direct {
+                Kernels.convolutionDirect(xd, g, image: b, w: wm, outChannels: o, out: out)
+                return
+            }
             for grp in 0..<groups {
                 let col = Kernels.im2col(xd, g, image: b, c0: grp * cg, cg: cg)
                 Kernels.gemm(false, false, m: og, n: pixels, k: k, a: wm, aOffset: grp * og * k, lda: k,
@@ -46,9 +52,15 @@ extension Tensor {
             let needX = x.requiresGrad, needW = w.requiresGrad
             out.record(op == "conv2d" ? "ConvolutionBackward" : "ConvolutionBackward(\(op))", [x, w] + (bias.map { [$0] } ?? [])) { gout in
                 let gc = gout.contiguousData()
-                let dx = needX ? Tensor.zeros(x.shape, dtype: x.dtype) : nil
+                // With stride 1, dx is the convolution of g with the flipped, transposed weight.
+                let directInput = direct && kh - 1 >= padding.top && kw - 1 >= padding.left
+                let dx = needX ? (directInput ? Tensor(uninitialized: x.shape, dtype: x.dtype) : Tensor.zeros(x.shape, dtype: x.dtype)) : nil
+                let gT = ConvGeometry(n: n, c: o, h: oh, w: ow, kh: kh, kw: kw, sh: 1, sw: 1, padH: kh - 1 - padding.top,
+                                      padW: kw - 1 - padding.left, dh: 1, dw: 1, oh: h, ow: wd)
+                let wFlipped = needX && directInput ? Kernels.flippedTransposedKernel(wm) : nil
                 let partials = ConvPlan.WeightGradPartials(shape: [groups, k, og], dtype: w.dtype)
                 ConvPlan.forEachImage(n, dtype: x.dtype, cost: 2 * o * k * pixels) { b in
+                    if let dx, let wFlipped { Kernels.convolutionDirect(gc, gT, image: b, w: wFlipped, outChannels: c, out: dx) }
                     for grp in 0..<groups {
                         let gOff = (b * o + grp * og) * pixels
                         if needW {
@@ -58,7 +70,7 @@ extension Tensor {
                             Kernels.gemm(false, true, m: k, n: og, k: pixels, a: col, aOffset: 0, lda: pixels,
                                          b: gc, bOffset: gOff, ldb: pixels, c: partials.current, cOffset: grp * k * og, ldc: og, accumulate: true)
                         }
-                        if let dx {
+                        if let dx, wFlipped == nil {
                             // dcol = W[group]ᵀ (k × og) · g[b, group]; dx[b] += col2im(dcol)
                             let dcol = Tensor(uninitialized: [k, pixels], dtype: x.dtype)
                             Kernels.gemm(true, false, m: k, n: pixels, k: og, a: wm, aOffset: grp * og * k, lda: k,

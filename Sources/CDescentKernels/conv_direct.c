@@ -1,0 +1,91 @@
+// Direct float32 convolution with stride 1 and no dilation, one image at a time (AVX-512): the
+// image is copied once into a zero-padded buffer, and each output row is formed like a GEMM tile
+// whose "B" rows are read straight from that buffer: for input position k = (c, i, j) the 32
+// outputs x0..x0+31 of row y need padded[c][y + i][x0 + j …], one contiguous run. No column
+// matrix is built and nothing is packed. Register tile: 8 output channels × 32 columns.
+#include "descent_kernels.h"
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#define DK_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,fma")))
+
+static inline __mmask16 first(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (n <= 0 ? 0 : (__mmask16)((1u << n) - 1)); }
+
+// out[o][0:32] (masked) for 8 output channels: Σ_k w[o][k] · b[offs[k] + 0:32].
+DK_AVX512 static void tile_8x32(int64_t K, const float *w, int64_t K8, const int64_t *offs, const float *b, float *out,
+                                int64_t outStride, int64_t mr, __mmask16 m0, __mmask16 m1) {
+    const float *w0 = w, *w4 = w + 4 * K8;
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps(), c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k++) {
+        const float *row = b + offs[k];
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, row), b1 = _mm512_maskz_loadu_ps(m1, row + 16), x;
+#define ROW(p, lo, hi)                 \
+    x = _mm512_set1_ps(p);             \
+    lo = _mm512_fmadd_ps(x, b0, lo);   \
+    hi = _mm512_fmadd_ps(x, b1, hi);
+        ROW(w0[k], c00, c01) ROW(w0[K8 + k], c10, c11) ROW(w0[2 * K8 + k], c20, c21) ROW(w0[3 * K8 + k], c30, c31)
+        ROW(w4[k], c40, c41) ROW(w4[K8 + k], c50, c51) ROW(w4[2 * K8 + k], c60, c61) ROW(w4[3 * K8 + k], c70, c71)
+#undef ROW
+    }
+    __m512 lo[8] = {c00, c10, c20, c30, c40, c50, c60, c70};
+    __m512 hi[8] = {c01, c11, c21, c31, c41, c51, c61, c71};
+    for (int64_t r = 0; r < mr; r++) {
+        _mm512_mask_storeu_ps(out + r * outStride, m0, lo[r]);
+        _mm512_mask_storeu_ps(out + r * outStride + 16, m1, hi[r]);
+    }
+}
+
+// Scratch: the offsets of the K input positions (int64), the padded image, the padded weights.
+int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    int64_t K = cin * g->kh * g->kw;
+    return 2 * K + cin * (g->oh + g->kh - 1) * (g->ow + g->kw - 1) + (cout + 7) / 8 * 8 * K;
+}
+
+DK_AVX512 void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *w,
+                                    float *out, float *scratch) {
+    int64_t H = g->h, W = g->w, oh = g->oh, ow = g->ow, kh = g->kh, kw = g->kw;
+    int64_t PH = oh + kh - 1, PW = ow + kw - 1;
+    int64_t K = cin * kh * kw, O8 = (cout + 7) / 8 * 8;
+    int64_t *offs = (int64_t *)scratch;  // scratch is 64-byte aligned
+    float *padded = scratch + 2 * K, *wp = padded + cin * PH * PW;
+    // The padded image: padded[c][py][px] = x[c][py − ph][px − pw], 0 outside.
+    for (int64_t c = 0; c < cin; c++)
+        for (int64_t py = 0; py < PH; py++) {
+            float *d = padded + (c * PH + py) * PW;
+            int64_t iy = py - g->ph;
+            memset(d, 0, sizeof(float) * (size_t)PW);
+            if (iy < 0 || iy >= H) continue;
+            int64_t x0 = g->pw, lo = x0 > 0 ? x0 : 0, hi = W + x0 < PW ? W + x0 : PW;  // px range holding x
+            if (hi > lo) memcpy(d + lo, x + (c * H + iy) * W + (lo - x0), sizeof(float) * (size_t)(hi - lo));
+        }
+    // Weights with the output channels rounded up to whole tiles (zero rows).
+    memcpy(wp, w, sizeof(float) * (size_t)(cout * K));
+    memset(wp + cout * K, 0, sizeof(float) * (size_t)((O8 - cout) * K));
+    for (int64_t c = 0, k = 0; c < cin; c++)
+        for (int64_t i = 0; i < kh; i++)
+            for (int64_t j = 0; j < kw; j++) offs[k++] = (c * PH + i) * PW + j;
+    for (int64_t y = 0; y < oh; y++)
+        for (int64_t x0 = 0; x0 < ow; x0 += 32) {
+            __mmask16 m0 = first(ow - x0), m1 = first(ow - x0 - 16);
+            const float *b = padded + y * PW + x0;
+            for (int64_t o0 = 0; o0 < cout; o0 += 8)
+                tile_8x32(K, wp + o0 * K, K, offs, b, out + (o0 * oh + y) * ow + x0, oh * ow,
+                          cout - o0 < 8 ? cout - o0 : 8, m0, m1);
+        }
+}
+#else
+int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    (void)g; (void)cin; (void)cout;
+    abort();
+}
+void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *w, float *out,
+                          float *scratch) {
+    (void)g; (void)cin; (void)cout; (void)x; (void)w; (void)out; (void)scratch;
+    abort();
+}
+#endif
