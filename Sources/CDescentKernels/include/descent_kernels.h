@@ -110,6 +110,9 @@ int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin, 
 /// ow) = w (cout, cin·kh·kw) ⋆ x (cin, h, w) with the geometry's padding, without a column matrix.
 void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *w,
                           float *out, float *scratch);
+/// dWᵀ (cin·kh·kw, cout) += col(x) · gᵀ for one image (same conditions): g (cout, oh·ow).
+void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
+                                      const float *gout, float *dwT, float *scratch);
 /// Adds channels c0..<c1 of col2im into one image's planes starting at `dx`.
 void dk_col2im_f32(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx);
 

@@ -156,6 +156,17 @@ extension Kernels {
         }
     }
 
+    /// dWᵀ (C·kh·kw, O) += col(x[image]) · g[image]ᵀ by the direct kernel, on the calling thread.
+    static func convolutionDirectWeightGrad(_ x: Tensor, _ g: ConvGeometry, image: Int, gout: Tensor, outChannels: Int,
+                                            into dwT: Tensor) {
+        withUnsafePointer(to: g.cGeometry) { gp in
+            let scratch = Tensor(uninitialized: [Int(dk_conv2d_direct_scratch_floats(gp, Int64(g.c), Int64(outChannels)))], dtype: .float32)
+            dk_conv2d_direct_weight_grad_f32(gp, Int64(g.c), Int64(outChannels), x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w,
+                                             gout.storage.typed(Float.self) + gout.offset + image * outChannels * g.oh * g.ow,
+                                             dwT.storage.typed(Float.self) + dwT.offset, scratch.storage.typed(Float.self))
+        }
+    }
+
     /// w (O, C, kh, kw) → w′ (C, O, kh, kw) with w′[c][o][i][j] = w[o][c][kh−1−i][kw−1−j]: the kernel
     /// whose stride-1 convolution is the adjoint of w's.
     static func flippedTransposedKernel(_ w: Tensor) -> Tensor {

@@ -61,9 +61,10 @@ extension Tensor {
                 let partials = ConvPlan.WeightGradPartials(shape: [groups, k, og], dtype: w.dtype)
                 ConvPlan.forEachImage(n, dtype: x.dtype, cost: 2 * o * k * pixels) { b in
                     if let dx, let wFlipped { Kernels.convolutionDirect(gc, gT, image: b, w: wFlipped, outChannels: c, out: dx) }
+                    if direct && needW { Kernels.convolutionDirectWeightGrad(xd, g, image: b, gout: gc, outChannels: o, into: partials.current) }
                     for grp in 0..<groups {
                         let gOff = (b * o + grp * og) * pixels
-                        if needW {
+                        if needW && !direct {
                             // dW[group]ᵀ (k × og) += col (k × pixels) · g[b, group]ᵀ: the large operand
                             // is read as rows, which is faster than transposing it for dW = g·colᵀ.
                             let col = saved[b * groups + grp] ?? Kernels.im2col(xd, g, image: b, c0: grp * cg, cg: cg)
