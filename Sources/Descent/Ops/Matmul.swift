@@ -34,7 +34,11 @@ extension Tensor {
                 let ga = needA ? g.matmul(b.transpose(-1, -2)) : nil
                 var gb: Tensor? = nil
                 if needB {
-                    if b.rank == 2 && a.rank > 2 {
+                    if b.rank == 2 && a.rank == 2 && b.strides == [1, b.shape[0]] && b.shape[0] > 1 {
+                        // b is the transpose of a contiguous matrix (a Linear layer's weight.t):
+                        // form (gᵀ·a)ᵀ, so that the gradient reaching the matrix is contiguous.
+                        gb = g.t.matmul(a).t
+                    } else if b.rank == 2 && a.rank > 2 {
                         // Shared weight: fold the batch into rows, one product instead of a sum of many.
                         let k = a.shape[a.rank - 1], n = b.shape[1]
                         gb = a.reshape([-1, k]).t.matmul(g.reshape([-1, n]))
