@@ -12,11 +12,16 @@
 #include <immintrin.h>
 #define DK_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,fma")))
 
+#ifndef KD
+#define KD 192
+#endif
+
 static inline __mmask16 first(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (n <= 0 ? 0 : (__mmask16)((1u << n) - 1)); }
 
-// out[o][0:32] (masked) for 8 output channels: Σ_k w[o][k] · b[offs[k] + 0:32].
+// out[o][0:32] (masked; += when accumulate) for 8 output channels: Σ_k w[o][k] · b[offs[k] + 0:32]
+// over k in 0..<K (w rows K8 apart).
 DK_AVX512 static void tile_8x32(int64_t K, const float *w, int64_t K8, const int64_t *offs, const float *b, float *out,
-                                int64_t outStride, int64_t mr, __mmask16 m0, __mmask16 m1) {
+                                int64_t outStride, int64_t mr, __mmask16 m0, __mmask16 m1, int accumulate) {
     const float *w0 = w, *w4 = w + 4 * K8;
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
@@ -36,8 +41,13 @@ DK_AVX512 static void tile_8x32(int64_t K, const float *w, int64_t K8, const int
     __m512 lo[8] = {c00, c10, c20, c30, c40, c50, c60, c70};
     __m512 hi[8] = {c01, c11, c21, c31, c41, c51, c61, c71};
     for (int64_t r = 0; r < mr; r++) {
-        _mm512_mask_storeu_ps(out + r * outStride, m0, lo[r]);
-        _mm512_mask_storeu_ps(out + r * outStride + 16, m1, hi[r]);
+        float *o = out + r * outStride;
+        if (accumulate) {
+            lo[r] = _mm512_add_ps(lo[r], _mm512_maskz_loadu_ps(m0, o));
+            hi[r] = _mm512_add_ps(hi[r], _mm512_maskz_loadu_ps(m1, o + 16));
+        }
+        _mm512_mask_storeu_ps(o, m0, lo[r]);
+        _mm512_mask_storeu_ps(o + 16, m1, hi[r]);
     }
 }
 
@@ -81,9 +91,12 @@ DK_AVX512 void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int6
         for (int64_t x0 = 0; x0 < ow; x0 += 32) {
             __mmask16 m0 = first(ow - x0), m1 = first(ow - x0 - 16);
             const float *b = padded + y * PW + x0;
-            for (int64_t o0 = 0; o0 < cout; o0 += 8)
-                tile_8x32(K, wp + o0 * K, K, offs, b, out + (o0 * oh + y) * ow + x0, oh * ow,
-                          cout - o0 < 8 ? cout - o0 : 8, m0, m1);
+            // Chunks of KD input positions: their rows of the image (KD × 128 bytes) stay in L1
+            // while every tile of output channels uses them.
+            for (int64_t k0 = 0; k0 < K; k0 += KD)
+                for (int64_t o0 = 0; o0 < cout; o0 += 8)
+                    tile_8x32(K - k0 < KD ? K - k0 : KD, wp + o0 * K + k0, K, offs + k0, b, out + (o0 * oh + y) * ow + x0,
+                              oh * ow, cout - o0 < 8 ? cout - o0 : 8, m0, m1, k0 > 0);
         }
 }
 
