@@ -128,18 +128,20 @@ final class RecurrentSequencePrimitiveTests: XCTestCase {
     /// The float32 LSTM and GRU sequence kernels (lstm_sequence.c, gru_sequence.c) split hidden
     /// units into 32-wide panels among threads: a hidden size of 70 gives two parts, the second
     /// with a partial panel. Against the step-by-step composite, on 1 and 2 threads, in both
-    /// directions, with variable lengths, with and without bias.
+    /// directions, with variable lengths, with and without bias. With the portable GEMM the general
+    /// float32 path runs instead (the one other CPUs take), against the same oracle.
     func testFusedSequenceKernelsAcrossThreadsAndPartialPanels() {
         Descent.manualSeed(23)
-        let saved = Descent.threads
-        defer { Descent.threads = saved }
+        let saved = Descent.threads, savedBackend = MatmulBackend.current
+        defer { Descent.threads = saved; MatmulBackend.current = savedBackend }
         XCTAssertEqual(Tensor.fusedSequenceApplies(Tensor.zeros([1])), MatmulBackend.resolved == .avx512)
         let makers: [(String, () -> RecurrentLayer)] = [
             ("LSTM", { LSTM(6, 70, bidirectional: true) }), ("LSTM no bias", { LSTM(6, 70, bias: false) }),
             ("GRU", { GRU(6, 70, bidirectional: true) }), ("GRU no bias", { GRU(6, 70, bias: false) }),
         ]
-        for threads in [1, 2] {
+        for (threads, backend) in [(1, MatmulBackend.automatic), (2, .automatic), (2, .portable)] {
             Descent.threads = threads
+            MatmulBackend.current = backend
             for (kind, make) in makers {
                 let a = make(), b = make()
                 try! b.loadStateDict(a.stateDict())
@@ -153,7 +155,7 @@ final class RecurrentSequencePrimitiveTests: XCTestCase {
                 let lengths = [7, 2, 5, 1, 7]
                 let (oa, hna, cna) = a.run(xa, h0: ha, c0: isLSTM ? ca : nil, lengths: lengths)
                 let (ob, hnb, cnb) = b.run(xb, h0: hb, c0: isLSTM ? cb : nil, lengths: lengths)
-                let name = "\(kind), threads \(threads)"
+                let name = "\(kind), threads \(threads), \(backend)"
                 assertClose(oa, ob, rtol: 1e-5, atol: 1e-6, "\(name) output")
                 assertClose(hna, hnb, rtol: 1e-5, atol: 1e-6, "\(name) h")
                 if isLSTM { assertClose(cna!, cnb!, rtol: 1e-5, atol: 1e-6, "\(name) c") }
