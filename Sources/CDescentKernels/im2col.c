@@ -39,10 +39,15 @@ static inline __attribute__((always_inline)) void im2col_impl(const dk_conv_geom
             }
             const float *src = plane + iy * g->w + x0;
             for (int64_t ox = 0; ox < lo; ox++) dst[ox] = 0;
-            if (g->sw == 1)
+            // Rows are short (a 16-wide grid is common): one masked vector rather than a
+            // scalar remainder after an unrolled vector loop that never runs.
+            if (g->sw == 1) {
+                #pragma clang loop vectorize_predicate(enable) interleave_count(1)
                 for (int64_t ox = lo; ox < hi; ox++) dst[ox] = src[ox];
-            else
+            } else {
+                #pragma clang loop vectorize_predicate(enable) interleave_count(1)
                 for (int64_t ox = lo; ox < hi; ox++) dst[ox] = src[ox * g->sw];
+            }
             for (int64_t ox = hi; ox < g->ow; ox++) dst[ox] = 0;
         }
     }
@@ -63,10 +68,13 @@ static inline __attribute__((always_inline)) void col2im_impl(const dk_conv_geom
                     if (iy < 0 || iy >= g->h) continue;
                     float *row = plane + iy * g->w + x0;
                     const float *s = src + oy * g->ow;
-                    if (g->sw == 1)
+                    if (g->sw == 1) {
+                        #pragma clang loop vectorize_predicate(enable) interleave_count(1)
                         for (int64_t ox = lo; ox < hi; ox++) row[ox] += s[ox];
-                    else
+                    } else {
+                        #pragma clang loop vectorize_predicate(enable) interleave_count(1)
                         for (int64_t ox = lo; ox < hi; ox++) row[ox * g->sw] += s[ox];
+                    }
                 }
             }
         }
