@@ -29,6 +29,8 @@ enum Kernels {
             let a = sp + o[0], b = dp + o[1]
             if si == 1 && di == 1 {
                 b.update(from: a, count: n)
+            } else if si == 0 && di == 1 {
+                b.update(repeating: a[0], count: n)  // a broadcast value (the gradient of a sum)
             } else {
                 for i in 0..<n { b[i * di] = a[i * si] }
             }

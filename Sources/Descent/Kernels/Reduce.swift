@@ -125,6 +125,8 @@ extension Kernels {
                 let p = xp + off
                 if s == 1 {
                     acc += dk_sum_f32(Int64(n), p)  // vector accumulators, blocks added in double
+                } else if s == 0 {
+                    acc += Double(p[0]) * Double(n)  // a broadcast value (the gradient of a sum)
                 } else {
                     for i in 0..<n { acc += Double(p[i * s]) }
                 }
