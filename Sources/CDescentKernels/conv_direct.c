@@ -18,11 +18,10 @@
 
 static inline __mmask16 first(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (n <= 0 ? 0 : (__mmask16)((1u << n) - 1)); }
 
-// out[o][0:32] (masked; += when accumulate) for 8 output channels: Σ_k w[o][k] · b[offs[k] + 0:32]
-// over k in 0..<K (w rows K8 apart).
-DK_AVX512 static void tile_8x32(int64_t K, const float *w, int64_t K8, const int64_t *offs, const float *b, float *out,
+// out[o][0:32] (masked; += when accumulate) for 8 output channels: Σ_k w[k][o] · b[offs[k] + 0:32]
+// over k in 0..<K, the weights of the 8 channels packed together for each k (w[k·8 + r]).
+DK_AVX512 static void tile_8x32(int64_t K, const float *w, const int64_t *offs, const float *b, float *out,
                                 int64_t outStride, int64_t mr, __mmask16 m0, __mmask16 m1, int accumulate) {
-    const float *w0 = w, *w4 = w + 4 * K8;
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
     __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
@@ -34,8 +33,9 @@ DK_AVX512 static void tile_8x32(int64_t K, const float *w, int64_t K8, const int
     x = _mm512_set1_ps(p);             \
     lo = _mm512_fmadd_ps(x, b0, lo);   \
     hi = _mm512_fmadd_ps(x, b1, hi);
-        ROW(w0[k], c00, c01) ROW(w0[K8 + k], c10, c11) ROW(w0[2 * K8 + k], c20, c21) ROW(w0[3 * K8 + k], c30, c31)
-        ROW(w4[k], c40, c41) ROW(w4[K8 + k], c50, c51) ROW(w4[2 * K8 + k], c60, c61) ROW(w4[3 * K8 + k], c70, c71)
+        const float *wk = w + 8 * k;
+        ROW(wk[0], c00, c01) ROW(wk[1], c10, c11) ROW(wk[2], c20, c21) ROW(wk[3], c30, c31)
+        ROW(wk[4], c40, c41) ROW(wk[5], c50, c51) ROW(wk[6], c60, c61) ROW(wk[7], c70, c71)
 #undef ROW
     }
     __m512 lo[8] = {c00, c10, c20, c30, c40, c50, c60, c70};
@@ -84,9 +84,10 @@ DK_AVX512 void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int6
     int64_t *offs = (int64_t *)scratch;  // scratch is 64-byte aligned
     float *padded = scratch + 2 * K, *wp = padded + cin * (oh + g->kh - 1) * PW;
     pad_image(g, cin, x, padded, offs);
-    // Weights with the output channels rounded up to whole tiles (zero rows).
-    memcpy(wp, w, sizeof(float) * (size_t)(cout * K));
-    memset(wp + cout * K, 0, sizeof(float) * (size_t)((O8 - cout) * K));
+    // Weights packed per tile of 8 output channels: wp[tile][k][r] = w[tile·8 + r][k], 0 past cout.
+    for (int64_t o0 = 0; o0 < O8; o0 += 8)
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t r = 0; r < 8; r++) wp[o0 * K + k * 8 + r] = o0 + r < cout ? w[(o0 + r) * K + k] : 0.0f;
     for (int64_t y = 0; y < oh; y++)
         for (int64_t x0 = 0; x0 < ow; x0 += 32) {
             __mmask16 m0 = first(ow - x0), m1 = first(ow - x0 - 16);
@@ -95,7 +96,7 @@ DK_AVX512 void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int6
             // while every tile of output channels uses them.
             for (int64_t k0 = 0; k0 < K; k0 += KD)
                 for (int64_t o0 = 0; o0 < cout; o0 += 8)
-                    tile_8x32(K - k0 < KD ? K - k0 : KD, wp + o0 * K + k0, K, offs + k0, b, out + (o0 * oh + y) * ow + x0,
+                    tile_8x32(K - k0 < KD ? K - k0 : KD, wp + o0 * K + k0 * 8, offs + k0, b, out + (o0 * oh + y) * ow + x0,
                               oh * ow, cout - o0 < 8 ? cout - o0 : 8, m0, m1, k0 > 0);
         }
 }
