@@ -1,5 +1,6 @@
-// im2col / col2im for one float32 image, as plain loops the compiler vectorizes (strided rows
-// included), compiled for AVX-512, AVX2 and baseline x86-64 and picked from the CPU's features.
+// im2col / col2im for one float32 image, as plain loops the compiler vectorizes (other strides
+// included; stride 2 by even/odd permutes on AVX-512), compiled for AVX-512, AVX2 and baseline
+// x86-64 and picked from the CPU's features.
 // Geometry: output (oy, ox) reads input row oy*sh - ph + i*dh and column ox*sw - pw + j*dw.
 #include "descent_kernels.h"
 #include <string.h>
@@ -22,8 +23,21 @@ static inline __attribute__((always_inline)) void valid_range(int64_t x0, int64_
     *hi = h;
 }
 
+typedef void (*gather2_fn)(float *dst, const float *src, int64_t n);
+typedef void (*scatter2_fn)(float *row, const float *src, int64_t n);
+
+// dst[o] = src[2·o] and row[2·o] += src[o] for o in 0..<n: loops for stride 2 that the compiler
+// handles poorly on short rows; the AVX-512 forms below split even and odd lanes by permutes.
+static inline __attribute__((always_inline)) void gather2_plain(float *restrict dst, const float *restrict src, int64_t n) {
+    for (int64_t o = 0; o < n; o++) dst[o] = src[2 * o];
+}
+static inline __attribute__((always_inline)) void scatter2_plain(float *restrict row, const float *restrict src, int64_t n) {
+    for (int64_t o = 0; o < n; o++) row[2 * o] += src[o];
+}
+
 static inline __attribute__((always_inline)) void im2col_impl(const dk_conv_geometry *g, const float *restrict x,
-                                                              int64_t row0, int64_t row1, float *restrict col) {
+                                                              int64_t row0, int64_t row1, float *restrict col,
+                                                              gather2_fn gather2) {
     int64_t pixels = g->oh * g->ow;
     for (int64_t r = row0; r < row1; r++) {
         int64_t c = r / (g->kh * g->kw), i = (r / g->kw) % g->kh, j = r % g->kw;
@@ -44,6 +58,8 @@ static inline __attribute__((always_inline)) void im2col_impl(const dk_conv_geom
             if (g->sw == 1) {
                 #pragma clang loop vectorize_predicate(enable) interleave_count(1)
                 for (int64_t ox = lo; ox < hi; ox++) dst[ox] = src[ox];
+            } else if (g->sw == 2) {
+                gather2(dst + lo, src + 2 * lo, hi - lo);
             } else {
                 #pragma clang loop vectorize_predicate(enable) interleave_count(1)
                 for (int64_t ox = lo; ox < hi; ox++) dst[ox] = src[ox * g->sw];
@@ -54,7 +70,8 @@ static inline __attribute__((always_inline)) void im2col_impl(const dk_conv_geom
 }
 
 static inline __attribute__((always_inline)) void col2im_impl(const dk_conv_geometry *g, const float *restrict col,
-                                                              int64_t c0, int64_t c1, float *restrict dx) {
+                                                              int64_t c0, int64_t c1, float *restrict dx,
+                                                              scatter2_fn scatter2) {
     int64_t pixels = g->oh * g->ow;
     for (int64_t c = c0; c < c1; c++) {
         float *plane = dx + c * g->h * g->w;
@@ -71,6 +88,8 @@ static inline __attribute__((always_inline)) void col2im_impl(const dk_conv_geom
                     if (g->sw == 1) {
                         #pragma clang loop vectorize_predicate(enable) interleave_count(1)
                         for (int64_t ox = lo; ox < hi; ox++) row[ox] += s[ox];
+                    } else if (g->sw == 2) {
+                        scatter2(row + 2 * lo, s + lo, hi - lo);
                     } else {
                         #pragma clang loop vectorize_predicate(enable) interleave_count(1)
                         for (int64_t ox = lo; ox < hi; ox++) row[ox * g->sw] += s[ox];
@@ -82,13 +101,42 @@ static inline __attribute__((always_inline)) void col2im_impl(const dk_conv_geom
 }
 
 #ifdef DK_X86
-DK_TARGET_AVX512 static void im2col_avx512(const dk_conv_geometry *g, const float *x, int64_t r0, int64_t r1, float *col) { im2col_impl(g, x, r0, r1, col); }
-DK_TARGET_AVX2 static void im2col_avx2(const dk_conv_geometry *g, const float *x, int64_t r0, int64_t r1, float *col) { im2col_impl(g, x, r0, r1, col); }
-DK_TARGET_AVX512 static void col2im_avx512(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx) { col2im_impl(g, col, c0, c1, dx); }
-DK_TARGET_AVX2 static void col2im_avx2(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx) { col2im_impl(g, col, c0, c1, dx); }
+#include <immintrin.h>
+
+static inline __mmask16 first_lanes(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (n <= 0 ? 0 : (__mmask16)((1u << n) - 1)); }
+
+DK_TARGET_AVX512 static inline __attribute__((always_inline)) void gather2_avx512(float *dst, const float *src, int64_t n) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (int64_t o = 0; o < n; o += 16) {
+        int64_t m = n - o < 16 ? n - o : 16, used = 2 * m - 1;  // src[2o .. 2o + 2m − 2]
+        __m512 v0 = _mm512_maskz_loadu_ps(first_lanes(used), src + 2 * o);
+        __m512 v1 = _mm512_maskz_loadu_ps(first_lanes(used - 16), src + 2 * o + 16);
+        _mm512_mask_storeu_ps(dst + o, first_lanes(m), _mm512_permutex2var_ps(v0, even, v1));
+    }
+}
+
+DK_TARGET_AVX512 static inline __attribute__((always_inline)) void scatter2_avx512(float *row, const float *src, int64_t n) {
+    // src lanes to even positions, zeros (lane 16: the second operand) to odd ones.
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16);
+    const __m512i hi = _mm512_add_epi32(lo, _mm512_setr_epi32(8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0));
+    const __m512 zero = _mm512_setzero_ps();
+    for (int64_t o = 0; o < n; o += 16) {
+        int64_t m = n - o < 16 ? n - o : 16, used = 2 * m - 1;  // row[2o .. 2o + 2m − 2]
+        __m512 v = _mm512_maskz_loadu_ps(first_lanes(m), src + o);
+        __mmask16 k0 = first_lanes(used), k1 = first_lanes(used - 16);
+        float *r = row + 2 * o;
+        _mm512_mask_storeu_ps(r, k0, _mm512_add_ps(_mm512_maskz_loadu_ps(k0, r), _mm512_permutex2var_ps(v, lo, zero)));
+        _mm512_mask_storeu_ps(r + 16, k1, _mm512_add_ps(_mm512_maskz_loadu_ps(k1, r + 16), _mm512_permutex2var_ps(v, hi, zero)));
+    }
+}
+
+DK_TARGET_AVX512 static void im2col_avx512(const dk_conv_geometry *g, const float *x, int64_t r0, int64_t r1, float *col) { im2col_impl(g, x, r0, r1, col, gather2_avx512); }
+DK_TARGET_AVX2 static void im2col_avx2(const dk_conv_geometry *g, const float *x, int64_t r0, int64_t r1, float *col) { im2col_impl(g, x, r0, r1, col, gather2_plain); }
+DK_TARGET_AVX512 static void col2im_avx512(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx) { col2im_impl(g, col, c0, c1, dx, scatter2_avx512); }
+DK_TARGET_AVX2 static void col2im_avx2(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx) { col2im_impl(g, col, c0, c1, dx, scatter2_plain); }
 #endif
-static void im2col_base(const dk_conv_geometry *g, const float *x, int64_t r0, int64_t r1, float *col) { im2col_impl(g, x, r0, r1, col); }
-static void col2im_base(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx) { col2im_impl(g, col, c0, c1, dx); }
+static void im2col_base(const dk_conv_geometry *g, const float *x, int64_t r0, int64_t r1, float *col) { im2col_impl(g, x, r0, r1, col, gather2_plain); }
+static void col2im_base(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx) { col2im_impl(g, col, c0, c1, dx, scatter2_plain); }
 
 void dk_im2col_f32(const dk_conv_geometry *g, const float *x, int64_t row0, int64_t row1, float *col) {
 #ifdef DK_X86

@@ -29,4 +29,37 @@ final class ConvolutionKernelTests: XCTestCase {
             assertClose(b32.grad!.to(.float64), b64.grad!, rtol: 1e-4, atol: 1e-3, "\(name) bias gradient")
         }
     }
+
+    /// Stride 2 (im2col/col2im with even/odd permutes): a convolution and a transposed convolution
+    /// in float32 against float64, with rows long enough to fill both halves of a vector and to
+    /// span several (19, 40 and 70 columns), odd and even kernels, with and without padding.
+    func testStrideTwoColumnsMatchFloat64() {
+        Descent.manualSeed(43)
+        for (kernel, padding, width) in [(3, 1, 40), (4, 1, 70), (3, 0, 19), (2, 0, 38)] as [(Int, Int, Int)] {
+            let name = "kernel \(kernel) padding \(padding) width \(width)"
+            let x64 = Tensor.randn([2, 3, 5, width], dtype: .float64).requiringGrad()
+            let w64 = Tensor.randn([4, 3, kernel, kernel], dtype: .float64).requiringGrad()
+            let x32 = x64.detach().to(.float32).requiringGrad(), w32 = w64.detach().to(.float32).requiringGrad()
+            let y32 = conv2d(x32, w32, stride: 2, padding: .explicit(Size2(padding)))
+            let y64 = conv2d(x64, w64, stride: 2, padding: .explicit(Size2(padding)))
+            assertClose(y32.to(.float64), y64, rtol: 1e-4, atol: 1e-4, "conv \(name) output")
+            let g = Tensor.randn(y64.shape, dtype: .float64)
+            (y32 * g.to(.float32)).sum().backward()
+            (y64 * g).sum().backward()
+            assertClose(x32.grad!.to(.float64), x64.grad!, rtol: 1e-4, atol: 1e-3, "conv \(name) input gradient")
+            assertClose(w32.grad!.to(.float64), w64.grad!, rtol: 1e-4, atol: 1e-3, "conv \(name) weight gradient")
+
+            let t64 = Tensor.randn([2, 3, 4, width / 2], dtype: .float64).requiringGrad()
+            let v64 = Tensor.randn([3, 4, kernel, kernel], dtype: .float64).requiringGrad()
+            let t32 = t64.detach().to(.float32).requiringGrad(), v32 = v64.detach().to(.float32).requiringGrad()
+            let z32 = convTranspose2d(t32, v32, stride: 2, padding: Size2(padding))
+            let z64 = convTranspose2d(t64, v64, stride: 2, padding: Size2(padding))
+            assertClose(z32.to(.float64), z64, rtol: 1e-4, atol: 1e-4, "convT \(name) output")
+            let h = Tensor.randn(z64.shape, dtype: .float64)
+            (z32 * h.to(.float32)).sum().backward()
+            (z64 * h).sum().backward()
+            assertClose(t32.grad!.to(.float64), t64.grad!, rtol: 1e-4, atol: 1e-3, "convT \(name) input gradient")
+            assertClose(v32.grad!.to(.float64), v64.grad!, rtol: 1e-4, atol: 1e-3, "convT \(name) weight gradient")
+        }
+    }
 }
