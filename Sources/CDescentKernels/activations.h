@@ -1,33 +1,12 @@
-// Shared by the fused recurrent kernels: the run-time ISA dispatch macro and a branch-free
-// float32 exp, sigmoid and tanh that the compiler vectorizes.
+// Shared by the fused kernels: a branch-free float32 exp, sigmoid and tanh that the compiler
+// vectorizes (with the dispatch of simd.h).
 #ifndef DESCENT_ACTIVATIONS_H
 #define DESCENT_ACTIVATIONS_H
 #include "descent_kernels.h"
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#define DK_X86 1
-#define DK_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma,avx2")))
-#define DK_TARGET_AVX2 __attribute__((target("avx2,fma")))
-#endif
-
-// Defines NAME_impl (inline body) variants NAME_avx512, NAME_avx2, NAME_base and the public NAME
-// that calls the best one for this CPU.
-#ifdef DK_X86
-#define DK_DISPATCH(NAME, PARAMS, ARGS)                                                       \
-    DK_TARGET_AVX512 static void NAME##_avx512 PARAMS { NAME##_impl ARGS; }                   \
-    DK_TARGET_AVX2 static void NAME##_avx2 PARAMS { NAME##_impl ARGS; }                       \
-    static void NAME##_base PARAMS { NAME##_impl ARGS; }                                      \
-    void NAME PARAMS {                                                                        \
-        static void (*volatile chosen) PARAMS = 0;                                            \
-        if (!chosen) chosen = dk_cpu_has_avx512() ? NAME##_avx512 : (dk_cpu_has_avx2() ? NAME##_avx2 : NAME##_base); \
-        chosen ARGS;                                                                          \
-    }
-#else
-#define DK_DISPATCH(NAME, PARAMS, ARGS) \
-    void NAME PARAMS { NAME##_impl ARGS; }
-#endif
+#include "simd.h"
 
 // e^x for x clamped to [-87.3, 88.3]: Cody-Waite reduction and Cephes' polynomial (~1 ulp).
 static inline __attribute__((always_inline)) float dk_exp(float x) {

@@ -8,19 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#include <immintrin.h>
-#define DK_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,fma")))
+#include "simd.h"
+
+#ifdef DK_X86
 
 #ifndef KD
 #define KD 192
 #endif
 
-static inline __mmask16 first(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (n <= 0 ? 0 : (__mmask16)((1u << n) - 1)); }
-
 // out[o][0:32] (masked; += when accumulate) for 8 output channels: Σ_k w[k][o] · b[offs[k] + 0:32]
 // over k in 0..<K, the weights of the 8 channels packed together for each k (w[k·8 + r]).
-DK_AVX512 static void tile_8x32(int64_t K, const float *w, const int64_t *offs, const float *b, float *out,
+DK_TARGET_AVX512 static void tile_8x32(int64_t K, const float *w, const int64_t *offs, const float *b, float *out,
                                 int64_t outStride, int64_t mr, __mmask16 m0, __mmask16 m1, int accumulate) {
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
@@ -77,7 +75,7 @@ static void pad_image(const dk_conv_geometry *g, int64_t cin, const float *x, fl
             for (int64_t j = 0; j < g->kw; j++) offs[k++] = (c * PH + i) * PW + j;
 }
 
-DK_AVX512 void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *w,
+DK_TARGET_AVX512 void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *w,
                                     float *out, float *scratch) {
     int64_t oh = g->oh, ow = g->ow, PW = ow + g->kw - 1;
     int64_t K = cin * g->kh * g->kw, O8 = (cout + 7) / 8 * 8;
@@ -90,7 +88,7 @@ DK_AVX512 void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int6
             for (int64_t r = 0; r < 8; r++) wp[o0 * K + k * 8 + r] = o0 + r < cout ? w[(o0 + r) * K + k] : 0.0f;
     for (int64_t y = 0; y < oh; y++)
         for (int64_t x0 = 0; x0 < ow; x0 += 32) {
-            __mmask16 m0 = first(ow - x0), m1 = first(ow - x0 - 16);
+            __mmask16 m0 = dk_first_lanes(ow - x0), m1 = dk_first_lanes(ow - x0 - 16);
             const float *b = padded + y * PW + x0;
             // Chunks of KD input positions: their rows of the image (KD × 128 bytes) stay in L1
             // while every tile of output channels uses them.
@@ -102,7 +100,7 @@ DK_AVX512 void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int6
 }
 
 // dWᵀ[k0 + r][o0 + 0:32] += Σ_(y,x) padded[offs[r] + y·PW + x] · gpanel[(y·ow + x)·32 + 0:32] for r < mr.
-DK_AVX512 static void grad_tile_8x32(const float *padded, const int64_t *offs, int64_t oh, int64_t ow, int64_t PW,
+DK_TARGET_AVX512 static void grad_tile_8x32(const float *padded, const int64_t *offs, int64_t oh, int64_t ow, int64_t PW,
                                      const float *gpanel, float *dwT, int64_t ldd, int64_t mr, __mmask16 m0, __mmask16 m1) {
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
@@ -132,7 +130,7 @@ DK_AVX512 static void grad_tile_8x32(const float *padded, const int64_t *offs, i
     }
 }
 
-DK_AVX512 void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
+DK_TARGET_AVX512 void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
                                                 const float *gout, float *dwT, float *scratch) {
     int64_t oh = g->oh, ow = g->ow, P = oh * ow, PW = ow + g->kw - 1, K = cin * g->kh * g->kw;
     int64_t *offs = (int64_t *)scratch;
@@ -145,7 +143,7 @@ DK_AVX512 void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64
             for (int64_t j = 0; j < 32; j++) d[p * 32 + j] = o0 + j < cout ? gout[(o0 + j) * P + p] : 0.0f;
     }
     for (int64_t o0 = 0; o0 < cout; o0 += 32) {
-        __mmask16 m0 = first(cout - o0), m1 = first(cout - o0 - 16);
+        __mmask16 m0 = dk_first_lanes(cout - o0), m1 = dk_first_lanes(cout - o0 - 16);
         for (int64_t k0 = 0; k0 < K; k0 += 8)
             grad_tile_8x32(padded, offs + k0, oh, ow, PW, panels + o0 * P, dwT + k0 * cout + o0, cout,
                            K - k0 < 8 ? K - k0 : 8, m0, m1);

@@ -5,11 +5,7 @@
 #include "descent_kernels.h"
 #include <string.h>
 
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#define DK_X86 1
-#define DK_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma,avx2")))
-#define DK_TARGET_AVX2 __attribute__((target("avx2,fma")))
-#endif
+#include "simd.h"
 
 // Outputs lo..<hi (within 0..<count) whose input x0 + o*step lies in 0..<size.
 static inline __attribute__((always_inline)) void valid_range(int64_t x0, int64_t step, int64_t size, int64_t count,
@@ -101,17 +97,14 @@ static inline __attribute__((always_inline)) void col2im_impl(const dk_conv_geom
 }
 
 #ifdef DK_X86
-#include <immintrin.h>
-
-static inline __mmask16 first_lanes(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (n <= 0 ? 0 : (__mmask16)((1u << n) - 1)); }
 
 DK_TARGET_AVX512 static inline __attribute__((always_inline)) void gather2_avx512(float *dst, const float *src, int64_t n) {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     for (int64_t o = 0; o < n; o += 16) {
         int64_t m = n - o < 16 ? n - o : 16, used = 2 * m - 1;  // src[2o .. 2o + 2m − 2]
-        __m512 v0 = _mm512_maskz_loadu_ps(first_lanes(used), src + 2 * o);
-        __m512 v1 = _mm512_maskz_loadu_ps(first_lanes(used - 16), src + 2 * o + 16);
-        _mm512_mask_storeu_ps(dst + o, first_lanes(m), _mm512_permutex2var_ps(v0, even, v1));
+        __m512 v0 = _mm512_maskz_loadu_ps(dk_first_lanes(used), src + 2 * o);
+        __m512 v1 = _mm512_maskz_loadu_ps(dk_first_lanes(used - 16), src + 2 * o + 16);
+        _mm512_mask_storeu_ps(dst + o, dk_first_lanes(m), _mm512_permutex2var_ps(v0, even, v1));
     }
 }
 
@@ -122,8 +115,8 @@ DK_TARGET_AVX512 static inline __attribute__((always_inline)) void scatter2_avx5
     const __m512 zero = _mm512_setzero_ps();
     for (int64_t o = 0; o < n; o += 16) {
         int64_t m = n - o < 16 ? n - o : 16, used = 2 * m - 1;  // row[2o .. 2o + 2m − 2]
-        __m512 v = _mm512_maskz_loadu_ps(first_lanes(m), src + o);
-        __mmask16 k0 = first_lanes(used), k1 = first_lanes(used - 16);
+        __m512 v = _mm512_maskz_loadu_ps(dk_first_lanes(m), src + o);
+        __mmask16 k0 = dk_first_lanes(used), k1 = dk_first_lanes(used - 16);
         float *r = row + 2 * o;
         _mm512_mask_storeu_ps(r, k0, _mm512_add_ps(_mm512_maskz_loadu_ps(k0, r), _mm512_permutex2var_ps(v, lo, zero)));
         _mm512_mask_storeu_ps(r + 16, k1, _mm512_add_ps(_mm512_maskz_loadu_ps(k1, r + 16), _mm512_permutex2var_ps(v, hi, zero)));

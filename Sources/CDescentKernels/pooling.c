@@ -5,10 +5,7 @@
 // As in PyTorch, within a window the first maximum wins, and NaN wins (the last one).
 #include "descent_kernels.h"
 
-#include "activations.h"
-
-#ifdef DK_X86
-#include <immintrin.h>
+#include "simd.h"
 
 static inline __attribute__((always_inline)) void dk_maxpool2d_any_f32_impl(int64_t planes, const dk_pool_geometry *g,
         const float *restrict x, float *restrict values, int64_t *restrict indices) {
@@ -43,6 +40,7 @@ static inline __attribute__((always_inline)) void dk_maxpool2d_any_f32_impl(int6
     }
 }
 
+#ifdef DK_X86
 // A window's next candidate v at flat index at: taken when greater, or NaN.
 #define TAKE(v, at)                                                                              \
     {                                                                                            \
@@ -61,9 +59,7 @@ DK_TARGET_AVX512 static void maxpool_2wide_avx512(int64_t planes, const dk_pool_
         for (int64_t oy = 0; oy < oh; oy++) {
             for (int64_t ox = 0; ox < ow; ox += 16) {
                 int64_t n = ow - ox < 16 ? ow - ox : 16;
-                __mmask16 m = (__mmask16)((1u << n) - 1);
-                __mmask16 lo = 2 * n >= 16 ? 0xFFFF : (__mmask16)((1u << (2 * n)) - 1);
-                __mmask16 hi = 2 * n <= 16 ? 0 : (__mmask16)((1u << (2 * n - 16)) - 1);
+                __mmask16 m = dk_first_lanes(n), lo = dk_first_lanes(2 * n), hi = dk_first_lanes(2 * n - 16);
                 __m512 best = _mm512_setzero_ps();
                 __m512i where = _mm512_setzero_si512();
                 for (int64_t i = 0; i < g->kh; i++) {

@@ -4,7 +4,7 @@
 // Compiled for AVX-512, AVX2 and baseline x86-64 and picked from the CPU's features.
 #include "descent_kernels.h"
 
-#include "activations.h"
+#include "simd.h"
 
 #define LANES 32
 #define BLOCK 1024

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#include <immintrin.h>
-#define DK_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,fma")))
+#include "simd.h"
+
+#ifdef DK_X86
 
 #define MR 8
 #define NR 32
@@ -20,13 +20,12 @@
 
 int dk_sgemm_avx512_available(void) { return dk_cpu_has_avx512(); }
 
-DK_AVX512 static inline __mmask16 mask_for(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (n <= 0 ? 0 : (__mmask16)((1u << n) - 1)); }
 
 // C[0:mr, 0:32] (= or +=) A (8 rows) · B (kc rows of 32, packed). Row r of A at k-step k is
 // a[r * rs + k * ks] (rs = lda, ks = 1 in place; rs = 1, ks = 8 packed): two base pointers and
 // two offsets address all eight rows, so that nothing is spilled from the loop. 16 accumulators,
 // two B vectors, one broadcast of A per row.
-DK_AVX512 static void micro_8x32(int64_t kc, const float *a, int64_t rs, int64_t ks, const float *restrict b,
+DK_TARGET_AVX512 static void micro_8x32(int64_t kc, const float *a, int64_t rs, int64_t ks, const float *restrict b,
                                  float *restrict c, int64_t ldc, int64_t mr, __mmask16 m0, __mmask16 m1, int accumulate) {
     const char *p = (const char *)a, *q = (const char *)(a + 4 * rs);
     const int64_t r1 = rs * (int64_t)sizeof(float), r3 = 3 * r1, step = ks * (int64_t)sizeof(float);
@@ -68,7 +67,7 @@ DK_AVX512 static void micro_8x32(int64_t kc, const float *a, int64_t rs, int64_t
 
 // Packs Aᵀ storage (A[i][k] = src[k * lda + i]) for i in i0..<i0+mc, k in p0..<p0+kc into
 // 8-row panels dst[panel][k][r], zero rows past mc. (A·B and A·Bᵀ read A in place.)
-DK_AVX512 static void pack_at(const float *A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float *dst) {
+DK_TARGET_AVX512 static void pack_at(const float *A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float *dst) {
     for (int64_t ir = 0; ir < mc; ir += MR) {
         int64_t mr = mc - ir < MR ? mc - ir : MR;
         __mmask8 m = (__mmask8)((1u << mr) - 1);
@@ -82,7 +81,7 @@ DK_AVX512 static void pack_at(const float *A, int64_t lda, int64_t i0, int64_t m
 // dst[panel][k][r] with 8x8 register transposes, zero rows past mc. Used when reading A in place
 // would thrash the L1 (a leading dimension that is a multiple of 256 floats) or when M is large
 // enough to repay the copy.
-DK_AVX512 static void pack_a_rows(const float *A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float *dst) {
+DK_TARGET_AVX512 static void pack_a_rows(const float *A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float *dst) {
     for (int64_t ir = 0; ir < mc; ir += MR) {
         int64_t mr = mc - ir < MR ? mc - ir : MR;
         float *d = dst + ir * kc;
@@ -119,7 +118,7 @@ DK_AVX512 static void pack_a_rows(const float *A, int64_t lda, int64_t i0, int64
 }
 
 // dst[c * ldd + r] = src[r * lds + c] for a 16x16 block.
-DK_AVX512 static inline void transpose16(const float *src, int64_t lds, float *dst, int64_t ldd) {
+DK_TARGET_AVX512 static inline void transpose16(const float *src, int64_t lds, float *dst, int64_t ldd) {
     __m512 r[16], t[16];
     for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * lds);
     for (int i = 0; i < 16; i += 2) {
@@ -147,7 +146,7 @@ DK_AVX512 static inline void transpose16(const float *src, int64_t lds, float *d
 
 // Packs B (k in p0..<p0+kc, j in j0..<j0+nc) into 32-column panels dst[panel][k][j], zero
 // columns past nc. B[k][j] is src[k * ldb + j], or src[j * ldb + k] when transB.
-DK_AVX512 static void pack_b(int transB, const float *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+DK_TARGET_AVX512 static void pack_b(int transB, const float *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
                              float *dst) {
     if (!transB) {
         // Row by row: each row's stretch is contiguous, so the hardware prefetcher streams it;
@@ -156,7 +155,7 @@ DK_AVX512 static void pack_b(int transB, const float *B, int64_t ldb, int64_t p0
             const float *src = B + (p0 + k) * ldb + j0;
             for (int64_t jr = 0; jr < nc; jr += NR) {
                 float *d = dst + jr * kc + k * NR;
-                __mmask16 m0 = mask_for(nc - jr), m1 = mask_for(nc - jr - 16);
+                __mmask16 m0 = dk_first_lanes(nc - jr), m1 = dk_first_lanes(nc - jr - 16);
                 _mm512_store_ps(d, _mm512_maskz_loadu_ps(m0, src + jr));
                 _mm512_store_ps(d + 16, _mm512_maskz_loadu_ps(m1, src + jr + 16));
             }
@@ -211,7 +210,7 @@ typedef struct {
 
 // C[i0:i1, j0:j1] = A[i0:i1, :] · B[:, j0:j1]. Blocks: NC columns of B (packed, in L2),
 // KC deep (balanced so the last block is not a sliver), MC rows of A (packed).
-DK_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+DK_TARGET_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     int64_t M = i1 - i0, N = j1 - j0, K = job->K;
     if (M <= 0 || N <= 0) return;
     if (K == 0) {
@@ -240,7 +239,7 @@ DK_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0
                 else if (mc % MR) pack_a_rows(job->A, job->lda, ic + mc / MR * MR, mc % MR, p0, kc, abuf);
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     int64_t nr = nc - jr;
-                    __mmask16 m0 = mask_for(nr), m1 = mask_for(nr - 16);
+                    __mmask16 m0 = dk_first_lanes(nr), m1 = dk_first_lanes(nr - 16);
                     const float *bp = job->packedB ? job->packedB + p0 * job->packedN + (jc + jr) * kc : bbuf + jr * kc;
                     if (fused) {
                         pack_b(job->transB, job->B, job->ldb, p0, kc, jc + jr, nr < NR ? nr : NR, bbuf);
