@@ -103,9 +103,7 @@ static void forward_task(void *vctx, int64_t p) {
     int64_t B = s->batch, H = s->hidden, T = s->steps, j0, j1;
     unit_range(H, x->parts, p, &j0, &j1);
     const float *hp = x->hPrev + x->t * B * H;
-    int64_t gateFloats = dk_sgemm_packed_b_floats(H, H);
-    for (int q = 0; q < 3; q++)
-        dk_sgemm_avx512_prepacked(B, H, H, hp, H, x->packed + q * gateFloats, j0, j1, x->gh + q * H, 3 * H, 0);
+    gate_products(s, 3, hp, x->packed, j0, j1, x->gh, 0);
     float *hn = x->next < 0 ? x->out + T * B * H : x->hPrev + x->next * B * H;
     dk_gru_units_forward_f32(B, H, j0, j1, x->gates + x->t * B * 3 * H, x->gh, x->bhh, hp,
                              s->masks ? s->masks + x->t * B : NULL, x->ghn + x->t * B * H, hn, x->out + x->t * B * H);
@@ -133,8 +131,7 @@ static void backward_task(void *vctx, int64_t p) {
     int64_t B = s->batch, H = s->hidden, j0, j1;
     unit_range(H, x->parts, p, &j0, &j1);
     // dh += dGh_next · W_hh for this part's units (x->next: the step after t, already done).
-    if (x->next >= 0)
-        dk_sgemm_avx512_prepacked(B, H, 3 * H, x->dGh + x->next * B * 3 * H, 3 * H, x->packed, j0, j1, x->dh, H, 1);
+    if (x->next >= 0) add_recurrent_gradient(s, 3, x->dGh + x->next * B * 3 * H, x->packed, j0, j1, x->dh);
     if (x->t < 0) return;
     int64_t t = x->t;
     dk_gru_units_backward_f32(B, H, j0, j1, x->gates + t * B * 3 * H, x->ghn + t * B * H, x->hPrev + t * B * H,

@@ -103,9 +103,7 @@ static void forward_task(void *vctx, int64_t p) {
     unit_range(H, x->parts, p, &j0, &j1);
     float *g = x->gates + x->t * B * 4 * H;
     const float *hp = x->hPrev + x->t * B * H, *c = x->cPrev + x->t * B * H;
-    int64_t gateFloats = dk_sgemm_packed_b_floats(H, H);
-    for (int q = 0; q < 4; q++)
-        dk_sgemm_avx512_prepacked(B, H, H, hp, H, x->packed + q * gateFloats, j0, j1, g + q * H, 4 * H, 1);
+    gate_products(s, 4, hp, x->packed, j0, j1, g, 1);
     float *hn = x->next < 0 ? x->out + T * B * H : x->hPrev + x->next * B * H;
     float *cn = x->next < 0 ? x->out + (T + 1) * B * H : x->cPrev + x->next * B * H;
     dk_lstm_units_forward_f32(B, H, j0, j1, g, c, hp, s->masks ? s->masks + x->t * B : NULL, hn, cn, x->out + x->t * B * H,
@@ -135,8 +133,7 @@ static void backward_task(void *vctx, int64_t p) {
     int64_t B = s->batch, H = s->hidden, j0, j1;
     unit_range(H, x->parts, p, &j0, &j1);
     // dh += dG_next · W_hh for this part's units (x->next: the step after t, already done).
-    if (x->next >= 0)
-        dk_sgemm_avx512_prepacked(B, H, 4 * H, x->dGates + x->next * B * 4 * H, 4 * H, x->packed, j0, j1, x->dh, H, 1);
+    if (x->next >= 0) add_recurrent_gradient(s, 4, x->dGates + x->next * B * 4 * H, x->packed, j0, j1, x->dh);
     if (x->t < 0) return;
     int64_t t = x->t;
     dk_lstm_units_backward_f32(B, H, j0, j1, x->cgates + t * B * 4 * H, x->cPrev + t * B * H, x->tanhC + t * B * H,

@@ -38,6 +38,23 @@ static inline float *pack_gate_blocks(const dk_recurrent_shape *s, int gates) {
     return packed;
 }
 
+// g[:, q·H + j0 : q·H + j1] (= or +=) h · W_hhᵀ for each gate q, with the blocks of
+// pack_gate_blocks: one part's columns of a step's recurrent product (g rows gates·H apart).
+static inline void gate_products(const dk_recurrent_shape *s, int gates, const float *h, const float *packed, int64_t j0,
+                                 int64_t j1, float *g, int accumulate) {
+    int64_t B = s->batch, H = s->hidden, floats = dk_sgemm_packed_b_floats(H, H);
+    for (int q = 0; q < gates; q++)
+        dk_sgemm_avx512_prepacked(B, H, H, h, H, packed + q * floats, j0, j1, g + q * H, gates * H, accumulate);
+}
+
+// dh[:, j0:j1] += dG · W_hh[:, j0:j1] (W_hh (gates·H, H) packed by dk_sgemm_pack_b): the gradient
+// that reaches a state through the next step's recurrent product, for one part's units.
+static inline void add_recurrent_gradient(const dk_recurrent_shape *s, int gates, const float *dG, const float *packed,
+                                          int64_t j0, int64_t j1, float *dh) {
+    int64_t B = s->batch, H = s->hidden;
+    dk_sgemm_avx512_prepacked(B, H, gates * H, dG, gates * H, packed, j0, j1, dh, H, 1);
+}
+
 // Runs one parallel phase per step: forward over the steps in processing order, with *t the
 // step and *next the one after it (-1 after the last); backward in reverse, ending with a phase
 // for t = -1 that only completes the gradient of the initial state.
