@@ -1,119 +1,146 @@
-// Direct float32 convolution with stride 1 and no dilation, one image at a time (AVX-512): the
-// image is copied once into a zero-padded buffer, and each output row is formed like a GEMM tile
-// whose "B" rows are read straight from that buffer: for input position k = (c, i, j) the 32
-// outputs x0..x0+31 of row y need padded[c][y + i][x0 + j …], one contiguous run. No column
-// matrix is built and nothing is packed. Register tile: 8 output channels × 32 columns.
-// The weight gradient reads the same buffer as the rows of its "A" operand (dWᵀ = col·gᵀ).
+// Direct float32 convolution with stride 1 and no dilation, one image at a time (AVX-512). A tile
+// of the output is formed like a GEMM tile whose "B" rows are read straight from the image: for
+// input position (c, i, j), 16 outputs (y, xs..xs+15) need x[c][y + i − ph][xs + j − pw …], one
+// contiguous run, loaded under a mask that zeroes the lanes falling in the padding (masked-off
+// lanes never fault). No column matrix, no padded copy. Register tile: 8 output channels × two
+// such runs of 16 (the two halves of 32 columns, or two rows when rows are at most 16 wide).
+// The weight gradient reads the image the same way as the rows of its "A" operand (dWᵀ = col·gᵀ).
 #include "descent_kernels.h"
 #include <stdlib.h>
 #include <string.h>
 
 #include "simd.h"
 
+int64_t dk_conv2d_direct_packed_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    return (cout + 7) / 8 * 8 * cin * g->kh * g->kw;
+}
+
+void dk_conv2d_direct_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int flipped,
+                                   float *wp) {
+    int64_t kh = g->kh, kw = g->kw, K = cin * kh * kw;
+    for (int64_t o0 = 0; o0 < cout; o0 += 8)
+        for (int64_t i = 0; i < kh; i++)
+            for (int64_t j = 0; j < kw; j++)
+                for (int64_t c = 0; c < cin; c++) {
+                    float *d = wp + o0 * K + ((i * kw + j) * cin + c) * 8;
+                    for (int64_t r = 0; r < 8; r++) {
+                        int64_t o = o0 + r;
+                        d[r] = o >= cout ? 0.0f
+                             : flipped ? w[((c * cout + o) * kh + kh - 1 - i) * kw + kw - 1 - j]
+                                       : w[((o * cin + c) * kh + i) * kw + j];
+                    }
+                }
+}
+
+// Channel planes whose size is a multiple of 512 bytes fall on the same few L1 sets, and the
+// rows a tile reads from all channels evict one another: such images are copied with planes
+// one cache line apart.
+static int64_t copy_stride(const dk_conv_geometry *g) {
+    int64_t hw = g->h * g->w;
+    return hw % 128 == 0 ? hw + 16 : 0;
+}
+
+int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin) {
+    int64_t s = copy_stride(g);
+    return s ? cin * s : 1;
+}
+
 #ifdef DK_X86
 
-#ifndef KD
-#define KD 192
-#endif
+// A run of 16 output columns: row y, columns xs..<xs+16 (y < 0: none).
+typedef struct {
+    int64_t y, xs;
+} dk_run;
 
-// out[o][0:32] (masked; += when accumulate) for 8 output channels: Σ_k w[k][o] · b[offs[k] + 0:32]
-// over k in 0..<K, the weights of the 8 channels packed together for each k (w[k·8 + r]).
-DK_TARGET_AVX512 static void tile_8x32(int64_t K, const float *w, const int64_t *offs, const float *b, float *out,
-                                int64_t outStride, int64_t mr, __mmask16 m0, __mmask16 m1, int accumulate) {
+// The run's lanes l whose input column xs + l + j − pw lies in 0..<W and that are output columns.
+static __mmask16 run_lanes(const dk_conv_geometry *g, dk_run r, int64_t j) {
+    int64_t lo = g->pw - j - r.xs, hi = g->w + g->pw - j - r.xs;
+    if (lo < 0) lo = 0;
+    if (hi > g->ow - r.xs) hi = g->ow - r.xs;
+    if (hi > 16) hi = 16;
+    return r.y < 0 || hi <= lo ? 0 : (__mmask16)(((1u << (hi - lo)) - 1) << lo);
+}
+
+// out[r][run] for 8 output channels r < mr and two runs: bias[r] (if any) + Σ over (i, j, c) of
+// wp[(i·kw + j)·cin + c][r] · x[c][y + i − ph][xs + j − pw + 0:16] (planes `cs` apart).
+DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t cin, int64_t cs, const float *x, dk_run r0,
+                                       dk_run r1, const float *wp, const float *bias, float *out, int64_t outStride,
+                                       int64_t mr) {
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
     __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
     __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps(), c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
-    for (int64_t k = 0; k < K; k++) {
-        const float *row = b + offs[k];
-        __m512 b0 = _mm512_maskz_loadu_ps(m0, row), b1 = _mm512_maskz_loadu_ps(m1, row + 16), x;
+    int64_t H = g->h, W = g->w, kh = g->kh, kw = g->kw, iy0 = r0.y - g->ph, iy1 = r1.y - g->ph;
+    for (int64_t i = 0; i < kh; i++) {
+        int v0 = iy0 + i >= 0 && iy0 + i < H, v1 = r1.y >= 0 && iy1 + i >= 0 && iy1 + i < H;
+        if (!v0 && !v1) continue;
+        for (int64_t j = 0; j < kw; j++) {
+            __mmask16 m0 = v0 ? run_lanes(g, r0, j) : 0, m1 = v1 ? run_lanes(g, r1, j) : 0;
+            const float *bc = m0 ? x + (iy0 + i) * W + r0.xs + j - g->pw : x;
+            const float *ec = m1 ? x + (iy1 + i) * W + r1.xs + j - g->pw : x;
+            const float *wk = wp + (i * kw + j) * cin * 8;
+            for (int64_t c = 0; c < cin; c++, bc += cs, ec += cs, wk += 8) {
+                __m512 b0 = _mm512_maskz_loadu_ps(m0, bc), b1 = _mm512_maskz_loadu_ps(m1, ec), v;
 #define ROW(p, lo, hi)                 \
-    x = _mm512_set1_ps(p);             \
-    lo = _mm512_fmadd_ps(x, b0, lo);   \
-    hi = _mm512_fmadd_ps(x, b1, hi);
-        const float *wk = w + 8 * k;
-        ROW(wk[0], c00, c01) ROW(wk[1], c10, c11) ROW(wk[2], c20, c21) ROW(wk[3], c30, c31)
-        ROW(wk[4], c40, c41) ROW(wk[5], c50, c51) ROW(wk[6], c60, c61) ROW(wk[7], c70, c71)
+    v = _mm512_set1_ps(p);             \
+    lo = _mm512_fmadd_ps(v, b0, lo);   \
+    hi = _mm512_fmadd_ps(v, b1, hi);
+                ROW(wk[0], c00, c01) ROW(wk[1], c10, c11) ROW(wk[2], c20, c21) ROW(wk[3], c30, c31)
+                ROW(wk[4], c40, c41) ROW(wk[5], c50, c51) ROW(wk[6], c60, c61) ROW(wk[7], c70, c71)
 #undef ROW
+            }
+        }
     }
     __m512 lo[8] = {c00, c10, c20, c30, c40, c50, c60, c70};
     __m512 hi[8] = {c01, c11, c21, c31, c41, c51, c61, c71};
+    __mmask16 s0 = dk_first_lanes(g->ow - r0.xs), s1 = r1.y >= 0 ? dk_first_lanes(g->ow - r1.xs) : 0;
+    float *o0 = out + r0.y * g->ow + r0.xs, *o1 = r1.y >= 0 ? out + r1.y * g->ow + r1.xs : out;
     for (int64_t r = 0; r < mr; r++) {
-        float *o = out + r * outStride;
-        if (accumulate) {
-            lo[r] = _mm512_add_ps(lo[r], _mm512_maskz_loadu_ps(m0, o));
-            hi[r] = _mm512_add_ps(hi[r], _mm512_maskz_loadu_ps(m1, o + 16));
-        }
-        _mm512_mask_storeu_ps(o, m0, lo[r]);
-        _mm512_mask_storeu_ps(o + 16, m1, hi[r]);
+        __m512 add = _mm512_set1_ps(bias ? bias[r] : 0.0f);
+        _mm512_mask_storeu_ps(o0 + r * outStride, s0, _mm512_add_ps(lo[r], add));
+        _mm512_mask_storeu_ps(o1 + r * outStride, s1, _mm512_add_ps(hi[r], add));
     }
 }
 
-// Scratch: the offsets of the K input positions (int64), the padded image, the padded weights.
-// Scratch: the offsets of the K input positions (int64), the padded image, then the padded
-// weights (forward) or the packed gradient panels (weight gradient), whichever is larger.
-int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
-    int64_t K = cin * g->kh * g->kw, W8 = (cout + 7) / 8 * 8 * K, G32 = (cout + 31) / 32 * 32 * g->oh * g->ow;
-    return 2 * K + cin * (g->oh + g->kh - 1) * (g->ow + g->kw - 1) + (W8 > G32 ? W8 : G32);
-}
-
-// Fills the padded image padded[c][py][px] = x[c][py − ph][px − pw] (0 outside), PH = oh + kh − 1
-// rows of PW = ow + kw − 1, and offs[k] = the start of input position k = (c, i, j) in it.
-static void pad_image(const dk_conv_geometry *g, int64_t cin, const float *x, float *padded, int64_t *offs) {
-    int64_t H = g->h, W = g->w, PH = g->oh + g->kh - 1, PW = g->ow + g->kw - 1;
-    for (int64_t c = 0; c < cin; c++)
-        for (int64_t py = 0; py < PH; py++) {
-            float *d = padded + (c * PH + py) * PW;
-            int64_t iy = py - g->ph;
-            memset(d, 0, sizeof(float) * (size_t)PW);
-            if (iy < 0 || iy >= H) continue;
-            int64_t x0 = g->pw, lo = x0 > 0 ? x0 : 0, hi = W + x0 < PW ? W + x0 : PW;  // px range holding x
-            if (hi > lo) memcpy(d + lo, x + (c * H + iy) * W + (lo - x0), sizeof(float) * (size_t)(hi - lo));
-        }
-    for (int64_t c = 0, k = 0; c < cin; c++)
-        for (int64_t i = 0; i < g->kh; i++)
-            for (int64_t j = 0; j < g->kw; j++) offs[k++] = (c * PH + i) * PW + j;
-}
-
-DK_TARGET_AVX512 void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *w,
-                                    float *out, float *scratch) {
-    int64_t oh = g->oh, ow = g->ow, PW = ow + g->kw - 1;
-    int64_t K = cin * g->kh * g->kw, O8 = (cout + 7) / 8 * 8;
-    int64_t *offs = (int64_t *)scratch;  // scratch is 64-byte aligned
-    float *padded = scratch + 2 * K, *wp = padded + cin * (oh + g->kh - 1) * PW;
-    pad_image(g, cin, x, padded, offs);
-    // Weights packed per tile of 8 output channels: wp[tile][k][r] = w[tile·8 + r][k], 0 past cout.
-    for (int64_t o0 = 0; o0 < O8; o0 += 8)
-        for (int64_t k = 0; k < K; k++)
-            for (int64_t r = 0; r < 8; r++) wp[o0 * K + k * 8 + r] = o0 + r < cout ? w[(o0 + r) * K + k] : 0.0f;
-    for (int64_t y = 0; y < oh; y++)
-        for (int64_t x0 = 0; x0 < ow; x0 += 32) {
-            __mmask16 m0 = dk_first_lanes(ow - x0), m1 = dk_first_lanes(ow - x0 - 16);
-            const float *b = padded + y * PW + x0;
-            // Chunks of KD input positions: their rows of the image (KD × 128 bytes) stay in L1
-            // while every tile of output channels uses them.
-            for (int64_t k0 = 0; k0 < K; k0 += KD)
-                for (int64_t o0 = 0; o0 < cout; o0 += 8)
-                    tile_8x32(K - k0 < KD ? K - k0 : KD, wp + o0 * K + k0 * 8, offs + k0, b, out + (o0 * oh + y) * ow + x0,
-                              oh * ow, cout - o0 < 8 ? cout - o0 : 8, m0, m1, k0 > 0);
+DK_TARGET_AVX512 void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
+                                           const float *wp, const float *bias, float *out, float *scratch) {
+    int64_t HW = g->h * g->w, cs = copy_stride(g), K = cin * g->kh * g->kw, P = g->oh * g->ow;
+    if (cs) {
+        for (int64_t c = 0; c < cin; c++) memcpy(scratch + c * cs, x + c * HW, sizeof(float) * (size_t)HW);
+        x = scratch;
+    } else {
+        cs = HW;
+    }
+    // Runs of 16 in row-major order, taken two at a time.
+    int64_t perRow = (g->ow + 15) / 16, runs = g->oh * perRow;
+    for (int64_t o0 = 0; o0 < cout; o0 += 8)
+        for (int64_t t = 0; t < runs; t += 2) {
+            dk_run r0 = {t / perRow, t % perRow * 16};
+            dk_run r1 = t + 1 < runs ? (dk_run){(t + 1) / perRow, (t + 1) % perRow * 16} : (dk_run){-1, 0};
+            tile_8x32(g, cin, cs, x, r0, r1, wp + o0 * K, bias ? bias + o0 : NULL, out + o0 * P, P, cout - o0 < 8 ? cout - o0 : 8);
         }
 }
 
-// dWᵀ[k0 + r][o0 + 0:32] += Σ_(y,x) padded[offs[r] + y·PW + x] · gpanel[(y·ow + x)·32 + 0:32] for r < mr.
-DK_TARGET_AVX512 static void grad_tile_8x32(const float *padded, const int64_t *offs, int64_t oh, int64_t ow, int64_t PW,
-                                     const float *gpanel, float *dwT, int64_t ldd, int64_t mr, __mmask16 m0, __mmask16 m1) {
+// dWᵀ[((c0 + r)·kh + i)·kw + j][0:32] += Σ_(y,x) x[c0 + r][y + i − ph][x + j − pw] · gpanel[y·ow + x][0:32]
+// for r < mr, over the (y, x) whose input lies inside the image.
+DK_TARGET_AVX512 static void grad_tile_8x32(const dk_conv_geometry *g, const float *x, int64_t i, int64_t j,
+                                            const float *gpanel, float *dwT, int64_t rowStride, int64_t mr,
+                                            __mmask16 m0, __mmask16 m1) {
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
     __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
     __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps(), c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
-    const float *b = gpanel;
-    for (int64_t y = 0; y < oh; y++) {
+    int64_t W = g->w, HW = g->h * g->w, ow = g->ow, dy = i - g->ph, dx = j - g->pw;
+    int64_t yLo = dy < 0 ? -dy : 0, yHi = g->h - dy < g->oh ? g->h - dy : g->oh;
+    int64_t xLo = dx < 0 ? -dx : 0, xHi = W - dx < ow ? W - dx : ow;
+    for (int64_t y = yLo; y < yHi; y++) {
         const float *a[8];
-        for (int r = 0; r < 8; r++) a[r] = padded + offs[r < mr ? r : mr - 1] + y * PW;
-        for (int64_t x = 0; x < ow; x++, b += 32) {
-            __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), v;
+        for (int r = 0; r < 8; r++) a[r] = x + (r < mr ? r : mr - 1) * HW + (y + dy) * W + dx;
+        const float *b = gpanel + y * ow * 32;
+        for (int64_t xx = xLo; xx < xHi; xx++) {
+            __m512 b0 = _mm512_loadu_ps(b + xx * 32), b1 = _mm512_loadu_ps(b + xx * 32 + 16), v;
 #define ROW(r, lo, hi)                 \
-    v = _mm512_set1_ps(a[r][x]);       \
+    v = _mm512_set1_ps(a[r][xx]);      \
     lo = _mm512_fmadd_ps(v, b0, lo);   \
     hi = _mm512_fmadd_ps(v, b1, hi);
             ROW(0, c00, c01) ROW(1, c10, c11) ROW(2, c20, c21) ROW(3, c30, c31)
@@ -124,44 +151,73 @@ DK_TARGET_AVX512 static void grad_tile_8x32(const float *padded, const int64_t *
     __m512 lo[8] = {c00, c10, c20, c30, c40, c50, c60, c70};
     __m512 hi[8] = {c01, c11, c21, c31, c41, c51, c61, c71};
     for (int64_t r = 0; r < mr; r++) {
-        float *row = dwT + r * ldd;
+        float *row = dwT + r * rowStride;
         _mm512_mask_storeu_ps(row, m0, _mm512_add_ps(lo[r], _mm512_maskz_loadu_ps(m0, row)));
         _mm512_mask_storeu_ps(row + 16, m1, _mm512_add_ps(hi[r], _mm512_maskz_loadu_ps(m1, row + 16)));
     }
 }
 
+// d[p][0:32] = s[0:32][p] for p < P (rows of s `ld` apart; rows from `rows` on read as 0), in 8×8
+// blocks transposed in registers.
+DK_TARGET_AVX512 static void transpose_panel(const float *s, int64_t ld, int64_t rows, int64_t P, float *d) {
+    int64_t p = 0;
+    for (; p + 8 <= P; p += 8)
+        for (int64_t j0 = 0; j0 < 32; j0 += 8) {
+            __m256 r[8];
+            for (int q = 0; q < 8; q++) r[q] = j0 + q < rows ? _mm256_loadu_ps(s + (j0 + q) * ld + p) : _mm256_setzero_ps();
+            __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+            __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+            __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+            __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            float *o = d + p * 32 + j0;
+            _mm256_storeu_ps(o + 0 * 32, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(o + 1 * 32, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(o + 2 * 32, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(o + 3 * 32, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(o + 4 * 32, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(o + 5 * 32, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(o + 6 * 32, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(o + 7 * 32, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+    for (; p < P; p++)
+        for (int64_t j = 0; j < 32; j++) d[p * 32 + j] = j < rows ? s[j * ld + p] : 0.0f;
+}
+
+int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cout) {
+    return (cout + 31) / 32 * 32 * g->oh * g->ow;
+}
+
 DK_TARGET_AVX512 void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
-                                                const float *gout, float *dwT, float *scratch) {
-    int64_t oh = g->oh, ow = g->ow, P = oh * ow, PW = ow + g->kw - 1, K = cin * g->kh * g->kw;
-    int64_t *offs = (int64_t *)scratch;
-    float *padded = scratch + 2 * K, *panels = padded + cin * (oh + g->kh - 1) * PW;
-    pad_image(g, cin, x, padded, offs);
+                                                       const float *gout, float *dwT, float *panels) {
+    int64_t P = g->oh * g->ow, kh = g->kh, kw = g->kw, HW = g->h * g->w;
     // gᵀ in panels of 32 output channels: panels[o0 / 32][p][j] = g[o0 + j][p] (0 past cout).
-    for (int64_t o0 = 0; o0 < cout; o0 += 32) {
-        float *d = panels + o0 * P;
-        for (int64_t p = 0; p < P; p++)
-            for (int64_t j = 0; j < 32; j++) d[p * 32 + j] = o0 + j < cout ? gout[(o0 + j) * P + p] : 0.0f;
-    }
+    for (int64_t o0 = 0; o0 < cout; o0 += 32) transpose_panel(gout + o0 * P, P, cout - o0, P, panels + o0 * P);
     for (int64_t o0 = 0; o0 < cout; o0 += 32) {
         __mmask16 m0 = dk_first_lanes(cout - o0), m1 = dk_first_lanes(cout - o0 - 16);
-        for (int64_t k0 = 0; k0 < K; k0 += 8)
-            grad_tile_8x32(padded, offs + k0, oh, ow, PW, panels + o0 * P, dwT + k0 * cout + o0, cout,
-                           K - k0 < 8 ? K - k0 : 8, m0, m1);
+        for (int64_t c0 = 0; c0 < cin; c0 += 8)
+            for (int64_t i = 0; i < kh; i++)
+                for (int64_t j = 0; j < kw; j++)
+                    grad_tile_8x32(g, x + c0 * HW, i, j, panels + o0 * P, dwT + ((c0 * kh + i) * kw + j) * cout + o0,
+                                   kh * kw * cout, cin - c0 < 8 ? cin - c0 : 8, m0, m1);
     }
 }
 #else
-int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
-    (void)g; (void)cin; (void)cout;
+void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
+                          const float *bias, float *out, float *scratch) {
+    (void)g; (void)cin; (void)cout; (void)x; (void)wp; (void)bias; (void)out; (void)scratch;
     abort();
 }
-void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *w, float *out,
-                          float *scratch) {
-    (void)g; (void)cin; (void)cout; (void)x; (void)w; (void)out; (void)scratch;
+int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cout) {
+    (void)g; (void)cout;
     abort();
 }
 void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *gout,
-                                      float *dwT, float *scratch) {
-    (void)g; (void)cin; (void)cout; (void)x; (void)gout; (void)dwT; (void)scratch;
+                                      float *dwT, float *panels) {
+    (void)g; (void)cin; (void)cout; (void)x; (void)gout; (void)dwT; (void)panels;
     abort();
 }
 #endif

@@ -104,12 +104,22 @@ typedef struct {
 } dk_conv_geometry;
 /// Rows row0..<row1 of im2col for one image whose channels start at `x` (contiguous planes).
 void dk_im2col_f32(const dk_conv_geometry *g, const float *x, int64_t row0, int64_t row1, float *col);
+/// Direct convolution with stride 1, no dilation, one group (conv_direct.c; AVX-512 only).
+/// Floats of the packed weights of a (cout, cin, kh, kw) kernel.
+int64_t dk_conv2d_direct_packed_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+/// Packs w for dk_conv2d_direct_f32: wp[t][(i·kw + j)·cin + c][r] = w[8t + r][c][i][j] (0 past
+/// cout). `flipped`: w is instead the (cin, cout, kh, kw) kernel of the convolution whose input
+/// gradient this one computes, read as w[c][o][kh−1−i][kw−1−j].
+void dk_conv2d_direct_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int flipped,
+                                   float *wp);
 /// Floats of scratch (64-byte aligned) that dk_conv2d_direct_f32 needs.
-int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
-/// One image's convolution with stride 1, no dilation, one group (AVX-512 only): out (cout, oh,
-/// ow) = w (cout, cin·kh·kw) ⋆ x (cin, h, w) with the geometry's padding, without a column matrix.
-void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *w,
-                          float *out, float *scratch);
+int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin);
+/// One image: out (cout, oh, ow) = bias + w ⋆ x (cin, h, w) with the geometry's padding, from
+/// packed weights (bias may be NULL).
+void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
+                          const float *bias, float *out, float *scratch);
+/// Floats of scratch (64-byte aligned) that dk_conv2d_direct_weight_grad_f32 needs.
+int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cout);
 /// dWᵀ (cin·kh·kw, cout) += col(x) · gᵀ for one image (same conditions): g (cout, oh·ow).
 void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
                                       const float *gout, float *dwT, float *scratch);

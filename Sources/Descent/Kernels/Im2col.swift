@@ -138,20 +138,32 @@ extension Kernels {
     }
 
     /// Whether `convolutionDirect` applies: float32 on AVX-512, stride 1, no dilation, one
-    /// group, rows wide enough to fill most of the kernel's 32 columns, and at least one image
-    /// per thread (each image then runs on one thread).
+    /// group, and at least one image per thread (each image then runs on one thread).
     static func convolutionDirectApplies(_ x: Tensor, _ g: ConvGeometry, groups: Int) -> Bool {
         x.dtype == .float32 && MatmulBackend.resolved == .avx512 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1
-            && groups == 1 && g.ow >= 24 && g.n >= Parallel.threads
+            && groups == 1 && g.n >= Parallel.threads
     }
 
-    /// out[image] (O, oh, ow) = w (O, C·kh·kw) ⋆ x[image] by the direct kernel (conv_direct.c),
-    /// on the calling thread: no column matrix.
-    static func convolutionDirect(_ x: Tensor, _ g: ConvGeometry, image: Int, w: Tensor, outChannels: Int, out: Tensor) {
+    /// The weights of a direct convolution packed for conv_direct.c, once per call: `w` is the
+    /// convolution's (O, C, kh, kw) kernel, or with `flipped` the (C, O, kh, kw) kernel of the
+    /// convolution whose input gradient this one computes (used flipped and transposed).
+    static func convolutionDirectWeights(_ w: Tensor, _ g: ConvGeometry, outChannels: Int, flipped: Bool = false) -> Tensor {
         withUnsafePointer(to: g.cGeometry) { gp in
-            let scratch = Tensor(uninitialized: [Int(dk_conv2d_direct_scratch_floats(gp, Int64(g.c), Int64(outChannels)))], dtype: .float32)
+            let packed = Tensor(uninitialized: [Int(dk_conv2d_direct_packed_floats(gp, Int64(g.c), Int64(outChannels)))], dtype: .float32)
+            dk_conv2d_direct_pack_weights(gp, Int64(g.c), Int64(outChannels), w.storage.typed(Float.self) + w.offset, flipped ? 1 : 0,
+                                          packed.storage.typed(Float.self))
+            return packed
+        }
+    }
+
+    /// out[image] (O, oh, ow) = bias + w ⋆ x[image] by the direct kernel (conv_direct.c) from
+    /// weights packed by `convolutionDirectWeights`, on the calling thread: no column matrix.
+    static func convolutionDirect(_ x: Tensor, _ g: ConvGeometry, image: Int, packed: Tensor, bias: Tensor? = nil,
+                                  outChannels: Int, out: Tensor) {
+        withUnsafePointer(to: g.cGeometry) { gp in
+            let scratch = Tensor(uninitialized: [Int(dk_conv2d_direct_scratch_floats(gp, Int64(g.c)))], dtype: .float32)
             dk_conv2d_direct_f32(gp, Int64(g.c), Int64(outChannels), x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w,
-                                 w.storage.typed(Float.self) + w.offset,
+                                 packed.storage.typed(Float.self), bias.map { UnsafePointer($0.storage.typed(Float.self) + $0.offset) },
                                  out.storage.typed(Float.self) + out.offset + image * outChannels * g.oh * g.ow, scratch.storage.typed(Float.self))
         }
     }
@@ -160,27 +172,11 @@ extension Kernels {
     static func convolutionDirectWeightGrad(_ x: Tensor, _ g: ConvGeometry, image: Int, gout: Tensor, outChannels: Int,
                                             into dwT: Tensor) {
         withUnsafePointer(to: g.cGeometry) { gp in
-            let scratch = Tensor(uninitialized: [Int(dk_conv2d_direct_scratch_floats(gp, Int64(g.c), Int64(outChannels)))], dtype: .float32)
+            let scratch = Tensor(uninitialized: [Int(dk_conv2d_direct_weight_grad_scratch_floats(gp, Int64(outChannels)))], dtype: .float32)
             dk_conv2d_direct_weight_grad_f32(gp, Int64(g.c), Int64(outChannels), x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w,
                                              gout.storage.typed(Float.self) + gout.offset + image * outChannels * g.oh * g.ow,
                                              dwT.storage.typed(Float.self) + dwT.offset, scratch.storage.typed(Float.self))
         }
-    }
-
-    /// w (O, C, kh, kw) → w′ (C, O, kh, kw) with w′[c][o][i][j] = w[o][c][kh−1−i][kw−1−j]: the kernel
-    /// whose stride-1 convolution is the adjoint of w's.
-    static func flippedTransposedKernel(_ w: Tensor) -> Tensor {
-        let (o, c, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
-        let out = Tensor(uninitialized: [c, o, kh, kw], dtype: .float32)
-        let src = w.storage.typed(Float.self) + w.offset, dst = out.storage.typed(Float.self)
-        for oo in 0..<o {
-            for cc in 0..<c {
-                for i in 0..<kh {
-                    for j in 0..<kw { dst[((cc * o + oo) * kh + i) * kw + j] = src[((oo * c + cc) * kh + kh - 1 - i) * kw + kw - 1 - j] }
-                }
-            }
-        }
-        return out
     }
 
     /// Adds `col2im(col)` (cg·kh·kw, oh·ow) into image `image` of the contiguous `dx`.

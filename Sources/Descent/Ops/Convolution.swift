@@ -23,7 +23,10 @@ extension Tensor {
         let ow = (wd + padding.left + padding.right - dilation.1 * (kw - 1) - 1) / stride.1 + 1
         precondition(oh >= 1 && ow >= 1 && h + padding.top + padding.bottom >= dilation.0 * (kh - 1) + 1 && wd + padding.left + padding.right >= dilation.1 * (kw - 1) + 1,
                      "[\(op)] input \(Shape.describe(x.shape)) padded is smaller than the dilated kernel (\(kh), \(kw))")
-        if let bias { precondition(bias.shape == [o], "[\(op)] bias must have shape (\(o),), got \(Shape.describe(bias.shape))") }
+        if let bias {
+            precondition(bias.shape == [o], "[\(op)] bias must have shape (\(o),), got \(Shape.describe(bias.shape))")
+            precondition(bias.dtype == x.dtype, "[\(op)] bias \(bias.dtype) must have the input's type \(x.dtype)")
+        }
         let g = ConvGeometry(n: n, c: c, h: h, w: wd, kh: kh, kw: kw, sh: stride.0, sw: stride.1,
                              padH: padding.top, padW: padding.left, dh: dilation.0, dw: dilation.1, oh: oh, ow: ow)
         let xd = x.detach().contiguousData(), wm = w.detach().contiguousData()
@@ -35,9 +38,11 @@ extension Tensor {
         let direct = Kernels.convolutionDirectApplies(x, g, groups: groups)
         let keepColumns = !direct && Tensor.needsGrad(w) && n * groups * k * pixels * x.dtype.byteSize <= 128 << 20
         let saved = ConvPlan.Slots(count: keepColumns ? n * groups : 0)
+        let packed = direct ? Kernels.convolutionDirectWeights(wm, g, outChannels: o) : nil
+        let biasData = bias?.detach().contiguousData()
         ConvPlan.forEachImage(n, dtype: x.dtype, cost: o * k * pixels) { b in
-            if direct {
-                Kernels.convolutionDirect(xd, g, image: b, w: wm, outChannels: o, out: out)
+            if let packed {
+                Kernels.convolutionDirect(xd, g, image: b, packed: packed, bias: biasData, outChannels: o, out: out)
                 return
             }
             for grp in 0..<groups {
@@ -47,7 +52,7 @@ extension Tensor {
                 if keepColumns { saved[b * groups + grp] = col }
             }
         }
-        if let bias { Kernels.addInPlace(out, bias.detach().reshape([1, o, 1, 1])) }
+        if let biasData, !direct { Kernels.addInPlace(out, biasData.reshape([1, o, 1, 1])) }
         if Tensor.needsGrad([x, w] + (bias.map { [$0] } ?? [])) {
             let needX = x.requiresGrad, needW = w.requiresGrad
             out.record(op == "conv2d" ? "ConvolutionBackward" : "ConvolutionBackward(\(op))", [x, w] + (bias.map { [$0] } ?? [])) { gout in
@@ -57,10 +62,10 @@ extension Tensor {
                 let dx = needX ? (directInput ? Tensor(uninitialized: x.shape, dtype: x.dtype) : Tensor.zeros(x.shape, dtype: x.dtype)) : nil
                 let gT = ConvGeometry(n: n, c: o, h: oh, w: ow, kh: kh, kw: kw, sh: 1, sw: 1, padH: kh - 1 - padding.top,
                                       padW: kw - 1 - padding.left, dh: 1, dw: 1, oh: h, ow: wd)
-                let wFlipped = needX && directInput ? Kernels.flippedTransposedKernel(wm) : nil
+                let wFlipped = needX && directInput ? Kernels.convolutionDirectWeights(wm, gT, outChannels: c, flipped: true) : nil
                 let partials = ConvPlan.WeightGradPartials(shape: [groups, k, og], dtype: w.dtype)
                 ConvPlan.forEachImage(n, dtype: x.dtype, cost: 2 * o * k * pixels) { b in
-                    if let dx, let wFlipped { Kernels.convolutionDirect(gc, gT, image: b, w: wFlipped, outChannels: c, out: dx) }
+                    if let dx, let wFlipped { Kernels.convolutionDirect(gc, gT, image: b, packed: wFlipped, outChannels: c, out: dx) }
                     if direct && needW { Kernels.convolutionDirectWeightGrad(xd, g, image: b, gout: gc, outChannels: o, into: partials.current) }
                     for grp in 0..<groups {
                         let gOff = (b * o + grp * og) * pixels

@@ -18,19 +18,22 @@ final class ConvolutionKernelTests: XCTestCase {
         }
     }
 
-    /// The direct float32 convolution (conv_direct.c: stride 1, rows of at least 24 outputs)
-    /// against the float64 im2col path: outputs and all gradients, for kernels 1x1, 3x3, 5x5 and
-    /// 3x2, symmetric, asymmetric ("same" with an even kernel) and no padding, output channels
-    /// that leave a partial tile, and rows that leave a partial vector or span several blocks.
+    /// The direct float32 convolution (conv_direct.c: stride 1) against the float64 im2col path:
+    /// outputs and all gradients, for kernels 1x1, 3x3, 5x5 and 3x2, symmetric, asymmetric ("same"
+    /// with an even kernel) and no padding, output channels that leave a partial tile, rows that
+    /// leave a partial vector, span several, or are short enough that one tile holds two rows
+    /// (14, 16, 7 columns), and planes of a multiple of 128 floats (8×16, copied by the kernel).
     func testDirectKernelMatchesTheIm2colPath() {
         Descent.manualSeed(41)
         let geometry = ConvGeometry(n: 4, c: 1, h: 1, w: 32, kh: 1, kw: 1, sh: 1, sw: 1, padH: 0, padW: 0, dh: 1, dw: 1, oh: 1, ow: 32)
         XCTAssertEqual(Kernels.convolutionDirectApplies(Tensor.zeros([1]), geometry, groups: 1), MatmulBackend.resolved == .avx512)
-        let cases: [(Size2, ConvPadding, Int)] = [(3, 1, 30), (1, 0, 40), (5, 2, 70), ([3, 2], "same", 33), ([4, 4], "same", 26), (3, 0, 29)]
-        for (kernel, padding, width) in cases {
-            let inputs = [Tensor.randn([4, 5, 7, width], dtype: .float64), Tensor.randn([11, 5, kernel.h, kernel.w], dtype: .float64),
+        let cases: [(Size2, ConvPadding, Int, Int)] = [(3, 1, 7, 30), (1, 0, 7, 40), (5, 2, 7, 70), ([3, 2], "same", 7, 33),
+                                                       ([4, 4], "same", 7, 26), (3, 0, 7, 29), (3, 1, 7, 14), (3, 1, 8, 16),
+                                                       (2, 0, 9, 7), (5, 2, 8, 16)]
+        for (kernel, padding, height, width) in cases {
+            let inputs = [Tensor.randn([4, 5, height, width], dtype: .float64), Tensor.randn([11, 5, kernel.h, kernel.w], dtype: .float64),
                           Tensor.randn([11], dtype: .float64)]
-            assertFloat32MatchesFloat64("kernel \(kernel) padding \(padding) width \(width)", inputs) {
+            assertFloat32MatchesFloat64("kernel \(kernel) padding \(padding) size \(height)x\(width)", inputs) {
                 conv2d($0[0], $0[1], bias: $0[2], padding: padding)
             }
         }
