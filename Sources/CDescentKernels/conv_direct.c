@@ -9,40 +9,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_direct.h"
 #include "simd.h"
 
 int64_t dk_conv2d_direct_packed_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
     return (cout + 7) / 8 * 8 * cin * g->kh * g->kw;
 }
 
-void dk_conv2d_direct_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int flipped,
-                                   float *wp) {
+void dk_conv2d_direct_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
+                                   int64_t so, int64_t sc, int64_t si, int64_t sj, float *wp) {
     int64_t kh = g->kh, kw = g->kw, K = cin * kh * kw;
     for (int64_t o0 = 0; o0 < cout; o0 += 8)
         for (int64_t i = 0; i < kh; i++)
             for (int64_t j = 0; j < kw; j++)
                 for (int64_t c = 0; c < cin; c++) {
                     float *d = wp + o0 * K + ((i * kw + j) * cin + c) * 8;
-                    for (int64_t r = 0; r < 8; r++) {
-                        int64_t o = o0 + r;
-                        d[r] = o >= cout ? 0.0f
-                             : flipped ? w[((c * cout + o) * kh + kh - 1 - i) * kw + kw - 1 - j]
-                                       : w[((o * cin + c) * kh + i) * kw + j];
-                    }
+                    for (int64_t r = 0; r < 8; r++)
+                        d[r] = o0 + r < cout ? w[base + (o0 + r) * so + c * sc + i * si + j * sj] : 0.0f;
                 }
 }
 
 // Channel planes whose size is a multiple of 512 bytes fall on the same few L1 sets, and the
 // rows a tile reads from all channels evict one another: such images are copied with planes
 // one cache line apart.
-static int64_t copy_stride(const dk_conv_geometry *g) {
-    int64_t hw = g->h * g->w;
-    return hw % 128 == 0 ? hw + 16 : 0;
+int64_t dk_conv_plane_stride(int64_t hw) {
+    return hw % 128 == 0 ? hw + 16 : hw;
 }
 
 int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin) {
-    int64_t s = copy_stride(g);
-    return s ? cin * s : 1;
+    return cin * dk_conv_plane_stride(g->h * g->w);
+}
+
+void dk_conv_copy_planes(int64_t c, int64_t hw, const float *x, int64_t cs, float *d) {
+    for (int64_t i = 0; i < c; i++) memcpy(d + i * cs, x + i * hw, sizeof(float) * (size_t)hw);
 }
 
 #ifdef DK_X86
@@ -61,11 +60,11 @@ static __mmask16 run_lanes(const dk_conv_geometry *g, dk_run r, int64_t j) {
     return r.y < 0 || hi <= lo ? 0 : (__mmask16)(((1u << (hi - lo)) - 1) << lo);
 }
 
-// out[r][run] for 8 output channels r < mr and two runs: bias[r] (if any) + Σ over (i, j, c) of
+// out[r][run] (+= with `accumulate`) for 8 output channels r < mr and two runs: bias[r] (if any) + Σ over (i, j, c) of
 // wp[(i·kw + j)·cin + c][r] · x[c][y + i − ph][xs + j − pw + 0:16] (planes `cs` apart).
 DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t cin, int64_t cs, const float *x, dk_run r0,
-                                       dk_run r1, const float *wp, const float *bias, float *out, int64_t outStride,
-                                       int64_t mr) {
+                                       dk_run r1, const float *wp, const float *bias, int accumulate, float *out,
+                                       int64_t outStride, int64_t mr) {
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
     __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
@@ -96,41 +95,46 @@ DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t cin, i
     __mmask16 s0 = dk_first_lanes(g->ow - r0.xs), s1 = r1.y >= 0 ? dk_first_lanes(g->ow - r1.xs) : 0;
     float *o0 = out + r0.y * g->ow + r0.xs, *o1 = r1.y >= 0 ? out + r1.y * g->ow + r1.xs : out;
     for (int64_t r = 0; r < mr; r++) {
+        float *p0 = o0 + r * outStride, *p1 = o1 + r * outStride;
         __m512 add = _mm512_set1_ps(bias ? bias[r] : 0.0f);
-        _mm512_mask_storeu_ps(o0 + r * outStride, s0, _mm512_add_ps(lo[r], add));
-        _mm512_mask_storeu_ps(o1 + r * outStride, s1, _mm512_add_ps(hi[r], add));
+        __m512 a0 = accumulate ? _mm512_add_ps(add, _mm512_maskz_loadu_ps(s0, p0)) : add;
+        __m512 a1 = accumulate ? _mm512_add_ps(add, _mm512_maskz_loadu_ps(s1, p1)) : add;
+        _mm512_mask_storeu_ps(p0, s0, _mm512_add_ps(lo[r], a0));
+        _mm512_mask_storeu_ps(p1, s1, _mm512_add_ps(hi[r], a1));
     }
 }
 
-DK_TARGET_AVX512 void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
-                                           const float *wp, const float *bias, float *out, float *scratch) {
-    int64_t HW = g->h * g->w, cs = copy_stride(g), K = cin * g->kh * g->kw, P = g->oh * g->ow;
-    if (cs) {
-        for (int64_t c = 0; c < cin; c++) memcpy(scratch + c * cs, x + c * HW, sizeof(float) * (size_t)HW);
-        x = scratch;
-    } else {
-        cs = HW;
-    }
+DK_TARGET_AVX512 void dk_conv_direct_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x,
+                                           const float *wp, const float *bias, int accumulate, float *out) {
+    int64_t K = cin * g->kh * g->kw, P = g->oh * g->ow;
     // Runs of 16 in row-major order, taken two at a time.
     int64_t perRow = (g->ow + 15) / 16, runs = g->oh * perRow;
     for (int64_t o0 = 0; o0 < cout; o0 += 8)
         for (int64_t t = 0; t < runs; t += 2) {
             dk_run r0 = {t / perRow, t % perRow * 16};
             dk_run r1 = t + 1 < runs ? (dk_run){(t + 1) / perRow, (t + 1) % perRow * 16} : (dk_run){-1, 0};
-            tile_8x32(g, cin, cs, x, r0, r1, wp + o0 * K, bias ? bias + o0 : NULL, out + o0 * P, P, cout - o0 < 8 ? cout - o0 : 8);
+            tile_8x32(g, cin, cs, x, r0, r1, wp + o0 * K, bias ? bias + o0 : NULL, accumulate, out + o0 * P, P,
+                      cout - o0 < 8 ? cout - o0 : 8);
         }
 }
 
+void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
+                          const float *bias, float *out, float *scratch) {
+    int64_t HW = g->h * g->w, cs = dk_conv_plane_stride(HW);
+    if (cs != HW) dk_conv_copy_planes(cin, HW, x, cs, scratch), x = scratch;
+    dk_conv_direct_tiles(g, cin, cs, cout, x, wp, bias, 0, out);
+}
+
 // dWᵀ[((c0 + r)·kh + i)·kw + j][0:32] += Σ_(y,x) x[c0 + r][y + i − ph][x + j − pw] · gpanel[y·ow + x][0:32]
-// for r < mr, over the (y, x) whose input lies inside the image.
-DK_TARGET_AVX512 static void grad_tile_8x32(const dk_conv_geometry *g, const float *x, int64_t i, int64_t j,
+// for r < mr (planes HW apart), over the (y, x) whose input lies inside the image.
+DK_TARGET_AVX512 static void grad_tile_8x32(const dk_conv_geometry *g, const float *x, int64_t HW, int64_t i, int64_t j,
                                             const float *gpanel, float *dwT, int64_t rowStride, int64_t mr,
                                             __mmask16 m0, __mmask16 m1) {
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
     __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
     __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps(), c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
-    int64_t W = g->w, HW = g->h * g->w, ow = g->ow, dy = i - g->ph, dx = j - g->pw;
+    int64_t W = g->w, ow = g->ow, dy = i - g->ph, dx = j - g->pw;
     int64_t yLo = dy < 0 ? -dy : 0, yHi = g->h - dy < g->oh ? g->h - dy : g->oh;
     int64_t xLo = dx < 0 ? -dx : 0, xHi = W - dx < ow ? W - dx : ow;
     for (int64_t y = yLo; y < yHi; y++) {
@@ -187,37 +191,44 @@ DK_TARGET_AVX512 static void transpose_panel(const float *s, int64_t ld, int64_t
         for (int64_t j = 0; j < 32; j++) d[p * 32 + j] = j < rows ? s[j * ld + p] : 0.0f;
 }
 
-int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cout) {
-    return (cout + 31) / 32 * 32 * g->oh * g->ow;
+void dk_conv_grad_panels(const float *gout, int64_t ld, int64_t cout, int64_t P, float *panels) {
+    for (int64_t o0 = 0; o0 < cout; o0 += 32) transpose_panel(gout + o0 * ld, ld, cout - o0, P, panels + o0 * P);
 }
 
-DK_TARGET_AVX512 void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
-                                                       const float *gout, float *dwT, float *panels) {
-    int64_t P = g->oh * g->ow, kh = g->kh, kw = g->kw, HW = g->h * g->w;
-    // gᵀ in panels of 32 output channels: panels[o0 / 32][p][j] = g[o0 + j][p] (0 past cout).
-    for (int64_t o0 = 0; o0 < cout; o0 += 32) transpose_panel(gout + o0 * P, P, cout - o0, P, panels + o0 * P);
+DK_TARGET_AVX512 void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout,
+                                                const float *x, const float *panels, float *dwT) {
+    int64_t P = g->oh * g->ow, kh = g->kh, kw = g->kw;
     for (int64_t o0 = 0; o0 < cout; o0 += 32) {
         __mmask16 m0 = dk_first_lanes(cout - o0), m1 = dk_first_lanes(cout - o0 - 16);
         for (int64_t c0 = 0; c0 < cin; c0 += 8)
             for (int64_t i = 0; i < kh; i++)
                 for (int64_t j = 0; j < kw; j++)
-                    grad_tile_8x32(g, x + c0 * HW, i, j, panels + o0 * P, dwT + ((c0 * kh + i) * kw + j) * cout + o0,
+                    grad_tile_8x32(g, x + c0 * cs, cs, i, j, panels + o0 * P, dwT + ((c0 * kh + i) * kw + j) * cout + o0,
                                    kh * kw * cout, cin - c0 < 8 ? cin - c0 : 8, m0, m1);
     }
 }
-#else
-void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
-                          const float *bias, float *out, float *scratch) {
-    (void)g; (void)cin; (void)cout; (void)x; (void)wp; (void)bias; (void)out; (void)scratch;
-    abort();
-}
+
 int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cout) {
-    (void)g; (void)cout;
-    abort();
+    return (cout + 31) / 32 * 32 * g->oh * g->ow;
 }
-void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *gout,
-                                      float *dwT, float *panels) {
-    (void)g; (void)cin; (void)cout; (void)x; (void)gout; (void)dwT; (void)panels;
-    abort();
+
+void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
+                                      const float *gout, float *dwT, float *panels) {
+    int64_t P = g->oh * g->ow;
+    // gᵀ in panels of 32 output channels: panels[o0 / 32][p][j] = g[o0 + j][p] (0 past cout).
+    dk_conv_grad_panels(gout, P, cout, P, panels);
+    dk_conv_direct_grad_tiles(g, cin, g->h * g->w, cout, x, panels, dwT);
 }
+#else
+#define DK_NO_DIRECT(...) { abort(); }
+void dk_conv_direct_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x, const float *wp,
+                          const float *bias, int accumulate, float *out) DK_NO_DIRECT()
+void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x,
+                               const float *panels, float *dwT) DK_NO_DIRECT()
+void dk_conv_grad_panels(const float *gout, int64_t ld, int64_t cout, int64_t P, float *panels) DK_NO_DIRECT()
+void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
+                          const float *bias, float *out, float *scratch) DK_NO_DIRECT()
+int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cout) DK_NO_DIRECT()
+void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
+                                      const float *gout, float *dwT, float *panels) DK_NO_DIRECT()
 #endif

@@ -107,11 +107,11 @@ void dk_im2col_f32(const dk_conv_geometry *g, const float *x, int64_t row0, int6
 /// Direct convolution with stride 1, no dilation, one group (conv_direct.c; AVX-512 only).
 /// Floats of the packed weights of a (cout, cin, kh, kw) kernel.
 int64_t dk_conv2d_direct_packed_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
-/// Packs w for dk_conv2d_direct_f32: wp[t][(i·kw + j)·cin + c][r] = w[8t + r][c][i][j] (0 past
-/// cout). `flipped`: w is instead the (cin, cout, kh, kw) kernel of the convolution whose input
-/// gradient this one computes, read as w[c][o][kh−1−i][kw−1−j].
-void dk_conv2d_direct_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int flipped,
-                                   float *wp);
+/// Packs a kernel for dk_conv2d_direct_f32: wp[t][(i·kw + j)·cin + c][r] = w[base + o·so + c·sc +
+/// i·si + j·sj] with o = 8t + r (0 past cout). A (cout, cin, kh, kw) kernel has so = cin·kh·kw,
+/// sc = kh·kw, si = kw, sj = 1; negative strides read it flipped.
+void dk_conv2d_direct_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
+                                   int64_t so, int64_t sc, int64_t si, int64_t sj, float *wp);
 /// Floats of scratch (64-byte aligned) that dk_conv2d_direct_f32 needs.
 int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin);
 /// One image: out (cout, oh, ow) = bias + w ⋆ x (cin, h, w) with the geometry's padding, from
@@ -123,6 +123,25 @@ int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, i
 /// dWᵀ (cin·kh·kw, cout) += col(x) · gᵀ for one image (same conditions): g (cout, oh·ow).
 void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
                                       const float *gout, float *dwT, float *scratch);
+/// Transposed convolution without dilation, one group, by stride phases (conv_transpose_direct.c;
+/// AVX-512 only). The geometry's h, w are the input's size, oh, ow the output's; w is (cin, cout,
+/// kh, kw). Floats of the weights packed for the forward pass or for the input gradient.
+int64_t dk_conv_transpose2d_packed_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout, int inputGradient);
+void dk_conv_transpose2d_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int inputGradient,
+                                      float *wp);
+/// Floats of scratch (64-byte aligned) that one image's forward or backward needs.
+int64_t dk_conv_transpose2d_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+/// One image: out (cout, oh, ow) = bias + convTranspose(x (cin, h, w)) (bias may be NULL).
+void dk_conv_transpose2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
+                                    const float *bias, float *out, float *scratch);
+/// One image's backward from g (cout, oh, ow): dx (cin, h, w) = the input gradient (from the weights
+/// packed for it; skipped when dx is NULL), and dwT += the weight gradient by phases (skipped when
+/// NULL; cin·kh·kw·cout floats, put in w's layout by dk_conv_transpose2d_weight_grad_layout).
+void dk_conv_transpose2d_direct_backward_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
+                                             const float *gout, const float *wp, float *dx, float *dwT, float *scratch);
+/// dw (cin, cout, kh, kw) = the phase-ordered weight gradient dwT.
+void dk_conv_transpose2d_weight_grad_layout(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *dwT,
+                                            float *dw);
 /// Adds channels c0..<c1 of col2im into one image's planes starting at `dx`.
 void dk_col2im_f32(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx);
 

@@ -137,48 +137,6 @@ extension Kernels {
         return im2col(one, g.single, c0: c0, cg: cg)
     }
 
-    /// Whether `convolutionDirect` applies: float32 on AVX-512, stride 1, no dilation, one
-    /// group, and at least one image per thread (each image then runs on one thread).
-    static func convolutionDirectApplies(_ x: Tensor, _ g: ConvGeometry, groups: Int) -> Bool {
-        x.dtype == .float32 && MatmulBackend.resolved == .avx512 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1
-            && groups == 1 && g.n >= Parallel.threads
-    }
-
-    /// The weights of a direct convolution packed for conv_direct.c, once per call: `w` is the
-    /// convolution's (O, C, kh, kw) kernel, or with `flipped` the (C, O, kh, kw) kernel of the
-    /// convolution whose input gradient this one computes (used flipped and transposed).
-    static func convolutionDirectWeights(_ w: Tensor, _ g: ConvGeometry, outChannels: Int, flipped: Bool = false) -> Tensor {
-        withUnsafePointer(to: g.cGeometry) { gp in
-            let packed = Tensor(uninitialized: [Int(dk_conv2d_direct_packed_floats(gp, Int64(g.c), Int64(outChannels)))], dtype: .float32)
-            dk_conv2d_direct_pack_weights(gp, Int64(g.c), Int64(outChannels), w.storage.typed(Float.self) + w.offset, flipped ? 1 : 0,
-                                          packed.storage.typed(Float.self))
-            return packed
-        }
-    }
-
-    /// out[image] (O, oh, ow) = bias + w ⋆ x[image] by the direct kernel (conv_direct.c) from
-    /// weights packed by `convolutionDirectWeights`, on the calling thread: no column matrix.
-    static func convolutionDirect(_ x: Tensor, _ g: ConvGeometry, image: Int, packed: Tensor, bias: Tensor? = nil,
-                                  outChannels: Int, out: Tensor) {
-        withUnsafePointer(to: g.cGeometry) { gp in
-            let scratch = Tensor(uninitialized: [Int(dk_conv2d_direct_scratch_floats(gp, Int64(g.c)))], dtype: .float32)
-            dk_conv2d_direct_f32(gp, Int64(g.c), Int64(outChannels), x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w,
-                                 packed.storage.typed(Float.self), bias.map { UnsafePointer($0.storage.typed(Float.self) + $0.offset) },
-                                 out.storage.typed(Float.self) + out.offset + image * outChannels * g.oh * g.ow, scratch.storage.typed(Float.self))
-        }
-    }
-
-    /// dWᵀ (C·kh·kw, O) += col(x[image]) · g[image]ᵀ by the direct kernel, on the calling thread.
-    static func convolutionDirectWeightGrad(_ x: Tensor, _ g: ConvGeometry, image: Int, gout: Tensor, outChannels: Int,
-                                            into dwT: Tensor) {
-        withUnsafePointer(to: g.cGeometry) { gp in
-            let scratch = Tensor(uninitialized: [Int(dk_conv2d_direct_weight_grad_scratch_floats(gp, Int64(outChannels)))], dtype: .float32)
-            dk_conv2d_direct_weight_grad_f32(gp, Int64(g.c), Int64(outChannels), x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w,
-                                             gout.storage.typed(Float.self) + gout.offset + image * outChannels * g.oh * g.ow,
-                                             dwT.storage.typed(Float.self) + dwT.offset, scratch.storage.typed(Float.self))
-        }
-    }
-
     /// Adds `col2im(col)` (cg·kh·kw, oh·ow) into image `image` of the contiguous `dx`.
     static func col2im(_ col: Tensor, _ g: ConvGeometry, image: Int, c0: Int, cg: Int, into dx: Tensor) {
         let one = Tensor(storage: dx.storage, shape: [1, g.c, g.h, g.w], strides: Shape.contiguousStrides([1, g.c, g.h, g.w]),

@@ -1,3 +1,4 @@
+import CDescentKernels
 // 2-D convolution and transposed convolution primitives (im2col + GEMM), with their backward
 // rules. 1-D forms and the layers are built on these (NN/Conv.swift).
 
@@ -116,10 +117,19 @@ extension Tensor {
         let g = ConvGeometry(n: n, c: cout, h: oh, w: ow, kh: kh, kw: kw, sh: stride.0, sw: stride.1,
                              padH: padding.0, padW: padding.1, dh: dilation.0, dw: dilation.1, oh: h, ow: wd)
         let pixels = h * wd, k = coutg * kh * kw
-        let xd = x.detach().contiguousData(), wm = w.detach().contiguousData()
-        let out = Tensor.zeros([n, cout, oh, ow], dtype: x.dtype)
-        // Per image: col = W[group]ᵀ (k × cing) · x[b, group] (cing × pixels); out[b] += col2im(col).
+        let xd = x.detach().contiguousData(), wm = w.detach().contiguousData(), biasData = bias?.detach().contiguousData()
+        // The direct kernel works by stride phases on the images in place (conv_transpose_direct.c).
+        let direct = Kernels.convolutionTransposeDirectApplies(x, dilation: dilation, groups: groups)
+        let cg = dk_conv_geometry(h: Int64(h), w: Int64(wd), kh: Int64(kh), kw: Int64(kw), sh: Int64(stride.0), sw: Int64(stride.1),
+                                  ph: Int64(padding.0), pw: Int64(padding.1), dh: 1, dw: 1, oh: Int64(oh), ow: Int64(ow))
+        let out = direct ? Tensor(uninitialized: [n, cout, oh, ow], dtype: x.dtype) : Tensor.zeros([n, cout, oh, ow], dtype: x.dtype)
+        let packed = direct ? Kernels.convolutionTransposeDirectWeights(wm, cg, inputGradient: false) : nil
+        // Otherwise per image: col = W[group]ᵀ (k × cing) · x[b, group] (cing × pixels); out[b] += col2im(col).
         ConvPlan.forEachImage(n, dtype: x.dtype, cost: cin * k * pixels) { b in
+            if let packed {
+                Kernels.convolutionTransposeDirect(xd, cg, image: b, cin: cin, cout: cout, packed: packed, bias: biasData, out: out)
+                return
+            }
             for grp in 0..<groups {
                 let col = Tensor(uninitialized: [k, pixels], dtype: x.dtype)
                 Kernels.gemm(true, false, m: k, n: pixels, k: cing, a: wm, aOffset: grp * cing * k, lda: k,
@@ -127,12 +137,23 @@ extension Tensor {
                 Kernels.col2im(col, g, image: b, c0: grp * coutg, cg: coutg, into: out)
             }
         }
-        if let bias { Kernels.addInPlace(out, bias.detach().reshape([1, cout, 1, 1])) }
+        if let biasData, !direct { Kernels.addInPlace(out, biasData.reshape([1, cout, 1, 1])) }
         if Tensor.needsGrad([x, w] + (bias.map { [$0] } ?? [])) {
             let needX = x.requiresGrad, needW = w.requiresGrad
             out.record("ConvolutionBackward(transposed)", [x, w] + (bias.map { [$0] } ?? [])) { gout in
                 let gc = gout.contiguousData()
                 let dx = needX ? Tensor(uninitialized: x.shape, dtype: x.dtype) : nil
+                let db = bias != nil ? gout.sum(dims: [0, 2, 3]) : nil
+                if direct {
+                    let packedDx = needX ? Kernels.convolutionTransposeDirectWeights(wm, cg, inputGradient: true) : nil
+                    let partials = ConvPlan.WeightGradPartials(shape: [cin * kh * kw, cout], dtype: w.dtype)
+                    ConvPlan.forEachImage(n, dtype: x.dtype, cost: 2 * cin * k * pixels) { b in
+                        Kernels.convolutionTransposeDirectBackward(xd, gc, cg, image: b, cin: cin, cout: cout, packed: packedDx, dx: dx,
+                                                                   dwT: needW ? partials.current : nil)
+                    }
+                    let dw = needW ? Kernels.convolutionTransposeWeightLayout(partials.sum(), cg, weightShape: w.shape) : nil
+                    return [dx, dw] + (bias != nil ? [db] : [])
+                }
                 let partials = ConvPlan.WeightGradPartials(shape: [groups, k, cing], dtype: w.dtype)
                 ConvPlan.forEachImage(n, dtype: x.dtype, cost: 2 * cin * k * pixels) { b in
                     for grp in 0..<groups {
@@ -150,7 +171,6 @@ extension Tensor {
                     }
                 }
                 let dw = needW ? partials.sumTransposed(to: w.shape) : nil
-                let db = bias != nil ? gout.sum(dims: [0, 2, 3]) : nil
                 return [dx, dw] + (bias != nil ? [db] : [])
             }
         }

@@ -56,4 +56,26 @@ final class ConvolutionKernelTests: XCTestCase {
             }
         }
     }
+
+    /// The transposed convolution by stride phases (conv_transpose_direct.c) in float32 against
+    /// the float64 im2col/col2im path: outputs and all gradients, for strides 1, 2, 3 and (2, 3),
+    /// padding, outputPadding, kernels smaller than the stride (phases without taps), an output
+    /// so small that some phases are empty, and planes of a multiple of 128 floats (copied).
+    func testTransposedDirectKernelMatchesTheIm2colPath() {
+        Descent.manualSeed(47)
+        XCTAssertEqual(Kernels.convolutionTransposeDirectApplies(Tensor.zeros([4, 1, 1, 1]), dilation: (1, 1), groups: 1),
+                       MatmulBackend.resolved == .avx512)
+        // (kernel, stride, padding, outputPadding, input height, input width)
+        let cases: [(Size2, Size2, Size2, Size2, Int, Int)] = [
+            (4, 2, 1, 0, 8, 16), (3, 1, 1, 0, 5, 9), (3, 2, 1, 1, 6, 7), (2, 3, 0, 2, 4, 5), ([3, 5], [2, 3], [1, 2], [1, 0], 5, 11),
+            (1, 3, 0, 0, 1, 1), (5, 2, 2, 1, 3, 20),
+        ]
+        for (kernel, stride, padding, outputPadding, height, width) in cases {
+            let inputs = [Tensor.randn([4, 9, height, width], dtype: .float64), Tensor.randn([9, 11, kernel.h, kernel.w], dtype: .float64),
+                          Tensor.randn([11], dtype: .float64)]
+            assertFloat32MatchesFloat64("kernel \(kernel) stride \(stride) padding \(padding) outputPadding \(outputPadding) size \(height)x\(width)", inputs) {
+                convTranspose2d($0[0], $0[1], bias: $0[2], stride: stride, padding: padding, outputPadding: outputPadding)
+            }
+        }
+    }
 }

@@ -1,0 +1,155 @@
+// Transposed convolution (no dilation, one group) by its stride phases, on the direct stride-1
+// kernels of conv_direct.c (AVX-512), one image at a time. The outputs (oy, ox) with oy ≡ py (mod
+// sh) and ox ≡ px (mod sw) receive only the taps i ≡ py + ph (mod sh), j ≡ px + pw (mod sw): each
+// phase is a stride-1 convolution of x with a sub-kernel of those taps, written to its own plane
+// and interleaved into the output. Backward splits g into the same phases: the input gradient is
+// the sum over phases of stride-1 convolutions of g's phase planes, and the weight gradient of the
+// taps of a phase is that of the phase's convolution. No column matrix, no col2im, no wasted FLOP.
+// Geometry: h, w are the input's size and oh, ow the (larger) output's.
+#include "descent_kernels.h"
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv_direct.h"
+
+// One phase (py, px): its first taps r, rw, tap counts t, tw, offsets q, qw (tap r + k·sh of output
+// row a·sh + py reads input row a + q − k), and output size na × nb.
+typedef struct {
+    int64_t r, rw, t, tw, q, qw, na, nb;
+} dk_phase;
+
+static dk_phase phase_of(const dk_conv_geometry *g, int64_t py, int64_t px) {
+    dk_phase p;
+    p.r = (py + g->ph) % g->sh, p.rw = (px + g->pw) % g->sw;
+    p.t = p.r < g->kh ? (g->kh - p.r + g->sh - 1) / g->sh : 0;
+    p.tw = p.rw < g->kw ? (g->kw - p.rw + g->sw - 1) / g->sw : 0;
+    p.q = (py + g->ph - p.r) / g->sh, p.qw = (px + g->pw - p.rw) / g->sw;
+    p.na = g->oh > py ? (g->oh - py + g->sh - 1) / g->sh : 0;
+    p.nb = g->ow > px ? (g->ow - px + g->sw - 1) / g->sw : 0;
+    return p;
+}
+
+// The phase as a stride-1 convolution of x (taps in reverse order: tap u is r + (t − 1 − u)·sh),
+// also the geometry of its weight gradient.
+static dk_conv_geometry forward_geometry(const dk_conv_geometry *g, dk_phase p) {
+    return (dk_conv_geometry){g->h, g->w, p.t, p.tw, 1, 1, p.t - 1 - p.q, p.tw - 1 - p.qw, 1, 1, p.na, p.nb};
+}
+
+// The input gradient's share from the phase: a stride-1 convolution of g's phase plane (na × nb)
+// into the input's size (tap u is r + u·sh).
+static dk_conv_geometry input_grad_geometry(const dk_conv_geometry *g, dk_phase p) {
+    return (dk_conv_geometry){p.na, p.nb, p.t, p.tw, 1, 1, p.q, p.qw, 1, 1, g->h, g->w};
+}
+
+#define FOR_PHASES(g, p)                          \
+    for (int64_t py = 0; py < (g)->sh; py++)      \
+        for (int64_t px = 0; px < (g)->sw; px++)  \
+            for (dk_phase p = phase_of(g, py, px), *once_ = &p; once_; once_ = NULL)
+
+int64_t dk_conv_transpose2d_packed_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout, int inputGradient) {
+    int64_t n = 0;
+    FOR_PHASES(g, p) n += ((inputGradient ? cin : cout) + 7) / 8 * 8 * (inputGradient ? cout : cin) * p.t * p.tw;
+    return n;
+}
+
+void dk_conv_transpose2d_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int inputGradient,
+                                      float *wp) {
+    int64_t kh = g->kh, kw = g->kw;
+    FOR_PHASES(g, p) {
+        if (p.t == 0 || p.tw == 0) continue;
+        if (inputGradient) {  // (cin, cout) of w as (out, in); tap u of the phase is r + u·sh
+            dk_conv_geometry q = input_grad_geometry(g, p);
+            dk_conv2d_direct_pack_weights(&q, cout, cin, w, p.r * kw + p.rw, cout * kh * kw, kh * kw, g->sh * kw, g->sw, wp);
+            wp += dk_conv2d_direct_packed_floats(&q, cout, cin);
+        } else {  // tap u of the phase is r + (t − 1 − u)·sh
+            dk_conv_geometry q = forward_geometry(g, p);
+            int64_t base = (p.r + (p.t - 1) * g->sh) * kw + p.rw + (p.tw - 1) * g->sw;
+            dk_conv2d_direct_pack_weights(&q, cin, cout, w, base, kh * kw, cout * kh * kw, -g->sh * kw, -g->sw, wp);
+            wp += dk_conv2d_direct_packed_floats(&q, cin, cout);
+        }
+    }
+}
+
+int64_t dk_conv_transpose2d_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    // Forward: x's planes copied apart, and one phase's output. Backward: g's phase planes, and
+    // the panels of one phase.
+    int64_t planes = 0, largest = 0;
+    FOR_PHASES(g, p) {
+        planes += cout * dk_conv_plane_stride(p.na * p.nb);
+        if (p.na * p.nb > largest) largest = p.na * p.nb;
+    }
+    int64_t forward = cin * dk_conv_plane_stride(g->h * g->w) + cout * largest;
+    int64_t backward = planes + (cout + 31) / 32 * 32 * largest;
+    return forward > backward ? forward : backward;
+}
+
+void dk_conv_transpose2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
+                                    const float *bias, float *out, float *scratch) {
+    int64_t HW = g->h * g->w, cs = dk_conv_plane_stride(HW), OW = g->ow, OP = g->oh * g->ow;
+    float *phaseOut = scratch + cin * cs;
+    if (cs != HW) dk_conv_copy_planes(cin, HW, x, cs, scratch), x = scratch;
+    FOR_PHASES(g, p) {
+        dk_conv_geometry q = forward_geometry(g, p);
+        const float *pw = wp;
+        wp += dk_conv2d_direct_packed_floats(&q, cin, cout);
+        if (p.na == 0 || p.nb == 0) continue;
+        dk_conv_direct_tiles(&q, cin, cs, cout, x, pw, bias, 0, phaseOut);
+        for (int64_t o = 0; o < cout; o++)
+            for (int64_t a = 0; a < p.na; a++) {
+                const float *s = phaseOut + (o * p.na + a) * p.nb;
+                float *d = out + o * OP + (a * g->sh + py) * OW + px;
+                for (int64_t b = 0; b < p.nb; b++) d[b * g->sw] = s[b];
+            }
+    }
+}
+
+void dk_conv_transpose2d_direct_backward_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
+                                             const float *gout, const float *wp, float *dx, float *dwT, float *scratch) {
+    int64_t HW = g->h * g->w, OW = g->ow, OP = g->oh * g->ow;
+    // g's phase planes, each channel's plane `dk_conv_plane_stride(na·nb)` apart.
+    float *planes = scratch, *panels = scratch;
+    FOR_PHASES(g, p) panels += cout * dk_conv_plane_stride(p.na * p.nb);
+    int first = 1;
+    float *plane = planes;
+    FOR_PHASES(g, p) {
+        int64_t cs = dk_conv_plane_stride(p.na * p.nb);
+        for (int64_t o = 0; o < cout; o++)
+            for (int64_t a = 0; a < p.na; a++) {
+                const float *s = gout + o * OP + (a * g->sh + py) * OW + px;
+                float *d = plane + o * cs + a * p.nb;
+                for (int64_t b = 0; b < p.nb; b++) d[b] = s[b * g->sw];
+            }
+        dk_conv_geometry qx = input_grad_geometry(g, p);
+        const float *pw = wp;
+        if (dx) wp += dk_conv2d_direct_packed_floats(&qx, cout, cin);
+        if (p.na && p.nb && p.t && p.tw) {
+            if (dx) {
+                dk_conv_direct_tiles(&qx, cout, cs, cin, plane, pw, NULL, !first, dx);
+                first = 0;
+            }
+            if (dwT) {
+                dk_conv_geometry q = forward_geometry(g, p);
+                dk_conv_grad_panels(plane, cs, cout, p.na * p.nb, panels);
+                dk_conv_direct_grad_tiles(&q, cin, HW, cout, x, panels, dwT);
+            }
+        }
+        if (dwT) dwT += cin * p.t * p.tw * cout;
+        plane += cout * cs;
+    }
+    if (dx && first) memset(dx, 0, sizeof(float) * (size_t)(cin * HW));
+}
+
+void dk_conv_transpose2d_weight_grad_layout(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *dwT,
+                                            float *dw) {
+    int64_t kh = g->kh, kw = g->kw;
+    FOR_PHASES(g, p) {
+        for (int64_t c = 0; c < cin; c++)
+            for (int64_t u = 0; u < p.t; u++)
+                for (int64_t v = 0; v < p.tw; v++) {
+                    int64_t i = p.r + (p.t - 1 - u) * g->sh, j = p.rw + (p.tw - 1 - v) * g->sw;
+                    const float *s = dwT + ((c * p.t + u) * p.tw + v) * cout;
+                    for (int64_t o = 0; o < cout; o++) dw[((c * cout + o) * kh + i) * kw + j] = s[o];
+                }
+        dwT += cin * p.t * p.tw * cout;
+    }
+}

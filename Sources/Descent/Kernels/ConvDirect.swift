@@ -1,0 +1,108 @@
+import CDescentKernels
+
+// The direct float32 kernels (conv_direct.c, conv_transpose_direct.c; AVX-512): convolutions
+// with stride 1 and transposed convolutions by stride phases, one image per call on the calling
+// thread, reading the images in place instead of building column matrices.
+extension Kernels {
+    /// Whether `convolutionDirect` applies: float32 on AVX-512, stride 1, no dilation, one
+    /// group, and at least one image per thread (each image then runs on one thread).
+    static func convolutionDirectApplies(_ x: Tensor, _ g: ConvGeometry, groups: Int) -> Bool {
+        x.dtype == .float32 && MatmulBackend.resolved == .avx512 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1
+            && groups == 1 && g.n >= Parallel.threads
+    }
+
+    /// The weights of a direct convolution packed for conv_direct.c, once per call: `w` is the
+    /// convolution's (O, C, kh, kw) kernel, or with `flipped` the (C, O, kh, kw) kernel of the
+    /// convolution whose input gradient this one computes (used flipped and transposed).
+    static func convolutionDirectWeights(_ w: Tensor, _ g: ConvGeometry, outChannels: Int, flipped: Bool = false) -> Tensor {
+        withUnsafePointer(to: g.cGeometry) { gp in
+            let packed = Tensor(uninitialized: [Int(dk_conv2d_direct_packed_floats(gp, Int64(g.c), Int64(outChannels)))], dtype: .float32)
+            let (kh, kw, taps) = (Int64(g.kh), Int64(g.kw), Int64(g.kh * g.kw))
+            // (O, C, kh, kw), or w[c][o][kh−1−i][kw−1−j] of a (C, O, kh, kw) kernel.
+            let (base, so, sc, si, sj) = flipped ? ((kh - 1) * kw + kw - 1, taps, Int64(outChannels) * taps, -kw, Int64(-1))
+                                                 : (Int64(0), Int64(g.c) * taps, taps, kw, Int64(1))
+            dk_conv2d_direct_pack_weights(gp, Int64(g.c), Int64(outChannels), w.storage.typed(Float.self) + w.offset,
+                                          base, so, sc, si, sj, packed.storage.typed(Float.self))
+            return packed
+        }
+    }
+
+    /// out[image] (O, oh, ow) = bias + w ⋆ x[image] by the direct kernel (conv_direct.c) from
+    /// weights packed by `convolutionDirectWeights`, on the calling thread: no column matrix.
+    static func convolutionDirect(_ x: Tensor, _ g: ConvGeometry, image: Int, packed: Tensor, bias: Tensor? = nil,
+                                  outChannels: Int, out: Tensor) {
+        withUnsafePointer(to: g.cGeometry) { gp in
+            let scratch = Tensor(uninitialized: [Int(dk_conv2d_direct_scratch_floats(gp, Int64(g.c)))], dtype: .float32)
+            dk_conv2d_direct_f32(gp, Int64(g.c), Int64(outChannels), x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w,
+                                 packed.storage.typed(Float.self), bias.map { UnsafePointer($0.storage.typed(Float.self) + $0.offset) },
+                                 out.storage.typed(Float.self) + out.offset + image * outChannels * g.oh * g.ow, scratch.storage.typed(Float.self))
+        }
+    }
+
+    /// dWᵀ (C·kh·kw, O) += col(x[image]) · g[image]ᵀ by the direct kernel, on the calling thread.
+    static func convolutionDirectWeightGrad(_ x: Tensor, _ g: ConvGeometry, image: Int, gout: Tensor, outChannels: Int,
+                                            into dwT: Tensor) {
+        withUnsafePointer(to: g.cGeometry) { gp in
+            let scratch = Tensor(uninitialized: [Int(dk_conv2d_direct_weight_grad_scratch_floats(gp, Int64(outChannels)))], dtype: .float32)
+            dk_conv2d_direct_weight_grad_f32(gp, Int64(g.c), Int64(outChannels), x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w,
+                                             gout.storage.typed(Float.self) + gout.offset + image * outChannels * g.oh * g.ow,
+                                             dwT.storage.typed(Float.self) + dwT.offset, scratch.storage.typed(Float.self))
+        }
+    }
+
+    /// Whether `convolutionTransposeDirect` applies: float32 on AVX-512, no dilation, one group,
+    /// and at least one image per thread.
+    static func convolutionTransposeDirectApplies(_ x: Tensor, dilation: (Int, Int), groups: Int) -> Bool {
+        x.dtype == .float32 && MatmulBackend.resolved == .avx512 && dilation == (1, 1) && groups == 1 && x.shape[0] >= Parallel.threads
+    }
+
+    /// The (Cin, Cout, kh, kw) weight of a transposed convolution packed by phases, once per call,
+    /// for the forward pass or for the input gradient. `g`: h, w are the input's size, oh, ow the output's.
+    static func convolutionTransposeDirectWeights(_ w: Tensor, _ g: dk_conv_geometry, inputGradient: Bool) -> Tensor {
+        let (cin, cout) = (Int64(w.shape[0]), Int64(w.shape[1]))
+        return withUnsafePointer(to: g) { gp in
+            let packed = Tensor(uninitialized: [Int(dk_conv_transpose2d_packed_floats(gp, cin, cout, inputGradient ? 1 : 0))], dtype: .float32)
+            dk_conv_transpose2d_pack_weights(gp, cin, cout, w.storage.typed(Float.self) + w.offset, inputGradient ? 1 : 0,
+                                             packed.storage.typed(Float.self))
+            return packed
+        }
+    }
+
+    /// out[image] (Cout, oh, ow) = bias + convTranspose(x[image]) from the packed weights.
+    static func convolutionTransposeDirect(_ x: Tensor, _ g: dk_conv_geometry, image: Int, cin: Int, cout: Int, packed: Tensor,
+                                           bias: Tensor?, out: Tensor) {
+        withUnsafePointer(to: g) { gp in
+            let scratch = Tensor(uninitialized: [Int(dk_conv_transpose2d_scratch_floats(gp, Int64(cin), Int64(cout)))], dtype: .float32)
+            dk_conv_transpose2d_direct_f32(gp, Int64(cin), Int64(cout), x.storage.typed(Float.self) + x.offset + image * cin * Int(g.h * g.w),
+                                           packed.storage.typed(Float.self), bias.map { UnsafePointer($0.storage.typed(Float.self) + $0.offset) },
+                                           out.storage.typed(Float.self) + out.offset + image * cout * Int(g.oh * g.ow),
+                                           scratch.storage.typed(Float.self))
+        }
+    }
+
+    /// One image's backward of a transposed convolution: dx[image] from the weights packed for
+    /// the input gradient (when `dx` is given), and the phase-ordered weight gradient added into
+    /// `dwT` (when given; `convolutionTransposeWeightLayout` puts it in the weight's layout).
+    static func convolutionTransposeDirectBackward(_ x: Tensor, _ gout: Tensor, _ g: dk_conv_geometry, image: Int, cin: Int, cout: Int,
+                                                   packed: Tensor?, dx: Tensor?, dwT: Tensor?) {
+        withUnsafePointer(to: g) { gp in
+            let scratch = Tensor(uninitialized: [Int(dk_conv_transpose2d_scratch_floats(gp, Int64(cin), Int64(cout)))], dtype: .float32)
+            let (inPlane, outPlane) = (cin * Int(g.h * g.w), cout * Int(g.oh * g.ow))
+            dk_conv_transpose2d_direct_backward_f32(gp, Int64(cin), Int64(cout), x.storage.typed(Float.self) + x.offset + image * inPlane,
+                                                    gout.storage.typed(Float.self) + gout.offset + image * outPlane,
+                                                    packed.map { UnsafePointer($0.storage.typed(Float.self)) },
+                                                    dx.map { $0.storage.typed(Float.self) + $0.offset + image * inPlane },
+                                                    dwT.map { $0.storage.typed(Float.self) + $0.offset }, scratch.storage.typed(Float.self))
+        }
+    }
+
+    /// The phase-ordered weight gradient as a (Cin, Cout, kh, kw) tensor.
+    static func convolutionTransposeWeightLayout(_ dwT: Tensor, _ g: dk_conv_geometry, weightShape: [Int]) -> Tensor {
+        let dw = Tensor(uninitialized: weightShape, dtype: .float32), d = dwT.contiguousData()
+        withUnsafePointer(to: g) { gp in
+            dk_conv_transpose2d_weight_grad_layout(gp, Int64(weightShape[0]), Int64(weightShape[1]), d.storage.typed(Float.self) + d.offset,
+                                                   dw.storage.typed(Float.self))
+        }
+        return dw
+    }
+}
