@@ -1,6 +1,7 @@
-import CDescentKernels
-// 2-D convolution and transposed convolution primitives (im2col + GEMM), with their backward
-// rules. 1-D forms and the layers are built on these (NN/Conv.swift).
+// 2-D convolution and transposed convolution primitives, with their backward rules: float32 on
+// AVX-512 by the direct kernels (Kernels/ConvDirect.swift; stride-1 convolution, transposed
+// convolution without dilation or groups), everything else by im2col + GEMM. 1-D forms and the
+// layers are built on these (NN/Conv.swift).
 
 /// Padding of a 2-D convolution: rows before/after, columns before/after.
 struct Padding4 {
@@ -241,4 +242,5 @@ enum ConvPlan {
     }
 }
 
+import CDescentKernels
 import Foundation
