@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "conv_direct.h"
+#include "simd.h"
 
 // One phase (py, px): its first taps r, rw, tap counts t, tw, offsets q, qw (tap r + k·sh of output
 // row a·sh + py reads input row a + q − k), and output size na × nb.
@@ -46,6 +47,71 @@ static dk_conv_geometry input_grad_geometry(const dk_conv_geometry *g, dk_phase 
         for (int64_t px = 0; px < (g)->sw; px++)  \
             for (dk_phase p = phase_of(g, py, px), *once_ = &p; once_; once_ = NULL)
 
+// One output row from its sw phase rows: d[b·sw + px] = rows[px][b] for the ow columns.
+static void interleave_row(const float *const *rows, int64_t sw, int64_t ow, float *d) {
+    for (int64_t px = 0; px < sw; px++)
+        for (int64_t b = 0; px + b * sw < ow; b++) d[px + b * sw] = rows[px][b];
+}
+
+// The inverse: rows[px][b] = s[b·sw + px].
+static void split_row(const float *s, int64_t sw, int64_t ow, float *const *rows) {
+    for (int64_t px = 0; px < sw; px++)
+        for (int64_t b = 0; px + b * sw < ow; b++) rows[px][b] = s[px + b * sw];
+}
+
+#ifdef DK_X86
+// Stride 2 by permutes: 32 outputs from 16 even and 16 odd columns at a time.
+DK_TARGET_AVX512 static void interleave_row2(const float *const *rows, int64_t ow, float *d) {
+    const __m512i lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512i hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    int64_t x = 0;
+    for (; x + 32 <= ow; x += 32) {
+        __m512 e = _mm512_loadu_ps(rows[0] + x / 2), o = _mm512_loadu_ps(rows[1] + x / 2);
+        _mm512_storeu_ps(d + x, _mm512_permutex2var_ps(e, lo, o));
+        _mm512_storeu_ps(d + x + 16, _mm512_permutex2var_ps(e, hi, o));
+    }
+    for (; x < ow; x++) d[x] = rows[x & 1][x / 2];
+}
+
+DK_TARGET_AVX512 static void split_row2(const float *s, int64_t ow, float *const *rows) {
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    int64_t x = 0;
+    for (; x + 32 <= ow; x += 32) {
+        __m512 a = _mm512_loadu_ps(s + x), b = _mm512_loadu_ps(s + x + 16);
+        _mm512_storeu_ps(rows[0] + x / 2, _mm512_permutex2var_ps(a, even, b));
+        _mm512_storeu_ps(rows[1] + x / 2, _mm512_permutex2var_ps(a, odd, b));
+    }
+    for (; x < ow; x++) rows[x & 1][x / 2] = s[x];
+}
+#endif
+
+// Output rows from phase planes and back: plane (py, px) of channel o starts at
+// planes + offset[py·sw + px] + o·stride[py·sw + px] and holds rows of nb[px] columns.
+static void phase_rows(const dk_conv_geometry *g, int64_t cout, float *planes, const int64_t *offset, const int64_t *stride,
+                       float *image, int toImage) {
+    int64_t sh = g->sh, sw = g->sw, OW = g->ow;
+    for (int64_t o = 0; o < cout; o++)
+        for (int64_t oy = 0; oy < g->oh; oy++) {
+            int64_t py = oy % sh, a = oy / sh;
+            float *rows[sw];
+            for (int64_t px = 0; px < sw; px++) {
+                int64_t nb = OW > px ? (OW - px + sw - 1) / sw : 0;
+                rows[px] = planes + offset[py * sw + px] + o * stride[py * sw + px] + a * nb;
+            }
+            float *d = image + (o * g->oh + oy) * OW;
+#ifdef DK_X86
+            if (sw == 2 && dk_cpu_has_avx512()) {
+                if (toImage) interleave_row2((const float *const *)rows, OW, d);
+                else split_row2(d, OW, rows);
+                continue;
+            }
+#endif
+            if (toImage) interleave_row((const float *const *)rows, sw, OW, d);
+            else split_row(d, sw, OW, rows);
+        }
+}
+
 int64_t dk_conv_transpose2d_packed_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout, int inputGradient) {
     int64_t n = 0;
     FOR_PHASES(g, p) n += ((inputGradient ? cin : cout) + 7) / 8 * 8 * (inputGradient ? cout : cin) * p.t * p.tw;
@@ -71,54 +137,45 @@ void dk_conv_transpose2d_pack_weights(const dk_conv_geometry *g, int64_t cin, in
 }
 
 int64_t dk_conv_transpose2d_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
-    // Forward: x's planes copied apart, and one phase's output. Backward: g's phase planes, and
+    // Forward: x's planes copied apart, and the phases' outputs. Backward: g's phase planes, and
     // the panels of one phase.
     int64_t planes = 0, largest = 0;
     FOR_PHASES(g, p) {
         planes += cout * dk_conv_plane_stride(p.na * p.nb);
         if (p.na * p.nb > largest) largest = p.na * p.nb;
     }
-    int64_t forward = cin * dk_conv_plane_stride(g->h * g->w) + cout * largest;
+    int64_t forward = cin * dk_conv_plane_stride(g->h * g->w) + cout * g->oh * g->ow;
     int64_t backward = planes + (cout + 31) / 32 * 32 * largest;
     return forward > backward ? forward : backward;
 }
 
 void dk_conv_transpose2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
                                     const float *bias, float *out, float *scratch) {
-    int64_t HW = g->h * g->w, cs = dk_conv_plane_stride(HW), OW = g->ow, OP = g->oh * g->ow;
+    int64_t HW = g->h * g->w, cs = dk_conv_plane_stride(HW), offset[g->sh * g->sw], stride[g->sh * g->sw], k = 0, n = 0;
     float *phaseOut = scratch + cin * cs;
     if (cs != HW) dk_conv_copy_planes(cin, HW, x, cs, scratch), x = scratch;
     FOR_PHASES(g, p) {
         dk_conv_geometry q = forward_geometry(g, p);
-        const float *pw = wp;
+        offset[k] = n, stride[k++] = p.na * p.nb;
+        if (p.na && p.nb) dk_conv_direct_tiles(&q, cin, cs, cout, x, wp, bias, 0, phaseOut + n);
         wp += dk_conv2d_direct_packed_floats(&q, cin, cout);
-        if (p.na == 0 || p.nb == 0) continue;
-        dk_conv_direct_tiles(&q, cin, cs, cout, x, pw, bias, 0, phaseOut);
-        for (int64_t o = 0; o < cout; o++)
-            for (int64_t a = 0; a < p.na; a++) {
-                const float *s = phaseOut + (o * p.na + a) * p.nb;
-                float *d = out + o * OP + (a * g->sh + py) * OW + px;
-                for (int64_t b = 0; b < p.nb; b++) d[b * g->sw] = s[b];
-            }
+        n += cout * p.na * p.nb;
     }
+    phase_rows(g, cout, phaseOut, offset, stride, out, 1);
 }
 
 void dk_conv_transpose2d_direct_backward_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
                                              const float *gout, const float *wp, float *dx, float *dwT, float *scratch) {
-    int64_t HW = g->h * g->w, OW = g->ow, OP = g->oh * g->ow;
+    int64_t HW = g->h * g->w;
     // g's phase planes, each channel's plane `dk_conv_plane_stride(na·nb)` apart.
-    float *planes = scratch, *panels = scratch;
-    FOR_PHASES(g, p) panels += cout * dk_conv_plane_stride(p.na * p.nb);
+    int64_t offset[g->sh * g->sw], stride[g->sh * g->sw], k = 0, n = 0;
+    FOR_PHASES(g, p) offset[k] = n, stride[k] = dk_conv_plane_stride(p.na * p.nb), n += cout * stride[k++];
+    float *planes = scratch, *panels = scratch + n;
+    phase_rows(g, cout, planes, offset, stride, (float *)gout, 0);
     int first = 1;
     float *plane = planes;
     FOR_PHASES(g, p) {
         int64_t cs = dk_conv_plane_stride(p.na * p.nb);
-        for (int64_t o = 0; o < cout; o++)
-            for (int64_t a = 0; a < p.na; a++) {
-                const float *s = gout + o * OP + (a * g->sh + py) * OW + px;
-                float *d = plane + o * cs + a * p.nb;
-                for (int64_t b = 0; b < p.nb; b++) d[b] = s[b * g->sw];
-            }
         dk_conv_geometry qx = input_grad_geometry(g, p);
         const float *pw = wp;
         if (dx) wp += dk_conv2d_direct_packed_floats(&qx, cout, cin);
