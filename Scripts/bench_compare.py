@@ -11,9 +11,11 @@ PyTorch time (lower is better; below 1 means Descent is faster).
 
 gemm: `descent bench gemm --json` against `a @ b` in PyTorch on the same shapes and forms
 (nn: A·B, nt: A·Bᵀ, tn: Aᵀ·B, with the transposed operand a view as backward passes it).
-Each round runs Descent once and PyTorch once, alternating. Two statistics are compared: the
-median over rounds of each round's median run, and the best run of all rounds (on a shared,
-noisy machine other work only ever adds time, so the best run is the least disturbed one).
+Each round runs, shape by shape, Descent once and PyTorch once, alternating, so that the two
+measurements of a pair are seconds apart (the machine's load changes on that scale). Three
+statistics are compared: the median over rounds of each round's median run, the median over
+rounds of each pair's ratio, and the best run of all rounds (on a shared, noisy machine other
+work only ever adds time, so the best run is the least disturbed one).
 The ratio columns are Descent GFLOP/s ÷ PyTorch GFLOP/s (higher is better).
 The machines are shared and noisy: read ratios, not absolute numbers.
 """
@@ -23,12 +25,12 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 SHAPES = [(64, 256, 784), (32, 512, 128), (64, 16384, 576), (1024, 1024, 1024)]
 
 
-def torch_gemm(threads, reps, forms):
+def torch_gemm(threads, reps, forms, shapes):
     import torch
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     out = {}
-    for m, n, k in SHAPES:
+    for m, n, k in shapes:
         for form in forms:
             a = torch.randn(k, m).t() if form == "tn" else torch.randn(m, k)
             b = torch.randn(n, k).t() if form == "nt" else torch.randn(k, n)
@@ -43,8 +45,9 @@ def torch_gemm(threads, reps, forms):
     return out
 
 
-def descent_gemm(binary, threads, reps, forms):
-    cmd = [binary, "bench", "gemm", "--json", "--threads", str(threads), "--reps", str(reps), "--forms", ",".join(forms)]
+def descent_gemm(binary, threads, reps, forms, shapes):
+    cmd = [binary, "bench", "gemm", "--json", "--threads", str(threads), "--reps", str(reps), "--forms", ",".join(forms),
+           "--shapes", ",".join(f"{m}x{n}x{k}" for m, n, k in shapes)]
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
@@ -95,22 +98,25 @@ def main():
             print(f"{k:36} {d:9.3f} {t:9.3f} {ratio:7.2f}")
         return
     for _ in range(args.rounds):
-        for k, v in descent_gemm(args.descent, args.threads, args.reps, forms).items():
-            ours.setdefault(k, []).append(v)
-        time.sleep(1)  # let Descent's pool threads go idle before PyTorch runs
-        for k, v in torch_gemm(args.threads, args.reps, forms).items():
-            theirs.setdefault(k, []).append(v)
-        time.sleep(1)  # PyTorch's OpenMP threads spin for a while after the last parallel region
+        for shape in SHAPES:
+            for k, v in descent_gemm(args.descent, args.threads, args.reps, forms, [shape]).items():
+                ours.setdefault(k, []).append(v)
+            time.sleep(0.5)  # let Descent's pool threads go idle before PyTorch runs
+            for k, v in torch_gemm(args.threads, args.reps, forms, [shape]).items():
+                theirs.setdefault(k, []).append(v)
+            time.sleep(0.5)  # PyTorch's OpenMP threads spin for a while after the last parallel region
     import torch
     print(f"# GEMM GFLOP/s, float32, {args.threads} threads, {args.rounds} interleaved rounds; torch {torch.__version__}")
-    print("# median: median over rounds of each round's median run; best: the best run of all rounds")
-    print(f"{'workload':26} {'median: Descent':>15} {'PyTorch':>8} {'ratio':>6}   {'best: Descent':>13} {'PyTorch':>8} {'ratio':>6}")
+    print("# median: median over rounds of each round's median run; paired: median over rounds of the")
+    print("# ratio of each round's two median runs; best: the best run of all rounds")
+    print(f"{'workload':26} {'median: Descent':>15} {'PyTorch':>8} {'ratio':>6}   {'paired':>6}   {'best: Descent':>13} {'PyTorch':>8} {'ratio':>6}")
     for k in ours:
         if k.startswith("best_"):
             continue
         d, t = statistics.median(ours[k]), statistics.median(theirs[k])
+        paired = statistics.median(a / b for a, b in zip(ours[k], theirs[k]))
         bd, bt = max(ours["best_" + k]), max(theirs["best_" + k])
-        print(f"{k:26} {d:15.1f} {t:8.1f} {d / t:6.2f}   {bd:13.1f} {bt:8.1f} {bd / bt:6.2f}")
+        print(f"{k:26} {d:15.1f} {t:8.1f} {d / t:6.2f}   {paired:6.2f}   {bd:13.1f} {bt:8.1f} {bd / bt:6.2f}")
 
 
 if __name__ == "__main__":

@@ -21,11 +21,11 @@
 int dk_sgemm_avx512_available(void) { return dk_cpu_has_avx512(); }
 
 
-// C[0:mr, 0:32] (= or +=) A (8 rows) · B (kc rows of 32, packed). Row r of A at k-step k is
+// C[0:mr, 0:32] (= or +=) A (8 rows) · B (kc rows of 32, `bs` apart: packed, or in place). Row r of A at k-step k is
 // a[r * rs + k * ks] (rs = lda, ks = 1 in place; rs = 1, ks = 8 packed): two base pointers and
 // two offsets address all eight rows, so that nothing is spilled from the loop. 16 accumulators,
 // two B vectors, one broadcast of A per row.
-DK_TARGET_AVX512 static void micro_8x32(int64_t kc, const float *a, int64_t rs, int64_t ks, const float *restrict b,
+DK_TARGET_AVX512 static void micro_8x32(int64_t kc, const float *a, int64_t rs, int64_t ks, const float *restrict b, int64_t bs,
                                  float *restrict c, int64_t ldc, int64_t mr, __mmask16 m0, __mmask16 m1, int accumulate) {
     const char *p = (const char *)a, *q = (const char *)(a + 4 * rs);
     const int64_t r1 = rs * (int64_t)sizeof(float), r3 = 3 * r1, step = ks * (int64_t)sizeof(float);
@@ -39,7 +39,7 @@ DK_TARGET_AVX512 static void micro_8x32(int64_t kc, const float *a, int64_t rs, 
         _mm_prefetch((const char *)(c + r * ldc + 16), _MM_HINT_T0);
     }
     for (int64_t k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16), x;
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), x;
 #define ROW(addr, lo, hi)                               \
     x = _mm512_set1_ps(*(const float *)(addr));         \
     lo = _mm512_fmadd_ps(x, b0, lo);                    \
@@ -47,7 +47,7 @@ DK_TARGET_AVX512 static void micro_8x32(int64_t kc, const float *a, int64_t rs, 
         ROW(p, c00, c01) ROW(p + r1, c10, c11) ROW(p + 2 * r1, c20, c21) ROW(p + r3, c30, c31)
         ROW(q, c40, c41) ROW(q + r1, c50, c51) ROW(q + 2 * r1, c60, c61) ROW(q + r3, c70, c71)
 #undef ROW
-        b += NR;
+        b += bs;
         p += step;
         q += step;
     }
@@ -241,7 +241,13 @@ DK_TARGET_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int
                     int64_t nr = nc - jr;
                     __mmask16 m0 = dk_first_lanes(nr), m1 = dk_first_lanes(nr - 16);
                     const float *bp = job->packedB ? job->packedB + p0 * job->packedN + (jc + jr) * kc : bbuf + jr * kc;
-                    if (fused) {
+                    int64_t bs = NR;
+                    if (fused && !job->transB && nr >= NR && mc <= 32) {
+                        // At most four row tiles use the panel: packing it would cost more than
+                        // reading its rows where they are.
+                        bp = job->B + p0 * job->ldb + jc + jr;
+                        bs = job->ldb;
+                    } else if (fused) {
                         pack_b(job->transB, job->B, job->ldb, p0, kc, jc + jr, nr < NR ? nr : NR, bbuf);
                         bp = bbuf;
                     }
@@ -250,13 +256,13 @@ DK_TARGET_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int
                         float *ct = job->C + (ic + ir) * job->ldc + jc + jr;
                         int acc = p0 > 0 || job->accumulate;
                         if (job->transA || job->packRows) {
-                            micro_8x32(kc, abuf + ir * kc, 1, MR, bp, ct, job->ldc, mr, m0, m1, acc);
+                            micro_8x32(kc, abuf + ir * kc, 1, MR, bp, bs, ct, job->ldc, mr, m0, m1, acc);
                         } else if (mr == MR) {
-                            micro_8x32(kc, job->A + (ic + ir) * job->lda + p0, job->lda, 1, bp, ct, job->ldc, mr, m0, m1, acc);
+                            micro_8x32(kc, job->A + (ic + ir) * job->lda + p0, job->lda, 1, bp, bs, ct, job->ldc, mr, m0, m1, acc);
                         } else {
                             // The last rows of an in-place A, packed above with zero rows, so that
                             // the kernel reads no row past the matrix.
-                            micro_8x32(kc, abuf, 1, MR, bp, ct, job->ldc, mr, m0, m1, acc);
+                            micro_8x32(kc, abuf, 1, MR, bp, bs, ct, job->ldc, mr, m0, m1, acc);
                         }
                     }
                 }

@@ -39,6 +39,7 @@ struct Gemm: ParsableCommand {
 
     @Option(help: "Timed repetitions per shape (median reported).") var reps = 20
     @Option(help: "Forms to run: any of nn, nt, tn (A·B, A·Bᵀ, Aᵀ·B), comma-separated.") var forms = "nn,nt,tn"
+    @Option(help: "Shapes MxNxK, comma-separated (default: 64x256x784,32x512x128,64x16384x576,1024x1024x1024).") var shapes: String?
     @Option(help: "Kernel for float32: automatic, avx512, blas or portable.") var backend: MatmulBackend?
     @Flag(help: "Print one JSON object instead of lines.") var json = false
     @OptionGroup var common: CommonOptions
@@ -47,6 +48,19 @@ struct Gemm: ParsableCommand {
         guard reps >= 1 else { throw ValidationError("--reps must be at least 1, got \(reps)") }
         let bad = forms.split(separator: ",").filter { !["nn", "nt", "tn"].contains($0) }
         guard bad.isEmpty else { throw ValidationError("unknown form(s) \(bad.joined(separator: ", ")); use nn, nt or tn") }
+        _ = try selectedShapes()
+    }
+
+    /// The shapes of `--shapes`, or the issue's.
+    func selectedShapes() throws -> [(Int, Int, Int)] {
+        guard let shapes else { return Self.shapes }
+        return try shapes.split(separator: ",").map { text in
+            let sizes = text.split(separator: "x").compactMap { Int($0) }
+            guard sizes.count == 3, sizes.allSatisfy({ $0 >= 1 }) else {
+                throw ValidationError("--shapes: '\(text)' is not MxNxK with three positive sizes (e.g. 64x256x784)")
+            }
+            return (sizes[0], sizes[1], sizes[2])
+        }
     }
 
     func run() throws {
@@ -54,7 +68,7 @@ struct Gemm: ParsableCommand {
         if let backend { MatmulBackend.current = backend }
         Descent.manualSeed(0)
         var results: [(String, Double)] = [], best: [(String, Double)] = []
-        for (m, n, k) in Self.shapes {
+        for (m, n, k) in try selectedShapes() {
             for form in forms.split(separator: ",").map(String.init) {
                 // Operands stored so that the product has the requested form.
                 let a = form == "tn" ? Tensor.randn([k, m]).t : Tensor.randn([m, k])

@@ -65,6 +65,12 @@ final class GemmTests: XCTestCase {
                     assertClose(a.matmul(b).to(.float64), naive(a, b), rtol: 1e-4, atol: 1e-3, "\(m)x\(n)x\(k) \(ta)\(tb) t\(threads)")
                 }
             }
+            // At most 32 rows read B in place (no packing): B with rows longer than its columns
+            // (a slice), K across several blocks, a partial row tile.
+            for (m, n, k) in [(24, 96, 300), (32, 64, 40)] {
+                let a = Tensor.randn([m, k]), b = Tensor.randn([k, n + 7]).narrow(dim: 1, start: 3, length: n)
+                assertClose(a.matmul(b).to(.float64), naive(a, b.contiguous()), rtol: 1e-4, atol: 1e-3, "\(m)x\(n)x\(k) sliced B t\(threads)")
+            }
             Descent.threads = saved
         }
     }
