@@ -6,8 +6,9 @@
     $(../shared/tools/torch-venv.sh) Scripts/bench_compare.py workloads [--rounds 5] [--threads 2]
 
 workloads: `descent bench workloads --json` against ../shared/bench/torch_reference.py (the
-same models, shapes and training steps), in milliseconds; the ratio column is Descent time ÷
-PyTorch time (lower is better; below 1 means Descent is faster).
+same models, shapes and training steps), in milliseconds; the ratio columns are Descent time ÷
+PyTorch time (lower is better; below 1 means Descent is faster): of the medians over rounds,
+and the median over rounds of each round's ratio.
 
 gemm: `descent bench gemm --json` against `a @ b` in PyTorch on the same shapes and forms
 (nn: A·B, nt: A·Bᵀ, tn: Aᵀ·B, with the transposed operand a view as backward passes it).
@@ -87,15 +88,18 @@ def main():
             time.sleep(1)
         import torch
         print(f"# workloads, milliseconds, {args.threads} threads, median of {args.rounds} interleaved rounds; torch {torch.__version__}")
-        print(f"{'workload':36} {'Descent':>9} {'PyTorch':>9} {'ratio':>7}")
+        print("# ratio: of the two medians; paired: median over rounds of each round's ratio")
+        print(f"{'workload':36} {'Descent':>9} {'PyTorch':>9} {'ratio':>7} {'paired':>7}")
         for k in theirs:
             t = statistics.median(theirs[k])
             if k not in ours:
                 print(f"{k:36} {'-':>9} {t:9.3f} {'n/a':>7}")
                 continue
             d = statistics.median(ours[k])
-            ratio = t / d if k.endswith("gflops") else d / t
-            print(f"{k:36} {d:9.3f} {t:9.3f} {ratio:7.2f}")
+            flip = k.endswith("gflops")
+            ratio = t / d if flip else d / t
+            paired = statistics.median((b / a if flip else a / b) for a, b in zip(ours[k], theirs[k]))
+            print(f"{k:36} {d:9.3f} {t:9.3f} {ratio:7.2f} {paired:7.2f}")
         return
     for _ in range(args.rounds):
         for shape in SHAPES:
