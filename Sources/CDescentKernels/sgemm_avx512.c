@@ -1,10 +1,12 @@
 // Float32 GEMM for CPUs with AVX-512 (Skylake-SP and later): an 8x32 register-blocked
 // micro-kernel (16 accumulators, two B vectors, one broadcast of A per row). B is packed into
 // 32-column panels; A is read in place when its rows are contiguous (A·B, A·Bᵀ) and packed
-// into 8-row panels when transposed (Aᵀ·B). Work is split across the library's thread pool along the
-// larger of M and N, so that no two threads pack the same part of the larger operand.
+// into 8-row panels when transposed (Aᵀ·B). On several threads, large products share each packed
+// block of B and hand out blocks of rows; smaller ones are split along the larger of M and N into
+// parts taken as threads come free (a thread slowed by other work on its core takes fewer).
 // Compiled for AVX-512 with a target attribute; callers check dk_sgemm_avx512_available().
 #include "descent_kernels.h"
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,6 +210,45 @@ typedef struct {
     int64_t packedN;       // its width rounded up to whole panels
 } job_t;
 
+// C[ic:ic+mc, jc:jc+nc] (= at p0 = 0 unless accumulating, else +=) A[ic:ic+mc, p0:p0+kc] ·
+// B[p0:p0+kc, jc:jc+nc], B's 32-column panels at bpack + q·NR·kc, or (bpack NULL) packed one at
+// a time into `bbuf` just before use, or read in place.
+DK_TARGET_AVX512 static void rows_times_panels(const job_t *job, int64_t ic, int64_t mc, int64_t p0, int64_t kc, int64_t jc,
+                                               int64_t nc, const float *bpack, float *abuf, float *bbuf) {
+    if (job->transA) pack_at(job->A, job->lda, ic, mc, p0, kc, abuf);
+    else if (job->packRows) pack_a_rows(job->A, job->lda, ic, mc, p0, kc, abuf);
+    else if (mc % MR) pack_a_rows(job->A, job->lda, ic + mc / MR * MR, mc % MR, p0, kc, abuf);
+    for (int64_t jr = 0; jr < nc; jr += NR) {
+        int64_t nr = nc - jr;
+        __mmask16 m0 = dk_first_lanes(nr), m1 = dk_first_lanes(nr - 16);
+        const float *bp = bpack + jr * kc;
+        int64_t bs = NR;
+        if (!bpack && !job->transB && nr >= NR && mc <= 32) {
+            // At most four row tiles use the panel: packing it would cost more than reading
+            // its rows where they are.
+            bp = job->B + p0 * job->ldb + jc + jr;
+            bs = job->ldb;
+        } else if (!bpack) {
+            pack_b(job->transB, job->B, job->ldb, p0, kc, jc + jr, nr < NR ? nr : NR, bbuf);
+            bp = bbuf;
+        }
+        for (int64_t ir = 0; ir < mc; ir += MR) {
+            int64_t mr = mc - ir < MR ? mc - ir : MR;
+            float *ct = job->C + (ic + ir) * job->ldc + jc + jr;
+            int acc = p0 > 0 || job->accumulate;
+            if (job->transA || job->packRows) {
+                micro_8x32(kc, abuf + ir * kc, 1, MR, bp, bs, ct, job->ldc, mr, m0, m1, acc);
+            } else if (mr == MR) {
+                micro_8x32(kc, job->A + (ic + ir) * job->lda + p0, job->lda, 1, bp, bs, ct, job->ldc, mr, m0, m1, acc);
+            } else {
+                // The last rows of an in-place A, packed above with zero rows, so that the
+                // kernel reads no row past the matrix.
+                micro_8x32(kc, abuf, 1, MR, bp, bs, ct, job->ldc, mr, m0, m1, acc);
+            }
+        }
+    }
+}
+
 // C[i0:i1, j0:j1] = A[i0:i1, :] · B[:, j0:j1]. Blocks: NC columns of B (packed, in L2),
 // KC deep (balanced so the last block is not a sliver), MC rows of A (packed).
 DK_TARGET_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
@@ -227,46 +268,14 @@ DK_TARGET_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int
         for (int64_t p0 = 0; p0 < K; p0 += kcMax) {
             int64_t kc = K - p0 < kcMax ? K - p0 : kcMax;
             // A single block of rows, with B small enough to stay in L2, packs each panel just
-            // before its use into one slot that stays in L1. Otherwise the block is packed at once
-            // (long contiguous row stretches, which the hardware prefetcher streams from memory)
-            // and shared by all row blocks.
+            // before its use into one slot that stays in L1 (or reads it in place). Otherwise the
+            // block is packed at once (long contiguous row stretches, which the hardware
+            // prefetcher streams from memory) and shared by all row blocks.
             int fused = !job->packedB && i1 - i0 <= MC && K * job->N <= 256 * 1024;
+            const float *bpack = job->packedB ? job->packedB + p0 * job->packedN + jc * kc : fused ? NULL : bbuf;
             if (!fused && !job->packedB) pack_b(job->transB, job->B, job->ldb, p0, kc, jc, nc, bbuf);
-            for (int64_t ic = i0; ic < i1; ic += MC) {
-                int64_t mc = i1 - ic < MC ? i1 - ic : MC;
-                if (job->transA) pack_at(job->A, job->lda, ic, mc, p0, kc, abuf);
-                else if (job->packRows) pack_a_rows(job->A, job->lda, ic, mc, p0, kc, abuf);
-                else if (mc % MR) pack_a_rows(job->A, job->lda, ic + mc / MR * MR, mc % MR, p0, kc, abuf);
-                for (int64_t jr = 0; jr < nc; jr += NR) {
-                    int64_t nr = nc - jr;
-                    __mmask16 m0 = dk_first_lanes(nr), m1 = dk_first_lanes(nr - 16);
-                    const float *bp = job->packedB ? job->packedB + p0 * job->packedN + (jc + jr) * kc : bbuf + jr * kc;
-                    int64_t bs = NR;
-                    if (fused && !job->transB && nr >= NR && mc <= 32) {
-                        // At most four row tiles use the panel: packing it would cost more than
-                        // reading its rows where they are.
-                        bp = job->B + p0 * job->ldb + jc + jr;
-                        bs = job->ldb;
-                    } else if (fused) {
-                        pack_b(job->transB, job->B, job->ldb, p0, kc, jc + jr, nr < NR ? nr : NR, bbuf);
-                        bp = bbuf;
-                    }
-                    for (int64_t ir = 0; ir < mc; ir += MR) {
-                        int64_t mr = mc - ir < MR ? mc - ir : MR;
-                        float *ct = job->C + (ic + ir) * job->ldc + jc + jr;
-                        int acc = p0 > 0 || job->accumulate;
-                        if (job->transA || job->packRows) {
-                            micro_8x32(kc, abuf + ir * kc, 1, MR, bp, bs, ct, job->ldc, mr, m0, m1, acc);
-                        } else if (mr == MR) {
-                            micro_8x32(kc, job->A + (ic + ir) * job->lda + p0, job->lda, 1, bp, bs, ct, job->ldc, mr, m0, m1, acc);
-                        } else {
-                            // The last rows of an in-place A, packed above with zero rows, so that
-                            // the kernel reads no row past the matrix.
-                            micro_8x32(kc, abuf, 1, MR, bp, bs, ct, job->ldc, mr, m0, m1, acc);
-                        }
-                    }
-                }
-            }
+            for (int64_t ic = i0; ic < i1; ic += MC)
+                rows_times_panels(job, ic, i1 - ic < MC ? i1 - ic : MC, p0, kc, jc, nc, bpack, abuf, bbuf);
         }
     }
 }
@@ -286,6 +295,48 @@ static void task(void *ctx, int64_t t) {
     }
 }
 
+// Large products: the threads pack each KC×NC block of B together into one buffer (its panels
+// handed out as they come free), then take blocks of RB rows of A the same way, so that a thread
+// slowed by other work on its core computes fewer rows instead of holding up the product.
+#define RB 64
+typedef struct {
+    const job_t *job;
+    float *bpack;
+    int64_t p0, kc, jc, nc;
+} stage_t;
+
+static void pack_panel_task(void *ctx, int64_t q) {
+    const stage_t *s = ctx;
+    int64_t j = q * NR;
+    pack_b(s->job->transB, s->job->B, s->job->ldb, s->p0, s->kc, s->jc + j, s->nc - j < NR ? s->nc - j : NR, s->bpack + j * s->kc);
+}
+
+static void row_block_task(void *ctx, int64_t r) {
+    const stage_t *s = ctx;
+    int64_t ic = r * RB, mc = s->job->M - ic < RB ? s->job->M - ic : RB;
+    rows_times_panels(s->job, ic, mc, s->p0, s->kc, s->jc, s->nc, s->bpack, thread_buffer(&tl_abuf, MC * KC),
+                      thread_buffer(&tl_bbuf, NC * KC));
+}
+
+static float *shared_buffer;  // one KC×NC block, kept between products (taken by one product at a time)
+static atomic_flag shared_busy = ATOMIC_FLAG_INIT;
+
+static void shared_b_product(const job_t *job, int threads) {
+    int64_t K = job->K, kBlocks = (K + KC - 1) / KC, kcMax = (K + kBlocks - 1) / kBlocks;
+    int own = !atomic_flag_test_and_set(&shared_busy);
+    if (own && !shared_buffer) shared_buffer = aligned_alloc(64, sizeof(float) * KC * NC);
+    float *bpack = own ? shared_buffer : aligned_alloc(64, sizeof(float) * KC * NC);
+    if (!bpack) abort();
+    for (int64_t jc = 0; jc < job->N; jc += NC)
+        for (int64_t p0 = 0; p0 < K; p0 += kcMax) {
+            stage_t s = {job, bpack, p0, K - p0 < kcMax ? K - p0 : kcMax, jc, job->N - jc < NC ? job->N - jc : NC};
+            dk_parallel_for((s.nc + NR - 1) / NR, threads, pack_panel_task, &s);
+            dk_parallel_for((job->M + RB - 1) / RB, threads, row_block_task, &s);
+        }
+    if (own) atomic_flag_clear(&shared_busy);
+    else free(bpack);
+}
+
 void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                      const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads) {
     if (M <= 0 || N <= 0) return;
@@ -293,16 +344,22 @@ void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, co
     // Reading A in place thrashes the L1 when its rows are a multiple of 1 KiB apart; packing
     // also pays once M is large (each packed panel then serves many column panels).
     job.packRows = !transA && (lda % 256 == 0 || M >= 512);
-    int64_t mPanels = (M + MR - 1) / MR, nPanels = (N + NR - 1) / NR;
-    // Split the larger side (in panels); below ~1 MFLOP per thread a hand-off does not pay.
+    int64_t mPanels = (M + MR - 1) / MR, nPanels = (N + NR - 1) / NR, work = M * N * K;
+    if (threads > 1 && K > 0 && M >= 4 * RB && work >= (int64_t)1 << 26) {
+        shared_b_product(&job, threads);
+        return;
+    }
+    // Otherwise split the larger side (in panels) into parts that the threads take as they come
+    // free: up to four per thread when the operand each part packs for itself is small; below
+    // ~1 MFLOP per part a hand-off does not pay.
     job.splitN = nPanels * NR >= mPanels * MR;
     int64_t panels = job.splitN ? nPanels : mPanels;
-    int64_t work = M * N * K;
-    int64_t parts = threads;
+    int64_t ownPacking = job.splitN ? (transA || job.packRows ? M * K : 0) : K * N;
+    int64_t parts = ownPacking <= 64 * 1024 ? 4 * threads : threads;
     if (parts > panels) parts = panels;
     while (parts > 1 && work / parts < 500000) parts--;
     job.parts = parts < 1 ? 1 : parts;
-    dk_parallel_for(job.parts, (int)job.parts, task, &job);
+    dk_parallel_for(job.parts, threads, task, &job);
 }
 
 int64_t dk_sgemm_packed_b_floats(int64_t K, int64_t N) { return K * ((N + NR - 1) / NR) * NR; }
