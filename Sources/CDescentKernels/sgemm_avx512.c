@@ -350,12 +350,12 @@ void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, co
         return;
     }
     // Otherwise split the larger side (in panels) into parts that the threads take as they come
-    // free: up to four per thread when the operand each part packs for itself is small; below
-    // ~1 MFLOP per part a hand-off does not pay.
+    // free: four per thread when each part stays large (≥ 32 MFLOP) and packs little for itself,
+    // else one; below ~1 MFLOP per part a hand-off does not pay.
     job.splitN = nPanels * NR >= mPanels * MR;
     int64_t panels = job.splitN ? nPanels : mPanels;
     int64_t ownPacking = job.splitN ? (transA || job.packRows ? M * K : 0) : K * N;
-    int64_t parts = ownPacking <= 64 * 1024 ? 4 * threads : threads;
+    int64_t parts = work / (4 * threads) >= (int64_t)16 << 20 && ownPacking * 4 * threads <= work / 512 ? 4 * threads : threads;
     if (parts > panels) parts = panels;
     while (parts > 1 && work / parts < 500000) parts--;
     job.parts = parts < 1 ? 1 : parts;
