@@ -1,24 +1,20 @@
 // Float32 GEMM for CPUs with AVX-512 (Skylake-SP and later): an 8x32 register-blocked
 // micro-kernel (16 accumulators, two B vectors, one broadcast of A per row). B is packed into
 // 32-column panels; A is read in place when its rows are contiguous (A·B, A·Bᵀ) and packed
-// into 8-row panels when transposed (Aᵀ·B). On several threads, large products share each packed
-// block of B and hand out blocks of rows; smaller ones are split along the larger of M and N into
-// parts taken as threads come free (a thread slowed by other work on its core takes fewer).
+// into 8-row panels when transposed (Aᵀ·B). On several threads, large products give each thread a
+// slice of every packed block of B and let threads that finish early take rows of other slices;
+// smaller ones are split along the larger of M and N into parts taken as threads come free.
 // Compiled for AVX-512 with a target attribute; callers check dk_sgemm_avx512_available().
 #include "descent_kernels.h"
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sgemm_avx512.h"
 #include "simd.h"
 
 #ifdef DK_X86
 
-#define MR 8
-#define NR 32
-#define KC 256
-#define MC 128
-#define NC 1024
 
 int dk_sgemm_avx512_available(void) { return dk_cpu_has_avx512(); }
 
@@ -67,124 +63,6 @@ DK_TARGET_AVX512 static void micro_8x32(int64_t kc, const float *a, int64_t rs, 
     }
 }
 
-// Packs Aᵀ storage (A[i][k] = src[k * lda + i]) for i in i0..<i0+mc, k in p0..<p0+kc into
-// 8-row panels dst[panel][k][r], zero rows past mc. (A·B and A·Bᵀ read A in place.)
-DK_TARGET_AVX512 static void pack_at(const float *A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float *dst) {
-    for (int64_t ir = 0; ir < mc; ir += MR) {
-        int64_t mr = mc - ir < MR ? mc - ir : MR;
-        __mmask8 m = (__mmask8)((1u << mr) - 1);
-        float *d = dst + ir * kc;
-        for (int64_t k = 0; k < kc; k++)
-            _mm256_store_ps(d + k * MR, _mm256_maskz_loadu_ps(m, A + (p0 + k) * lda + i0 + ir));
-    }
-}
-
-// Packs A (A[i][k] = src[i * lda + k]) for i in i0..<i0+mc, k in p0..<p0+kc into 8-row panels
-// dst[panel][k][r] with 8x8 register transposes, zero rows past mc. Used when reading A in place
-// would thrash the L1 (a leading dimension that is a multiple of 256 floats) or when M is large
-// enough to repay the copy.
-DK_TARGET_AVX512 static void pack_a_rows(const float *A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float *dst) {
-    for (int64_t ir = 0; ir < mc; ir += MR) {
-        int64_t mr = mc - ir < MR ? mc - ir : MR;
-        float *d = dst + ir * kc;
-        const float *src = A + (i0 + ir) * lda + p0;
-        int64_t k = 0;
-        if (mr == MR) {
-            for (; k + 8 <= kc; k += 8) {
-                __m256 r0 = _mm256_loadu_ps(src + 0 * lda + k), r1 = _mm256_loadu_ps(src + 1 * lda + k);
-                __m256 r2 = _mm256_loadu_ps(src + 2 * lda + k), r3 = _mm256_loadu_ps(src + 3 * lda + k);
-                __m256 r4 = _mm256_loadu_ps(src + 4 * lda + k), r5 = _mm256_loadu_ps(src + 5 * lda + k);
-                __m256 r6 = _mm256_loadu_ps(src + 6 * lda + k), r7 = _mm256_loadu_ps(src + 7 * lda + k);
-                __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-                __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-                __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-                __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-                __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-                __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-                __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-                __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-                float *o = d + k * MR;
-                _mm256_store_ps(o + 0 * MR, _mm256_permute2f128_ps(u0, u4, 0x20));
-                _mm256_store_ps(o + 1 * MR, _mm256_permute2f128_ps(u1, u5, 0x20));
-                _mm256_store_ps(o + 2 * MR, _mm256_permute2f128_ps(u2, u6, 0x20));
-                _mm256_store_ps(o + 3 * MR, _mm256_permute2f128_ps(u3, u7, 0x20));
-                _mm256_store_ps(o + 4 * MR, _mm256_permute2f128_ps(u0, u4, 0x31));
-                _mm256_store_ps(o + 5 * MR, _mm256_permute2f128_ps(u1, u5, 0x31));
-                _mm256_store_ps(o + 6 * MR, _mm256_permute2f128_ps(u2, u6, 0x31));
-                _mm256_store_ps(o + 7 * MR, _mm256_permute2f128_ps(u3, u7, 0x31));
-            }
-        }
-        for (; k < kc; k++)
-            for (int64_t r = 0; r < MR; r++) d[k * MR + r] = r < mr ? src[r * lda + k] : 0;
-    }
-}
-
-// dst[c * ldd + r] = src[r * lds + c] for a 16x16 block.
-DK_TARGET_AVX512 static inline void transpose16(const float *src, int64_t lds, float *dst, int64_t ldd) {
-    __m512 r[16], t[16];
-    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * lds);
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
-        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
-        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
-    }
-    for (int i = 0; i < 8; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
-    }
-    for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ldd, r[i]);
-}
-
-// Packs B (k in p0..<p0+kc, j in j0..<j0+nc) into 32-column panels dst[panel][k][j], zero
-// columns past nc. B[k][j] is src[k * ldb + j], or src[j * ldb + k] when transB.
-DK_TARGET_AVX512 static void pack_b(int transB, const float *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
-                             float *dst) {
-    if (!transB) {
-        // Row by row: each row's stretch is contiguous, so the hardware prefetcher streams it;
-        // its 32-column pieces go to their panels.
-        for (int64_t k = 0; k < kc; k++) {
-            const float *src = B + (p0 + k) * ldb + j0;
-            for (int64_t jr = 0; jr < nc; jr += NR) {
-                float *d = dst + jr * kc + k * NR;
-                __mmask16 m0 = dk_first_lanes(nc - jr), m1 = dk_first_lanes(nc - jr - 16);
-                _mm512_store_ps(d, _mm512_maskz_loadu_ps(m0, src + jr));
-                _mm512_store_ps(d + 16, _mm512_maskz_loadu_ps(m1, src + jr + 16));
-            }
-        }
-        return;
-    }
-    for (int64_t jr = 0; jr < nc; jr += NR) {
-        int64_t nr = nc - jr < NR ? nc - jr : NR;
-        float *d = dst + jr * kc;
-        int64_t k = 0;
-        if (nr == NR) {
-            // 16x16 blocks transposed in registers: rows j of Bᵀ become k-rows of the panel.
-            for (; k + 16 <= kc; k += 16)
-                for (int64_t half = 0; half < 2; half++)
-                    transpose16(B + (j0 + jr + 16 * half) * ldb + p0 + k, ldb, d + k * NR + 16 * half, NR);
-        }
-        for (int64_t j = 0; j < NR; j++) {
-            if (j < nr) {
-                const float *src = B + (j0 + jr + j) * ldb + p0;
-                for (int64_t kk = k; kk < kc; kk++) d[kk * NR + j] = src[kk];
-            } else {
-                for (int64_t kk = k; kk < kc; kk++) d[kk * NR + j] = 0;
-            }
-        }
-    }
-}
-
 // Per-thread packing buffers, kept between calls: allocating (and faulting in) a fresh megabyte
 // for every product costs more than a small product itself.
 static __thread float *tl_abuf, *tl_bbuf;
@@ -215,9 +93,9 @@ typedef struct {
 // a time into `bbuf` just before use, or read in place.
 DK_TARGET_AVX512 static void rows_times_panels(const job_t *job, int64_t ic, int64_t mc, int64_t p0, int64_t kc, int64_t jc,
                                                int64_t nc, const float *bpack, float *abuf, float *bbuf) {
-    if (job->transA) pack_at(job->A, job->lda, ic, mc, p0, kc, abuf);
-    else if (job->packRows) pack_a_rows(job->A, job->lda, ic, mc, p0, kc, abuf);
-    else if (mc % MR) pack_a_rows(job->A, job->lda, ic + mc / MR * MR, mc % MR, p0, kc, abuf);
+    if (job->transA) dk_sgemm_pack_at(job->A, job->lda, ic, mc, p0, kc, abuf);
+    else if (job->packRows) dk_sgemm_pack_a_rows(job->A, job->lda, ic, mc, p0, kc, abuf);
+    else if (mc % MR) dk_sgemm_pack_a_rows(job->A, job->lda, ic + mc / MR * MR, mc % MR, p0, kc, abuf);
     for (int64_t jr = 0; jr < nc; jr += NR) {
         int64_t nr = nc - jr;
         __mmask16 m0 = dk_first_lanes(nr), m1 = dk_first_lanes(nr - 16);
@@ -229,7 +107,7 @@ DK_TARGET_AVX512 static void rows_times_panels(const job_t *job, int64_t ic, int
             bp = job->B + p0 * job->ldb + jc + jr;
             bs = job->ldb;
         } else if (!bpack) {
-            pack_b(job->transB, job->B, job->ldb, p0, kc, jc + jr, nr < NR ? nr : NR, bbuf);
+            dk_sgemm_pack_panels(job->transB, job->B, job->ldb, p0, kc, jc + jr, nr < NR ? nr : NR, bbuf);
             bp = bbuf;
         }
         for (int64_t ir = 0; ir < mc; ir += MR) {
@@ -273,7 +151,7 @@ DK_TARGET_AVX512 static void block(const job_t *job, int64_t i0, int64_t i1, int
             // prefetcher streams from memory) and shared by all row blocks.
             int fused = !job->packedB && i1 - i0 <= MC && K * job->N <= 256 * 1024;
             const float *bpack = job->packedB ? job->packedB + p0 * job->packedN + jc * kc : fused ? NULL : bbuf;
-            if (!fused && !job->packedB) pack_b(job->transB, job->B, job->ldb, p0, kc, jc, nc, bbuf);
+            if (!fused && !job->packedB) dk_sgemm_pack_panels(job->transB, job->B, job->ldb, p0, kc, jc, nc, bbuf);
             for (int64_t ic = i0; ic < i1; ic += MC)
                 rows_times_panels(job, ic, i1 - ic < MC ? i1 - ic : MC, p0, kc, jc, nc, bpack, abuf, bbuf);
         }
@@ -295,33 +173,46 @@ static void task(void *ctx, int64_t t) {
     }
 }
 
-// Large products: the threads pack each KC×NC block of B together into one buffer (its panels
-// handed out as they come free), then take blocks of RB rows of A the same way, so that a thread
-// slowed by other work on its core computes fewer rows instead of holding up the product.
+// Large products: each KC×NC block of B is cut into one slice of columns per thread; a thread
+// packs its slice (into its own cache) and multiplies it by blocks of RB rows of A, then takes
+// row blocks of the other slices that are still left, so that a thread slowed by other work on
+// its core computes fewer rows instead of holding up the product.
 #define RB 64
+#define MAX_SLICES 64
 typedef struct {
     const job_t *job;
     float *bpack;
-    int64_t p0, kc, jc, nc;
+    int64_t p0, kc, jc, nc, slices;
+    _Atomic int64_t next[MAX_SLICES];  // each slice's next row block
+    _Atomic int packed[MAX_SLICES];
 } stage_t;
 
-static void pack_panel_task(void *ctx, int64_t q) {
-    const stage_t *s = ctx;
-    int64_t j = q * NR;
-    pack_b(s->job->transB, s->job->B, s->job->ldb, s->p0, s->kc, s->jc + j, s->nc - j < NR ? s->nc - j : NR, s->bpack + j * s->kc);
+static void rows_of_slice(stage_t *s, int64_t t, int64_t j0, int64_t j1) {
+    float *abuf = thread_buffer(&tl_abuf, MC * KC), *bbuf = thread_buffer(&tl_bbuf, NC * KC);
+    for (int64_t r; (r = atomic_fetch_add_explicit(&s->next[t], 1, memory_order_relaxed)) * RB < s->job->M;) {
+        int64_t ic = r * RB, mc = s->job->M - ic < RB ? s->job->M - ic : RB;
+        rows_times_panels(s->job, ic, mc, s->p0, s->kc, s->jc + j0, j1 - j0, s->bpack + j0 * s->kc, abuf, bbuf);
+    }
 }
 
-static void row_block_task(void *ctx, int64_t r) {
-    const stage_t *s = ctx;
-    int64_t ic = r * RB, mc = s->job->M - ic < RB ? s->job->M - ic : RB;
-    rows_times_panels(s->job, ic, mc, s->p0, s->kc, s->jc, s->nc, s->bpack, thread_buffer(&tl_abuf, MC * KC),
-                      thread_buffer(&tl_bbuf, NC * KC));
+static void slice_task(void *ctx, int64_t t) {
+    stage_t *s = ctx;
+    int64_t panels = (s->nc + NR - 1) / NR, j[MAX_SLICES + 1];
+    for (int64_t u = 0; u <= s->slices; u++) j[u] = panels * u / s->slices * NR < s->nc ? panels * u / s->slices * NR : s->nc;
+    dk_sgemm_pack_panels(s->job->transB, s->job->B, s->job->ldb, s->p0, s->kc, s->jc + j[t], j[t + 1] - j[t], s->bpack + j[t] * s->kc);
+    atomic_store_explicit(&s->packed[t], 1, memory_order_release);
+    rows_of_slice(s, t, j[t], j[t + 1]);
+    // Only slices already packed: their owner may be this very thread, later (serial run).
+    for (int64_t u = 1; u < s->slices; u++) {
+        int64_t v = (t + u) % s->slices;
+        if (atomic_load_explicit(&s->packed[v], memory_order_acquire)) rows_of_slice(s, v, j[v], j[v + 1]);
+    }
 }
 
 static float *shared_buffer;  // one KC×NC block, kept between products (taken by one product at a time)
 static atomic_flag shared_busy = ATOMIC_FLAG_INIT;
 
-static void shared_b_product(const job_t *job, int threads) {
+static void sliced_product(const job_t *job, int threads) {
     int64_t K = job->K, kBlocks = (K + KC - 1) / KC, kcMax = (K + kBlocks - 1) / kBlocks;
     int own = !atomic_flag_test_and_set(&shared_busy);
     if (own && !shared_buffer) shared_buffer = aligned_alloc(64, sizeof(float) * KC * NC);
@@ -329,9 +220,12 @@ static void shared_b_product(const job_t *job, int threads) {
     if (!bpack) abort();
     for (int64_t jc = 0; jc < job->N; jc += NC)
         for (int64_t p0 = 0; p0 < K; p0 += kcMax) {
-            stage_t s = {job, bpack, p0, K - p0 < kcMax ? K - p0 : kcMax, jc, job->N - jc < NC ? job->N - jc : NC};
-            dk_parallel_for((s.nc + NR - 1) / NR, threads, pack_panel_task, &s);
-            dk_parallel_for((job->M + RB - 1) / RB, threads, row_block_task, &s);
+            stage_t s = {job, bpack, p0, K - p0 < kcMax ? K - p0 : kcMax, jc, job->N - jc < NC ? job->N - jc : NC, threads};
+            int64_t panels = (s.nc + NR - 1) / NR;
+            if (s.slices > panels) s.slices = panels;
+            if (s.slices > MAX_SLICES) s.slices = MAX_SLICES;
+            for (int64_t u = 0; u < s.slices; u++) atomic_init(&s.next[u], 0), atomic_init(&s.packed[u], 0);
+            dk_parallel_for(s.slices, threads, slice_task, &s);
         }
     if (own) atomic_flag_clear(&shared_busy);
     else free(bpack);
@@ -346,7 +240,7 @@ void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, co
     job.packRows = !transA && (lda % 256 == 0 || M >= 512);
     int64_t mPanels = (M + MR - 1) / MR, nPanels = (N + NR - 1) / NR, work = M * N * K;
     if (threads > 1 && K > 0 && M >= 4 * RB && work >= (int64_t)1 << 26) {
-        shared_b_product(&job, threads);
+        sliced_product(&job, threads);
         return;
     }
     // Otherwise split the larger side (in panels) into parts that the threads take as they come
@@ -370,7 +264,7 @@ void dk_sgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t l
     if (K <= 0 || N <= 0) return;
     int64_t kBlocks = (K + KC - 1) / KC, kcMax = (K + kBlocks - 1) / kBlocks, np = (N + NR - 1) / NR * NR;
     for (int64_t p0 = 0; p0 < K; p0 += kcMax)
-        pack_b(transB, B, ldb, p0, K - p0 < kcMax ? K - p0 : kcMax, 0, N, dst + p0 * np);
+        dk_sgemm_pack_panels(transB, B, ldb, p0, K - p0 < kcMax ? K - p0 : kcMax, 0, N, dst + p0 * np);
 }
 
 void dk_sgemm_avx512_prepacked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *packedB,
