@@ -239,14 +239,15 @@ void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, co
     // also pays once M is large (each packed panel then serves many column panels).
     job.packRows = !transA && (lda % 256 == 0 || M >= 512);
     int64_t mPanels = (M + MR - 1) / MR, nPanels = (N + NR - 1) / NR, work = M * N * K;
-    if (threads > 1 && K > 0 && M >= 4 * RB && work >= (int64_t)1 << 26) {
+    job.splitN = nPanels * NR >= mPanels * MR;
+    // Slices of columns, each thread packing A for its own (as parts along N do).
+    if (threads > 1 && job.splitN && K > 0 && M >= 4 * RB && work >= (int64_t)1 << 26) {
         sliced_product(&job, threads);
         return;
     }
     // Otherwise split the larger side (in panels) into parts that the threads take as they come
     // free: four per thread when each part stays large (≥ 32 MFLOP) and packs little for itself,
     // else one; below ~1 MFLOP per part a hand-off does not pay.
-    job.splitN = nPanels * NR >= mPanels * MR;
     int64_t panels = job.splitN ? nPanels : mPanels;
     int64_t ownPacking = job.splitN ? (transA || job.packRows ? M * K : 0) : K * N;
     int64_t parts = work / (4 * threads) >= (int64_t)16 << 20 && ownPacking * 4 * threads <= work / 512 ? 4 * threads : threads;
