@@ -18,10 +18,10 @@ enum Parallel {
     /// Runs `body` over `0..<n` split into contiguous ranges, one per thread, when the work
     /// (`n * cost` element-operations) is large enough; otherwise runs it once inline.
     @inline(__always)
-    static func forRange(_ n: Int, cost: Int = 1, _ body: (Range<Int>) -> Void) {
-        // Up to 4 chunks per thread, each worth at least `grain`: threads that finish early
-        // take the remaining chunks (the pool hands them out dynamically).
-        let chunks = min(n, 4 * threads, max(1, n * cost / grain))
+    static func forRange(_ n: Int, cost: Int = 1, chunksPerThread: Int = 4, _ body: (Range<Int>) -> Void) {
+        // Up to `chunksPerThread` chunks per thread, each worth at least `grain`: threads that
+        // finish early take the remaining chunks (the pool hands them out dynamically).
+        let chunks = min(n, chunksPerThread * threads, max(1, n * cost / grain))
         if chunks <= 1 || threads <= 1 {
             if n > 0 { body(0..<n) }
             return

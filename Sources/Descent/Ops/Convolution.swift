@@ -189,7 +189,9 @@ enum ConvPlan {
 
     static func forEachImage(_ n: Int, dtype: DType, cost: Int, _ body: (Int) -> Void) {
         if imagesInParallel(dtype) {
-            Parallel.forRange(n, cost: cost) { r in for b in r { body(b) } }
+            // Images handed out one at a time (an image is far more than a hand-off), so that a
+            // thread slowed by other work on its core takes fewer.
+            Parallel.forRange(n, cost: cost, chunksPerThread: n) { r in for b in r { body(b) } }
         } else {
             for b in 0..<n { body(b) }
         }
