@@ -78,16 +78,25 @@ DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t cin, i
             const float *bc = m0 ? x + (iy0 + i) * W + r0.xs + j - g->pw : x;
             const float *ec = m1 ? x + (iy1 + i) * W + r1.xs + j - g->pw : x;
             const float *wk = wp + (i * kw + j) * cin * 8;
-            for (int64_t c = 0; c < cin; c++, bc += cs, ec += cs, wk += 8) {
-                __m512 b0 = _mm512_maskz_loadu_ps(m0, bc), b1 = _mm512_maskz_loadu_ps(m1, ec), v;
+            // Masked loads cost more than plain ones: runs wholly inside the image (most of
+            // them) load without a mask.
 #define ROW(p, lo, hi)                 \
     v = _mm512_set1_ps(p);             \
     lo = _mm512_fmadd_ps(v, b0, lo);   \
     hi = _mm512_fmadd_ps(v, b1, hi);
-                ROW(wk[0], c00, c01) ROW(wk[1], c10, c11) ROW(wk[2], c20, c21) ROW(wk[3], c30, c31)
-                ROW(wk[4], c40, c41) ROW(wk[5], c50, c51) ROW(wk[6], c60, c61) ROW(wk[7], c70, c71)
+#define RUNS(LOAD0, LOAD1)                                                                        \
+    for (int64_t c = 0; c < cin; c++, bc += cs, ec += cs, wk += 8) {                              \
+        __m512 b0 = LOAD0, b1 = LOAD1, v;                                                         \
+        ROW(wk[0], c00, c01) ROW(wk[1], c10, c11) ROW(wk[2], c20, c21) ROW(wk[3], c30, c31)       \
+        ROW(wk[4], c40, c41) ROW(wk[5], c50, c51) ROW(wk[6], c60, c61) ROW(wk[7], c70, c71)       \
+    }
+            int full0 = m0 == 0xFFFF, full1 = m1 == 0xFFFF;
+            if (full0 && full1) RUNS(_mm512_loadu_ps(bc), _mm512_loadu_ps(ec))
+            else if (full0) RUNS(_mm512_loadu_ps(bc), _mm512_maskz_loadu_ps(m1, ec))
+            else if (full1) RUNS(_mm512_maskz_loadu_ps(m0, bc), _mm512_loadu_ps(ec))
+            else RUNS(_mm512_maskz_loadu_ps(m0, bc), _mm512_maskz_loadu_ps(m1, ec))
+#undef RUNS
 #undef ROW
-            }
         }
     }
     __m512 lo[8] = {c00, c10, c20, c30, c40, c50, c60, c70};
