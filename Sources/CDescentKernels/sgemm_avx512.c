@@ -51,15 +51,21 @@ DK_TARGET_AVX512 static void micro_8x32(int64_t kc, const float *a, int64_t rs, 
     }
     __m512 lo[MR] = {c00, c10, c20, c30, c40, c50, c60, c70};
     __m512 hi[MR] = {c01, c11, c21, c31, c41, c51, c61, c71};
+    int full = m0 == 0xFFFF && m1 == 0xFFFF;  // masked loads and stores cost more than plain ones
     for (int64_t r = 0; r < mr; r++) {
         float *row = c + r * ldc;
         __m512 v0 = lo[r], v1 = hi[r];
         if (accumulate) {
-            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));
-            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row + 16));
+            v0 = _mm512_add_ps(v0, full ? _mm512_loadu_ps(row) : _mm512_maskz_loadu_ps(m0, row));
+            v1 = _mm512_add_ps(v1, full ? _mm512_loadu_ps(row + 16) : _mm512_maskz_loadu_ps(m1, row + 16));
         }
-        _mm512_mask_storeu_ps(row, m0, v0);
-        _mm512_mask_storeu_ps(row + 16, m1, v1);
+        if (full) {
+            _mm512_storeu_ps(row, v0);
+            _mm512_storeu_ps(row + 16, v1);
+        } else {
+            _mm512_mask_storeu_ps(row, m0, v0);
+            _mm512_mask_storeu_ps(row + 16, m1, v1);
+        }
     }
 }
 

@@ -13,8 +13,10 @@ DK_TARGET_AVX512 void dk_sgemm_pack_at(const float *A, int64_t lda, int64_t i0, 
         int64_t mr = mc - ir < MR ? mc - ir : MR;
         __mmask8 m = (__mmask8)((1u << mr) - 1);
         float *d = dst + ir * kc;
-        for (int64_t k = 0; k < kc; k++)
-            _mm256_store_ps(d + k * MR, _mm256_maskz_loadu_ps(m, A + (p0 + k) * lda + i0 + ir));
+        for (int64_t k = 0; k < kc; k++) {
+            const float *src = A + (p0 + k) * lda + i0 + ir;
+            _mm256_store_ps(d + k * MR, mr == MR ? _mm256_loadu_ps(src) : _mm256_maskz_loadu_ps(m, src));
+        }
     }
 }
 
@@ -96,6 +98,11 @@ DK_TARGET_AVX512 void dk_sgemm_pack_panels(int transB, const float *B, int64_t l
             const float *src = B + (p0 + k) * ldb + j0;
             for (int64_t jr = 0; jr < nc; jr += NR) {
                 float *d = dst + jr * kc + k * NR;
+                if (nc - jr >= NR) {  // masked loads cost more than plain ones
+                    _mm512_store_ps(d, _mm512_loadu_ps(src + jr));
+                    _mm512_store_ps(d + 16, _mm512_loadu_ps(src + jr + 16));
+                    continue;
+                }
                 __mmask16 m0 = dk_first_lanes(nc - jr), m1 = dk_first_lanes(nc - jr - 16);
                 _mm512_store_ps(d, _mm512_maskz_loadu_ps(m0, src + jr));
                 _mm512_store_ps(d + 16, _mm512_maskz_loadu_ps(m1, src + jr + 16));
