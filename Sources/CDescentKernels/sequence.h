@@ -13,10 +13,11 @@ static inline void unit_range(int64_t h, int64_t parts, int64_t p, int64_t *j0, 
     *j1 = b * 32 < h ? b * 32 : h;
 }
 
+// Parts of a step: on several threads, up to four per thread (whole panels), handed out as threads
+// come free, so that a thread slowed by other work on its core takes fewer.
 static inline int64_t parts_for(const dk_recurrent_shape *s) {
-    int64_t panels = (s->hidden + 31) / 32, parts = s->threads;
-    if (parts > panels) parts = panels;
-    return parts < 1 ? 1 : parts;
+    int64_t panels = (s->hidden + 31) / 32, parts = s->threads > 1 ? 4 * s->threads : 1;
+    return parts > panels ? panels : parts;
 }
 
 // A 64-byte aligned buffer of n floats (the GEMM kernel loads packed panels aligned).

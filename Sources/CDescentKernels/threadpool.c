@@ -2,6 +2,11 @@
 // back-to-back small parallel loops do not pay a wake-up each) and then sleep on a condition
 // variable. Used by Swift's parallel loops and by the built-in GEMM; a call from inside a
 // pool task runs serially, so parallelism is never nested.
+//
+// Tasks are claimed from one atomic word holding the job's generation and the next task index,
+// by compare-and-swap: a claim succeeds only while its job is the current one. The caller takes
+// tasks too and returns once every task is done, without waiting for workers that never got to
+// run (a worker whose CPU is busy with other work joins the next job when it wakes, or none).
 #define _GNU_SOURCE
 #include "descent_kernels.h"
 #include <pthread.h>
@@ -16,54 +21,59 @@
 
 #define MAX_WORKERS 255
 #define SPIN_ITERATIONS 20000
+#define CLOSED 0xFFFFFFFFu  // the index of a word whose job's fields are being written
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;  // one job at a time
 static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sleep_cond = PTHREAD_COND_INITIALIZER;
 static int worker_count = 0;
-static _Atomic uint64_t generation = 0;
 static _Atomic int sleepers = 0;
 
-static dk_task_fn job_fn;
-static void *job_ctx;
-static int64_t job_n;
-static _Atomic uint64_t acks[MAX_WORKERS];  // the last generation each worker finished
-static _Atomic int64_t job_next;
+static _Atomic uint64_t claims;  // generation << 32 | next task index (CLOSED while fields change)
+static _Atomic(dk_task_fn) job_fn;
+static _Atomic(void *) job_ctx;
+static _Atomic int64_t job_n;
 static _Atomic int64_t job_done;
 static __thread int in_pool_task = 0;
 
+static uint32_t generation_of(uint64_t word) { return (uint32_t)(word >> 32); }
+
 static void run_tasks(void) {
-    int64_t i;
-    while ((i = atomic_fetch_add_explicit(&job_next, 1, memory_order_relaxed)) < job_n) {
-        job_fn(job_ctx, i);
+    uint64_t w = atomic_load_explicit(&claims, memory_order_acquire);
+    for (;;) {
+        uint32_t i = (uint32_t)w;
+        if (i == CLOSED) return;
+        dk_task_fn fn = atomic_load_explicit(&job_fn, memory_order_relaxed);
+        void *ctx = atomic_load_explicit(&job_ctx, memory_order_relaxed);
+        if ((int64_t)i >= atomic_load_explicit(&job_n, memory_order_relaxed)) return;
+        // Succeeds only if the word is unchanged: the fields just read belong to this job.
+        if (!atomic_compare_exchange_weak_explicit(&claims, &w, w + 1, memory_order_acq_rel, memory_order_acquire)) continue;
+        fn(ctx, i);
         atomic_fetch_add_explicit(&job_done, 1, memory_order_release);
+        w = atomic_load_explicit(&claims, memory_order_acquire);
     }
 }
 
 static void *worker_main(void *arg) {
-    int id = (int)(intptr_t)arg;
     in_pool_task = 1;
-    // The generation current when this worker was created (under pool_lock, before its first job).
-    uint64_t seen = atomic_load_explicit(&acks[id], memory_order_acquire);
+    uint32_t seen = (uint32_t)(uintptr_t)arg;  // the generation current when it was created
     for (;;) {
-        uint64_t g;
+        uint32_t g;
         int spins = 0;
-        while ((g = atomic_load_explicit(&generation, memory_order_acquire)) == seen) {
+        while ((g = generation_of(atomic_load_explicit(&claims, memory_order_acquire))) == seen) {
             if (++spins < SPIN_ITERATIONS) {
                 CPU_RELAX();
                 continue;
             }
             pthread_mutex_lock(&sleep_lock);
             atomic_fetch_add(&sleepers, 1);
-            while (atomic_load_explicit(&generation, memory_order_acquire) == seen)
-                pthread_cond_wait(&sleep_cond, &sleep_lock);
+            while (generation_of(atomic_load(&claims)) == seen) pthread_cond_wait(&sleep_cond, &sleep_lock);
             atomic_fetch_sub(&sleepers, 1);
             pthread_mutex_unlock(&sleep_lock);
             spins = 0;
         }
         seen = g;
         run_tasks();
-        atomic_store_explicit(&acks[id], g, memory_order_release);
     }
     return NULL;
 }
@@ -73,10 +83,10 @@ static void ensure_workers(int n) {
     while (worker_count < n) {
         pthread_t t;
         pthread_attr_t attr;
-        atomic_store_explicit(&acks[worker_count], atomic_load(&generation), memory_order_release);
         pthread_attr_init(&attr);
         pthread_attr_setstacksize(&attr, 1 << 20);
-        if (pthread_create(&t, &attr, worker_main, (void *)(intptr_t)worker_count) != 0) {
+        void *current = (void *)(uintptr_t)generation_of(atomic_load(&claims));
+        if (pthread_create(&t, &attr, worker_main, current) != 0) {
             pthread_attr_destroy(&attr);
             break;
         }
@@ -88,18 +98,21 @@ static void ensure_workers(int n) {
 
 void dk_parallel_for(int64_t n, int threads, dk_task_fn fn, void *ctx) {
     if (n <= 0) return;
-    if (threads <= 1 || n == 1 || in_pool_task || pthread_mutex_trylock(&pool_lock) != 0) {
+    if (threads <= 1 || n == 1 || n >= CLOSED || in_pool_task || pthread_mutex_trylock(&pool_lock) != 0) {
         // Serial: a single task, one thread, a nested call, or another job already running.
         for (int64_t i = 0; i < n; i++) fn(ctx, i);
         return;
     }
     ensure_workers(threads - 1);
-    job_fn = fn;
-    job_ctx = ctx;
-    job_n = n;
-    atomic_store_explicit(&job_next, 0, memory_order_relaxed);
+    // Close the current word (a late claim on the previous job now fails), write the job, then
+    // open it under a new generation.
+    uint32_t g = generation_of(atomic_load(&claims));
+    atomic_store(&claims, (uint64_t)g << 32 | CLOSED);
+    atomic_store_explicit(&job_fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&job_ctx, ctx, memory_order_relaxed);
+    atomic_store_explicit(&job_n, n, memory_order_relaxed);
     atomic_store_explicit(&job_done, 0, memory_order_relaxed);
-    uint64_t g = atomic_fetch_add_explicit(&generation, 1, memory_order_release) + 1;
+    atomic_store(&claims, (uint64_t)(uint32_t)(g + 1) << 32);
     if (atomic_load(&sleepers) > 0) {
         pthread_mutex_lock(&sleep_lock);
         pthread_cond_broadcast(&sleep_cond);
@@ -109,8 +122,5 @@ void dk_parallel_for(int64_t n, int threads, dk_task_fn fn, void *ctx) {
     run_tasks();
     in_pool_task = 0;
     while (atomic_load_explicit(&job_done, memory_order_acquire) < n) CPU_RELAX();
-    // Every worker must be done with this job's fields before the next job rewrites them.
-    for (int i = 0; i < worker_count; i++)
-        while (atomic_load_explicit(&acks[i], memory_order_acquire) != g) CPU_RELAX();
     pthread_mutex_unlock(&pool_lock);
 }
