@@ -34,6 +34,8 @@ static _Atomic(dk_task_fn) job_fn;
 static _Atomic(void *) job_ctx;
 static _Atomic int64_t job_n;
 static _Atomic int64_t job_done;
+static _Atomic int job_workers;  // workers that take part in the current job (threads − 1)
+static uint32_t start_generation[MAX_WORKERS];  // the generation current when each was created
 static __thread int in_pool_task = 0;
 
 static uint32_t generation_of(uint64_t word) { return (uint32_t)(word >> 32); }
@@ -56,7 +58,8 @@ static void run_tasks(void) {
 
 static void *worker_main(void *arg) {
     in_pool_task = 1;
-    uint32_t seen = (uint32_t)(uintptr_t)arg;  // the generation current when it was created
+    int id = (int)(intptr_t)arg;
+    uint32_t seen = start_generation[id];
     for (;;) {
         uint32_t g;
         int spins = 0;
@@ -73,7 +76,7 @@ static void *worker_main(void *arg) {
             spins = 0;
         }
         seen = g;
-        run_tasks();
+        if (id < atomic_load_explicit(&job_workers, memory_order_relaxed)) run_tasks();
     }
     return NULL;
 }
@@ -85,8 +88,8 @@ static void ensure_workers(int n) {
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setstacksize(&attr, 1 << 20);
-        void *current = (void *)(uintptr_t)generation_of(atomic_load(&claims));
-        if (pthread_create(&t, &attr, worker_main, current) != 0) {
+        start_generation[worker_count] = generation_of(atomic_load(&claims));
+        if (pthread_create(&t, &attr, worker_main, (void *)(intptr_t)worker_count) != 0) {
             pthread_attr_destroy(&attr);
             break;
         }
@@ -112,6 +115,7 @@ void dk_parallel_for(int64_t n, int threads, dk_task_fn fn, void *ctx) {
     atomic_store_explicit(&job_ctx, ctx, memory_order_relaxed);
     atomic_store_explicit(&job_n, n, memory_order_relaxed);
     atomic_store_explicit(&job_done, 0, memory_order_relaxed);
+    atomic_store_explicit(&job_workers, threads - 1, memory_order_relaxed);
     atomic_store(&claims, (uint64_t)(uint32_t)(g + 1) << 32);
     if (atomic_load(&sleepers) > 0) {
         pthread_mutex_lock(&sleep_lock);

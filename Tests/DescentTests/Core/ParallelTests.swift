@@ -50,4 +50,25 @@ final class ParallelTests: XCTestCase {
         }
         for c in 0..<callers { XCTAssertEqual(counts[c].all, [Int](repeating: jobs, count: n * n), "caller \(c)") }
     }
+
+    /// After a job on 5 threads, a job on 2 uses at most 2 threads (the caller and one worker),
+    /// although the pool keeps 4 workers.
+    func testAJobUsesOnlyItsThreads() {
+        let saved = Descent.threads
+        defer { Descent.threads = saved }
+        Descent.threads = 5
+        Parallel.forRange(64, cost: Parallel.grain) { _ in }
+        Descent.threads = 2
+        let lock = NSLock()
+        var seen = Set<Int>()
+        for _ in 0..<2000 {
+            Parallel.forRange(8, cost: Parallel.grain) { _ in
+                let id = Parallel.currentThreadID
+                lock.lock(); seen.insert(id); lock.unlock()
+                for _ in 0..<200 { _ = Parallel.threads }  // long enough for idle workers to try
+            }
+        }
+        XCTAssertLessThanOrEqual(seen.count, 2)
+        XCTAssertGreaterThanOrEqual(seen.count, 1)
+    }
 }
