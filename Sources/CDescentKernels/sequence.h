@@ -13,11 +13,12 @@ static inline void unit_range(int64_t h, int64_t parts, int64_t p, int64_t *j0, 
     *j1 = b * 32 < h ? b * 32 : h;
 }
 
-// Parts of a step: on several threads, up to four per thread (whole panels), handed out as threads
-// come free, so that a thread slowed by other work on its core takes fewer.
+// Parts of a step: one per thread (whole panels). (Four per thread, handed out as threads come
+// free, measured no better with a busy second CPU and cost more small products.)
 static inline int64_t parts_for(const dk_recurrent_shape *s) {
-    int64_t panels = (s->hidden + 31) / 32, parts = s->threads > 1 ? 4 * s->threads : 1;
-    return parts > panels ? panels : parts;
+    int64_t panels = (s->hidden + 31) / 32, parts = s->threads;
+    if (parts > panels) parts = panels;
+    return parts < 1 ? 1 : parts;
 }
 
 // A 64-byte aligned buffer of n floats (the GEMM kernel loads packed panels aligned).
