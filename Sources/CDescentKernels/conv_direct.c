@@ -2,7 +2,8 @@
 // of the output is formed like a GEMM tile whose "B" rows are read straight from the image: for
 // input position (c, i, j), 16 outputs (y, xs..xs+15) need x[c][y + i − ph][xs + j − pw …], one
 // contiguous run, loaded under a mask that zeroes the lanes falling in the padding (masked-off
-// lanes never fault). No column matrix, no padded copy. Register tile: 8 output channels × two
+// lanes never fault). No column matrix, no padded copy (planes are copied only to move them off
+// shared L1 sets, see dk_conv_plane_stride). Register tile: 8 output channels × two
 // such runs of 16 (the two halves of 32 columns, or two rows when rows are at most 16 wide).
 // The weight gradient reads the image the same way as the rows of its "A" operand (dWᵀ = col·gᵀ).
 #include "descent_kernels.h"
@@ -37,7 +38,12 @@ int64_t dk_conv_plane_stride(int64_t hw) {
 }
 
 int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin) {
-    return cin * dk_conv_plane_stride(g->h * g->w);
+    int64_t hw = g->h * g->w, cs = dk_conv_plane_stride(hw);
+    return cs != hw ? cin * cs : 0;
+}
+
+int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cout) {
+    return (cout + 31) / 32 * 32 * g->oh * g->ow;
 }
 
 void dk_conv_copy_planes(int64_t c, int64_t hw, const float *x, int64_t cs, float *d) {
@@ -217,10 +223,6 @@ DK_TARGET_AVX512 void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64
     }
 }
 
-int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cout) {
-    return (cout + 31) / 32 * 32 * g->oh * g->ow;
-}
-
 void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
                                       const float *gout, float *dwT, float *panels) {
     int64_t P = g->oh * g->ow;
@@ -237,7 +239,6 @@ void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64_t cin, int64_t c
 void dk_conv_grad_panels(const float *gout, int64_t ld, int64_t cout, int64_t P, float *panels) DK_NO_DIRECT()
 void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
                           const float *bias, float *out, float *scratch) DK_NO_DIRECT()
-int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cout) DK_NO_DIRECT()
 void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
                                       const float *gout, float *dwT, float *panels) DK_NO_DIRECT()
 #endif

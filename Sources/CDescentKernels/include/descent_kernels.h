@@ -112,7 +112,7 @@ int64_t dk_conv2d_direct_packed_floats(const dk_conv_geometry *g, int64_t cin, i
 /// sc = kh·kw, si = kw, sj = 1; negative strides read it flipped.
 void dk_conv2d_direct_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
                                    int64_t so, int64_t sc, int64_t si, int64_t sj, float *wp);
-/// Floats of scratch (64-byte aligned) that dk_conv2d_direct_f32 needs.
+/// Floats of scratch (64-byte aligned) that dk_conv2d_direct_f32 needs (0: none, scratch may be NULL).
 int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin);
 /// One image: out (cout, oh, ow) = bias + w ⋆ x (cin, h, w) with the geometry's padding, from
 /// packed weights (bias may be NULL).

@@ -32,10 +32,11 @@ extension Kernels {
     static func convolutionDirect(_ x: Tensor, _ g: ConvGeometry, image: Int, packed: Tensor, bias: Tensor? = nil,
                                   outChannels: Int, out: Tensor) {
         withUnsafePointer(to: g.cGeometry) { gp in
-            let scratch = Tensor(uninitialized: [Int(dk_conv2d_direct_scratch_floats(gp, Int64(g.c)))], dtype: .float32)
+            let floats = Int(dk_conv2d_direct_scratch_floats(gp, Int64(g.c)))  // 0 unless the planes are copied
+            let scratch = floats > 0 ? Tensor(uninitialized: [floats], dtype: .float32) : nil
             dk_conv2d_direct_f32(gp, Int64(g.c), Int64(outChannels), x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w,
                                  packed.storage.typed(Float.self), bias.map { UnsafePointer($0.storage.typed(Float.self) + $0.offset) },
-                                 out.storage.typed(Float.self) + out.offset + image * outChannels * g.oh * g.ow, scratch.storage.typed(Float.self))
+                                 out.storage.typed(Float.self) + out.offset + image * outChannels * g.oh * g.ow, scratch?.storage.typed(Float.self))
         }
     }
 

@@ -59,12 +59,12 @@ extension Tensor {
             let needX = x.requiresGrad, needW = w.requiresGrad
             out.record(op == "conv2d" ? "ConvolutionBackward" : "ConvolutionBackward(\(op))", [x, w] + (bias.map { [$0] } ?? [])) { gout in
                 let gc = gout.contiguousData()
-                // With stride 1, dx is the convolution of g with the flipped, transposed weight.
-                let directInput = direct && kh - 1 >= padding.top && kw - 1 >= padding.left
-                let dx = needX ? (directInput ? Tensor(uninitialized: x.shape, dtype: x.dtype) : Tensor.zeros(x.shape, dtype: x.dtype)) : nil
+                // With stride 1, dx is the convolution of g with the flipped, transposed weight
+                // (padded by k − 1 − p on the leading side, which may be negative).
+                let dx = needX ? (direct ? Tensor(uninitialized: x.shape, dtype: x.dtype) : Tensor.zeros(x.shape, dtype: x.dtype)) : nil
                 let gT = ConvGeometry(n: n, c: o, h: oh, w: ow, kh: kh, kw: kw, sh: 1, sw: 1, padH: kh - 1 - padding.top,
                                       padW: kw - 1 - padding.left, dh: 1, dw: 1, oh: h, ow: wd)
-                let wFlipped = needX && directInput ? Kernels.convolutionDirectWeights(wm, gT, outChannels: c, flipped: true) : nil
+                let wFlipped = needX && direct ? Kernels.convolutionDirectWeights(wm, gT, outChannels: c, flipped: true) : nil
                 let partials = ConvPlan.WeightGradPartials(shape: [groups, k, og], dtype: w.dtype)
                 ConvPlan.forEachImage(n, dtype: x.dtype, cost: 2 * o * k * pixels) { b in
                     if let dx, let wFlipped { Kernels.convolutionDirect(gc, gT, image: b, packed: wFlipped, outChannels: c, out: dx) }
@@ -113,7 +113,10 @@ extension Tensor {
         let oh = (h - 1) * stride.0 - 2 * padding.0 + dilation.0 * (kh - 1) + 1 + outputPadding.0
         let ow = (wd - 1) * stride.1 - 2 * padding.1 + dilation.1 * (kw - 1) + 1 + outputPadding.1
         precondition(oh >= 1 && ow >= 1, "[\(op)] output size (\(oh), \(ow)) is too small for input \(Shape.describe(x.shape))")
-        if let bias { precondition(bias.shape == [cout], "[\(op)] bias must have shape (\(cout),), got \(Shape.describe(bias.shape))") }
+        if let bias {
+            precondition(bias.shape == [cout], "[\(op)] bias must have shape (\(cout),), got \(Shape.describe(bias.shape))")
+            precondition(bias.dtype == x.dtype, "[\(op)] bias \(bias.dtype) must have the input's type \(x.dtype)")
+        }
         // The large image is this op's output; its small grid is this op's input.
         let g = ConvGeometry(n: n, c: cout, h: oh, w: ow, kh: kh, kw: kw, sh: stride.0, sw: stride.1,
                              padH: padding.0, padW: padding.1, dh: dilation.0, dw: dilation.1, oh: h, ow: wd)

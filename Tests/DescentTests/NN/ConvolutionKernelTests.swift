@@ -22,14 +22,15 @@ final class ConvolutionKernelTests: XCTestCase {
     /// outputs and all gradients, for kernels 1x1, 3x3, 5x5 and 3x2, symmetric, asymmetric ("same"
     /// with an even kernel) and no padding, output channels that leave a partial tile, rows that
     /// leave a partial vector, span several, or are short enough that one tile holds two rows
-    /// (14, 16, 7 columns), and planes of a multiple of 128 floats (8×16, copied by the kernel).
+    /// (14, 16, 7 columns), planes of a multiple of 128 floats (8×16, copied by the kernel), and
+    /// padding wider than the kernel (the input gradient's convolution then has negative padding).
     func testDirectKernelMatchesTheIm2colPath() {
         Descent.manualSeed(41)
         let geometry = ConvGeometry(n: 4, c: 1, h: 1, w: 32, kh: 1, kw: 1, sh: 1, sw: 1, padH: 0, padW: 0, dh: 1, dw: 1, oh: 1, ow: 32)
         XCTAssertEqual(Kernels.convolutionDirectApplies(Tensor.zeros([1]), geometry, groups: 1), MatmulBackend.resolved == .avx512)
         let cases: [(Size2, ConvPadding, Int, Int)] = [(3, 1, 7, 30), (1, 0, 7, 40), (5, 2, 7, 70), ([3, 2], "same", 7, 33),
                                                        ([4, 4], "same", 7, 26), (3, 0, 7, 29), (3, 1, 7, 14), (3, 1, 8, 16),
-                                                       (2, 0, 9, 7), (5, 2, 8, 16)]
+                                                       (2, 0, 9, 7), (5, 2, 8, 16), (3, 3, 6, 20)]
         for (kernel, padding, height, width) in cases {
             let inputs = [Tensor.randn([4, 5, height, width], dtype: .float64), Tensor.randn([11, 5, kernel.h, kernel.w], dtype: .float64),
                           Tensor.randn([11], dtype: .float64)]
