@@ -86,29 +86,50 @@ DK_TARGET_AVX512 static void split_row2(const float *s, int64_t ow, float *const
 }
 #endif
 
-// Output rows from phase planes and back: plane (py, px) of channel o starts at
+// The sw phase rows that make up row oy of channel o: plane (py, px) of channel o starts at
 // planes + offset[py·sw + px] + o·stride[py·sw + px] and holds rows of nb[px] columns.
-static void phase_rows(const dk_conv_geometry *g, int64_t cout, float *planes, const int64_t *offset, const int64_t *stride,
-                       float *image, int toImage) {
-    int64_t sh = g->sh, sw = g->sw, OW = g->ow;
+static void phase_row_pointers(const dk_conv_geometry *g, float *planes, const int64_t *offset, const int64_t *stride,
+                               int64_t o, int64_t oy, float **rows) {
+    int64_t sh = g->sh, sw = g->sw, py = oy % sh, a = oy / sh;
+    for (int64_t px = 0; px < sw; px++) {
+        int64_t nb = g->ow > px ? (g->ow - px + sw - 1) / sw : 0;
+        rows[px] = planes + offset[py * sw + px] + o * stride[py * sw + px] + a * nb;
+    }
+}
+
+// image (cout, oh, ow) = the phase planes interleaved.
+static void phases_to_image(const dk_conv_geometry *g, int64_t cout, float *planes, const int64_t *offset,
+                            const int64_t *stride, float *image) {
+    float *rows[g->sw];
     for (int64_t o = 0; o < cout; o++)
         for (int64_t oy = 0; oy < g->oh; oy++) {
-            int64_t py = oy % sh, a = oy / sh;
-            float *rows[sw];
-            for (int64_t px = 0; px < sw; px++) {
-                int64_t nb = OW > px ? (OW - px + sw - 1) / sw : 0;
-                rows[px] = planes + offset[py * sw + px] + o * stride[py * sw + px] + a * nb;
-            }
-            float *d = image + (o * g->oh + oy) * OW;
+            phase_row_pointers(g, planes, offset, stride, o, oy, rows);
+            float *d = image + (o * g->oh + oy) * g->ow;
 #ifdef DK_X86
-            if (sw == 2 && dk_cpu_has_avx512()) {
-                if (toImage) interleave_row2((const float *const *)rows, OW, d);
-                else split_row2(d, OW, rows);
+            if (g->sw == 2 && dk_cpu_has_avx512()) {
+                interleave_row2((const float *const *)rows, g->ow, d);
                 continue;
             }
 #endif
-            if (toImage) interleave_row((const float *const *)rows, sw, OW, d);
-            else split_row(d, sw, OW, rows);
+            interleave_row((const float *const *)rows, g->sw, g->ow, d);
+        }
+}
+
+// The phase planes of image (cout, oh, ow).
+static void image_to_phases(const dk_conv_geometry *g, int64_t cout, const float *image, float *planes,
+                            const int64_t *offset, const int64_t *stride) {
+    float *rows[g->sw];
+    for (int64_t o = 0; o < cout; o++)
+        for (int64_t oy = 0; oy < g->oh; oy++) {
+            phase_row_pointers(g, planes, offset, stride, o, oy, rows);
+            const float *s = image + (o * g->oh + oy) * g->ow;
+#ifdef DK_X86
+            if (g->sw == 2 && dk_cpu_has_avx512()) {
+                split_row2(s, g->ow, rows);
+                continue;
+            }
+#endif
+            split_row(s, g->sw, g->ow, rows);
         }
 }
 
@@ -161,7 +182,7 @@ void dk_conv_transpose2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int6
         wp += dk_conv2d_direct_packed_floats(&q, cin, cout);
         n += cout * p.na * p.nb;
     }
-    phase_rows(g, cout, phaseOut, offset, stride, out, 1);
+    phases_to_image(g, cout, phaseOut, offset, stride, out);
 }
 
 void dk_conv_transpose2d_direct_backward_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
@@ -171,7 +192,7 @@ void dk_conv_transpose2d_direct_backward_f32(const dk_conv_geometry *g, int64_t 
     int64_t offset[g->sh * g->sw], stride[g->sh * g->sw], k = 0, n = 0;
     FOR_PHASES(g, p) offset[k] = n, stride[k] = dk_conv_plane_stride(p.na * p.nb), n += cout * stride[k++];
     float *planes = scratch, *panels = scratch + n;
-    phase_rows(g, cout, planes, offset, stride, (float *)gout, 0);
+    image_to_phases(g, cout, gout, planes, offset, stride);
     int first = 1;
     float *plane = planes;
     FOR_PHASES(g, p) {
