@@ -11,14 +11,20 @@
 #include <string.h>
 
 #include "conv_direct.h"
+#include "conv_winograd.h"
 #include "simd.h"
 
 int64_t dk_conv2d_direct_packed_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    if (dk_conv_winograd_applies(g, cin, cout)) return dk_conv_winograd_packed_floats(cin, cout);
     return (cout + 7) / 8 * 8 * cin * g->kh * g->kw;
 }
 
 void dk_conv2d_direct_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
                                    int64_t so, int64_t sc, int64_t si, int64_t sj, float *wp) {
+    if (dk_conv_winograd_applies(g, cin, cout)) {
+        dk_conv_winograd_pack_weights(cin, cout, w, base, so, sc, si, sj, wp);
+        return;
+    }
     int64_t kh = g->kh, kw = g->kw, K = cin * kh * kw;
     for (int64_t o0 = 0; o0 < cout; o0 += 8)
         for (int64_t i = 0; i < kh; i++)
@@ -37,7 +43,8 @@ int64_t dk_conv_plane_stride(int64_t hw) {
     return hw % 128 == 0 ? hw + 16 : hw;
 }
 
-int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin) {
+int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    if (dk_conv_winograd_applies(g, cin, cout)) return dk_conv_winograd_scratch_floats(g, cin, cout);
     int64_t hw = g->h * g->w, cs = dk_conv_plane_stride(hw);
     return cs != hw ? cin * cs : 0;
 }
@@ -135,6 +142,10 @@ DK_TARGET_AVX512 void dk_conv_direct_tiles(const dk_conv_geometry *g, int64_t ci
 
 void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
                           const float *bias, float *out, float *scratch) {
+    if (dk_conv_winograd_applies(g, cin, cout)) {
+        dk_conv_winograd_f32(g, cin, cout, x, wp, bias, out, scratch);
+        return;
+    }
     int64_t HW = g->h * g->w, cs = dk_conv_plane_stride(HW);
     if (cs != HW) dk_conv_copy_planes(cin, HW, x, cs, scratch), x = scratch;
     dk_conv_direct_tiles(g, cin, cs, cout, x, wp, bias, 0, out);

@@ -109,15 +109,21 @@ void dk_im2col_f32(const dk_conv_geometry *g, const float *x, int64_t row0, int6
 int64_t dk_conv2d_direct_packed_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// Packs a kernel for dk_conv2d_direct_f32: wp[t][(i·kw + j)·cin + c][r] = w[base + o·so + c·sc +
 /// i·si + j·sj] with o = 8t + r (0 past cout). A (cout, cin, kh, kw) kernel has so = cin·kh·kw,
-/// sc = kh·kw, si = kw, sj = 1; negative strides read it flipped.
+/// sc = kh·kw, si = kw, sj = 1; negative strides read it flipped. 3×3 kernels with enough
+/// channels are packed instead as Winograd's transform (conv_winograd.c), which
+/// dk_conv2d_direct_f32 then runs (these three functions make the same choice).
 void dk_conv2d_direct_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
                                    int64_t so, int64_t sc, int64_t si, int64_t sj, float *wp);
 /// Floats of scratch (64-byte aligned) that dk_conv2d_direct_f32 needs (0: none, scratch may be NULL).
-int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin);
+int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// One image: out (cout, oh, ow) = bias + w ⋆ x (cin, h, w) with the geometry's padding, from
 /// packed weights (bias may be NULL).
 void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
                           const float *bias, float *out, float *scratch);
+/// Whether dk_conv2d_direct_f32 runs Winograd's F(2×2, 3×3) (conv_winograd.c): a 3×3 kernel,
+/// stride 1, no dilation, padding 0...2, at least 16 channels in and out, and rows of tiles
+/// that fill most of a vector.
+int dk_conv_winograd_applies(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// Floats of scratch (64-byte aligned) that dk_conv2d_direct_weight_grad_f32 needs.
 int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cout);
 /// dWᵀ (cin·kh·kw, cout) += col(x) · gᵀ for one image (same conditions): g (cout, oh·ow).

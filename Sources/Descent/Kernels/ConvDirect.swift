@@ -11,6 +11,11 @@ extension Kernels {
             && groups == 1 && g.n >= Parallel.threads
     }
 
+    /// Whether `convolutionDirect` runs Winograd's F(2×2, 3×3) for this geometry (conv_winograd.c).
+    static func convolutionWinogradApplies(_ g: ConvGeometry, outChannels: Int) -> Bool {
+        withUnsafePointer(to: g.cGeometry) { dk_conv_winograd_applies($0, Int64(g.c), Int64(outChannels)) != 0 }
+    }
+
     /// The weights of a direct convolution packed for conv_direct.c, once per call: `w` is the
     /// convolution's (O, C, kh, kw) kernel, or with `flipped` the (C, O, kh, kw) kernel of the
     /// convolution whose input gradient this one computes (used flipped and transposed).
@@ -32,7 +37,7 @@ extension Kernels {
     static func convolutionDirect(_ x: Tensor, _ g: ConvGeometry, image: Int, packed: Tensor, bias: Tensor? = nil,
                                   outChannels: Int, out: Tensor) {
         withUnsafePointer(to: g.cGeometry) { gp in
-            let floats = Int(dk_conv2d_direct_scratch_floats(gp, Int64(g.c)))  // 0 unless the planes are copied
+            let floats = Int(dk_conv2d_direct_scratch_floats(gp, Int64(g.c), Int64(outChannels)))  // 0: none needed
             let scratch = floats > 0 ? Tensor(uninitialized: [floats], dtype: .float32) : nil
             dk_conv2d_direct_f32(gp, Int64(g.c), Int64(outChannels), x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w,
                                  packed.storage.typed(Float.self), bias.map { UnsafePointer($0.storage.typed(Float.self) + $0.offset) },

@@ -40,6 +40,32 @@ final class ConvolutionKernelTests: XCTestCase {
         }
     }
 
+    /// The 3×3 convolution by Winograd's F(2×2, 3×3) (conv_winograd.c), which the direct path
+    /// takes with at least 16 channels, against the float64 im2col path: outputs and all
+    /// gradients (the input gradient is a convolution by the same kernel with padding 2 − p), with
+    /// padding 0, 1 and 2, an odd number of rows and columns (partial tiles), rows of tiles that
+    /// leave a partial vector or fill two, and output channels that leave a partial GEMM tile.
+    func testWinogradKernelMatchesTheIm2colPath() {
+        Descent.manualSeed(53)
+        // (padding, height, width, input channels, output channels)
+        let cases: [(Int, Int, Int, Int, Int)] = [(1, 7, 30, 16, 19), (0, 6, 29, 17, 16), (2, 5, 28, 16, 24), (1, 4, 64, 20, 16), (1, 9, 31, 16, 16)]
+        for (padding, height, width, cin, cout) in cases {
+            let inputs = [Tensor.randn([4, cin, height, width], dtype: .float64), Tensor.randn([cout, cin, 3, 3], dtype: .float64),
+                          Tensor.randn([cout], dtype: .float64)]
+            let oh = height + 2 * padding - 2, ow = width + 2 * padding - 2
+            let forward = ConvGeometry(n: 4, c: cin, h: height, w: width, kh: 3, kw: 3, sh: 1, sw: 1, padH: padding, padW: padding,
+                                       dh: 1, dw: 1, oh: oh, ow: ow)
+            let inputGradient = ConvGeometry(n: 4, c: cout, h: oh, w: ow, kh: 3, kw: 3, sh: 1, sw: 1, padH: 2 - padding, padW: 2 - padding,
+                                             dh: 1, dw: 1, oh: height, ow: width)
+            let avx512 = MatmulBackend.resolved == .avx512
+            XCTAssertEqual(Kernels.convolutionWinogradApplies(forward, outChannels: cout), avx512, "padding \(padding) size \(height)x\(width)")
+            XCTAssertEqual(Kernels.convolutionWinogradApplies(inputGradient, outChannels: cin), avx512, "padding \(padding) size \(height)x\(width)")
+            assertFloat32MatchesFloat64("padding \(padding) size \(height)x\(width) channels \(cin)→\(cout)", inputs) {
+                conv2d($0[0], $0[1], bias: $0[2], padding: .explicit(Size2(padding)))
+            }
+        }
+    }
+
     /// Stride 2 (im2col/col2im with even/odd permutes): a convolution and a transposed convolution
     /// in float32 against float64, with rows long enough to fill both halves of a vector and to
     /// span several (19, 40 and 70 columns), odd and even kernels, with and without padding.
