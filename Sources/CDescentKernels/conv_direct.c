@@ -49,7 +49,8 @@ int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin, 
     return cs != hw ? cin * cs : 0;
 }
 
-int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cout) {
+int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    if (dk_conv_winograd_applies(g, cin, cout)) return dk_conv_winograd_weight_grad_scratch_floats(g, cin, cout);
     return (cout + 31) / 32 * 32 * g->oh * g->ow;
 }
 
@@ -156,30 +157,16 @@ void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, 
 DK_TARGET_AVX512 static void grad_tile_8x32(const dk_conv_geometry *g, const float *x, int64_t HW, int64_t i, int64_t j,
                                             const float *gpanel, float *dwT, int64_t rowStride, int64_t mr,
                                             __mmask16 m0, __mmask16 m1) {
-    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
-    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
-    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
-    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps(), c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+    __m512 lo[8], hi[8];
+    for (int r = 0; r < 8; r++) lo[r] = hi[r] = _mm512_setzero_ps();
     int64_t W = g->w, ow = g->ow, dy = i - g->ph, dx = j - g->pw;
     int64_t yLo = dy < 0 ? -dy : 0, yHi = g->h - dy < g->oh ? g->h - dy : g->oh;
     int64_t xLo = dx < 0 ? -dx : 0, xHi = W - dx < ow ? W - dx : ow;
     for (int64_t y = yLo; y < yHi; y++) {
         const float *a[8];
-        for (int r = 0; r < 8; r++) a[r] = x + (r < mr ? r : mr - 1) * HW + (y + dy) * W + dx;
-        const float *b = gpanel + y * ow * 32;
-        for (int64_t xx = xLo; xx < xHi; xx++) {
-            __m512 b0 = _mm512_loadu_ps(b + xx * 32), b1 = _mm512_loadu_ps(b + xx * 32 + 16), v;
-#define ROW(r, lo, hi)                 \
-    v = _mm512_set1_ps(a[r][xx]);      \
-    lo = _mm512_fmadd_ps(v, b0, lo);   \
-    hi = _mm512_fmadd_ps(v, b1, hi);
-            ROW(0, c00, c01) ROW(1, c10, c11) ROW(2, c20, c21) ROW(3, c30, c31)
-            ROW(4, c40, c41) ROW(5, c50, c51) ROW(6, c60, c61) ROW(7, c70, c71)
-#undef ROW
-        }
+        for (int r = 0; r < 8; r++) a[r] = x + (r < mr ? r : mr - 1) * HW + (y + dy) * W + dx + xLo;
+        dk_rows_times_panel(a, xHi - xLo, gpanel + (y * ow + xLo) * 32, 32, lo, hi);
     }
-    __m512 lo[8] = {c00, c10, c20, c30, c40, c50, c60, c70};
-    __m512 hi[8] = {c01, c11, c21, c31, c41, c51, c61, c71};
     for (int64_t r = 0; r < mr; r++) {
         float *row = dwT + r * rowStride;
         _mm512_mask_storeu_ps(row, m0, _mm512_add_ps(lo[r], _mm512_maskz_loadu_ps(m0, row)));
@@ -236,6 +223,10 @@ DK_TARGET_AVX512 void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64
 
 void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
                                       const float *gout, float *dwT, float *panels) {
+    if (dk_conv_winograd_applies(g, cin, cout)) {
+        dk_conv_winograd_weight_grad_f32(g, cin, cout, x, gout, dwT, panels);
+        return;
+    }
     int64_t P = g->oh * g->ow;
     // gᵀ in panels of 32 output channels: panels[o0 / 32][p][j] = g[o0 + j][p] (0 past cout).
     dk_conv_grad_panels(gout, P, cout, P, panels);

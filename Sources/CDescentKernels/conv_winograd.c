@@ -66,31 +66,29 @@ void dk_conv_winograd_pack_weights(int64_t cin, int64_t cout, const float *w, in
         }
 }
 
-// The layout of one image's work: V and M for `rows` rows of tiles at a time, their 16 planes
-// vs and ms floats apart (a cache line more than needed: planes a multiple of 4 KB apart would
-// fall on the same L1 sets).
-typedef struct {
-    int64_t th, twp, rows, vs, ms;
-} wino_layout;
-
-static wino_layout layout(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+wino_layout dk_winograd_layout(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
     wino_layout l;
     l.th = (g->oh + 1) / 2, l.twp = padded_tiles_per_row(g);
     int64_t widest = cin > cout ? cin : cout;
-    l.rows = 65536 / (16 * widest * l.twp);  // V and M of 256 KB each at most, or one row of tiles
+    l.rows = 65536 / (16 * widest * l.twp);  // chunks of 256 KB each at most, or one row of tiles
     if (l.rows < 1) l.rows = 1;
     if (l.rows > l.th) l.rows = l.th;
-    l.vs = cin * l.rows * l.twp + 16, l.ms = tile_rows(cout) * l.rows * l.twp + 16;
+    l.vs = cin * l.rows * l.twp + 16;
     return l;
 }
 
+// The distance between M's planes: the chunk's tiles for each output channel, a cache line more.
+static int64_t m_plane(wino_layout l, int64_t cout) {
+    return tile_rows(cout) * l.rows * l.twp + 16;
+}
+
 int64_t dk_conv_winograd_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
-    wino_layout l = layout(g, cin, cout);
-    return 16 * (l.vs + l.ms) + 32;  // + alignment of the two parts to 64 bytes
+    wino_layout l = dk_winograd_layout(g, cin, cout);
+    return 16 * (l.vs + m_plane(l, cout)) + 32;  // + alignment of the two parts to 64 bytes
 }
 
 #ifdef DK_X86
-static float *align64(float *p) {
+float *dk_align64(float *p) {
     return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
 }
 
@@ -100,10 +98,9 @@ static __mmask16 columns_inside(int64_t s, int64_t w) {
     return hi <= lo ? 0 : (__mmask16)(((1u << (hi - lo)) - 1) << lo);
 }
 
-// V[ξ][c][t] = (Bᵀ d B)[ξ] for the tiles of rows th0..<th0 + rows (t = (row − th0)·twp + column),
-// d read from the image x (cin, h, w) under masks that zero the padding.
-DK_TARGET_AVX512 static void input_transform(const dk_conv_geometry *g, int64_t cin, const float *x, wino_layout l,
-                                             int64_t th0, int64_t rows, float *V) {
+// d is read from the image under masks that zero the padding.
+DK_TARGET_AVX512 void dk_winograd_input_transform(const dk_conv_geometry *g, int64_t cin, const float *x, wino_layout l,
+                                                 int64_t th0, int64_t rows, float *V) {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     int64_t T = rows * l.twp, HW = g->h * g->w;
@@ -172,7 +169,7 @@ DK_TARGET_AVX512 static void products(int64_t cin, int64_t cout, wino_layout l, 
     int64_t coutp = tile_rows(cout);
     for (int xi = 0; xi < 16; xi++) {
         const float *u = U + xi * coutp * cin, *v = V + xi * l.vs;
-        float *m = M + xi * l.ms;
+        float *m = M + xi * m_plane(l, cout);
         for (int64_t o0 = 0; o0 < coutp; o0 += 8) {
             int64_t t = 0;
             for (; t + 32 <= T; t += 32) product_tile(cin, T, u + o0 * cin, v + t, m + o0 * T + t, 2);
@@ -186,7 +183,7 @@ DK_TARGET_AVX512 static void output_transform(const dk_conv_geometry *g, int64_t
                                               int64_t th0, int64_t rows, const float *bias, float *out) {
     const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    int64_t T = rows * l.twp, xs = l.ms, ow = g->ow;
+    int64_t T = rows * l.twp, xs = m_plane(l, cout), ow = g->ow;
     for (int64_t o = 0; o < cout; o++) {
         __m512 add = _mm512_set1_ps(bias ? bias[o] : 0.0f);
         for (int64_t r = 0; r < rows; r++)
@@ -223,11 +220,11 @@ DK_TARGET_AVX512 static void output_transform(const dk_conv_geometry *g, int64_t
 
 void dk_conv_winograd_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *up,
                           const float *bias, float *out, float *scratch) {
-    wino_layout l = layout(g, cin, cout);
-    float *V = align64(scratch), *M = align64(V + 16 * l.vs);
+    wino_layout l = dk_winograd_layout(g, cin, cout);
+    float *V = dk_align64(scratch), *M = dk_align64(V + 16 * l.vs);
     for (int64_t th0 = 0; th0 < l.th; th0 += l.rows) {
         int64_t rows = l.th - th0 < l.rows ? l.th - th0 : l.rows;
-        input_transform(g, cin, x, l, th0, rows, V);
+        dk_winograd_input_transform(g, cin, x, l, th0, rows, V);
         products(cin, cout, l, rows * l.twp, up, V, M);
         output_transform(g, cout, M, l, th0, rows, bias, out);
     }

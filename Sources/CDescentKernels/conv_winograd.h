@@ -1,8 +1,10 @@
-// 3×3 stride-1 convolution by Winograd's F(2×2, 3×3) (conv_winograd.c), which the direct
-// convolution's entry points (conv_direct.c) use where it applies; the same calling convention.
+// 3×3 stride-1 convolution by Winograd's F(2×2, 3×3) (conv_winograd.c) and its weight gradient
+// by F(3×3, 2×2) (conv_winograd_grad.c), which the direct convolution's entry points
+// (conv_direct.c) use where dk_conv_winograd_applies; the same calling conventions.
 #ifndef DESCENT_CONV_WINOGRAD_H
 #define DESCENT_CONV_WINOGRAD_H
 #include "descent_kernels.h"
+#include "simd.h"
 
 /// Floats of the transformed weights U[ξ] (16 × cout × cin, cout rounded up to 8).
 int64_t dk_conv_winograd_packed_floats(int64_t cin, int64_t cout);
@@ -14,4 +16,25 @@ int64_t dk_conv_winograd_scratch_floats(const dk_conv_geometry *g, int64_t cin, 
 /// out (cout, oh, ow) = bias + w ⋆ x (cin, h, w) for one image (bias may be NULL).
 void dk_conv_winograd_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *up,
                           const float *bias, float *out, float *scratch);
+/// Floats of scratch one image's weight gradient needs.
+int64_t dk_conv_winograd_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+/// dWᵀ (cin·9, cout) += the weight gradient of one image: x (cin, h, w), g (cout, oh, ow).
+void dk_conv_winograd_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
+                                      const float *gout, float *dwT, float *scratch);
+
+/// One image's tiles: th rows of them, twp per row (a multiple of 16, some past the output),
+/// taken `rows` rows at a time; V's 16 planes (cin × rows·twp each) vs floats apart (a cache
+/// line more than needed: planes a multiple of 4 KB apart would fall on the same L1 sets).
+typedef struct {
+    int64_t th, twp, rows, vs;
+} wino_layout;
+wino_layout dk_winograd_layout(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+#ifdef DK_X86
+/// p rounded up to 64 bytes.
+float *dk_align64(float *p);
+/// V[ξ][c][t] = (Bᵀ d B)[ξ] for the tiles of rows th0..<th0 + rows (t = (row − th0)·twp + column),
+/// d the 4×4 patch of channel c of x (cin, h, w) that the tile reads (zero in the padding).
+void dk_winograd_input_transform(const dk_conv_geometry *g, int64_t cin, const float *x, wino_layout l, int64_t th0,
+                                 int64_t rows, float *V);
+#endif
 #endif

@@ -125,7 +125,7 @@ void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, 
 /// that fill most of a vector.
 int dk_conv_winograd_applies(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// Floats of scratch (64-byte aligned) that dk_conv2d_direct_weight_grad_f32 needs.
-int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cout);
+int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// dWᵀ (cin·kh·kw, cout) += col(x) · gᵀ for one image (same conditions): g (cout, oh·ow).
 void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
                                       const float *gout, float *dwT, float *scratch);

@@ -49,7 +49,7 @@ extension Kernels {
     static func convolutionDirectWeightGrad(_ x: Tensor, _ g: ConvGeometry, image: Int, gout: Tensor, outChannels: Int,
                                             into dwT: Tensor) {
         withUnsafePointer(to: g.cGeometry) { gp in
-            let scratch = Tensor(uninitialized: [Int(dk_conv2d_direct_weight_grad_scratch_floats(gp, Int64(outChannels)))], dtype: .float32)
+            let scratch = Tensor(uninitialized: [Int(dk_conv2d_direct_weight_grad_scratch_floats(gp, Int64(g.c), Int64(outChannels)))], dtype: .float32)
             dk_conv2d_direct_weight_grad_f32(gp, Int64(g.c), Int64(outChannels), x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w,
                                              gout.storage.typed(Float.self) + gout.offset + image * outChannels * g.oh * g.ow,
                                              dwT.storage.typed(Float.self) + dwT.offset, scratch.storage.typed(Float.self))

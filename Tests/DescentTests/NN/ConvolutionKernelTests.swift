@@ -42,7 +42,8 @@ final class ConvolutionKernelTests: XCTestCase {
 
     /// The 3×3 convolution by Winograd's F(2×2, 3×3) (conv_winograd.c), which the direct path
     /// takes with at least 16 channels, against the float64 im2col path: outputs and all
-    /// gradients (the input gradient is a convolution by the same kernel with padding 2 − p), with
+    /// gradients (the input gradient is a convolution by the same kernel with padding 2 − p, the
+    /// weight gradient F(3×3, 2×2) in conv_winograd_grad.c), with
     /// padding 0, 1 and 2, an odd number of rows and columns (partial tiles), rows of tiles that
     /// leave a partial vector or fill two, and output channels that leave a partial GEMM tile.
     func testWinogradKernelMatchesTheIm2colPath() {
