@@ -21,5 +21,7 @@ let package = Package(
             dependencies: ["Descent", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "DescentTests", dependencies: ["Descent"]),
+        // Runs the built `descent` executable in child processes (no module dependency).
+        .testTarget(name: "DescentCLITests"),
     ]
 )

@@ -1,0 +1,103 @@
+import Foundation
+import XCTest
+
+/// The `descent` tool as a user runs it: the built executable in a child process, its exit
+/// status, standard output and standard error.
+final class CommandLineTests: XCTestCase {
+    struct Run {
+        let status: Int32, stdout: String, stderr: String
+    }
+
+    /// Runs the `descent` executable that `swift build` put beside the test bundle.
+    func descent(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> Run {
+        let binary = Bundle.main.bundleURL.appendingPathComponent("descent")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            XCTFail("no descent executable at \(binary.path): build the package (swift build) first", file: file, line: line)
+            throw CocoaError(.fileNoSuchFile)
+        }
+        let process = Process(), out = Pipe(), err = Pipe()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes to the end before waiting, so that a full pipe cannot block the child.
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func testHelpListsTheSubcommands() throws {
+        let run = try descent(["--help"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        for name in ["train", "sequence", "bench", "info"] {
+            XCTAssertTrue(run.stdout.contains(name), "descent --help does not mention \(name):\n\(run.stdout)")
+        }
+    }
+
+    /// A bad flag or value ends with a message on standard error and a non-zero exit, never a
+    /// crash (a trap would end with a signal and print a stack trace).
+    func testBadFlagsGiveAMessageAndANonZeroExit() throws {
+        let cases: [([String], String)] = [
+            (["train", "--epochs", "0"], "--epochs must be at least 1, got 0"),
+            (["train", "--epochs", "abc"], "The value 'abc' is invalid for '--epochs <epochs>'"),
+            (["train", "--lr=-1"], "--lr must be a positive number, got -1.0"),
+            (["train", "--nope"], "Unknown option '--nope'"),
+            (["train", "--threads", "0"], "--threads must be at least 1, got 0"),
+            (["sequence", "--cell", "cnn"], "Please provide one of 'rnn', 'lstm' or 'gru'"),
+            (["sequence", "--length", "1"], "--length must be at least 2, got 1"),
+            (["bench", "gemm", "--shapes", "8x8"], "--shapes: '8x8' is not MxNxK with three positive sizes"),
+            (["bench", "gemm", "--forms", "nn,xx"], "unknown form(s) xx; use nn, nt or tn"),
+            (["bench", "workloads", "--reps", "0"], "--reps must be at least 1, got 0"),
+            (["nonsense"], "Unexpected argument 'nonsense'"),
+        ]
+        for (arguments, message) in cases {
+            let run = try descent(arguments)
+            let command = "descent " + arguments.joined(separator: " ")
+            XCTAssertNotEqual(run.status, 0, "\(command) succeeded")
+            XCTAssertTrue(run.stderr.contains(message), "\(command): expected \"\(message)\" in\n\(run.stderr)")
+            XCTAssertFalse(run.stderr.contains("Fatal error") || run.stderr.contains("Stack dump"), "\(command) crashed:\n\(run.stderr)")
+        }
+    }
+
+    /// The README's main job: the loss falls and the two spirals end up separated.
+    func testTrainLossFalls() throws {
+        let run = try descent(["train"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let losses = numbers(after: "loss ", in: run.stdout), accuracies = numbers(after: "accuracy ", in: run.stdout)
+        XCTAssertEqual(losses.count, 11, run.stdout)  // epoch 1 and every 50th of 500
+        guard let first = losses.first, let last = losses.last, let accuracy = accuracies.last else { return }
+        XCTAssertLessThan(last, first / 5, "the loss did not fall:\n\(run.stdout)")
+        XCTAssertGreaterThan(accuracy, 95, run.stdout)
+    }
+
+    /// An LSTM, a GRU and a plain RNN learn to recall a symbol over 5 blank steps.
+    func testSequenceRecallIsLearned() throws {
+        for cell in ["lstm", "gru", "rnn"] {
+            let run = try descent(["sequence", "--cell", cell, "--length", "6", "--steps", "200"])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let accuracies = numbers(after: "test accuracy ", in: run.stdout)
+            XCTAssertGreaterThanOrEqual(accuracies.last ?? 0, 90, "\(cell):\n\(run.stdout)")
+        }
+    }
+
+    /// `bench gemm --json` prints one JSON object with a positive GFLOP/s for each shape and form.
+    func testBenchGemmPrintsJSON() throws {
+        let run = try descent(["bench", "gemm", "--shapes", "8x16x4,3x5x7", "--forms", "nn,tn", "--reps", "2", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Double]
+        let keys = ["gemm_8x16x4_nn", "gemm_8x16x4_tn", "gemm_3x5x7_nn", "gemm_3x5x7_tn"]
+        for key in keys + keys.map({ "best_" + $0 }) {
+            XCTAssertGreaterThan(object?[key] ?? 0, 0, "\(key) missing in \(run.stdout)")
+        }
+        XCTAssertEqual(object?.count, 8, run.stdout)
+    }
+
+    /// Numbers that follow `label` in `text` (e.g. "loss 0.7049" → 0.7049; a trailing % is dropped).
+    func numbers(after label: String, in text: String) -> [Double] {
+        text.components(separatedBy: label).dropFirst().compactMap { part in
+            Double(part.prefix { $0.isNumber || $0 == "." || $0 == "-" })
+        }
+    }
+}
