@@ -50,7 +50,7 @@ int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin, 
 }
 
 int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
-    if (dk_conv_winograd_applies(g, cin, cout)) return dk_conv_winograd_weight_grad_scratch_floats(g, cin, cout);
+    if (dk_conv_winograd_weight_grad_applies(g, cin, cout)) return dk_conv_winograd_weight_grad_scratch_floats(g, cin, cout);
     return (cout + 31) / 32 * 32 * g->oh * g->ow;
 }
 
@@ -223,7 +223,7 @@ DK_TARGET_AVX512 void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64
 
 void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
                                       const float *gout, float *dwT, float *panels) {
-    if (dk_conv_winograd_applies(g, cin, cout)) {
+    if (dk_conv_winograd_weight_grad_applies(g, cin, cout)) {
         dk_conv_winograd_weight_grad_f32(g, cin, cout, x, gout, dwT, panels);
         return;
     }

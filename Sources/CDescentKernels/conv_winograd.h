@@ -16,6 +16,8 @@ int64_t dk_conv_winograd_scratch_floats(const dk_conv_geometry *g, int64_t cin, 
 /// out (cout, oh, ow) = bias + w ⋆ x (cin, h, w) for one image (bias may be NULL).
 void dk_conv_winograd_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *up,
                           const float *bias, float *out, float *scratch);
+/// Whether the weight gradient is computed this way (with at most 128·128 channel pairs).
+int dk_conv_winograd_weight_grad_applies(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// Floats of scratch one image's weight gradient needs.
 int64_t dk_conv_winograd_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// dWᵀ (cin·9, cout) += the weight gradient of one image: x (cin, h, w), g (cout, oh, ow).

@@ -30,6 +30,12 @@ static int64_t m_plane(int64_t cin, int64_t cout) {
     return cin * panel_width(cout) + 16;
 }
 
+int dk_conv_winograd_weight_grad_applies(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    // M (16·cin·cout floats) is read and written for every chunk of tiles: beyond 1 MB, the
+    // direct kernel was measured as fast or faster.
+    return dk_conv_winograd_applies(g, cin, cout) && cin * cout <= 128 * 128;
+}
+
 int64_t dk_conv_winograd_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
     wino_layout l = dk_winograd_layout(g, cin, cout);
     // panels of gᵀ, V, E, M, and the alignment of each to 64 bytes
