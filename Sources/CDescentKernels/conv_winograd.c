@@ -19,9 +19,11 @@
 #include "conv_winograd.h"
 #include "simd.h"
 
-// Tiles along a row, rounded up to whole vectors of 16.
+// Tiles along a row, rounded up to whole vectors of 16, or to 8 when a row has at most 8 (a
+// vector then holds two rows of tiles).
 static int64_t padded_tiles_per_row(const dk_conv_geometry *g) {
-    return ((g->ow + 1) / 2 + 15) / 16 * 16;
+    int64_t tw = (g->ow + 1) / 2;
+    return tw <= 8 ? 8 : (tw + 15) / 16 * 16;
 }
 
 int dk_conv_winograd_applies(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
@@ -69,12 +71,18 @@ void dk_conv_winograd_pack_weights(int64_t cin, int64_t cout, const float *w, in
 wino_layout dk_winograd_layout(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
     wino_layout l;
     l.th = (g->oh + 1) / 2, l.twp = padded_tiles_per_row(g);
-    int64_t widest = cin > cout ? cin : cout;
-    l.rows = 65536 / (16 * widest * l.twp);  // chunks of 256 KB each at most, or one row of tiles
-    if (l.rows < 1) l.rows = 1;
+    int64_t widest = cin > cout ? cin : cout, step = l.twp == 8 ? 2 : 1;  // rows of tiles per vector
+    l.rows = 65536 / (16 * widest * l.twp);  // chunks of 256 KB each at most, or one vector of rows
     if (l.rows > l.th) l.rows = l.th;
+    l.rows = (l.rows + step - 1) / step * step;
+    if (l.rows < step) l.rows = step;
     l.vs = cin * l.rows * l.twp + 16;
     return l;
+}
+
+int64_t dk_winograd_chunk_rows(wino_layout l, int64_t th0) {
+    int64_t rows = l.th - th0 < l.rows ? l.th - th0 : l.rows, step = l.twp == 8 ? 2 : 1;
+    return (rows + step - 1) / step * step;  // a row past the output in a last, half vector
 }
 
 // The distance between M's planes: the chunk's tiles for each output channel, a cache line more.
@@ -98,45 +106,46 @@ static __mmask16 columns_inside(int64_t s, int64_t w) {
     return hi <= lo ? 0 : (__mmask16)(((1u << (hi - lo)) - 1) << lo);
 }
 
-// d is read from the image under masks that zero the padding.
+// d is read from the image under masks that zero the padding. A vector's tiles are 16 of one
+// row of tiles, or 8 of a row and 8 of the next (twp = 8): the lanes of `b` then come from the
+// next row of tiles, two input rows down, instead of the next 16 columns.
 DK_TARGET_AVX512 void dk_winograd_input_transform(const dk_conv_geometry *g, int64_t cin, const float *x, wino_layout l,
                                                  int64_t th0, int64_t rows, float *V) {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    int64_t T = rows * l.twp, HW = g->h * g->w;
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t tw = 0; tw < l.twp; tw += 16) {
-            // Sixteen tiles' 4×4 patches: columns s + 2·lane + j of rows y0 + i.
-            int64_t y0 = 2 * (th0 + r) - g->ph, s = 2 * tw - g->pw;
-            __mmask16 ma = columns_inside(s, g->w), mb = columns_inside(s + 16, g->w);
-            __mmask16 ma2 = columns_inside(s + 2, g->w), mb2 = columns_inside(s + 18, g->w);
-            int inside[4];
-            for (int i = 0; i < 4; i++) inside[i] = y0 + i >= 0 && y0 + i < g->h;
-            const float *p = x + y0 * g->w + s;
-            float *v = V + r * l.twp + tw;
-            for (int64_t c = 0; c < cin; c++, p += HW, v += T) {
-                __m512 t[4][4];
-                for (int i = 0; i < 4; i++) {
-                    // d_j[lane] = row[s + 2·lane + j]: columns j of the 16 patches.
-                    __m512 a = _mm512_setzero_ps(), b = a, a2 = a, b2 = a;
-                    if (inside[i]) {
-                        const float *q = p + i * g->w;
-                        a = _mm512_maskz_loadu_ps(ma, q), b = _mm512_maskz_loadu_ps(mb, q + 16);
-                        a2 = _mm512_maskz_loadu_ps(ma2, q + 2), b2 = _mm512_maskz_loadu_ps(mb2, q + 18);
-                    }
-                    __m512 d0 = _mm512_permutex2var_ps(a, even, b), d1 = _mm512_permutex2var_ps(a, odd, b);
-                    __m512 d2 = _mm512_permutex2var_ps(a2, even, b2), d3 = _mm512_permutex2var_ps(a2, odd, b2);
-                    t[i][0] = _mm512_sub_ps(d0, d2), t[i][1] = _mm512_add_ps(d1, d2);  // d·B
-                    t[i][2] = _mm512_sub_ps(d2, d1), t[i][3] = _mm512_sub_ps(d1, d3);
-                }
-                for (int k = 0; k < 4; k++) {  // Bᵀ·(d·B)
-                    _mm512_storeu_ps(v + (0 * 4 + k) * l.vs, _mm512_sub_ps(t[0][k], t[2][k]));
-                    _mm512_storeu_ps(v + (1 * 4 + k) * l.vs, _mm512_add_ps(t[1][k], t[2][k]));
-                    _mm512_storeu_ps(v + (2 * 4 + k) * l.vs, _mm512_sub_ps(t[2][k], t[1][k]));
-                    _mm512_storeu_ps(v + (3 * 4 + k) * l.vs, _mm512_sub_ps(t[1][k], t[3][k]));
-                }
+    int64_t T = rows * l.twp, HW = g->h * g->w, paired = l.twp == 8;
+    for (int64_t t0 = 0; t0 < T; t0 += 16) {
+        // The 4×4 patches of the vector's tiles: columns s + 2·lane + j of rows y0 + i (lanes of
+        // a and a2), and of rows y0 + 2 + i (lanes of b and b2) when paired.
+        int64_t r = t0 / l.twp, tw = t0 % l.twp, y0 = 2 * (th0 + r) - g->ph, s = 2 * tw - g->pw;
+        int64_t bOffset = paired ? 2 * g->w : 16, bColumn = paired ? s : s + 16, yb = paired ? y0 + 2 : y0;
+        __mmask16 ma = columns_inside(s, g->w), mb = columns_inside(bColumn, g->w);
+        __mmask16 ma2 = columns_inside(s + 2, g->w), mb2 = columns_inside(bColumn + 2, g->w);
+        int insideA[4], insideB[4];
+        for (int i = 0; i < 4; i++) insideA[i] = y0 + i >= 0 && y0 + i < g->h, insideB[i] = yb + i >= 0 && yb + i < g->h;
+        const float *p = x + y0 * g->w + s;
+        float *v = V + t0;
+        for (int64_t c = 0; c < cin; c++, p += HW, v += T) {
+            __m512 t[4][4];
+            for (int i = 0; i < 4; i++) {
+                // d_j[lane] = row[s + 2·lane + j]: columns j of the 16 patches.
+                const float *q = p + i * g->w;
+                __m512 a = _mm512_setzero_ps(), b = a, a2 = a, b2 = a;
+                if (insideA[i]) a = _mm512_maskz_loadu_ps(ma, q), a2 = _mm512_maskz_loadu_ps(ma2, q + 2);
+                if (insideB[i]) b = _mm512_maskz_loadu_ps(mb, q + bOffset), b2 = _mm512_maskz_loadu_ps(mb2, q + bOffset + 2);
+                __m512 d0 = _mm512_permutex2var_ps(a, even, b), d1 = _mm512_permutex2var_ps(a, odd, b);
+                __m512 d2 = _mm512_permutex2var_ps(a2, even, b2), d3 = _mm512_permutex2var_ps(a2, odd, b2);
+                t[i][0] = _mm512_sub_ps(d0, d2), t[i][1] = _mm512_add_ps(d1, d2);  // d·B
+                t[i][2] = _mm512_sub_ps(d2, d1), t[i][3] = _mm512_sub_ps(d1, d3);
+            }
+            for (int k = 0; k < 4; k++) {  // Bᵀ·(d·B)
+                _mm512_storeu_ps(v + (0 * 4 + k) * l.vs, _mm512_sub_ps(t[0][k], t[2][k]));
+                _mm512_storeu_ps(v + (1 * 4 + k) * l.vs, _mm512_add_ps(t[1][k], t[2][k]));
+                _mm512_storeu_ps(v + (2 * 4 + k) * l.vs, _mm512_sub_ps(t[2][k], t[1][k]));
+                _mm512_storeu_ps(v + (3 * 4 + k) * l.vs, _mm512_sub_ps(t[1][k], t[3][k]));
             }
         }
+    }
 }
 
 // m[r][0:16·n] = Σ_c u[c][r] · v[c][0:16·n] for 8 rows r and n = 1 or 2 vectors of tiles
@@ -179,42 +188,41 @@ DK_TARGET_AVX512 static void products(int64_t cin, int64_t cout, wino_layout l, 
 }
 
 // out[o][2·th + a][2·tw + b] = bias[o] + (Aᵀ M A)[a][b] for the chunk's tiles, inside the output.
+// Interleaving a vector's two halves gives 32 outputs: of one row, or (paired) 16 of each of two
+// rows of tiles.
 DK_TARGET_AVX512 static void output_transform(const dk_conv_geometry *g, int64_t cout, const float *M, wino_layout l,
                                               int64_t th0, int64_t rows, const float *bias, float *out) {
     const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    int64_t T = rows * l.twp, xs = m_plane(l, cout), ow = g->ow;
+    int64_t T = rows * l.twp, xs = m_plane(l, cout), oh = g->oh, ow = g->ow, paired = l.twp == 8;
     for (int64_t o = 0; o < cout; o++) {
         __m512 add = _mm512_set1_ps(bias ? bias[o] : 0.0f);
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t tw = 0; tw < l.twp; tw += 16) {
-                const float *m = M + o * T + r * l.twp + tw;
-                __m512 s[4][2];
-                for (int i = 0; i < 4; i++) {  // m·A
-                    __m512 m0 = _mm512_loadu_ps(m + (i * 4 + 0) * xs), m1 = _mm512_loadu_ps(m + (i * 4 + 1) * xs);
-                    __m512 m2 = _mm512_loadu_ps(m + (i * 4 + 2) * xs), m3 = _mm512_loadu_ps(m + (i * 4 + 3) * xs);
-                    s[i][0] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-                    s[i][1] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
-                }
-                int64_t x0 = 2 * tw;
-                __mmask16 k0 = dk_first_lanes(ow - x0), k1 = dk_first_lanes(ow - x0 - 16);
-                for (int a = 0; a < 2; a++) {  // Aᵀ·(m·A), row a of the tiles
-                    int64_t y = 2 * (th0 + r) + a;
-                    if (y >= g->oh) break;
-                    __m512 y0, y1;
-                    if (a == 0) {
-                        y0 = _mm512_add_ps(_mm512_add_ps(s[0][0], s[1][0]), s[2][0]);
-                        y1 = _mm512_add_ps(_mm512_add_ps(s[0][1], s[1][1]), s[2][1]);
-                    } else {
-                        y0 = _mm512_sub_ps(_mm512_sub_ps(s[1][0], s[2][0]), s[3][0]);
-                        y1 = _mm512_sub_ps(_mm512_sub_ps(s[1][1], s[2][1]), s[3][1]);
-                    }
-                    y0 = _mm512_add_ps(y0, add), y1 = _mm512_add_ps(y1, add);
-                    float *d = out + (o * g->oh + y) * ow + x0;
-                    _mm512_mask_storeu_ps(d, k0, _mm512_permutex2var_ps(y0, lo, y1));
-                    _mm512_mask_storeu_ps(d + 16, k1, _mm512_permutex2var_ps(y0, hi, y1));
-                }
+        for (int64_t t0 = 0; t0 < T; t0 += 16) {
+            const float *m = M + o * T + t0;
+            __m512 s[4][2];
+            for (int i = 0; i < 4; i++) {  // m·A
+                __m512 m0 = _mm512_loadu_ps(m + (i * 4 + 0) * xs), m1 = _mm512_loadu_ps(m + (i * 4 + 1) * xs);
+                __m512 m2 = _mm512_loadu_ps(m + (i * 4 + 2) * xs), m3 = _mm512_loadu_ps(m + (i * 4 + 3) * xs);
+                s[i][0] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+                s[i][1] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
             }
+            // The second 16 outputs: columns x0 + 16.. of the same rows, or columns x0.. two rows down.
+            int64_t x0 = 2 * (t0 % l.twp), y0 = 2 * (th0 + t0 / l.twp), x1 = paired ? x0 : x0 + 16, y1 = paired ? y0 + 2 : y0;
+            __mmask16 k0 = dk_first_lanes(ow - x0), k1 = dk_first_lanes(ow - x1);
+            for (int a = 0; a < 2; a++) {  // Aᵀ·(m·A), row a of the tiles
+                __m512 e, f;
+                if (a == 0) {
+                    e = _mm512_add_ps(_mm512_add_ps(s[0][0], s[1][0]), s[2][0]);
+                    f = _mm512_add_ps(_mm512_add_ps(s[0][1], s[1][1]), s[2][1]);
+                } else {
+                    e = _mm512_sub_ps(_mm512_sub_ps(s[1][0], s[2][0]), s[3][0]);
+                    f = _mm512_sub_ps(_mm512_sub_ps(s[1][1], s[2][1]), s[3][1]);
+                }
+                e = _mm512_add_ps(e, add), f = _mm512_add_ps(f, add);
+                if (y0 + a < oh) _mm512_mask_storeu_ps(out + (o * oh + y0 + a) * ow + x0, k0, _mm512_permutex2var_ps(e, lo, f));
+                if (y1 + a < oh) _mm512_mask_storeu_ps(out + (o * oh + y1 + a) * ow + x1, k1, _mm512_permutex2var_ps(e, hi, f));
+            }
+        }
     }
 }
 
@@ -223,7 +231,7 @@ void dk_conv_winograd_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, 
     wino_layout l = dk_winograd_layout(g, cin, cout);
     float *V = dk_align64(scratch), *M = dk_align64(V + 16 * l.vs);
     for (int64_t th0 = 0; th0 < l.th; th0 += l.rows) {
-        int64_t rows = l.th - th0 < l.rows ? l.th - th0 : l.rows;
+        int64_t rows = dk_winograd_chunk_rows(l, th0);
         dk_winograd_input_transform(g, cin, x, l, th0, rows, V);
         products(cin, cout, l, rows * l.twp, up, V, M);
         output_transform(g, cout, M, l, th0, rows, bias, out);

@@ -16,7 +16,8 @@ int64_t dk_conv_winograd_scratch_floats(const dk_conv_geometry *g, int64_t cin, 
 /// out (cout, oh, ow) = bias + w ⋆ x (cin, h, w) for one image (bias may be NULL).
 void dk_conv_winograd_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *up,
                           const float *bias, float *out, float *scratch);
-/// Whether the weight gradient is computed this way (with at most 128·128 channel pairs).
+/// Whether the weight gradient is computed this way (at most 128·128 channel pairs, rows of more
+/// than 8 tiles).
 int dk_conv_winograd_weight_grad_applies(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// Floats of scratch one image's weight gradient needs.
 int64_t dk_conv_winograd_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
@@ -24,13 +25,15 @@ int64_t dk_conv_winograd_weight_grad_scratch_floats(const dk_conv_geometry *g, i
 void dk_conv_winograd_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
                                       const float *gout, float *dwT, float *scratch);
 
-/// One image's tiles: th rows of them, twp per row (a multiple of 16, some past the output),
-/// taken `rows` rows at a time; V's 16 planes (cin × rows·twp each) vs floats apart (a cache
+/// One image's tiles: th rows of them, twp per row (a multiple of 16, or 8: a vector then holds
+/// two rows; some tiles past the output), taken `rows` rows at a time; V's 16 planes (cin × rows·twp each) vs floats apart (a cache
 /// line more than needed: planes a multiple of 4 KB apart would fall on the same L1 sets).
 typedef struct {
     int64_t th, twp, rows, vs;
 } wino_layout;
 wino_layout dk_winograd_layout(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+/// The rows of tiles of the chunk that starts at row th0 (whole vectors of them).
+int64_t dk_winograd_chunk_rows(wino_layout l, int64_t th0);
 #ifdef DK_X86
 /// p rounded up to 64 bytes.
 float *dk_align64(float *p);

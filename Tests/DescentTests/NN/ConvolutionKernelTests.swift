@@ -45,11 +45,14 @@ final class ConvolutionKernelTests: XCTestCase {
     /// gradients (the input gradient is a convolution by the same kernel with padding 2 − p, the
     /// weight gradient F(3×3, 2×2) in conv_winograd_grad.c), with
     /// padding 0, 1 and 2, an odd number of rows and columns (partial tiles), rows of tiles that
-    /// leave a partial vector or fill two, and output channels that leave a partial GEMM tile.
+    /// leave a partial vector or fill two, rows of 7 or 8 tiles (two rows to a vector, with an odd
+    /// number of rows: half a vector past the output; the weight gradient is then direct), and
+    /// output channels that leave a partial GEMM tile.
     func testWinogradKernelMatchesTheIm2colPath() {
         Descent.manualSeed(53)
         // (padding, height, width, input channels, output channels)
-        let cases: [(Int, Int, Int, Int, Int)] = [(1, 7, 30, 16, 19), (0, 6, 29, 17, 16), (2, 5, 28, 16, 24), (1, 4, 64, 20, 16), (1, 9, 31, 16, 16)]
+        let cases: [(Int, Int, Int, Int, Int)] = [(1, 7, 30, 16, 19), (0, 6, 29, 17, 16), (2, 5, 28, 16, 24), (1, 4, 64, 20, 16), (1, 9, 31, 16, 16),
+                                                  (1, 14, 14, 16, 32), (1, 16, 16, 16, 16), (0, 9, 16, 16, 16), (1, 7, 13, 16, 17)]
         for (padding, height, width, cin, cout) in cases {
             let inputs = [Tensor.randn([4, cin, height, width], dtype: .float64), Tensor.randn([cout, cin, 3, 3], dtype: .float64),
                           Tensor.randn([cout], dtype: .float64)]
