@@ -49,9 +49,16 @@ int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin, 
     return cs != hw ? cin * cs : 0;
 }
 
+// With fewer than 8 input channels (the first layer of an image model), a weight-gradient tile of
+// 8 channels would mostly repeat one row: its rows are instead 8 (channel, tap) pairs, read
+// from a zero-padded copy of the image, (oh + kh − 1) × (ow + kw − 1) per channel.
+static int64_t padded_copy_floats(const dk_conv_geometry *g, int64_t cin) {
+    return cin < 8 ? cin * (g->oh + g->kh - 1) * (g->ow + g->kw - 1) : 0;
+}
+
 int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
     if (dk_conv_winograd_weight_grad_applies(g, cin, cout)) return dk_conv_winograd_weight_grad_scratch_floats(g, cin, cout);
-    return (cout + 31) / 32 * 32 * g->oh * g->ow;
+    return (cout + 31) / 32 * 32 * g->oh * g->ow + padded_copy_floats(g, cin);
 }
 
 void dk_conv_copy_planes(int64_t c, int64_t hw, const float *x, int64_t cs, float *d) {
@@ -221,6 +228,44 @@ DK_TARGET_AVX512 void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64
     }
 }
 
+// dWᵀ (cin·kh·kw, cout) += col(x) · gᵀ with the rows of a tile taken from 8 (channel, tap) pairs
+// k = (c·kh + i)·kw + j: row k of col(x) at pixel (y, x) is xp[c][y + i][x + j], xp the image
+// zero-padded (no range of valid pixels per tap).
+DK_TARGET_AVX512 static void grad_tiles_few_channels(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
+                                                     const float *panels, float *xp, float *dwT) {
+    int64_t kh = g->kh, kw = g->kw, oh = g->oh, ow = g->ow, P = oh * ow, K = cin * kh * kw;
+    int64_t Hp = oh + kh - 1, Wp = ow + kw - 1;
+    for (int64_t c = 0; c < cin; c++)
+        for (int64_t r = 0; r < Hp; r++) {
+            float *d = xp + (c * Hp + r) * Wp;
+            int64_t y = r - g->ph, lo = g->pw < Wp ? g->pw : Wp, n = g->w < Wp - lo ? g->w : Wp - lo;
+            memset(d, 0, sizeof(float) * (size_t)Wp);
+            if (y >= 0 && y < g->h) memcpy(d + lo, x + (c * g->h + y) * g->w, sizeof(float) * (size_t)n);
+        }
+    for (int64_t o0 = 0; o0 < cout; o0 += 32) {
+        __mmask16 m0 = dk_first_lanes(cout - o0), m1 = dk_first_lanes(cout - o0 - 16);
+        for (int64_t k0 = 0; k0 < K; k0 += 8) {
+            int64_t mr = K - k0 < 8 ? K - k0 : 8;
+            const float *base[8], *a[8];
+            for (int r = 0; r < 8; r++) {
+                int64_t k = k0 + (r < mr ? r : mr - 1), c = k / (kh * kw), i = k / kw % kh, j = k % kw;
+                base[r] = xp + (c * Hp + i) * Wp + j;
+            }
+            __m512 lo[8], hi[8];
+            for (int r = 0; r < 8; r++) lo[r] = hi[r] = _mm512_setzero_ps();
+            for (int64_t y = 0; y < oh; y++) {
+                for (int r = 0; r < 8; r++) a[r] = base[r] + y * Wp;
+                dk_rows_times_panel(a, ow, panels + o0 * P + y * ow * 32, 32, lo, hi);
+            }
+            for (int64_t r = 0; r < mr; r++) {
+                float *row = dwT + (k0 + r) * cout + o0;
+                _mm512_mask_storeu_ps(row, m0, _mm512_add_ps(lo[r], _mm512_maskz_loadu_ps(m0, row)));
+                _mm512_mask_storeu_ps(row + 16, m1, _mm512_add_ps(hi[r], _mm512_maskz_loadu_ps(m1, row + 16)));
+            }
+        }
+    }
+}
+
 void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
                                       const float *gout, float *dwT, float *panels) {
     if (dk_conv_winograd_weight_grad_applies(g, cin, cout)) {
@@ -230,7 +275,8 @@ void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, in
     int64_t P = g->oh * g->ow;
     // gᵀ in panels of 32 output channels: panels[o0 / 32][p][j] = g[o0 + j][p] (0 past cout).
     dk_conv_grad_panels(gout, P, cout, P, panels);
-    dk_conv_direct_grad_tiles(g, cin, g->h * g->w, cout, x, panels, dwT);
+    if (padded_copy_floats(g, cin) > 0) grad_tiles_few_channels(g, cin, cout, x, panels, panels + (cout + 31) / 32 * 32 * P, dwT);
+    else dk_conv_direct_grad_tiles(g, cin, g->h * g->w, cout, x, panels, dwT);
 }
 #else
 #define DK_NO_DIRECT(...) { abort(); }

@@ -24,6 +24,8 @@ final class ConvolutionKernelTests: XCTestCase {
     /// leave a partial vector, span several, or are short enough that one tile holds two rows
     /// (14, 16, 7 columns), planes of a multiple of 128 floats (8×16, copied by the kernel), and
     /// padding wider than the kernel (the input gradient's convolution then has negative padding).
+    /// With 5 input channels, the weight gradient takes its tile rows from (channel, tap) pairs of
+    /// a zero-padded copy.
     func testDirectKernelMatchesTheIm2colPath() {
         Descent.manualSeed(41)
         let geometry = ConvGeometry(n: 4, c: 1, h: 1, w: 32, kh: 1, kw: 1, sh: 1, sw: 1, padH: 0, padW: 0, dh: 1, dw: 1, oh: 1, ow: 32)
