@@ -124,6 +124,8 @@ def ops():
         b.case(f"unary_{name}", f"torch.{name}(a)", fn, a=r(3, 4))
     b.case("unary_abs_zero", "torch.abs(a) at 0", torch.abs, a=torch.tensor([-1.0, 0.0, 2.0]))
     b.case("unary_relu_zero", "torch.relu(a) at 0", torch.relu, a=torch.tensor([-1.0, 0.0, 2.0]))
+    b.case("unary_relu_special", "torch.relu(a) at NaN, ±inf, −0 and a subnormal", torch.relu,
+           a=torch.tensor([float("nan"), -1.0, 0.0, 2.0, float("-inf"), float("inf"), -0.0, 1e-45] * 4))
     for name, fn in [("log", torch.log), ("sqrt", torch.sqrt), ("rsqrt", torch.rsqrt)]:
         b.case(f"unary_{name}", f"torch.{name}(a)", fn, a=pos(3, 4))
     b.case("clamp_both", "a.clamp(-0.5, 0.5)", lambda a: a.clamp(-0.5, 0.5), a=r(20))

@@ -97,6 +97,9 @@ void dk_gru_sequence_backward_f32(const dk_recurrent_shape *s, const float *grad
 /// y = σ(x) and y = tanh(x) over n contiguous floats (vectorized).
 void dk_sigmoid_f32(int64_t n, const float *x, float *y);
 void dk_tanh_f32(int64_t n, const float *x, float *y);
+/// y = max(x, 0) (NaN and −0 kept) and dx = 0 where y ≤ 0, else g, over n contiguous floats (elementwise.c).
+void dk_relu_f32(int64_t n, const float *x, float *y);
+void dk_relu_grad_f32(int64_t n, const float *g, const float *y, float *dx);
 
 /// One image's convolution geometry (see Kernels/Im2col.swift).
 typedef struct {

@@ -187,11 +187,22 @@ extension Kernels {
 extension Kernels {
     /// Runs a C float32 kernel `f(n, x, y)` over a contiguous float32 tensor in parallel chunks;
     /// nil for other dtypes or layouts (the caller then uses the generic loop).
-    static func vectorizedFloat(_ x: Tensor, _ f: (Int64, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> Tensor? {
+    static func vectorizedFloat(_ x: Tensor, cost: Int = 8, _ f: (Int64, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> Tensor? {
         guard x.dtype == .float32 && x.isContiguous else { return nil }
         let out = Tensor(uninitialized: x.shape, dtype: .float32)
         let xp = x.storage.typed(Float.self) + x.offset, op = out.storage.typed(Float.self)
-        Parallel.forRange(x.count, cost: 8) { r in f(Int64(r.count), xp + r.lowerBound, op + r.lowerBound) }
+        Parallel.forRange(x.count, cost: cost) { r in f(Int64(r.count), xp + r.lowerBound, op + r.lowerBound) }
+        return out
+    }
+
+    /// Runs a C float32 kernel `f(n, a, b, out)` over two contiguous float32 tensors of one shape in
+    /// parallel chunks; nil otherwise (the caller then uses the generic loop).
+    static func vectorizedFloat(_ a: Tensor, _ b: Tensor,
+                                _ f: (Int64, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> Tensor? {
+        guard a.dtype == .float32 && b.dtype == .float32 && a.shape == b.shape && a.isContiguous && b.isContiguous else { return nil }
+        let out = Tensor(uninitialized: a.shape, dtype: .float32)
+        let ap = a.storage.typed(Float.self) + a.offset, bp = b.storage.typed(Float.self) + b.offset, op = out.storage.typed(Float.self)
+        Parallel.forRange(a.count) { r in f(Int64(r.count), ap + r.lowerBound, bp + r.lowerBound, op + r.lowerBound) }
         return out
     }
 

@@ -14,7 +14,8 @@ enum CosFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(
 enum TanhFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.fastTanh(x) } }
 enum ErfFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.erf(x) } }
 enum Log1pFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.log1p(x) } }
-enum ReluFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { x > 0 ? x : (x != x ? x : 0) } }
+/// 0 where x < 0, else x (NaN and −0 kept, as PyTorch).
+enum ReluFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { x < 0 ? 0 : x } }
 enum SignFn: UnaryFunction {
     @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { x > 0 ? 1 : (x < 0 ? -1 : x) }
 }
@@ -26,7 +27,8 @@ enum SigmoidFn: UnaryFunction {
 // Backward element functions: (g, saved) -> input gradient.
 enum TanhGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ y: T) -> T { g * (1 - y * y) } }
 enum SigmoidGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ y: T) -> T { g * y * (1 - y) } }
-enum ReluGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ y: T) -> T { y > 0 ? g : 0 } }
+/// 0 where the output y ≤ 0, else g (also where y is NaN, as PyTorch's threshold_backward).
+enum ReluGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ y: T) -> T { y <= 0 ? 0 : g } }
 enum SqrtGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ y: T) -> T { g / (2 * y) } }
 enum RsqrtGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ y: T) -> T { -g * y * y * y / 2 } }
 enum AbsGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ x: T) -> T { g * SignFn.apply(x) } }
@@ -98,7 +100,14 @@ extension Tensor {
     /// max(x, 0); gradient 1 where x > 0, else 0.
     public func relu() -> Tensor {
         if dtype == .int64 { return Kernels.map(self, Int64.self) { Swift.max($0, 0) } }
-        return unary("ReluBackward", ReluFn.self) { g, _, y in Kernels.zip(g, y, ReluGradFn.self, op: "relu") }
+        func gradient(_ g: Tensor, _ y: Tensor) -> Tensor {
+            Kernels.vectorizedFloat(g, y, dk_relu_grad_f32) ?? Kernels.zip(g, y, ReluGradFn.self, op: "relu")
+        }
+        if let out = Kernels.vectorizedFloat(self, cost: 1, dk_relu_f32) {
+            if Tensor.needsGrad(self) { let y = out.detach(); out.record("ReluBackward", [self]) { g in [gradient(g, y)] } }
+            return out
+        }
+        return unary("ReluBackward", ReluFn.self) { g, _, y in gradient(g, y) }
     }
     /// −1, 0 or 1 by the sign of each element (not differentiable: gradient 0).
     public func sign() -> Tensor {

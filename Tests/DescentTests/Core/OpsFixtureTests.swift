@@ -33,6 +33,7 @@ final class OpsFixtureTests: XCTestCase {
         "unary_relu": { [$0["a"]!.relu()] },
         "unary_abs_zero": { [$0["a"]!.abs()] },
         "unary_relu_zero": { [$0["a"]!.relu()] },
+        "unary_relu_special": { [$0["a"]!.relu()] },
         "unary_log": { [$0["a"]!.log()] },
         "unary_sqrt": { [$0["a"]!.sqrt()] },
         "unary_rsqrt": { [$0["a"]!.rsqrt()] },

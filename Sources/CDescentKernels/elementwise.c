@@ -1,0 +1,19 @@
+// Float32 loops of Swift's elementwise ops that the compiler vectorizes for the CPU at hand
+// (the dispatch of simd.h; Swift itself is compiled for baseline x86-64).
+#include "descent_kernels.h"
+
+#include "simd.h"
+
+// 0 where x < 0, else x: NaN and −0 kept (as PyTorch's relu).
+static inline __attribute__((always_inline)) void dk_relu_f32_impl(int64_t n, const float *restrict x, float *restrict y) {
+    for (int64_t i = 0; i < n; i++) y[i] = x[i] < 0 ? 0.0f : x[i];
+}
+
+// 0 where the output y ≤ 0, else g (also where y is NaN, as PyTorch's threshold_backward).
+static inline __attribute__((always_inline)) void dk_relu_grad_f32_impl(int64_t n, const float *restrict g, const float *restrict y,
+                                                                        float *restrict dx) {
+    for (int64_t i = 0; i < n; i++) dx[i] = y[i] <= 0 ? 0.0f : g[i];
+}
+
+DK_DISPATCH(dk_relu_f32, (int64_t n, const float *x, float *y), (n, x, y))
+DK_DISPATCH(dk_relu_grad_f32, (int64_t n, const float *g, const float *y, float *dx), (n, g, y, dx))
