@@ -12,9 +12,11 @@
 // The transforms hold only ±1 and ½ (exact in float32), so for finite values the result differs
 // from a direct sum by rounding alone. An infinite input turns some of the outputs whose sums
 // include it into NaN instead of ±∞ (∞ − ∞ in the transforms; seen: 5 of its 9), as in other
-// Winograd convolutions (cuDNN's, oneDNN's). Sixteen tiles along a row are one vector: the input transform splits rows
-// into even and odd columns by permutes (loads under masks zero the padding), the output
-// transform interleaves them back; tiles are processed in chunks of rows so that V and M stay in L2.
+// Winograd convolutions (cuDNN's, oneDNN's).
+// Sixteen tiles along a row (or eight of each of two rows, for rows of at most 8 tiles) are one
+// vector: the input transform splits rows into even and odd columns by permutes (loads under
+// masks zero the padding), the output transform interleaves them back; tiles are processed in
+// chunks of rows so that V and M stay in L2.
 #include "descent_kernels.h"
 #include <string.h>
 
