@@ -185,6 +185,8 @@ static void task(void *ctx, int64_t t) {
 // its core computes fewer rows instead of holding up the product.
 #define RB 64
 #define MAX_SLICES 64
+#define KC_SLICED 512  // blocks twice as deep: half the passes over C (measured +2–5% on 1024³)
+_Static_assert(RB * KC_SLICED <= MC * KC, "a row block of A packed KC_SLICED deep must fit the A buffer");
 typedef struct {
     const job_t *job;
     float *bpack;
@@ -215,14 +217,14 @@ static void slice_task(void *ctx, int64_t t) {
     }
 }
 
-static float *shared_buffer;  // one KC×NC block, kept between products (taken by one product at a time)
+static float *shared_buffer;  // one KC_SLICED×NC block, kept between products (taken by one product at a time)
 static atomic_flag shared_busy = ATOMIC_FLAG_INIT;
 
 static void sliced_product(const job_t *job, int threads) {
-    int64_t K = job->K, kBlocks = (K + KC - 1) / KC, kcMax = (K + kBlocks - 1) / kBlocks;
+    int64_t K = job->K, kBlocks = (K + KC_SLICED - 1) / KC_SLICED, kcMax = (K + kBlocks - 1) / kBlocks;
     int own = !atomic_flag_test_and_set(&shared_busy);
-    if (own && !shared_buffer) shared_buffer = aligned_alloc(64, sizeof(float) * KC * NC);
-    float *bpack = own ? shared_buffer : aligned_alloc(64, sizeof(float) * KC * NC);
+    if (own && !shared_buffer) shared_buffer = aligned_alloc(64, sizeof(float) * KC_SLICED * NC);
+    float *bpack = own ? shared_buffer : aligned_alloc(64, sizeof(float) * KC_SLICED * NC);
     if (!bpack) abort();
     for (int64_t jc = 0; jc < job->N; jc += NC)
         for (int64_t p0 = 0; p0 < K; p0 += kcMax) {

@@ -54,11 +54,12 @@ final class GemmTests: XCTestCase {
         // Sizes that cross the kernel's K (256) and M (128) blocks and its 8x32 tiles, on 1 and 2 threads;
         // (260, 300, 130) and (137, 300, 512) split along N with more than one block of A rows; (520, 130,
         // 300) splits along M; on 2 threads, (264, 1100, 235) is large enough for the threads to share packed
-        // blocks of B (two column blocks, a partial row block).
+        // blocks of B (two column blocks, a partial row block), and (264, 1100, 600) also takes two of their
+        // deeper (512) K blocks.
         for threads in [1, 2] {
             let saved = Descent.threads
             Descent.threads = threads
-            let shared = threads > 1 ? [(264, 1100, 235)] : []
+            let shared = threads > 1 ? [(264, 1100, 235), (264, 1100, 600)] : []
             for (m, n, k) in [(129, 95, 513), (300, 40, 257), (8, 1000, 20), (600, 33, 70), (20, 40, 512), (17, 64, 1024),
                               (260, 300, 130), (137, 300, 512), (520, 130, 300)] + shared {
                 for (ta, tb) in [(false, false), (true, false), (false, true)] {
