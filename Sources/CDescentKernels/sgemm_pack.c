@@ -9,14 +9,14 @@
 // Packs Aᵀ storage (A[i][k] = src[k * lda + i]) for i in i0..<i0+mc, k in p0..<p0+kc into
 // 8-row panels dst[panel][k][r], zero rows past mc. (A·B and A·Bᵀ read A in place.)
 DK_TARGET_AVX512 void dk_sgemm_pack_at(const float *A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float *dst) {
-    for (int64_t ir = 0; ir < mc; ir += MR) {
-        int64_t mr = mc - ir < MR ? mc - ir : MR;
-        __mmask8 m = (__mmask8)((1u << mr) - 1);
-        float *d = dst + ir * kc;
-        for (int64_t k = 0; k < kc; k++) {
-            const float *src = A + (p0 + k) * lda + i0 + ir;
-            _mm256_store_ps(d + k * MR, mr == MR ? _mm256_loadu_ps(src) : _mm256_maskz_loadu_ps(m, src));
-        }
+    // Row k of the source holds depth k of every panel: read it once, front to back (by panels
+    // instead, each row's cache lines would be fetched again for the next panel, rows a page apart).
+    int64_t full = mc / MR * MR;
+    __mmask8 m = (__mmask8)((1u << (mc - full)) - 1);
+    for (int64_t k = 0; k < kc; k++) {
+        const float *src = A + (p0 + k) * lda + i0;
+        for (int64_t ir = 0; ir < full; ir += MR) _mm256_store_ps(dst + ir * kc + k * MR, _mm256_loadu_ps(src + ir));
+        if (full < mc) _mm256_store_ps(dst + full * kc + k * MR, _mm256_maskz_loadu_ps(m, src + full));
     }
 }
 
