@@ -5,7 +5,9 @@
 // lanes never fault). No column matrix, no padded copy (planes are copied only to move them off
 // shared L1 sets, see dk_conv_plane_stride). Register tile: 8 output channels × two
 // such runs of 16 (the two halves of 32 columns, or two rows when rows are at most 16 wide).
-// The weight gradient reads the image the same way as the rows of its "A" operand (dWᵀ = col·gᵀ).
+// The weight gradient reads the image the same way as the rows of its "A" operand (dWᵀ = col·gᵀ);
+// with fewer than 8 input channels, from a zero-padded copy (see padded_copy_floats).
+// The entry points hand 3×3 kernels with enough channels to Winograd's algorithm (conv_winograd.c).
 #include "descent_kernels.h"
 #include <stdlib.h>
 #include <string.h>
