@@ -16,17 +16,12 @@
 #include "conv_winograd.h"
 #include "simd.h"
 
-int64_t dk_conv2d_direct_packed_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
-    if (dk_conv_winograd_applies(g, cin, cout)) return dk_conv_winograd_packed_floats(cin, cout);
+int64_t dk_conv_direct_tile_weights_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
     return (cout + 7) / 8 * 8 * cin * g->kh * g->kw;
 }
 
-void dk_conv2d_direct_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
-                                   int64_t so, int64_t sc, int64_t si, int64_t sj, float *wp) {
-    if (dk_conv_winograd_applies(g, cin, cout)) {
-        dk_conv_winograd_pack_weights(cin, cout, w, base, so, sc, si, sj, wp);
-        return;
-    }
+void dk_conv_direct_pack_tile_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
+                                      int64_t so, int64_t sc, int64_t si, int64_t sj, float *wp) {
     int64_t kh = g->kh, kw = g->kw, K = cin * kh * kw;
     for (int64_t o0 = 0; o0 < cout; o0 += 8)
         for (int64_t i = 0; i < kh; i++)
@@ -36,6 +31,17 @@ void dk_conv2d_direct_pack_weights(const dk_conv_geometry *g, int64_t cin, int64
                     for (int64_t r = 0; r < 8; r++)
                         d[r] = o0 + r < cout ? w[base + (o0 + r) * so + c * sc + i * si + j * sj] : 0.0f;
                 }
+}
+
+int64_t dk_conv2d_direct_packed_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    if (dk_conv_winograd_applies(g, cin, cout)) return dk_conv_winograd_packed_floats(cin, cout);
+    return dk_conv_direct_tile_weights_floats(g, cin, cout);
+}
+
+void dk_conv2d_direct_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
+                                   int64_t so, int64_t sc, int64_t si, int64_t sj, float *wp) {
+    if (dk_conv_winograd_applies(g, cin, cout)) dk_conv_winograd_pack_weights(cin, cout, w, base, so, sc, si, sj, wp);
+    else dk_conv_direct_pack_tile_weights(g, cin, cout, w, base, so, sc, si, sj, wp);
 }
 
 // Channel planes whose size is a multiple of 512 bytes fall on the same few L1 sets, and the

@@ -5,6 +5,11 @@
 #include "descent_kernels.h"
 #include "simd.h"
 
+/// The weights of dk_conv_direct_tiles (the layout dk_conv2d_direct_pack_weights documents, for any
+/// kernel: the public entry points give 3×3 kernels to Winograd instead) and their size.
+int64_t dk_conv_direct_tile_weights_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+void dk_conv_direct_pack_tile_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
+                                      int64_t so, int64_t sc, int64_t si, int64_t sj, float *wp);
 /// The distance between channel planes of hw floats at which the kernels read them: hw, or a
 /// little more when hw·4 bytes is a multiple of 512 (planes then fall on the same L1 sets).
 int64_t dk_conv_plane_stride(int64_t hw);

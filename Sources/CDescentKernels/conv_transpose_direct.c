@@ -146,13 +146,13 @@ void dk_conv_transpose2d_pack_weights(const dk_conv_geometry *g, int64_t cin, in
         if (p.t == 0 || p.tw == 0) continue;
         if (inputGradient) {  // (cin, cout) of w as (out, in); tap u of the phase is r + u·sh
             dk_conv_geometry q = input_grad_geometry(g, p);
-            dk_conv2d_direct_pack_weights(&q, cout, cin, w, p.r * kw + p.rw, cout * kh * kw, kh * kw, g->sh * kw, g->sw, wp);
-            wp += dk_conv2d_direct_packed_floats(&q, cout, cin);
+            dk_conv_direct_pack_tile_weights(&q, cout, cin, w, p.r * kw + p.rw, cout * kh * kw, kh * kw, g->sh * kw, g->sw, wp);
+            wp += dk_conv_direct_tile_weights_floats(&q, cout, cin);
         } else {  // tap u of the phase is r + (t − 1 − u)·sh
             dk_conv_geometry q = forward_geometry(g, p);
             int64_t base = (p.r + (p.t - 1) * g->sh) * kw + p.rw + (p.tw - 1) * g->sw;
-            dk_conv2d_direct_pack_weights(&q, cin, cout, w, base, kh * kw, cout * kh * kw, -g->sh * kw, -g->sw, wp);
-            wp += dk_conv2d_direct_packed_floats(&q, cin, cout);
+            dk_conv_direct_pack_tile_weights(&q, cin, cout, w, base, kh * kw, cout * kh * kw, -g->sh * kw, -g->sw, wp);
+            wp += dk_conv_direct_tile_weights_floats(&q, cin, cout);
         }
     }
 }
@@ -179,7 +179,7 @@ void dk_conv_transpose2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int6
         dk_conv_geometry q = forward_geometry(g, p);
         offset[k] = n, stride[k++] = p.na * p.nb;
         if (p.na && p.nb) dk_conv_direct_tiles(&q, cin, cs, cout, x, wp, bias, 0, phaseOut + n);
-        wp += dk_conv2d_direct_packed_floats(&q, cin, cout);
+        wp += dk_conv_direct_tile_weights_floats(&q, cin, cout);
         n += cout * p.na * p.nb;
     }
     phases_to_image(g, cout, phaseOut, offset, stride, out);
@@ -199,7 +199,7 @@ void dk_conv_transpose2d_direct_backward_f32(const dk_conv_geometry *g, int64_t 
         int64_t cs = dk_conv_plane_stride(p.na * p.nb);
         dk_conv_geometry qx = input_grad_geometry(g, p);
         const float *pw = wp;
-        if (dx) wp += dk_conv2d_direct_packed_floats(&qx, cout, cin);
+        if (dx) wp += dk_conv_direct_tile_weights_floats(&qx, cout, cin);
         if (p.na && p.nb && p.t && p.tw) {
             if (dx) {
                 dk_conv_direct_tiles(&qx, cout, cs, cin, plane, pw, NULL, !first, dx);

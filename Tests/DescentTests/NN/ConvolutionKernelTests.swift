@@ -103,6 +103,16 @@ final class ConvolutionKernelTests: XCTestCase {
             (4, 2, 1, 0, 8, 16), (3, 1, 1, 0, 5, 9), (3, 2, 1, 1, 6, 7), (2, 3, 0, 2, 4, 5), ([3, 5], [2, 3], [1, 2], [1, 0], 5, 11),
             (1, 3, 0, 0, 1, 1), (5, 2, 2, 1, 3, 20),
         ]
+        // Phases with 3×3 taps and 16 or more channels (kernel 3 stride 1, kernel 6 stride 2) stay
+        // on the direct kernel: their weights must not be packed for Winograd.
+        let wide: [(Size2, Size2, Size2, Size2, Int, Int)] = [(3, 1, 1, 0, 6, 30), (6, 2, 2, 0, 5, 15)]
+        for (kernel, stride, padding, outputPadding, height, width) in wide {
+            let inputs = [Tensor.randn([4, 16, height, width], dtype: .float64), Tensor.randn([16, 17, kernel.h, kernel.w], dtype: .float64),
+                          Tensor.randn([17], dtype: .float64)]
+            assertFloat32MatchesFloat64("16 channels, kernel \(kernel) stride \(stride) size \(height)x\(width)", inputs) {
+                convTranspose2d($0[0], $0[1], bias: $0[2], stride: stride, padding: padding, outputPadding: outputPadding)
+            }
+        }
         for (kernel, stride, padding, outputPadding, height, width) in cases {
             let inputs = [Tensor.randn([4, 9, height, width], dtype: .float64), Tensor.randn([9, 11, kernel.h, kernel.w], dtype: .float64),
                           Tensor.randn([11], dtype: .float64)]
