@@ -47,8 +47,51 @@ int64_t dk_conv_winograd_packed_floats(int64_t cin, int64_t cout) {
     return 16 * tile_rows(cout) * cin;
 }
 
+#ifdef DK_X86
+// U for 8 output channels o0..o0+7 (zero past cout) and one input channel at a time, in vectors
+// of the 8: the kernel taps are gathered o·so apart, and each of the 16 values is one store.
+DK_TARGET_AVX512 static void pack_weights_x86(int64_t cin, int64_t cout, const float *w, int64_t base, int64_t so,
+                                              int64_t sc, int64_t si, int64_t sj, float *up) {
+    int64_t coutp = tile_rows(cout);
+    const __m256 half = _mm256_set1_ps(0.5f);
+    for (int64_t o0 = 0; o0 < coutp; o0 += 8) {
+        __mmask8 valid = (__mmask8)(cout - o0 >= 8 ? 0xFF : (1u << (cout - o0)) - 1);
+        __m256i offset = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)so));
+        const float *wo = w + base + o0 * so;
+        for (int64_t c = 0; c < cin; c++) {
+            __m256 k[3][3], t[4][3];
+            for (int i = 0; i < 3; i++)
+                for (int j = 0; j < 3; j++)
+                    k[i][j] = _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), valid, offset, wo + c * sc + i * si + j * sj, 4);
+            for (int j = 0; j < 3; j++) {  // t = G·k
+                __m256 sum = _mm256_add_ps(k[0][j], k[2][j]);
+                t[0][j] = k[0][j];
+                t[1][j] = _mm256_mul_ps(half, _mm256_add_ps(sum, k[1][j]));
+                t[2][j] = _mm256_mul_ps(half, _mm256_sub_ps(sum, k[1][j]));
+                t[3][j] = k[2][j];
+            }
+            float *d = up + o0 * cin + c * 8;
+            for (int i = 0; i < 4; i++) {  // u = t·Gᵀ, row i: ξ = 4i + column
+                __m256 sum = _mm256_add_ps(t[i][0], t[i][2]);
+                _mm256_storeu_ps(d + (4 * i + 0) * coutp * cin, t[i][0]);
+                _mm256_storeu_ps(d + (4 * i + 1) * coutp * cin, _mm256_mul_ps(half, _mm256_add_ps(sum, t[i][1])));
+                _mm256_storeu_ps(d + (4 * i + 2) * coutp * cin, _mm256_mul_ps(half, _mm256_sub_ps(sum, t[i][1])));
+                _mm256_storeu_ps(d + (4 * i + 3) * coutp * cin, t[i][2]);
+            }
+        }
+    }
+}
+#endif
+
 void dk_conv_winograd_pack_weights(int64_t cin, int64_t cout, const float *w, int64_t base, int64_t so, int64_t sc,
                                    int64_t si, int64_t sj, float *up) {
+#ifdef DK_X86
+    // (offsets of the 8 gathered channels are 32-bit)
+    if (dk_cpu_has_avx512() && so > -(1 << 20) && so < (1 << 20)) {
+        pack_weights_x86(cin, cout, w, base, so, sc, si, sj, up);
+        return;
+    }
+#endif
     int64_t coutp = tile_rows(cout);
     for (int64_t o = 0; o < coutp; o++)
         for (int64_t c = 0; c < cin; c++) {
@@ -84,8 +127,8 @@ wino_layout dk_winograd_layout(const dk_conv_geometry *g, int64_t cin, int64_t c
     return l;
 }
 
-int64_t dk_winograd_chunk_rows(wino_layout l, int64_t th0) {
-    int64_t rows = l.th - th0 < l.rows ? l.th - th0 : l.rows, step = l.twp == 8 ? 2 : 1;
+int64_t dk_winograd_chunk_rows(wino_layout l, int64_t th0, int64_t end) {
+    int64_t rows = end - th0 < l.rows ? end - th0 : l.rows, step = l.twp == 8 ? 2 : 1;
     return (rows + step - 1) / step * step;  // a row past the output in a last, half vector
 }
 
@@ -230,20 +273,29 @@ DK_TARGET_AVX512 static void output_transform(const dk_conv_geometry *g, int64_t
     }
 }
 
-void dk_conv_winograd_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *up,
-                          const float *bias, float *out, float *scratch) {
+void dk_conv_winograd_part_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *up,
+                               const float *bias, float *out, float *scratch, int64_t part, int64_t parts) {
     wino_layout l = dk_winograd_layout(g, cin, cout);
     float *V = dk_align64(scratch), *M = dk_align64(V + 16 * l.vs);
-    for (int64_t th0 = 0; th0 < l.th; th0 += l.rows) {
-        int64_t rows = dk_winograd_chunk_rows(l, th0);
+    // The part's rows of tiles, in whole vectors of rows.
+    int64_t step = l.twp == 8 ? 2 : 1, vectors = (l.th + step - 1) / step;
+    int64_t begin = vectors * part / parts * step, end = vectors * (part + 1) / parts * step;
+    if (end > l.th) end = l.th;
+    for (int64_t th0 = begin; th0 < end; th0 += l.rows) {
+        int64_t rows = dk_winograd_chunk_rows(l, th0, end);
         dk_winograd_input_transform(g, cin, x, l, th0, rows, V);
         products(cin, cout, l, rows * l.twp, up, V, M);
         output_transform(g, cout, M, l, th0, rows, bias, out);
     }
 }
 #endif
+
+void dk_conv_winograd_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *up,
+                          const float *bias, float *out, float *scratch) {
+    dk_conv_winograd_part_f32(g, cin, cout, x, up, bias, out, scratch, 0, 1);
+}
 #ifndef DK_X86
 #include <stdlib.h>
-void dk_conv_winograd_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *up,
-                          const float *bias, float *out, float *scratch) { abort(); }
+void dk_conv_winograd_part_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *up,
+                               const float *bias, float *out, float *scratch, int64_t part, int64_t parts) { abort(); }
 #endif

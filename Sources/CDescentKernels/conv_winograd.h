@@ -32,8 +32,8 @@ typedef struct {
     int64_t th, twp, rows, vs;
 } wino_layout;
 wino_layout dk_winograd_layout(const dk_conv_geometry *g, int64_t cin, int64_t cout);
-/// The rows of tiles of the chunk that starts at row th0 (whole vectors of them).
-int64_t dk_winograd_chunk_rows(wino_layout l, int64_t th0);
+/// The rows of tiles of the chunk that starts at row th0, up to `end` (whole vectors of them).
+int64_t dk_winograd_chunk_rows(wino_layout l, int64_t th0, int64_t end);
 #ifdef DK_X86
 /// p rounded up to 64 bytes.
 float *dk_align64(float *p);

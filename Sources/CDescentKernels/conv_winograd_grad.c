@@ -128,7 +128,7 @@ void dk_conv_winograd_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, in
     float *M = dk_align64(E + 16 * es);
     dk_conv_grad_panels(gout, P, cout, P, panels);
     for (int64_t th0 = 0; th0 < l.th; th0 += l.rows) {
-        int64_t rows = dk_winograd_chunk_rows(l, th0), T = rows * l.twp;
+        int64_t rows = dk_winograd_chunk_rows(l, th0, l.th), T = rows * l.twp;
         dk_winograd_input_transform(g, cin, x, l, th0, rows, V);
         gradient_transform(g, cout, panels, l, th0, rows, E);
         for (int xi = 0; xi < 16; xi++)

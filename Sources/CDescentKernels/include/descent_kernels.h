@@ -127,6 +127,10 @@ void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, 
 /// stride 1, no dilation, padding 0...2, at least 16 channels in and out, and rows of tiles
 /// that fill most of a vector.
 int dk_conv_winograd_applies(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+/// Where it applies, part `part` of `parts` of dk_conv2d_direct_f32 (a share of the image's rows of
+/// output tiles; the parts may run on different threads, each with its own scratch).
+void dk_conv_winograd_part_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
+                               const float *bias, float *out, float *scratch, int64_t part, int64_t parts);
 /// Floats of scratch (64-byte aligned) that dk_conv2d_direct_weight_grad_f32 needs.
 int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// dWᵀ (cin·kh·kw, cout) += col(x) · gᵀ for one image (same conditions): g (cout, oh·ow).

@@ -38,23 +38,36 @@ extension Tensor {
         // The columns are kept for the weight gradient when they are not too large.
         // The direct kernel builds no columns; the weight gradient then forms them again.
         let direct = Kernels.convolutionDirectApplies(x, g, groups: groups)
-        let keepColumns = !direct && Tensor.needsGrad(w) && n * groups * k * pixels * x.dtype.byteSize <= 128 << 20
+        // Fewer images than threads: the threads share each image's rows of tiles (Winograd); the
+        // backward then takes the im2col path.
+        let shared = !direct && Kernels.convolutionWinogradSharesImages(x, g, groups: groups, outChannels: o)
+        let keepColumns = !direct && !shared && Tensor.needsGrad(w) && n * groups * k * pixels * x.dtype.byteSize <= 128 << 20
         let saved = ConvPlan.Slots(count: keepColumns ? n * groups : 0)
-        let packed = direct ? Kernels.convolutionDirectWeights(wm, g, outChannels: o) : nil
+        let packed = direct || shared ? Kernels.convolutionDirectWeights(wm, g, outChannels: o) : nil
         let biasData = bias?.detach().contiguousData()
-        ConvPlan.forEachImage(n, dtype: x.dtype, cost: o * k * pixels) { b in
-            if let packed {
-                Kernels.convolutionDirect(xd, g, image: b, packed: packed, bias: biasData, outChannels: o, out: out)
-                return
+        if let packed, shared {
+            let parts = Parallel.threads
+            Parallel.forRange(n * parts, cost: o * k * pixels / parts, chunksPerThread: n) { r in
+                for t in r {
+                    Kernels.convolutionWinogradPart(xd, g, image: t / parts, part: t % parts, parts: parts, packed: packed,
+                                                    bias: biasData, outChannels: o, out: out)
+                }
             }
-            for grp in 0..<groups {
-                let col = Kernels.im2col(xd, g, image: b, c0: grp * cg, cg: cg)
-                Kernels.gemm(false, false, m: og, n: pixels, k: k, a: wm, aOffset: grp * og * k, lda: k,
-                             b: col, bOffset: 0, ldb: pixels, c: out, cOffset: (b * o + grp * og) * pixels, ldc: pixels)
-                if keepColumns { saved[b * groups + grp] = col }
+        } else {
+            ConvPlan.forEachImage(n, dtype: x.dtype, cost: o * k * pixels) { b in
+                if let packed {
+                    Kernels.convolutionDirect(xd, g, image: b, packed: packed, bias: biasData, outChannels: o, out: out)
+                    return
+                }
+                for grp in 0..<groups {
+                    let col = Kernels.im2col(xd, g, image: b, c0: grp * cg, cg: cg)
+                    Kernels.gemm(false, false, m: og, n: pixels, k: k, a: wm, aOffset: grp * og * k, lda: k,
+                                 b: col, bOffset: 0, ldb: pixels, c: out, cOffset: (b * o + grp * og) * pixels, ldc: pixels)
+                    if keepColumns { saved[b * groups + grp] = col }
+                }
             }
         }
-        if let biasData, !direct { Kernels.addInPlace(out, biasData.reshape([1, o, 1, 1])) }
+        if let biasData, !direct && !shared { Kernels.addInPlace(out, biasData.reshape([1, o, 1, 1])) }
         if Tensor.needsGrad([x, w] + (bias.map { [$0] } ?? [])) {
             let needX = x.requiresGrad, needW = w.requiresGrad
             out.record(op == "conv2d" ? "ConvolutionBackward" : "ConvolutionBackward(\(op))", [x, w] + (bias.map { [$0] } ?? [])) { gout in

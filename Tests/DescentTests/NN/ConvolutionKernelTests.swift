@@ -72,6 +72,33 @@ final class ConvolutionKernelTests: XCTestCase {
         }
     }
 
+    /// With fewer images than threads, the threads share each image's rows of Winograd tiles
+    /// (forward pass; the backward takes im2col): batches of 1 on 2 and 3 threads, with rows of 16
+    /// tiles and of two rows to a vector, more parts than vectors of rows (empty parts), and bias.
+    /// (A batch of one small image, 9×31, stays on im2col.)
+    func testWinogradSharesAnImageAmongThreads() {
+        Descent.manualSeed(59)
+        let saved = Descent.threads
+        defer { Descent.threads = saved }
+        // (padding, height, width)
+        for (padding, height, width) in [(1, 17, 31), (1, 32, 16), (0, 4, 258)] as [(Int, Int, Int)] {
+            for threads in [2, 3] {
+                Descent.threads = threads
+                let g = ConvGeometry(n: 1, c: 16, h: height, w: width, kh: 3, kw: 3, sh: 1, sw: 1, padH: padding, padW: padding,
+                                     dh: 1, dw: 1, oh: height + 2 * padding - 2, ow: width + 2 * padding - 2)
+                XCTAssertEqual(Kernels.convolutionWinogradSharesImages(Tensor.zeros([1], dtype: .float32), g, groups: 1, outChannels: 17),
+                               MatmulBackend.resolved == .avx512, "padding \(padding) size \(height)x\(width)")
+                let small = ConvGeometry(n: 1, c: 16, h: 9, w: 31, kh: 3, kw: 3, sh: 1, sw: 1, padH: 1, padW: 1, dh: 1, dw: 1, oh: 9, ow: 31)
+                XCTAssertFalse(Kernels.convolutionWinogradSharesImages(Tensor.zeros([1], dtype: .float32), small, groups: 1, outChannels: 17))
+                let inputs = [Tensor.randn([1, 16, height, width], dtype: .float64), Tensor.randn([17, 16, 3, 3], dtype: .float64),
+                              Tensor.randn([17], dtype: .float64)]
+                assertFloat32MatchesFloat64("padding \(padding) size \(height)x\(width) on \(threads) threads", inputs) {
+                    conv2d($0[0], $0[1], bias: $0[2], padding: .explicit(Size2(padding)))
+                }
+            }
+        }
+    }
+
     /// Stride 2 (im2col/col2im with even/odd permutes): a convolution and a transposed convolution
     /// in float32 against float64, with rows long enough to fill both halves of a vector and to
     /// span several (19, 40 and 70 columns), odd and even kernels, with and without padding.
