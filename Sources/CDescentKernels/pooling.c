@@ -102,3 +102,17 @@ void dk_maxpool2d_f32(int64_t planes, const dk_pool_geometry *g, const float *x,
 #endif
     dk_maxpool2d_any_f32(planes, g, x, values, indices);
 }
+
+// The gradient of max pooling for planes [c0, c1): dx[c] = 0, then each output's gradient added at
+// the input its index names (indices < 0: windows wholly in the padding, no input).
+void dk_maxpool2d_backward_f32(int64_t c0, int64_t c1, int64_t hw, int64_t per, const float *g, const int64_t *indices,
+                               float *dx) {
+    for (int64_t c = c0; c < c1; c++) {
+        float *d = dx + c * hw;
+        const float *gc = g + c * per;
+        const int64_t *ic = indices + c * per;
+        for (int64_t p = 0; p < hw; p++) d[p] = 0.0f;
+        for (int64_t o = 0; o < per; o++)
+            if (ic[o] >= 0) d[ic[o]] += gc[o];
+    }
+}

@@ -110,10 +110,18 @@ extension Kernels {
 
     /// Adds each output gradient to the input position its maximum came from.
     static func maxPoolBackward(_ g: Tensor, _ indices: Tensor, planes: Int, h: Int, w: Int) -> Tensor {
-        let dx = Tensor.zeros([planes, h * w], dtype: g.dtype)
         let gc = g.contiguousData()
         let per = indices.count / max(planes, 1)
         let ip = indices.storage.typed(Int64.self) + indices.offset
+        if g.dtype == .float32 {
+            let dx = Tensor(uninitialized: [planes, h * w], dtype: .float32)
+            let gp = gc.storage.typed(Float.self) + gc.offset, dp = dx.storage.typed(Float.self)
+            Parallel.forRange(planes, cost: per + h * w) { r in
+                dk_maxpool2d_backward_f32(Int64(r.lowerBound), Int64(r.upperBound), Int64(h * w), Int64(per), gp, ip, dp)
+            }
+            return dx
+        }
+        let dx = Tensor.zeros([planes, h * w], dtype: g.dtype)
         func go<T: FloatScalar>(_: T.Type) {
             let gp = gc.storage.typed(T.self) + gc.offset, dp = dx.storage.typed(T.self)
             Parallel.forRange(planes, cost: per) { range in
