@@ -99,6 +99,52 @@ final class ConvolutionKernelTests: XCTestCase {
         }
     }
 
+    /// A seeded sweep over random geometries, half of them 3×3 stride 1 with 16–40 channels (the
+    /// Winograd and shared-image paths), the rest any kernel, stride, dilation, padding and groups,
+    /// for convolutions and transposed convolutions on 1–3 threads: float32 against float64,
+    /// outputs and all gradients.
+    func testRandomGeometriesMatchFloat64() {
+        Descent.manualSeed(61)
+        let saved = Descent.threads
+        defer { Descent.threads = saved }
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func pick(_ lo: Int, _ hi: Int) -> Int {  // a fixed stream of choices (SplitMix64)
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return lo + Int((z ^ (z >> 31)) % UInt64(hi - lo + 1))
+        }
+        var checked = 0
+        while checked < 40 {
+            Descent.threads = pick(1, 3)
+            let transposed = pick(0, 2) == 0, wide = pick(0, 1) == 0
+            let groups = wide || pick(0, 3) > 0 ? 1 : 2
+            let n = pick(1, 4), h = pick(1, 40), w = pick(1, 40)
+            let cin = wide ? pick(16, 40) : pick(1, 12) * groups, cout = wide ? pick(16, 40) : pick(1, 12) * groups
+            let kernel = wide ? Size2(3) : Size2(pick(1, 5), pick(1, 5))
+            let stride = wide ? Size2(1) : Size2(pick(1, 3), pick(1, 3))
+            let dilation = wide || pick(0, 3) > 0 ? Size2(1) : Size2(2)
+            let padding = wide ? Size2(pick(0, 2), pick(0, 2)) : Size2(pick(0, kernel.h), pick(0, kernel.w))
+            let span = (dilation.h * (kernel.h - 1) + 1, dilation.w * (kernel.w - 1) + 1)
+            if transposed {
+                let oh = (h - 1) * stride.h - 2 * padding.h + span.0, ow = (w - 1) * stride.w - 2 * padding.w + span.1
+                if oh < 1 || ow < 1 { continue }
+            } else if h + 2 * padding.h < span.0 || w + 2 * padding.w < span.1 {
+                continue
+            }
+            checked += 1
+            let weightShape = transposed ? [cin, cout / groups, kernel.h, kernel.w] : [cout, cin / groups, kernel.h, kernel.w]
+            let inputs = [Tensor.randn([n, cin, h, w], dtype: .float64), Tensor.randn(weightShape, dtype: .float64),
+                          Tensor.randn([cout], dtype: .float64)]
+            let name = "\(transposed ? "convT" : "conv") n\(n) \(cin)→\(cout) g\(groups) \(h)x\(w) k\(kernel) s\(stride) d\(dilation) p\(padding) on \(Descent.threads)"
+            assertFloat32MatchesFloat64(name, inputs) {
+                transposed ? convTranspose2d($0[0], $0[1], bias: $0[2], stride: stride, padding: padding, groups: groups, dilation: dilation)
+                           : conv2d($0[0], $0[1], bias: $0[2], stride: stride, padding: .explicit(padding), dilation: dilation, groups: groups)
+            }
+        }
+    }
+
     /// Stride 2 (im2col/col2im with even/odd permutes): a convolution and a transposed convolution
     /// in float32 against float64, with rows long enough to fill both halves of a vector and to
     /// span several (19, 40 and 70 columns), odd and even kernels, with and without padding.
