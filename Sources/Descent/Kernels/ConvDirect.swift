@@ -7,8 +7,12 @@ extension Kernels {
     /// Whether `convolutionDirect` applies: float32 on AVX-512, stride 1, no dilation, one
     /// group, and at least one image per thread (each image then runs on one thread).
     static func convolutionDirectApplies(_ x: Tensor, _ g: ConvGeometry, groups: Int) -> Bool {
-        x.dtype == .float32 && MatmulBackend.resolved == .avx512 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1
-            && groups == 1 && g.n >= Parallel.threads
+        directKernelsTake(x, g, groups: groups) && g.n >= Parallel.threads
+    }
+
+    /// float32 on AVX-512, stride 1, no dilation, one group: what the direct kernels compute.
+    private static func directKernelsTake(_ x: Tensor, _ g: ConvGeometry, groups: Int) -> Bool {
+        x.dtype == .float32 && MatmulBackend.resolved == .avx512 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && groups == 1
     }
 
     /// Whether `convolutionDirect` runs Winograd's F(2×2, 3×3) for this geometry (conv_winograd.c).
@@ -51,8 +55,7 @@ extension Kernels {
     /// (the weights' transform, once per call, then pays: 256→256 channels on one 14×14 image
     /// measured slower than im2col + GEMM, 128→128 on 28×28 1.8× faster).
     static func convolutionWinogradSharesImages(_ x: Tensor, _ g: ConvGeometry, groups: Int, outChannels: Int) -> Bool {
-        x.dtype == .float32 && MatmulBackend.resolved == .avx512 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1
-            && groups == 1 && g.n < Parallel.threads && Parallel.threads > 1 && g.n * g.oh * g.ow >= 512
+        directKernelsTake(x, g, groups: groups) && g.n < Parallel.threads && Parallel.threads > 1 && g.n * g.oh * g.ow >= 512
             && convolutionWinogradApplies(g, outChannels: outChannels)
     }
 

@@ -58,11 +58,9 @@ final class ConvolutionKernelTests: XCTestCase {
         for (padding, height, width, cin, cout) in cases {
             let inputs = [Tensor.randn([4, cin, height, width], dtype: .float64), Tensor.randn([cout, cin, 3, 3], dtype: .float64),
                           Tensor.randn([cout], dtype: .float64)]
-            let oh = height + 2 * padding - 2, ow = width + 2 * padding - 2
-            let forward = ConvGeometry(n: 4, c: cin, h: height, w: width, kh: 3, kw: 3, sh: 1, sw: 1, padH: padding, padW: padding,
-                                       dh: 1, dw: 1, oh: oh, ow: ow)
-            let inputGradient = ConvGeometry(n: 4, c: cout, h: oh, w: ow, kh: 3, kw: 3, sh: 1, sw: 1, padH: 2 - padding, padW: 2 - padding,
-                                             dh: 1, dw: 1, oh: height, ow: width)
+            let forward = geometry3x3(n: 4, c: cin, h: height, w: width, padding: padding)
+            // Its input gradient: the convolution of g (oh × ow) padded by 2 − p, back to height × width.
+            let inputGradient = geometry3x3(n: 4, c: cout, h: forward.oh, w: forward.ow, padding: 2 - padding)
             let avx512 = MatmulBackend.resolved == .avx512
             XCTAssertEqual(Kernels.convolutionWinogradApplies(forward, outChannels: cout), avx512, "padding \(padding) size \(height)x\(width)")
             XCTAssertEqual(Kernels.convolutionWinogradApplies(inputGradient, outChannels: cin), avx512, "padding \(padding) size \(height)x\(width)")
@@ -80,16 +78,17 @@ final class ConvolutionKernelTests: XCTestCase {
         Descent.manualSeed(59)
         let saved = Descent.threads
         defer { Descent.threads = saved }
+        let float32 = Tensor.zeros([1], dtype: .float32)
+        Descent.threads = 2
+        XCTAssertFalse(Kernels.convolutionWinogradSharesImages(float32, geometry3x3(n: 1, c: 16, h: 9, w: 31, padding: 1), groups: 1,
+                                                               outChannels: 17))
         // (padding, height, width)
         for (padding, height, width) in [(1, 17, 31), (1, 32, 16), (0, 4, 258)] as [(Int, Int, Int)] {
             for threads in [2, 3] {
                 Descent.threads = threads
-                let g = ConvGeometry(n: 1, c: 16, h: height, w: width, kh: 3, kw: 3, sh: 1, sw: 1, padH: padding, padW: padding,
-                                     dh: 1, dw: 1, oh: height + 2 * padding - 2, ow: width + 2 * padding - 2)
-                XCTAssertEqual(Kernels.convolutionWinogradSharesImages(Tensor.zeros([1], dtype: .float32), g, groups: 1, outChannels: 17),
+                XCTAssertEqual(Kernels.convolutionWinogradSharesImages(float32, geometry3x3(n: 1, c: 16, h: height, w: width, padding: padding),
+                                                                       groups: 1, outChannels: 17),
                                MatmulBackend.resolved == .avx512, "padding \(padding) size \(height)x\(width)")
-                let small = ConvGeometry(n: 1, c: 16, h: 9, w: 31, kh: 3, kw: 3, sh: 1, sw: 1, padH: 1, padW: 1, dh: 1, dw: 1, oh: 9, ow: 31)
-                XCTAssertFalse(Kernels.convolutionWinogradSharesImages(Tensor.zeros([1], dtype: .float32), small, groups: 1, outChannels: 17))
                 let inputs = [Tensor.randn([1, 16, height, width], dtype: .float64), Tensor.randn([17, 16, 3, 3], dtype: .float64),
                               Tensor.randn([17], dtype: .float64)]
                 assertFloat32MatchesFloat64("padding \(padding) size \(height)x\(width) on \(threads) threads", inputs) {
@@ -97,6 +96,12 @@ final class ConvolutionKernelTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// One image's geometry of a 3×3 stride-1 convolution with padding p on each side.
+    private func geometry3x3(n: Int, c: Int, h: Int, w: Int, padding: Int) -> ConvGeometry {
+        ConvGeometry(n: n, c: c, h: h, w: w, kh: 3, kw: 3, sh: 1, sw: 1, padH: padding, padW: padding, dh: 1, dw: 1,
+                     oh: h + 2 * padding - 2, ow: w + 2 * padding - 2)
     }
 
     /// A seeded sweep over random geometries, half of them 3×3 stride 1 with 16–40 channels (the
