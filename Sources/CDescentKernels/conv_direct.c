@@ -7,13 +7,13 @@
 // such runs of 16 (the two halves of 32 columns, or two rows when rows are at most 16 wide).
 // The weight gradient reads the image the same way as the rows of its "A" operand (dWᵀ = col·gᵀ);
 // with fewer than 8 input channels, from a zero-padded copy (see padded_copy_floats).
-// The entry points hand 3×3 kernels with enough channels to Winograd's algorithm (conv_winograd.c).
+// conv.c chooses between this and Winograd's algorithm (conv_winograd.c) for each convolution.
 #include "descent_kernels.h"
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_common.h"
 #include "conv_direct.h"
-#include "conv_winograd.h"
 #include "simd.h"
 
 int64_t dk_conv_direct_tile_weights_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
@@ -33,30 +33,6 @@ void dk_conv_direct_pack_tile_weights(const dk_conv_geometry *g, int64_t cin, in
                 }
 }
 
-int64_t dk_conv2d_direct_packed_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
-    if (dk_conv_winograd_applies(g, cin, cout)) return dk_conv_winograd_packed_floats(cin, cout);
-    return dk_conv_direct_tile_weights_floats(g, cin, cout);
-}
-
-void dk_conv2d_direct_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
-                                   int64_t so, int64_t sc, int64_t si, int64_t sj, float *wp) {
-    if (dk_conv_winograd_applies(g, cin, cout)) dk_conv_winograd_pack_weights(cin, cout, w, base, so, sc, si, sj, wp);
-    else dk_conv_direct_pack_tile_weights(g, cin, cout, w, base, so, sc, si, sj, wp);
-}
-
-// Channel planes whose size is a multiple of 512 bytes fall on the same few L1 sets, and the
-// rows a tile reads from all channels evict one another: such images are copied with planes
-// one cache line apart.
-int64_t dk_conv_plane_stride(int64_t hw) {
-    return hw % 128 == 0 ? hw + 16 : hw;
-}
-
-int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
-    if (dk_conv_winograd_applies(g, cin, cout)) return dk_conv_winograd_scratch_floats(g, cin, cout);
-    int64_t hw = g->h * g->w, cs = dk_conv_plane_stride(hw);
-    return cs != hw ? cin * cs : 0;
-}
-
 // With fewer than 8 input channels (the first layer of an image model), a weight-gradient tile of
 // 8 channels would mostly repeat one row: its rows are instead 8 (channel, tap) pairs, read
 // from a zero-padded copy of the image, (oh + kh − 1) × (ow + kw − 1) per channel.
@@ -64,13 +40,13 @@ static int64_t padded_copy_floats(const dk_conv_geometry *g, int64_t cin) {
     return cin < 8 ? cin * (g->oh + g->kh - 1) * (g->ow + g->kw - 1) : 0;
 }
 
-int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
-    if (dk_conv_winograd_weight_grad_applies(g, cin, cout)) return dk_conv_winograd_weight_grad_scratch_floats(g, cin, cout);
-    return (cout + 31) / 32 * 32 * g->oh * g->ow + padded_copy_floats(g, cin);
+int64_t dk_conv_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin) {
+    int64_t hw = g->h * g->w, cs = dk_conv_plane_stride(hw);
+    return cs != hw ? cin * cs : 0;
 }
 
-void dk_conv_copy_planes(int64_t c, int64_t hw, const float *x, int64_t cs, float *d) {
-    for (int64_t i = 0; i < c; i++) memcpy(d + i * cs, x + i * hw, sizeof(float) * (size_t)hw);
+int64_t dk_conv_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    return (cout + 31) / 32 * 32 * g->oh * g->ow + padded_copy_floats(g, cin);
 }
 
 #ifdef DK_X86
@@ -156,12 +132,8 @@ DK_TARGET_AVX512 void dk_conv_direct_tiles(const dk_conv_geometry *g, int64_t ci
         }
 }
 
-void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
-                          const float *bias, float *out, float *scratch) {
-    if (dk_conv_winograd_applies(g, cin, cout)) {
-        dk_conv_winograd_f32(g, cin, cout, x, wp, bias, out, scratch);
-        return;
-    }
+void dk_conv_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
+                        const float *bias, float *out, float *scratch) {
     int64_t HW = g->h * g->w, cs = dk_conv_plane_stride(HW);
     if (cs != HW) dk_conv_copy_planes(cin, HW, x, cs, scratch), x = scratch;
     dk_conv_direct_tiles(g, cin, cs, cout, x, wp, bias, 0, out);
@@ -187,40 +159,6 @@ DK_TARGET_AVX512 static void grad_tile_8x32(const dk_conv_geometry *g, const flo
         _mm512_mask_storeu_ps(row, m0, _mm512_add_ps(lo[r], _mm512_maskz_loadu_ps(m0, row)));
         _mm512_mask_storeu_ps(row + 16, m1, _mm512_add_ps(hi[r], _mm512_maskz_loadu_ps(m1, row + 16)));
     }
-}
-
-// d[p][0:32] = s[0:32][p] for p < P (rows of s `ld` apart; rows from `rows` on read as 0), in 8×8
-// blocks transposed in registers.
-DK_TARGET_AVX512 static void transpose_panel(const float *s, int64_t ld, int64_t rows, int64_t P, float *d) {
-    int64_t p = 0;
-    for (; p + 8 <= P; p += 8)
-        for (int64_t j0 = 0; j0 < 32; j0 += 8) {
-            __m256 r[8];
-            for (int q = 0; q < 8; q++) r[q] = j0 + q < rows ? _mm256_loadu_ps(s + (j0 + q) * ld + p) : _mm256_setzero_ps();
-            __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-            __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-            __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-            __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-            float *o = d + p * 32 + j0;
-            _mm256_storeu_ps(o + 0 * 32, _mm256_permute2f128_ps(u0, u4, 0x20));
-            _mm256_storeu_ps(o + 1 * 32, _mm256_permute2f128_ps(u1, u5, 0x20));
-            _mm256_storeu_ps(o + 2 * 32, _mm256_permute2f128_ps(u2, u6, 0x20));
-            _mm256_storeu_ps(o + 3 * 32, _mm256_permute2f128_ps(u3, u7, 0x20));
-            _mm256_storeu_ps(o + 4 * 32, _mm256_permute2f128_ps(u0, u4, 0x31));
-            _mm256_storeu_ps(o + 5 * 32, _mm256_permute2f128_ps(u1, u5, 0x31));
-            _mm256_storeu_ps(o + 6 * 32, _mm256_permute2f128_ps(u2, u6, 0x31));
-            _mm256_storeu_ps(o + 7 * 32, _mm256_permute2f128_ps(u3, u7, 0x31));
-        }
-    for (; p < P; p++)
-        for (int64_t j = 0; j < 32; j++) d[p * 32 + j] = j < rows ? s[j * ld + p] : 0.0f;
-}
-
-void dk_conv_grad_panels(const float *gout, int64_t ld, int64_t cout, int64_t P, float *panels) {
-    for (int64_t o0 = 0; o0 < cout; o0 += 32) transpose_panel(gout + o0 * ld, ld, cout - o0, P, panels + o0 * P);
 }
 
 DK_TARGET_AVX512 void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout,
@@ -274,12 +212,8 @@ DK_TARGET_AVX512 static void grad_tiles_few_channels(const dk_conv_geometry *g, 
     }
 }
 
-void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
-                                      const float *gout, float *dwT, float *panels) {
-    if (dk_conv_winograd_weight_grad_applies(g, cin, cout)) {
-        dk_conv_winograd_weight_grad_f32(g, cin, cout, x, gout, dwT, panels);
-        return;
-    }
+void dk_conv_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
+                                    const float *gout, float *dwT, float *panels) {
     int64_t P = g->oh * g->ow;
     // gᵀ in panels of 32 output channels: panels[o0 / 32][p][j] = g[o0 + j][p] (0 past cout).
     dk_conv_grad_panels(gout, P, cout, P, panels);
@@ -292,9 +226,8 @@ void dk_conv_direct_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, in
                           const float *bias, int accumulate, float *out) DK_NO_DIRECT()
 void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x,
                                const float *panels, float *dwT) DK_NO_DIRECT()
-void dk_conv_grad_panels(const float *gout, int64_t ld, int64_t cout, int64_t P, float *panels) DK_NO_DIRECT()
-void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
-                          const float *bias, float *out, float *scratch) DK_NO_DIRECT()
-void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
-                                      const float *gout, float *dwT, float *panels) DK_NO_DIRECT()
+void dk_conv_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
+                        const float *bias, float *out, float *scratch) DK_NO_DIRECT()
+void dk_conv_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
+                                    const float *gout, float *dwT, float *panels) DK_NO_DIRECT()
 #endif

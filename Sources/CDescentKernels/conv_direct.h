@@ -1,47 +1,31 @@
-// The pieces of the direct convolution (conv_direct.c) that the transposed convolution
-// (conv_transpose_direct.c) also runs: one image, stride 1, AVX-512.
+// The direct convolution (conv_direct.c): one image, stride 1, AVX-512. conv.c runs it where
+// Winograd's algorithm does not apply; the transposed convolution (conv_transpose_direct.c)
+// runs its tiles phase by phase.
 #ifndef DESCENT_CONV_DIRECT_H
 #define DESCENT_CONV_DIRECT_H
 #include "descent_kernels.h"
-#include "simd.h"
+#include "conv_common.h"
 
-/// The weights of dk_conv_direct_tiles (the layout dk_conv2d_direct_pack_weights documents, for any
-/// kernel: the public entry points give 3×3 kernels to Winograd instead) and their size.
+/// The weights of dk_conv_direct_tiles (the layout dk_conv2d_pack_weights documents, for any
+/// kernel: conv.c gives 3×3 kernels with enough channels to Winograd instead) and their size.
 int64_t dk_conv_direct_tile_weights_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 void dk_conv_direct_pack_tile_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
                                       int64_t so, int64_t sc, int64_t si, int64_t sj, float *wp);
-/// The distance between channel planes of hw floats at which the kernels read them: hw, or a
-/// little more when hw·4 bytes is a multiple of 512 (planes then fall on the same L1 sets).
-int64_t dk_conv_plane_stride(int64_t hw);
-/// d[i·cs + p] = x[i·hw + p] for c planes.
-void dk_conv_copy_planes(int64_t c, int64_t hw, const float *x, int64_t cs, float *d);
 /// out (cout, oh, ow) = (out if accumulate) + bias + wp ⋆ x, x's planes cs apart.
 void dk_conv_direct_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x,
                           const float *wp, const float *bias, int accumulate, float *out);
-/// panels[o0/32][p][j] = g[(o0 + j)·ld + p] for p < P (0 past cout): gᵀ in panels of 32 channels.
-void dk_conv_grad_panels(const float *gout, int64_t ld, int64_t cout, int64_t P, float *panels);
 /// dWᵀ (cin·kh·kw, cout) += col(x) · gᵀ from the panels of g, x's planes cs apart.
 void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x,
                                const float *panels, float *dwT);
-#ifdef DK_X86
-/// lo[r] += Σ_k a[r][k] · b[k·ldb + 0:16], hi[r] += Σ_k a[r][k] · b[k·ldb + 16:32] for 8 rows r and
-/// k < n: the 8×32 register tile of the weight gradients (rows of x or of V against panels of gᵀ).
-DK_TARGET_AVX512 static inline void dk_rows_times_panel(const float *const a[8], int64_t n, const float *b, int64_t ldb,
-                                                        __m512 lo[8], __m512 hi[8]) {
-    __m512 c00 = lo[0], c01 = hi[0], c10 = lo[1], c11 = hi[1], c20 = lo[2], c21 = hi[2], c30 = lo[3], c31 = hi[3];
-    __m512 c40 = lo[4], c41 = hi[4], c50 = lo[5], c51 = hi[5], c60 = lo[6], c61 = hi[6], c70 = lo[7], c71 = hi[7];
-    for (int64_t k = 0; k < n; k++, b += ldb) {
-        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), v;
-#define DK_ROW(r, l, h)               \
-    v = _mm512_set1_ps(a[r][k]);      \
-    l = _mm512_fmadd_ps(v, b0, l);    \
-    h = _mm512_fmadd_ps(v, b1, h);
-        DK_ROW(0, c00, c01) DK_ROW(1, c10, c11) DK_ROW(2, c20, c21) DK_ROW(3, c30, c31)
-        DK_ROW(4, c40, c41) DK_ROW(5, c50, c51) DK_ROW(6, c60, c61) DK_ROW(7, c70, c71)
-#undef DK_ROW
-    }
-    lo[0] = c00, hi[0] = c01, lo[1] = c10, hi[1] = c11, lo[2] = c20, hi[2] = c21, lo[3] = c30, hi[3] = c31;
-    lo[4] = c40, hi[4] = c41, lo[5] = c50, hi[5] = c51, lo[6] = c60, hi[6] = c61, lo[7] = c70, hi[7] = c71;
-}
-#endif
+/// Floats of scratch dk_conv_direct_f32 needs (a copy of the planes, or 0).
+int64_t dk_conv_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin);
+/// out (cout, oh, ow) = bias + w ⋆ x (cin, h, w) for one image (bias may be NULL), wp packed by
+/// dk_conv_direct_pack_tile_weights.
+void dk_conv_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
+                        const float *bias, float *out, float *scratch);
+/// Floats of scratch dk_conv_direct_weight_grad_f32 needs.
+int64_t dk_conv_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+/// dWᵀ (cin·kh·kw, cout) += the weight gradient of one image: x (cin, h, w), g (cout, oh, ow).
+void dk_conv_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
+                                    const float *gout, float *dwT, float *panels);
 #endif

@@ -143,10 +143,6 @@ int64_t dk_conv_winograd_scratch_floats(const dk_conv_geometry *g, int64_t cin, 
 }
 
 #ifdef DK_X86
-float *dk_align64(float *p) {
-    return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
-}
-
 // The lanes k of a 16-float load starting at input column s for which 0 ≤ s + k < w.
 static __mmask16 columns_inside(int64_t s, int64_t w) {
     int64_t lo = s < 0 ? -s : 0, hi = w - s < 16 ? w - s : 16;

@@ -1,10 +1,10 @@
 // 3×3 stride-1 convolution by Winograd's F(2×2, 3×3) (conv_winograd.c) and its weight gradient
-// by F(3×3, 2×2) (conv_winograd_grad.c), which the direct convolution's entry points
-// (conv_direct.c) use where dk_conv_winograd_applies; the same calling conventions.
+// by F(3×3, 2×2) (conv_winograd_grad.c), which the entry points in conv.c run where
+// dk_conv_winograd_applies; the same calling conventions as the direct kernel.
 #ifndef DESCENT_CONV_WINOGRAD_H
 #define DESCENT_CONV_WINOGRAD_H
 #include "descent_kernels.h"
-#include "simd.h"
+#include "conv_common.h"
 
 /// Floats of the transformed weights U[ξ] (16 × cout × cin, cout rounded up to 8).
 int64_t dk_conv_winograd_packed_floats(int64_t cin, int64_t cout);
@@ -35,8 +35,6 @@ wino_layout dk_winograd_layout(const dk_conv_geometry *g, int64_t cin, int64_t c
 /// The rows of tiles of the chunk that starts at row th0, up to `end` (whole vectors of them).
 int64_t dk_winograd_chunk_rows(wino_layout l, int64_t th0, int64_t end);
 #ifdef DK_X86
-/// p rounded up to 64 bytes.
-float *dk_align64(float *p);
 /// V[ξ][c][t] = (Bᵀ d B)[ξ] for the tiles of rows th0..<th0 + rows (t = (row − th0)·twp + column),
 /// d the 4×4 patch of channel c of x (cin, h, w) that the tile reads (zero in the padding).
 void dk_winograd_input_transform(const dk_conv_geometry *g, int64_t cin, const float *x, wino_layout l, int64_t th0,

@@ -13,9 +13,8 @@
 // weight gradient's panels), so that the product broadcasts V and loads rows of E.
 #include "descent_kernels.h"
 
-#include "conv_direct.h"
+#include "conv_common.h"
 #include "conv_winograd.h"
-#include "simd.h"
 
 // Output channels rounded up to whole panels of 32 (the rows of E and M).
 static int64_t panel_width(int64_t cout) {

@@ -51,11 +51,11 @@ struct Workloads: ParsableCommand {
             results.append((name, medianMilliseconds(reps: r ?? reps, warmup: warmup, body)))
         }
         let mlp = Sequential { Linear(784, 256); ReLU(); Linear(256, 256); ReLU(); Linear(256, 10) }
-        time("mlp_train_b64", Self.trainStep(mlp, Tensor.randn([64, 784]), Tensor.randint(high: 10, [64])))
+        time("mlp_train_b64", Self.trainStep(mlp, Tensor.randn([64, 784]), Tensor.randint([64], high: 10)))
         let cnn = Self.cnn(batchNorm: false)
-        time("cnn_train_b64", Self.trainStep(cnn, Tensor.randn([64, 1, 28, 28]), Tensor.randint(high: 10, [64])))
+        time("cnn_train_b64", Self.trainStep(cnn, Tensor.randn([64, 1, 28, 28]), Tensor.randint([64], high: 10)))
         let cnnbn = Self.cnn(batchNorm: true)
-        time("cnn_bn_train_b64", Self.trainStep(cnnbn, Tensor.randn([64, 1, 28, 28]), Tensor.randint(high: 10, [64])))
+        time("cnn_bn_train_b64", Self.trainStep(cnnbn, Tensor.randn([64, 1, 28, 28]), Tensor.randint([64], high: 10)))
 
         for (name, makeRNN) in [("lstm", { LSTM(64, 128, batchFirst: true) as RecurrentLayer }), ("gru", { GRU(64, 128, batchFirst: true) })] {
             let rnn = makeRNN(), head = Linear(128, 1)

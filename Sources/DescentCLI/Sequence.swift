@@ -47,7 +47,7 @@ struct SequenceTask: ParsableCommand {
         print("\(cell.rawValue.uppercased()) with \(hidden) units: recall a symbol after \(length - 1) blank steps (chance \(String(format: "%.0f", 100.0 / Double(symbols)))%)"
               + (chunk > 0 ? ", truncated BPTT every \(chunk) steps" : ""))
         func batch(_ n: Int) -> (Tensor, Tensor) {
-            let first = Tensor.randint(high: symbols, [n])
+            let first = Tensor.randint([n], high: symbols)
             let x = Tensor.cat([first.oneHot(numClasses: symbols).float().unsqueeze(0), Tensor.zeros([length - 1, n, symbols])], dim: 0)
             return (x, first)
         }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Descent
 
-/// Trains a small two-layer network on the two-spirals problem with autograd and plain
-/// gradient descent, printing the loss as it falls. Uses only tensors and `backward()`.
+/// Trains a small two-layer network on the two-spirals problem with the library's layers,
+/// loss and optimizer, printing the loss as it falls.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a tiny network (two spirals, 2-64-64-2 MLP) and print its loss falling.")
@@ -27,31 +27,21 @@ struct Train: ParsableCommand {
         try common.apply()
         Descent.manualSeed(seed)
         let (x, y) = spirals(perClass: 200)
-        // Parameters with PyTorch's default Linear init: U(-1/sqrt(fanIn), 1/sqrt(fanIn)).
-        func linear(_ fanIn: Int, _ fanOut: Int) -> (Tensor, Tensor) {
-            let bound = 1 / Double(fanIn).squareRoot()
-            return (Tensor.uniform([fanIn, fanOut], low: -bound, high: bound).requiringGrad(),
-                    Tensor.uniform([fanOut], low: -bound, high: bound).requiringGrad())
+        let model = Sequential {
+            Linear(2, hidden)
+            Tanh()
+            Linear(hidden, hidden)
+            Tanh()
+            Linear(hidden, 2)
         }
-        let (w1, b1) = linear(2, hidden), (w2, b2) = linear(hidden, hidden), (w3, b3) = linear(hidden, 2)
-        let params = [w1, b1, w2, b2, w3, b3]
-        let velocity = params.map { Tensor.zeros(like: $0) }
-        print("two spirals: \(x.shape[0]) points, MLP 2-\(hidden)-\(hidden)-2, gradient descent lr \(lr) momentum \(momentum)")
+        let optimizer = SGD(model.parameters(), lr: lr, momentum: momentum)
+        print("two spirals: \(x.shape[0]) points, MLP 2-\(hidden)-\(hidden)-2, SGD lr \(lr) momentum \(momentum)")
         for epoch in 1...epochs {
-            let h1 = (x.matmul(w1) + b1).tanh()
-            let h2 = (h1.matmul(w2) + b2).tanh()
-            let logits = h2.matmul(w3) + b3
-            // Cross-entropy: mean over samples of logsumexp(logits) - logit of the true class.
-            let loss = (logits.logsumexp(dim: 1) - logits.gather(dim: 1, index: y.unsqueeze(1)).squeeze(dim: 1)).mean()
-            for p in params { p.zeroGrad() }
+            let logits = model(x)
+            let loss = crossEntropy(logits, y)
+            optimizer.zeroGrad()
             loss.backward()
-            withNoGrad {
-                // v = momentum * v + grad; p -= lr * v
-                for (p, v) in zip(params, velocity) {
-                    v.assign(momentum * v + p.grad!)
-                    p.addAssign(v, alpha: -lr)
-                }
-            }
+            optimizer.step()
             if epoch == 1 || epoch % every == 0 || epoch == epochs {
                 let accuracy = withNoGrad { logits.argmax(dim: 1).eq(y).float().mean().item }
                 print("epoch \(epoch): loss \(String(format: "%.4f", loss.item)), accuracy \(String(format: "%.1f", 100 * accuracy))%")

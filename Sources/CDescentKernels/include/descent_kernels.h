@@ -107,35 +107,36 @@ typedef struct {
 } dk_conv_geometry;
 /// Rows row0..<row1 of im2col for one image whose channels start at `x` (contiguous planes).
 void dk_im2col_f32(const dk_conv_geometry *g, const float *x, int64_t row0, int64_t row1, float *col);
-/// Direct convolution with stride 1, no dilation, one group (conv_direct.c; AVX-512 only).
+/// Convolution with stride 1, no dilation, one group (conv.c chooses Winograd's algorithm or the
+/// direct kernel; AVX-512 only).
 /// Floats of the packed weights of a (cout, cin, kh, kw) kernel.
-int64_t dk_conv2d_direct_packed_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
-/// Packs a kernel for dk_conv2d_direct_f32: wp[t][(i·kw + j)·cin + c][r] = w[base + o·so + c·sc +
+int64_t dk_conv2d_packed_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+/// Packs a kernel for dk_conv2d_f32: wp[t][(i·kw + j)·cin + c][r] = w[base + o·so + c·sc +
 /// i·si + j·sj] with o = 8t + r (0 past cout). A (cout, cin, kh, kw) kernel has so = cin·kh·kw,
 /// sc = kh·kw, si = kw, sj = 1; negative strides read it flipped. 3×3 kernels with enough
 /// channels are packed instead as Winograd's transform (conv_winograd.c), which
-/// dk_conv2d_direct_f32 then runs (these three functions make the same choice).
-void dk_conv2d_direct_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
-                                   int64_t so, int64_t sc, int64_t si, int64_t sj, float *wp);
-/// Floats of scratch (64-byte aligned) that dk_conv2d_direct_f32 needs (0: none, scratch may be NULL).
-int64_t dk_conv2d_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+/// dk_conv2d_f32 then runs (these three functions make the same choice).
+void dk_conv2d_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
+                            int64_t so, int64_t sc, int64_t si, int64_t sj, float *wp);
+/// Floats of scratch (64-byte aligned) that dk_conv2d_f32 needs (0: none, scratch may be NULL).
+int64_t dk_conv2d_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// One image: out (cout, oh, ow) = bias + w ⋆ x (cin, h, w) with the geometry's padding, from
 /// packed weights (bias may be NULL).
-void dk_conv2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
-                          const float *bias, float *out, float *scratch);
-/// Whether dk_conv2d_direct_f32 runs Winograd's F(2×2, 3×3) (conv_winograd.c): a 3×3 kernel,
+void dk_conv2d_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
+                   const float *bias, float *out, float *scratch);
+/// Whether dk_conv2d_f32 runs Winograd's F(2×2, 3×3) (conv_winograd.c): a 3×3 kernel,
 /// stride 1, no dilation, padding 0...2, at least 16 channels in and out, and rows of tiles
 /// that fill most of a vector.
 int dk_conv_winograd_applies(const dk_conv_geometry *g, int64_t cin, int64_t cout);
-/// Where it applies, part `part` of `parts` of dk_conv2d_direct_f32 (a share of the image's rows of
+/// Where it applies, part `part` of `parts` of dk_conv2d_f32 (a share of the image's rows of
 /// output tiles; the parts may run on different threads, each with its own scratch).
 void dk_conv_winograd_part_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
                                const float *bias, float *out, float *scratch, int64_t part, int64_t parts);
-/// Floats of scratch (64-byte aligned) that dk_conv2d_direct_weight_grad_f32 needs.
-int64_t dk_conv2d_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+/// Floats of scratch (64-byte aligned) that dk_conv2d_weight_grad_f32 needs.
+int64_t dk_conv2d_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// dWᵀ (cin·kh·kw, cout) += col(x) · gᵀ for one image (same conditions): g (cout, oh·ow).
-void dk_conv2d_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
-                                      const float *gout, float *dwT, float *scratch);
+void dk_conv2d_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
+                               const float *gout, float *dwT, float *scratch);
 /// Transposed convolution without dilation, one group, by stride phases (conv_transpose_direct.c;
 /// AVX-512 only). The geometry's h, w are the input's size, oh, ow the output's; w is (cin, cout,
 /// kh, kw). Floats of the weights packed for the forward pass or for the input gradient.

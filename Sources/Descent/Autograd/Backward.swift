@@ -4,8 +4,8 @@ extension Tensor {
     public var requiresGrad: Bool {
         get { isLeafRequiringGrad || (gradNode.map { !$0.isAccumulator } ?? false) }
         set {
-            precondition(isLeaf, "[requiresGrad] can only be changed on a leaf tensor; use detach() for a non-leaf")
-            precondition(!newValue || dtype.isFloatingPoint,
+            check(isLeaf, "[requiresGrad] can only be changed on a leaf tensor; use detach() for a non-leaf")
+            check(!newValue || dtype.isFloatingPoint,
                          "[requiresGrad] only floating-point tensors can require gradients, got \(dtype)")
             isLeafRequiringGrad = newValue
             if !newValue { gradNode = nil }
@@ -47,14 +47,14 @@ extension Tensor {
     ///   - retainGraph: keep the graph for another backward pass. Otherwise the graph is freed
     ///     as the pass goes, and a second pass through it stops with an error.
     public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false) {
-        precondition(requiresGrad, "[backward] the tensor does not require grad and has no grad_fn")
+        check(requiresGrad, "[backward] the tensor does not require grad and has no grad_fn")
         let seed: Tensor
         if let gradient {
-            precondition(gradient.shape == shape,
+            check(gradient.shape == shape,
                          "[backward] gradient of shape \(Shape.describe(gradient.shape)) does not match the tensor's shape \(Shape.describe(shape))")
             seed = gradient.dtype == dtype ? gradient : gradient.to(dtype)
         } else {
-            precondition(count == 1, "[backward] grad can be implicitly created only for one-element outputs; got shape \(Shape.describe(shape)); pass a gradient")
+            check(count == 1, "[backward] grad can be implicitly created only for one-element outputs; got shape \(Shape.describe(shape)); pass a gradient")
             seed = Tensor.full(shape, 1, dtype: dtype)
         }
         withNoGrad { Autograd.run(from: ensureGradNode(), seed: seed, retainGraph: retainGraph) }
@@ -63,7 +63,7 @@ extension Tensor {
     /// The node gradients flow into: the op's node, or the leaf's accumulating node.
     func ensureGradNode() -> GradNode {
         if let gradNode { return gradNode }
-        precondition(isLeafRequiringGrad, "[autograd] tensor does not require grad")
+        check(isLeafRequiringGrad, "[autograd] tensor does not require grad")
         let node = GradNode(accumulating: self)
         gradNode = node
         return node
@@ -122,7 +122,7 @@ enum Autograd {
                 if let v = node.variable { accumulate(g, into: v, canTake: ownedByEngine) }
                 continue
             }
-            precondition(!node.released, "[backward] trying to backward through the graph a second time (\(node.op)): its saved tensors were freed after the first backward; pass retainGraph: true to the first call")
+            check(!node.released, "[backward] trying to backward through the graph a second time (\(node.op)): its saved tensors were freed after the first backward; pass retainGraph: true to the first call")
             if let r = node.retained { accumulate(g, into: r) }
             let inputGrads = node.backward!(g)
             for (edge, ig) in zip(node.inputs, inputGrads) {

@@ -50,7 +50,7 @@ extension Tensor {
     public func prelu(_ weight: Tensor) -> Tensor {
         var w = weight
         if weight.count > 1 {
-            precondition(rank >= 2 && shape[1] == weight.count,
+            check(rank >= 2 && shape[1] == weight.count,
                          "[prelu] weight has \(weight.count) values but the input \(Shape.describe(shape)) has \(rank >= 2 ? shape[1] : 1) channels (dim 1)")
             w = weight.reshape([weight.count] + [Int](repeating: 1, count: rank - 2))
         }

@@ -19,7 +19,7 @@ private func reduce(_ t: Tensor, _ reduction: Reduction) -> Tensor {
 }
 
 private func checkSameShape(_ input: Tensor, _ target: Tensor, _ op: String) {
-    precondition(input.shape == target.shape,
+    check(input.shape == target.shape,
                  "[\(op)] input \(Shape.describe(input.shape)) and target \(Shape.describe(target.shape)) must have the same shape")
 }
 
@@ -39,7 +39,7 @@ public func l1Loss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .me
 /// Smooth L1: 0.5·d²/β where |d| < β, else |d| − 0.5·β.
 public func smoothL1Loss(_ input: Tensor, _ target: Tensor, beta: Double = 1, reduction: Reduction = .mean) -> Tensor {
     checkSameShape(input, target, "smoothL1Loss")
-    precondition(beta >= 0, "[smoothL1Loss] beta must be non-negative, got \(beta)")
+    check(beta >= 0, "[smoothL1Loss] beta must be non-negative, got \(beta)")
     let d = (input - target).abs()
     if beta == 0 { return reduce(d, reduction) }
     return reduce(Tensor.where(d.lt(beta), d * d * (0.5 / beta), d - 0.5 * beta), reduction)
@@ -48,7 +48,7 @@ public func smoothL1Loss(_ input: Tensor, _ target: Tensor, beta: Double = 1, re
 /// Huber: 0.5·d² where |d| < δ, else δ·(|d| − 0.5·δ).
 public func huberLoss(_ input: Tensor, _ target: Tensor, delta: Double = 1, reduction: Reduction = .mean) -> Tensor {
     checkSameShape(input, target, "huberLoss")
-    precondition(delta > 0, "[huberLoss] delta must be positive, got \(delta)")
+    check(delta > 0, "[huberLoss] delta must be positive, got \(delta)")
     let d = (input - target).abs()
     return reduce(Tensor.where(d.lt(delta), d * d * 0.5, (d - 0.5 * delta) * delta), reduction)
 }
@@ -75,19 +75,19 @@ private func nllLoss(_ input: Tensor, _ target: Tensor, weight: Tensor?, ignoreI
 
 /// input[n, target[n], …] and the per-element weight (0 where ignored).
 private func pickClasses(_ input: Tensor, _ target: Tensor, weight: Tensor?, ignoreIndex: Int, op: String) -> (Tensor, Tensor) {
-    precondition(target.dtype == .int64, "[\(op)] expected int64 class indices as target, got \(target.dtype); for class probabilities pass a floating-point target to crossEntropy")
+    check(target.dtype == .int64, "[\(op)] expected int64 class indices as target, got \(target.dtype); for class probabilities pass a floating-point target to crossEntropy")
     let x = input.rank == 1 ? input.unsqueeze(0) : input
     let t = input.rank == 1 ? target.reshape([1]) : target
-    precondition(x.rank >= 2 && t.rank == x.rank - 1 && t.shape[0] == x.shape[0] && Array(x.shape.dropFirst(2)) == Array(t.shape.dropFirst()),
+    check(x.rank >= 2 && t.rank == x.rank - 1 && t.shape[0] == x.shape[0] && Array(x.shape.dropFirst(2)) == Array(t.shape.dropFirst()),
                  "[\(op)] expected input (N, C, d…) and target (N, d…), got input \(Shape.describe(input.shape)) and target \(Shape.describe(target.shape))")
     let classes = x.shape[1]
     if let weight {
-        precondition(weight.shape == [classes], "[\(op)] weight must have one value per class (\(classes)), got shape \(Shape.describe(weight.shape))")
+        check(weight.shape == [classes], "[\(op)] weight must have one value per class (\(classes)), got shape \(Shape.describe(weight.shape))")
     }
     let keep = t.ne(Double(ignoreIndex))
     let safe = t * keep  // ignored targets read class 0, then weigh nothing
     let bad = safe.toArray(Int64.self).first { $0 < 0 || $0 >= classes }
-    precondition(bad == nil, "[\(op)] target \(bad ?? 0) is out of bounds for \(classes) classes")
+    check(bad == nil, "[\(op)] target \(bad ?? 0) is out of bounds for \(classes) classes")
     let picked = x.gather(dim: 1, index: safe.unsqueeze(1)).squeeze(dim: 1)
     var w = keep.to(x.dtype)
     if let weight { w = w * weight.to(x.dtype).indexSelect(dim: 0, index: safe.reshape([-1])).reshape(safe.shape) }
@@ -103,7 +103,7 @@ private func pickClasses(_ input: Tensor, _ target: Tensor, weight: Tensor?, ign
 /// `labelSmoothing` ε mixes the target with the uniform distribution: (1−ε)·target + ε/C.
 public func crossEntropy(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, ignoreIndex: Int = -100,
                          reduction: Reduction = .mean, labelSmoothing: Double = 0) -> Tensor {
-    precondition(labelSmoothing >= 0 && labelSmoothing <= 1, "[crossEntropy] labelSmoothing must be in [0, 1], got \(labelSmoothing)")
+    check(labelSmoothing >= 0 && labelSmoothing <= 1, "[crossEntropy] labelSmoothing must be in [0, 1], got \(labelSmoothing)")
     let classDim = input.rank == 1 ? 0 : 1
     let classes = input.shape[classDim]
     let logp = input.logSoftmax(dim: classDim)
@@ -112,7 +112,7 @@ public func crossEntropy(_ input: Tensor, _ target: Tensor, weight: Tensor? = ni
     let w = weight.map { $0.to(input.dtype).reshape(wShape) }
 
     if target.dtype.isFloatingPoint {
-        precondition(target.shape == input.shape, "[crossEntropy] class-probability target must have the input's shape \(Shape.describe(input.shape)), got \(Shape.describe(target.shape))")
+        check(target.shape == input.shape, "[crossEntropy] class-probability target must have the input's shape \(Shape.describe(input.shape)), got \(Shape.describe(target.shape))")
         var p = target.to(input.dtype)
         if labelSmoothing > 0 { p = p * (1 - labelSmoothing) + labelSmoothing / Double(classes) }
         var terms = logp * p
@@ -155,7 +155,7 @@ public func binaryCrossEntropy(_ input: Tensor, _ target: Tensor, weight: Tensor
 /// Binary cross-entropy on logits, stable for any logit:
 /// (1−y)·x + (1 + (pw−1)·y)·(log(1 + e^(−|x|)) + max(−x, 0)), times `weight`.
 /// `posWeight` (broadcast along the last dim) weighs the positive term.
-public func bceWithLogits(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, posWeight: Tensor? = nil,
+public func binaryCrossEntropyWithLogits(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, posWeight: Tensor? = nil,
                           reduction: Reduction = .mean) -> Tensor {
     checkSameShape(input, target, "bceWithLogits")
     // log(1 + e^(−x)) by branch, each branch fed only the inputs it is stable for, so that the
@@ -172,4 +172,11 @@ public func bceWithLogits(_ input: Tensor, _ target: Tensor, weight: Tensor? = n
     }
     if let weight { losses = losses * weight }
     return reduce(losses, reduction)
+}
+
+/// The former name of `binaryCrossEntropyWithLogits`.
+@available(*, deprecated, renamed: "binaryCrossEntropyWithLogits")
+public func bceWithLogits(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, posWeight: Tensor? = nil,
+                          reduction: Reduction = .mean) -> Tensor {
+    binaryCrossEntropyWithLogits(input, target, weight: weight, posWeight: posWeight, reduction: reduction)
 }

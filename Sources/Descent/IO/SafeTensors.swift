@@ -36,7 +36,7 @@ public struct SafeTensors {
     private static let maxHeader = 100_000_000
 
     /// Reads a safetensors file.
-    public static func load(_ path: String) throws -> SafeTensors {
+    public static func load(from path: String) throws -> SafeTensors {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw SafeTensorsError(path: path, message: "cannot be read (\(error.localizedDescription))")
@@ -83,9 +83,16 @@ public struct SafeTensors {
             guard b >= 0, b <= e, e <= dataSize else {
                 throw fail("tensor '\(name)' data_offsets [\(b), \(e)] are out of range of the \(dataSize)-byte data section")
             }
-            let count = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
-            guard count != Int.max, count * size == e - b else {
-                throw fail("tensor '\(name)' has \(e - b) bytes but shape \(Shape.describe(shape)) × \(dtype) needs \(count == Int.max ? "too many" : String(count * size))")
+            // Every product is overflow-checked: a shape whose element count or byte size does not
+            // fit in Int is refused, not trapped on.
+            var bytes: Int? = shape.contains(0) ? 0 : size
+            for d in shape {
+                guard let n = bytes else { break }
+                let (p, overflow) = n.multipliedReportingOverflow(by: d)
+                bytes = overflow ? nil : p
+            }
+            guard let bytes, bytes == e - b else {
+                throw fail("tensor '\(name)' has \(e - b) bytes but shape \(Shape.describe(shape)) × \(dtype) needs \(bytes.map(String.init) ?? "more than fit in memory")")
             }
             entries.append((name, dtype, shape, b, e))
         }

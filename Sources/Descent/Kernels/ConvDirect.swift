@@ -15,9 +15,11 @@ extension Kernels {
         x.dtype == .float32 && MatmulBackend.resolved == .avx512 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && groups == 1
     }
 
-    /// Whether `convolutionDirect` runs Winograd's F(2×2, 3×3) for this geometry (conv_winograd.c).
+    /// Whether `convolutionDirect` runs Winograd's F(2×2, 3×3) for this geometry (conv_winograd.c):
+    /// on AVX-512 only, as every direct kernel.
     static func convolutionWinogradApplies(_ g: ConvGeometry, outChannels: Int) -> Bool {
-        withUnsafePointer(to: g.cGeometry) { dk_conv_winograd_applies($0, Int64(g.c), Int64(outChannels)) != 0 }
+        MatmulBackend.resolved == .avx512
+            && withUnsafePointer(to: g.cGeometry) { dk_conv_winograd_applies($0, Int64(g.c), Int64(outChannels)) != 0 }
     }
 
     /// The weights of a direct convolution packed for conv_direct.c, once per call: `w` is the
@@ -25,12 +27,12 @@ extension Kernels {
     /// convolution whose input gradient this one computes (used flipped and transposed).
     static func convolutionDirectWeights(_ w: Tensor, _ g: ConvGeometry, outChannels: Int, flipped: Bool = false) -> Tensor {
         withUnsafePointer(to: g.cGeometry) { gp in
-            let packed = Tensor(uninitialized: [Int(dk_conv2d_direct_packed_floats(gp, Int64(g.c), Int64(outChannels)))], dtype: .float32)
+            let packed = Tensor(uninitialized: [Int(dk_conv2d_packed_floats(gp, Int64(g.c), Int64(outChannels)))], dtype: .float32)
             let (kh, kw, taps) = (Int64(g.kh), Int64(g.kw), Int64(g.kh * g.kw))
             // (O, C, kh, kw), or w[c][o][kh−1−i][kw−1−j] of a (C, O, kh, kw) kernel.
             let (base, so, sc, si, sj) = flipped ? ((kh - 1) * kw + kw - 1, taps, Int64(outChannels) * taps, -kw, Int64(-1))
                                                  : (Int64(0), Int64(g.c) * taps, taps, kw, Int64(1))
-            dk_conv2d_direct_pack_weights(gp, Int64(g.c), Int64(outChannels), w.storage.typed(Float.self) + w.offset,
+            dk_conv2d_pack_weights(gp, Int64(g.c), Int64(outChannels), w.storage.typed(Float.self) + w.offset,
                                           base, so, sc, si, sj, packed.storage.typed(Float.self))
             return packed
         }
@@ -41,9 +43,9 @@ extension Kernels {
     static func convolutionDirect(_ x: Tensor, _ g: ConvGeometry, image: Int, packed: Tensor, bias: Tensor? = nil,
                                   outChannels: Int, out: Tensor) {
         withUnsafePointer(to: g.cGeometry) { gp in
-            let floats = Int(dk_conv2d_direct_scratch_floats(gp, Int64(g.c), Int64(outChannels)))  // 0: none needed
+            let floats = Int(dk_conv2d_scratch_floats(gp, Int64(g.c), Int64(outChannels)))  // 0: none needed
             let scratch = floats > 0 ? Tensor(uninitialized: [floats], dtype: .float32) : nil
-            dk_conv2d_direct_f32(gp, Int64(g.c), Int64(outChannels), x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w,
+            dk_conv2d_f32(gp, Int64(g.c), Int64(outChannels), x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w,
                                  packed.storage.typed(Float.self), bias.map { UnsafePointer($0.storage.typed(Float.self) + $0.offset) },
                                  out.storage.typed(Float.self) + out.offset + image * outChannels * g.oh * g.ow, scratch?.storage.typed(Float.self))
         }
@@ -64,7 +66,7 @@ extension Kernels {
     static func convolutionWinogradPart(_ x: Tensor, _ g: ConvGeometry, image: Int, part: Int, parts: Int, packed: Tensor,
                                         bias: Tensor?, outChannels: Int, out: Tensor) {
         withUnsafePointer(to: g.cGeometry) { gp in
-            let scratch = Tensor(uninitialized: [Int(dk_conv2d_direct_scratch_floats(gp, Int64(g.c), Int64(outChannels)))], dtype: .float32)
+            let scratch = Tensor(uninitialized: [Int(dk_conv2d_scratch_floats(gp, Int64(g.c), Int64(outChannels)))], dtype: .float32)
             dk_conv_winograd_part_f32(gp, Int64(g.c), Int64(outChannels), x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w,
                                       packed.storage.typed(Float.self), bias.map { UnsafePointer($0.storage.typed(Float.self) + $0.offset) },
                                       out.storage.typed(Float.self) + out.offset + image * outChannels * g.oh * g.ow,
@@ -76,8 +78,8 @@ extension Kernels {
     static func convolutionDirectWeightGrad(_ x: Tensor, _ g: ConvGeometry, image: Int, gout: Tensor, outChannels: Int,
                                             into dwT: Tensor) {
         withUnsafePointer(to: g.cGeometry) { gp in
-            let scratch = Tensor(uninitialized: [Int(dk_conv2d_direct_weight_grad_scratch_floats(gp, Int64(g.c), Int64(outChannels)))], dtype: .float32)
-            dk_conv2d_direct_weight_grad_f32(gp, Int64(g.c), Int64(outChannels), x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w,
+            let scratch = Tensor(uninitialized: [Int(dk_conv2d_weight_grad_scratch_floats(gp, Int64(g.c), Int64(outChannels)))], dtype: .float32)
+            dk_conv2d_weight_grad_f32(gp, Int64(g.c), Int64(outChannels), x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w,
                                              gout.storage.typed(Float.self) + gout.offset + image * outChannels * g.oh * g.ow,
                                              dwT.storage.typed(Float.self) + dwT.offset, scratch.storage.typed(Float.self))
         }

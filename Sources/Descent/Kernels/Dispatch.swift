@@ -60,25 +60,25 @@ extension Kernels {
         switch x.dtype {
         case .float32: return mapLoop(x, cost: cost, UnaryFn<Float, F>())
         case .float64: return mapLoop(x, cost: cost, UnaryFn<Double, F>())
-        case .int64: preconditionFailure("[\(op)] expected a floating-point tensor, got \(x.dtype)")
+        case .int64: checkFailure("[\(op)] expected a floating-point tensor, got \(x.dtype)")
         }
     }
 
     /// `F(a, b)` elementwise with broadcasting, for floating-point tensors of one dtype.
     @inline(__always)
     static func zip<F: BinaryFunction>(_ a: Tensor, _ b: Tensor, _: F.Type, cost: Int = 1, op: String) -> Tensor {
-        precondition(a.dtype == b.dtype, "[\(op)] dtypes differ: \(a.dtype) and \(b.dtype)")
+        check(a.dtype == b.dtype, "[\(op)] dtypes differ: \(a.dtype) and \(b.dtype)")
         switch a.dtype {
         case .float32: return zipLoop(a, b, op: op, cost: cost, BinaryFn<Float, F>())
         case .float64: return zipLoop(a, b, op: op, cost: cost, BinaryFn<Double, F>())
-        case .int64: preconditionFailure("[\(op)] expected floating-point tensors, got \(a.dtype)")
+        case .int64: checkFailure("[\(op)] expected floating-point tensors, got \(a.dtype)")
         }
     }
 
     /// `F(a, b)` elementwise with broadcasting, for tensors of one dtype (any).
     @inline(__always)
     static func zip<F: NumericBinaryFunction>(_ a: Tensor, _ b: Tensor, _: F.Type, op: String) -> Tensor {
-        precondition(a.dtype == b.dtype, "[\(op)] dtypes differ: \(a.dtype) and \(b.dtype)")
+        check(a.dtype == b.dtype, "[\(op)] dtypes differ: \(a.dtype) and \(b.dtype)")
         switch a.dtype {
         case .float32: return zipLoop(a, b, op: op, cost: 1, NumericFn<Float, F>())
         case .float64: return zipLoop(a, b, op: op, cost: 1, NumericFn<Double, F>())

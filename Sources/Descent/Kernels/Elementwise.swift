@@ -10,7 +10,7 @@ enum Kernels {
 
     /// Copies `src` (same dtype, shape broadcastable to `dst`) into `dst`'s elements.
     static func copy(_ src: Tensor, into dst: Tensor) {
-        precondition(src.dtype == dst.dtype)
+        check(src.dtype == dst.dtype, "[copy] dtypes differ: \(src.dtype) and \(dst.dtype)")
         let s = Shape.broadcastStrides(src.shape, src.strides, to: dst.shape)
         switch src.dtype {
         case .float32: copyTyped(Float.self, src, s, dst)
@@ -47,7 +47,7 @@ enum Kernels {
         case (.float64, .int64): return convert(x, Double.self, Int64.self) { $0.isFinite ? Int64(Swift.max(Swift.min($0.rounded(.towardZero), 9.2e18), -9.2e18)) : 0 }
         case (.int64, .float32): return convert(x, Int64.self, Float.self) { Float($0) }
         case (.int64, .float64): return convert(x, Int64.self, Double.self) { Double($0) }
-        default: fatalError("unreachable")
+        default: checkFailure("unreachable")
         }
     }
 

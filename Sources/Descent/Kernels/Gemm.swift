@@ -170,7 +170,7 @@ extension Kernels {
             gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: a.storage.typed(Double.self) + a.offset + aOffset, lda: lda,
                  b: b.storage.typed(Double.self) + b.offset + bOffset, ldb: ldb,
                  c: c.storage.typed(Double.self) + c.offset + cOffset, ldc: ldc, accumulate: accumulate)
-        case .int64: preconditionFailure("[gemm] expected floating-point tensors")
+        case .int64: checkFailure("[gemm] expected floating-point tensors")
         }
     }
 

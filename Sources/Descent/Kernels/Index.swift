@@ -14,7 +14,7 @@ extension Kernels {
                 for i in 0..<n {
                     var k = Int(ip[o[0] + i * ii])
                     if k < 0 { k += dimSize }
-                    precondition(k >= 0 && k < dimSize, "[\(op)] index \(ip[o[0] + i * ii]) is out of bounds for dim \(dim) with size \(dimSize)")
+                    check(k >= 0 && k < dimSize, "[\(op)] index \(ip[o[0] + i * ii]) is out of bounds for dim \(dim) with size \(dimSize)")
                     op2[o[2] + i * io] = xp[o[1] + i * ix + k * dimStride]
                 }
             }
@@ -42,7 +42,7 @@ extension Kernels {
                 for i in 0..<n {
                     var k = Int(ip[o[0] + i * ii])
                     if k < 0 { k += dimSize }
-                    precondition(k >= 0 && k < dimSize, "[\(op)] index \(ip[o[0] + i * ii]) is out of bounds for dim \(dim) with size \(dimSize)")
+                    check(k >= 0 && k < dimSize, "[\(op)] index \(ip[o[0] + i * ii]) is out of bounds for dim \(dim) with size \(dimSize)")
                     op2[o[2] + i * io + k * dimStride] += sp[o[1] + i * isrc]
                 }
             }

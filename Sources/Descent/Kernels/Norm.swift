@@ -28,7 +28,7 @@ extension Kernels {
         switch x.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
-        case .int64: preconditionFailure("[batchNorm] expected a floating-point tensor")
+        case .int64: checkFailure("[batchNorm] expected a floating-point tensor")
         }
         return (mean, variance)
     }
@@ -50,7 +50,7 @@ extension Kernels {
         switch x.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
-        case .int64: preconditionFailure("[batchNorm] expected a floating-point tensor")
+        case .int64: checkFailure("[batchNorm] expected a floating-point tensor")
         }
         return out
     }
@@ -81,7 +81,7 @@ extension Kernels {
         switch x.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
-        case .int64: preconditionFailure("[batchNorm] expected a floating-point tensor")
+        case .int64: checkFailure("[batchNorm] expected a floating-point tensor")
         }
         return (sg, sgx)
     }
@@ -105,7 +105,7 @@ extension Kernels {
         switch x.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
-        case .int64: preconditionFailure("[batchNorm] expected a floating-point tensor")
+        case .int64: checkFailure("[batchNorm] expected a floating-point tensor")
         }
         return out
     }

@@ -103,7 +103,7 @@ extension Kernels {
         switch x.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
-        case .int64: preconditionFailure("[maxPool] expected a floating-point tensor")
+        case .int64: checkFailure("[maxPool] expected a floating-point tensor")
         }
         return (values, indices)
     }
@@ -133,7 +133,7 @@ extension Kernels {
         switch g.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
-        case .int64: preconditionFailure("[maxPool] expected a floating-point gradient")
+        case .int64: checkFailure("[maxPool] expected a floating-point gradient")
         }
         return dx
     }
@@ -182,7 +182,7 @@ extension Kernels {
         switch src.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
-        case .int64: preconditionFailure("[avgPool] expected a floating-point tensor")
+        case .int64: checkFailure("[avgPool] expected a floating-point tensor")
         }
         return out
     }

@@ -32,7 +32,7 @@ extension Kernels {
                 dk_lstm_cell_f32(Int64(r.count), Int64(h), gp + r.lowerBound * 4 * h, cp + r.lowerBound * h, op + r.lowerBound * 2 * h)
             }
         case .float64: go(Double.self)
-        case .int64: preconditionFailure("[lstmCell] expected floating-point tensors")
+        case .int64: checkFailure("[lstmCell] expected floating-point tensors")
         }
         return out
     }
@@ -72,7 +72,7 @@ extension Kernels {
                 dk_lstm_cell_backward_f32(Int64(r.count), Int64(h), dp + o * 2 * h, gp + o * 4 * h, cp + o * h, dgp + o * 4 * h, dcp + o * h)
             }
         case .float64: go(Double.self)
-        case .int64: preconditionFailure("[lstmCell] expected floating-point tensors")
+        case .int64: checkFailure("[lstmCell] expected floating-point tensors")
         }
         return (dg, dc)
     }
@@ -103,7 +103,7 @@ extension Kernels {
                 dk_gru_cell_f32(Int64(r.count), Int64(h), ip + o * 3 * h, hp + o * 3 * h, pp + o * h, op + o * h)
             }
         case .float64: go(Double.self)
-        case .int64: preconditionFailure("[gruCell] expected floating-point tensors")
+        case .int64: checkFailure("[gruCell] expected floating-point tensors")
         }
         return out
     }
@@ -147,8 +147,19 @@ extension Kernels {
                                          a + o * 3 * h, bq + o * 3 * h, cq + o * h)
             }
         case .float64: go(Double.self)
-        case .int64: preconditionFailure("[gruCell] expected floating-point tensors")
+        case .int64: checkFailure("[gruCell] expected floating-point tensors")
         }
         return (dgi, dgh, dhp)
+    }
+}
+
+extension Kernels {
+    /// where(m ≠ 0, a, b) for a (B, 1) mask and (B, H) a, b of `dtype`.
+    static func zip3(_ m: Tensor, _ a: Tensor, _ b: Tensor, dtype: DType) -> Tensor {
+        switch dtype {
+        case .float32: return zip3(m, a, b, Float.self, op: "rnn") { $0 != 0 ? $1 : $2 }
+        case .float64: return zip3(m, a, b, Double.self, op: "rnn") { $0 != 0 ? $1 : $2 }
+        case .int64: checkFailure("[rnn] expected floating-point tensors")
+        }
     }
 }

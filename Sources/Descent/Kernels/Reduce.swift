@@ -218,7 +218,7 @@ extension Kernels {
         switch x.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
-        case .int64: preconditionFailure("[prod] gradients need a floating-point tensor")
+        case .int64: checkFailure("[prod] gradients need a floating-point tensor")
         }
         return out
     }

@@ -70,7 +70,7 @@ extension Kernels {
         switch src.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
-        case .int64: preconditionFailure("[interpolate] expected a floating-point tensor")
+        case .int64: checkFailure("[interpolate] expected a floating-point tensor")
         }
         return out
     }

@@ -73,7 +73,7 @@ public final class LogSoftmax: Module {
 public final class Hardtanh: Module {
     public let minValue: Double, maxValue: Double
     public init(minValue: Double = -1, maxValue: Double = 1) {
-        precondition(maxValue > minValue, "[Hardtanh] maxValue \(maxValue) must be greater than minValue \(minValue)")
+        check(maxValue > minValue, "[Hardtanh] maxValue \(maxValue) must be greater than minValue \(minValue)")
         self.minValue = minValue; self.maxValue = maxValue; super.init()
     }
     public override func forward(_ x: Tensor) -> Tensor { x.hardtanh(minValue: minValue, maxValue: maxValue) }

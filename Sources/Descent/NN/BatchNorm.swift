@@ -28,7 +28,7 @@ public class BatchNorm: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        precondition(ranks.contains(x.rank) && x.shape[1] == numFeatures,
+        check(ranks.contains(x.rank) && x.shape[1] == numFeatures,
                      "[\(typeName)] expected input of shape \(expectedShape) with C = \(numFeatures), got \(Shape.describe(x.shape))")
         var factor = momentum ?? 0
         if isTraining, let count = numBatchesTracked {

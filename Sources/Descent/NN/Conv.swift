@@ -1,98 +1,5 @@
-/// A size per spatial dim, written as one number (`3`) or a list (`[3, 5]`).
-public struct Size2: Equatable, Sendable, ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral, CustomStringConvertible {
-    public let h: Int, w: Int
-    public init(_ h: Int, _ w: Int) { self.h = h; self.w = w }
-    public init(_ v: Int) { self.init(v, v) }
-    public init(integerLiteral v: Int) { self.init(v) }
-    public init(arrayLiteral values: Int...) {
-        precondition(values.count == 2 || values.count == 1, "[Size2] expected 1 or 2 values, got \(values)")
-        self.init(values[0], values.count == 2 ? values[1] : values[0])
-    }
-    public var description: String { "(\(h), \(w))" }
-    var pair: (Int, Int) { (h, w) }
-}
-
-/// Convolution padding: a number or pair of zeros on each side, `"same"` (output size equals
-/// input size, stride 1 only; an odd total puts the extra zero after) or `"valid"` (none).
-public enum ConvPadding: Equatable, Sendable, ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral, ExpressibleByStringLiteral {
-    case explicit(Size2)
-    case same
-    case valid
-
-    public init(integerLiteral v: Int) { self = .explicit(Size2(v)) }
-    public init(arrayLiteral values: Int...) {
-        precondition(values.count == 2 || values.count == 1, "[ConvPadding] expected 1 or 2 values, got \(values)")
-        self = .explicit(Size2(values[0], values.count == 2 ? values[1] : values[0]))
-    }
-    public init(stringLiteral s: String) {
-        switch s {
-        case "same": self = .same
-        case "valid": self = .valid
-        default: preconditionFailure("[ConvPadding] padding string must be \"same\" or \"valid\", got \"\(s)\"")
-        }
-    }
-
-    /// Concrete padding for a kernel, dilation and stride.
-    func resolve(kernel: Size2, dilation: Size2, stride: Size2, op: String) -> Padding4 {
-        switch self {
-        case .explicit(let p): return Padding4(top: p.h, left: p.w, bottom: p.h, right: p.w)
-        case .valid: return Padding4(top: 0, left: 0, bottom: 0, right: 0)
-        case .same:
-            precondition(stride == Size2(1), "[\(op)] padding='same' is not supported for strided convolutions")
-            let th = dilation.h * (kernel.h - 1), tw = dilation.w * (kernel.w - 1)
-            return Padding4(top: th / 2, left: tw / 2, bottom: th - th / 2, right: tw - tw / 2)
-        }
-    }
-
-    var text: String {
-        switch self {
-        case .explicit(let p): return p.description
-        case .same: return "same"
-        case .valid: return "valid"
-        }
-    }
-}
-
-/// 2-D convolution as PyTorch's `F.conv2d`: input (N, C, H, W), weight (O, C/groups, kH, kW),
-/// bias (O) → (N, O, H', W') with H' = ⌊(H + 2p − d(k−1) − 1)/s⌋ + 1.
-public func conv2d(_ input: Tensor, _ weight: Tensor, bias: Tensor? = nil, stride: Size2 = 1, padding: ConvPadding = 0,
-                   dilation: Size2 = 1, groups: Int = 1) -> Tensor {
-    let k = Size2(weight.rank == 4 ? weight.shape[2] : 1, weight.rank == 4 ? weight.shape[3] : 1)
-    return Tensor.convolution2d(input, weight, bias, stride: stride.pair,
-                                padding: padding.resolve(kernel: k, dilation: dilation, stride: stride, op: "conv2d"),
-                                dilation: dilation.pair, groups: groups)
-}
-
-/// 1-D convolution: input (N, C, L), weight (O, C/groups, k) → (N, O, L').
-public func conv1d(_ input: Tensor, _ weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: ConvPadding = 0,
-                   dilation: Int = 1, groups: Int = 1) -> Tensor {
-    precondition(input.rank == 3, "[conv1d] expected input of shape (N, C, L), got \(Shape.describe(input.shape))")
-    precondition(weight.rank == 3, "[conv1d] expected weight of shape (O, C/groups, k), got \(Shape.describe(weight.shape))")
-    let p: ConvPadding
-    switch padding {
-    case .explicit(let s): p = .explicit(Size2(0, s.w))
-    default: p = padding
-    }
-    return conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias: bias, stride: Size2(1, stride), padding: p,
-                  dilation: Size2(1, dilation), groups: groups).squeeze(dim: 2)
-}
-
-/// 2-D transposed convolution as PyTorch's `F.conv_transpose2d`: weight (Cin, Cout/groups,
-/// kH, kW); H' = (H−1)s − 2p + d(k−1) + outputPadding + 1.
-public func convTranspose2d(_ input: Tensor, _ weight: Tensor, bias: Tensor? = nil, stride: Size2 = 1, padding: Size2 = 0,
-                            outputPadding: Size2 = 0, groups: Int = 1, dilation: Size2 = 1) -> Tensor {
-    Tensor.convolutionTranspose2d(input, weight, bias, stride: stride.pair, padding: padding.pair,
-                                  outputPadding: outputPadding.pair, dilation: dilation.pair, groups: groups)
-}
-
-/// 1-D transposed convolution: input (N, Cin, L), weight (Cin, Cout/groups, k).
-public func convTranspose1d(_ input: Tensor, _ weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
-                            outputPadding: Int = 0, groups: Int = 1, dilation: Int = 1) -> Tensor {
-    precondition(input.rank == 3, "[convTranspose1d] expected input of shape (N, C, L), got \(Shape.describe(input.shape))")
-    precondition(weight.rank == 3, "[convTranspose1d] expected weight of shape (Cin, Cout/groups, k), got \(Shape.describe(weight.shape))")
-    return convTranspose2d(input.unsqueeze(2), weight.unsqueeze(2), bias: bias, stride: Size2(1, stride), padding: Size2(0, padding),
-                           outputPadding: Size2(0, outputPadding), groups: groups, dilation: Size2(1, dilation)).squeeze(dim: 2)
-}
+// Convolution layers: parameters, PyTorch's printed form, and the functional forms of
+// Functional/ConvFunctions.swift.
 
 /// Weight and bias for a convolution layer, U(−1/√fanIn, 1/√fanIn) as PyTorch's default.
 private func convParameters(weightShape: [Int], fanIn: Int, biasCount: Int?) -> (Tensor, Tensor?) {
@@ -131,7 +38,7 @@ public final class Conv2d: Module {
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Size2, stride: Size2 = 1, padding: ConvPadding = 0,
                 dilation: Size2 = 1, groups: Int = 1, bias: Bool = true) {
-        precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
+        check(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
                      "[Conv2d] inChannels \(inChannels) and outChannels \(outChannels) must be divisible by groups \(groups)")
         self.inChannels = inChannels; self.outChannels = outChannels; self.groups = groups
         self.kernelSize = kernelSize; self.stride = stride; self.padding = padding; self.dilation = dilation
@@ -143,7 +50,7 @@ public final class Conv2d: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 4 && x.shape[1] == inChannels,
+        check(x.rank == 4 && x.shape[1] == inChannels,
                      "[Conv2d] expected input of shape (N, \(inChannels), H, W), got \(Shape.describe(x.shape))")
         return conv2d(x, weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
@@ -164,7 +71,7 @@ public final class Conv1d: Module {
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: ConvPadding = 0,
                 dilation: Int = 1, groups: Int = 1, bias: Bool = true) {
-        precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
+        check(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
                      "[Conv1d] inChannels \(inChannels) and outChannels \(outChannels) must be divisible by groups \(groups)")
         self.inChannels = inChannels; self.outChannels = outChannels; self.groups = groups
         self.kernelSize = kernelSize; self.stride = stride; self.padding = padding; self.dilation = dilation
@@ -176,7 +83,7 @@ public final class Conv1d: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 3 && x.shape[1] == inChannels,
+        check(x.rank == 3 && x.shape[1] == inChannels,
                      "[Conv1d] expected input of shape (N, \(inChannels), L), got \(Shape.describe(x.shape))")
         return conv1d(x, weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
@@ -199,7 +106,7 @@ public final class ConvTranspose2d: Module {
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Size2, stride: Size2 = 1, padding: Size2 = 0,
                 outputPadding: Size2 = 0, groups: Int = 1, bias: Bool = true, dilation: Size2 = 1) {
-        precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
+        check(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
                      "[ConvTranspose2d] inChannels \(inChannels) and outChannels \(outChannels) must be divisible by groups \(groups)")
         self.inChannels = inChannels; self.outChannels = outChannels; self.groups = groups
         self.kernelSize = kernelSize; self.stride = stride; self.padding = padding
@@ -216,7 +123,7 @@ public final class ConvTranspose2d: Module {
     /// Runs the layer; `outputSize` (H', W') picks the output padding that gives that size,
     /// as PyTorch's `output_size` argument.
     public func forward(_ x: Tensor, outputSize: [Int]?) -> Tensor {
-        precondition(x.rank == 4 && x.shape[1] == inChannels,
+        check(x.rank == 4 && x.shape[1] == inChannels,
                      "[ConvTranspose2d] expected input of shape (N, \(inChannels), H, W), got \(Shape.describe(x.shape))")
         var op = outputPadding
         if let outputSize {
@@ -247,7 +154,7 @@ public final class ConvTranspose1d: Module {
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 outputPadding: Int = 0, groups: Int = 1, bias: Bool = true, dilation: Int = 1) {
-        precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
+        check(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
                      "[ConvTranspose1d] inChannels \(inChannels) and outChannels \(outChannels) must be divisible by groups \(groups)")
         self.inChannels = inChannels; self.outChannels = outChannels; self.groups = groups
         self.kernelSize = kernelSize; self.stride = stride; self.padding = padding
@@ -263,7 +170,7 @@ public final class ConvTranspose1d: Module {
 
     /// Runs the layer; `outputSize` (L') picks the output padding that gives that length.
     public func forward(_ x: Tensor, outputSize: [Int]?) -> Tensor {
-        precondition(x.rank == 3 && x.shape[1] == inChannels,
+        check(x.rank == 3 && x.shape[1] == inChannels,
                      "[ConvTranspose1d] expected input of shape (N, \(inChannels), L), got \(Shape.describe(x.shape))")
         var op = outputPadding
         if let outputSize, let l = outputSize.last {
@@ -284,7 +191,7 @@ public final class ConvTranspose1d: Module {
 /// The output padding that makes a transposed convolution produce `wanted` from `input`.
 private func transposedOutputPadding(_ input: Int, _ wanted: Int, _ k: Int, _ s: Int, _ p: Int, _ d: Int, _ op: String) -> Int {
     let minimum = (input - 1) * s - 2 * p + d * (k - 1) + 1
-    precondition(wanted >= minimum && wanted < minimum + s,
+    check(wanted >= minimum && wanted < minimum + s,
                  "[\(op)] requested output size \(wanted) is not between \(minimum) and \(minimum + s - 1) for input size \(input)")
     return wanted - minimum
 }

@@ -28,7 +28,7 @@ public enum Init {
 
     /// (fanIn, fanOut) of a weight of shape (out, in, k…): in·∏k and out·∏k.
     public static func fans(_ t: Tensor) -> (fanIn: Int, fanOut: Int) {
-        precondition(t.rank >= 2, "[init] fan in and fan out need a tensor with at least 2 dimensions, got \(Shape.describe(t.shape))")
+        check(t.rank >= 2, "[init] fan in and fan out need a tensor with at least 2 dimensions, got \(Shape.describe(t.shape))")
         let receptive = t.shape.dropFirst(2).reduce(1, *)
         return (t.shape[1] * receptive, t.shape[0] * receptive)
     }
@@ -102,7 +102,7 @@ public enum Init {
     /// Q of the QR decomposition of a normal matrix, with signs fixed by R's diagonal.
     @discardableResult
     public static func orthogonal(_ t: Tensor, gain: Double = 1) -> Tensor {
-        precondition(t.rank >= 2, "[orthogonal] only tensors with 2 or more dimensions are supported, got \(Shape.describe(t.shape))")
+        check(t.rank >= 2, "[orthogonal] only tensors with 2 or more dimensions are supported, got \(Shape.describe(t.shape))")
         let rows = t.shape[0], cols = t.count / max(rows, 1)
         // QR of the tall orientation: columns of `a` (n × m, n ≥ m) are orthonormalized.
         let n = max(rows, cols), m = min(rows, cols)

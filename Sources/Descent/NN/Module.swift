@@ -27,7 +27,7 @@ open class Module: CustomStringConvertible {
 
     /// The computation. Subclasses override it; call the module itself (`model(x)`).
     open func forward(_ input: Tensor) -> Tensor {
-        preconditionFailure("[\(typeName)] forward(_:) is not implemented")
+        checkFailure("[\(typeName)] forward(_:) is not implemented")
     }
 
     /// Runs `forward`.
@@ -60,7 +60,7 @@ open class Module: CustomStringConvertible {
     }
 
     private func checkName(_ name: String) {
-        precondition(!name.isEmpty && !name.contains("."), "[\(typeName)] invalid name '\(name)': it must be non-empty and contain no '.'")
+        check(!name.isEmpty && !name.contains("."), "[\(typeName)] invalid name '\(name)': it must be non-empty and contain no '.'")
     }
 
     private func replace(_ slots: inout [(name: String, tensor: Tensor?)], _ name: String, _ t: Tensor?) {

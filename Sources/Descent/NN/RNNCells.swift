@@ -14,7 +14,7 @@ public class RecurrentCellBase: Module {
     public let biasIH: Tensor?, biasHH: Tensor?
 
     init(inputSize: Int, hiddenSize: Int, gates: Int, bias: Bool) {
-        precondition(inputSize > 0 && hiddenSize > 0, "[\(Self.self)] sizes must be positive, got input \(inputSize) and hidden \(hiddenSize)")
+        check(inputSize > 0 && hiddenSize > 0, "[\(Self.self)] sizes must be positive, got input \(inputSize) and hidden \(hiddenSize)")
         self.inputSize = inputSize; self.hiddenSize = hiddenSize
         weightIH = recurrentParameter([gates * hiddenSize, inputSize], hidden: hiddenSize)
         weightHH = recurrentParameter([gates * hiddenSize, hiddenSize], hidden: hiddenSize)
@@ -29,8 +29,8 @@ public class RecurrentCellBase: Module {
 
     /// x·W_ihᵀ + b_ih and h·W_hhᵀ + b_hh.
     func projections(_ x: Tensor, _ h: Tensor) -> (Tensor, Tensor) {
-        precondition(x.rank == 2 && x.shape[1] == inputSize, "[\(typeName)] expected input (B, \(inputSize)), got \(Shape.describe(x.shape))")
-        precondition(h.shape == [x.shape[0], hiddenSize], "[\(typeName)] expected hidden state (\(x.shape[0]), \(hiddenSize)), got \(Shape.describe(h.shape))")
+        check(x.rank == 2 && x.shape[1] == inputSize, "[\(typeName)] expected input (B, \(inputSize)), got \(Shape.describe(x.shape))")
+        check(h.shape == [x.shape[0], hiddenSize], "[\(typeName)] expected hidden state (\(x.shape[0]), \(hiddenSize)), got \(Shape.describe(h.shape))")
         var gi = x.matmul(weightIH.t), gh = h.matmul(weightHH.t)
         if let biasIH { gi = gi + biasIH }
         if let biasHH { gh = gh + biasHH }

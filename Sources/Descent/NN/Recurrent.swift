@@ -14,13 +14,13 @@ public class RecurrentLayer: Module {
     public let inputSize: Int, hiddenSize: Int, numLayers: Int, hasBias: Bool, batchFirst: Bool, dropout: Double, bidirectional: Bool
     let kind: Kind
     /// weights[layer][direction] = (weight_ih, weight_hh, bias_ih, bias_hh)
-    let weights: [[(ih: Tensor, hh: Tensor, bih: Tensor?, bhh: Tensor?)]]
+    let weights: [[RecurrentWeights]]
     var directions: Int { bidirectional ? 2 : 1 }
 
     init(kind: Kind, inputSize: Int, hiddenSize: Int, numLayers: Int, bias: Bool, batchFirst: Bool, dropout: Double, bidirectional: Bool) {
-        precondition(inputSize > 0 && hiddenSize > 0 && numLayers > 0,
+        check(inputSize > 0 && hiddenSize > 0 && numLayers > 0,
                      "[\(Self.self)] inputSize, hiddenSize and numLayers must be positive, got \(inputSize), \(hiddenSize), \(numLayers)")
-        precondition(dropout >= 0 && dropout <= 1, "[\(Self.self)] dropout must be in [0, 1], got \(dropout)")
+        check(dropout >= 0 && dropout <= 1, "[\(Self.self)] dropout must be in [0, 1], got \(dropout)")
         self.kind = kind; self.inputSize = inputSize; self.hiddenSize = hiddenSize; self.numLayers = numLayers
         self.hasBias = bias; self.batchFirst = batchFirst; self.dropout = dropout; self.bidirectional = bidirectional
         let g: Int
@@ -55,22 +55,22 @@ public class RecurrentLayer: Module {
     func run(_ input: Tensor, h0: Tensor?, c0: Tensor?, lengths: [Int]?) -> (Tensor, Tensor, Tensor?) {
         let name = typeName
         let unbatched = input.rank == 2
-        precondition(input.rank == 3 || unbatched, "[\(name)] expected input of shape (T, B, \(inputSize))\(batchFirst ? " or (B, T, \(inputSize)) with batchFirst" : "") or (T, \(inputSize)), got \(Shape.describe(input.shape))")
+        check(input.rank == 3 || unbatched, "[\(name)] expected input of shape (T, B, \(inputSize))\(batchFirst ? " or (B, T, \(inputSize)) with batchFirst" : "") or (T, \(inputSize)), got \(Shape.describe(input.shape))")
         var x = unbatched ? input.unsqueeze(1) : (batchFirst ? input.transpose(0, 1) : input)
-        precondition(x.shape[2] == inputSize, "[\(name)] expected input size \(inputSize) in the last dim, got \(Shape.describe(input.shape))")
+        check(x.shape[2] == inputSize, "[\(name)] expected input size \(inputSize) in the last dim, got \(Shape.describe(input.shape))")
         let steps = x.shape[0], batch = x.shape[1], d = directions
         func state(_ t: Tensor?, _ label: String) -> Tensor? {
             guard var t else { return nil }
             if unbatched { t = t.unsqueeze(1) }
-            precondition(t.shape == [numLayers * d, batch, hiddenSize],
+            check(t.shape == [numLayers * d, batch, hiddenSize],
                          "[\(name)] expected \(label) of shape \(Shape.describe([numLayers * d] + (unbatched ? [] : [batch]) + [hiddenSize])), got \(Shape.describe(unbatched ? Array(t.shape.dropFirst(0)) : t.shape))")
             return t
         }
         let h0 = state(h0, "h0"), c0 = state(c0, "c0")
         var masks: [Tensor]? = nil
         if let lengths {
-            precondition(lengths.count == batch, "[\(name)] expected \(batch) lengths, got \(lengths.count)")
-            precondition(lengths.allSatisfy { $0 >= 1 && $0 <= steps },
+            check(lengths.count == batch, "[\(name)] expected \(batch) lengths, got \(lengths.count)")
+            check(lengths.allSatisfy { $0 >= 1 && $0 <= steps },
                          "[\(name)] lengths must be between 1 and the sequence length \(steps), got \(lengths)")
             masks = (0..<steps).map { t in
                 Tensor(shape: [batch, 1], scalars: lengths.map { t < $0 ? 1.0 : 0.0 }).to(x.dtype)
@@ -83,9 +83,7 @@ public class RecurrentLayer: Module {
                 let index = layer * d + dir
                 let h = h0?.select(dim: 0, index: index) ?? Tensor.zeros([batch, hiddenSize], dtype: x.dtype)
                 let c = c0?.select(dim: 0, index: index) ?? Tensor.zeros([batch, hiddenSize], dtype: x.dtype)
-                let (out, hT, cT) = useReference
-                    ? directionReference(x, weights[layer][dir], reverse: dir == 1, h: h, c: c, masks: masks)
-                    : direction(x, weights[layer][dir], reverse: dir == 1, h: h, c: c, masks: masks)
+                let (out, hT, cT) = direction(x, weights[layer][dir], reverse: dir == 1, h: h, c: c, masks: masks)
                 outputs.append(out)
                 finalH.append(hT)
                 if let cT { finalC.append(cT) }
@@ -105,13 +103,13 @@ public class RecurrentLayer: Module {
     /// Runs the step-by-step composite instead of the sequence primitive (the test oracle).
     var useReference = false
 
-    /// One layer in one direction over (T, B, In): the input projection of every step is one
-    /// matrix product, then the time loop runs as one primitive (Ops/RecurrentSequence.swift).
-    private func direction(_ x: Tensor, _ w: (ih: Tensor, hh: Tensor, bih: Tensor?, bhh: Tensor?), reverse: Bool,
-                           h: Tensor, c: Tensor, masks: [Tensor]?) -> (Tensor, Tensor, Tensor?) {
+    /// One layer in one direction over (T, B, In): the sequence primitive (the fast path), or
+    /// with `useReference` the step-by-step composite (the reference).
+    private func direction(_ x: Tensor, _ w: RecurrentWeights, reverse: Bool, h: Tensor, c: Tensor,
+                           masks: [Tensor]?) -> (Tensor, Tensor, Tensor?) {
         let cell = cellKind
-        return Tensor.recurrentSequence(cell, proj: inputProjection(x, w), h0: h, c0: cell == .lstm ? c : nil,
-                                        whh: w.hh, bhh: cell == .gru ? w.bhh : nil, masks: masks, reverse: reverse)
+        let run = useReference ? recurrentDirectionReference : recurrentDirection
+        return run(cell, x, w, reverse, h, cell == .lstm ? c : nil, masks)
     }
 
     var cellKind: RecurrentCellKind {
@@ -120,58 +118,6 @@ public class RecurrentLayer: Module {
         case .lstm: return .lstm
         case .gru: return .gru
         }
-    }
-
-    /// x·W_ihᵀ + b for every step at once: (T, B, G·H). For RNN and LSTM both biases add to the
-    /// same pre-activation, so b = b_ih + b_hh is added in one pass; GRU keeps b_hh for its
-    /// hidden gates (r multiplies W_hn·h + b_hn).
-    func inputProjection(_ x: Tensor, _ w: (ih: Tensor, hh: Tensor, bih: Tensor?, bhh: Tensor?)) -> Tensor {
-        let steps = x.shape[0], batch = x.shape[1], g = w.ih.shape[0]
-        var proj = x.reshape([steps * batch, x.shape[2]]).matmul(w.ih.t)
-        var bias = w.bih
-        if cellKind != .gru, let bhh = w.bhh { bias = bias.map { $0 + bhh } ?? bhh }
-        if let bias { proj = proj + bias }
-        return proj.reshape([steps, batch, g])
-    }
-
-    /// The same direction composed step by step from primitives (matmul, fused cell ops):
-    /// the oracle the sequence primitive is tested against.
-    func directionReference(_ x: Tensor, _ w: (ih: Tensor, hh: Tensor, bih: Tensor?, bhh: Tensor?), reverse: Bool,
-                           h: Tensor, c: Tensor, masks: [Tensor]?) -> (Tensor, Tensor, Tensor?) {
-        let steps = x.shape[0]
-        let proj = inputProjection(x, w)
-        let whhT = w.hh.t
-        var h = h, c = c
-        var outputs = [Tensor](repeating: h, count: steps)
-        for s in 0..<steps {
-            let t = reverse ? steps - 1 - s : s
-            let gi = proj[t]
-            var gh = h.matmul(whhT)
-            var hNew: Tensor, cNew: Tensor? = nil
-            switch kind {
-            case .rnn(let nl):
-                let pre = gi + gh
-                hNew = nl == .tanh ? pre.tanh() : pre.relu()
-            case .lstm:
-                (hNew, cNew) = Tensor.lstmPointwise(gates: gi + gh, cell: c)
-            case .gru:
-                if let bhh = w.bhh { gh = gh + bhh }
-                hNew = Tensor.gruPointwise(inputGates: gi, hiddenGates: gh, hidden: h)
-            }
-            if let m = masks?[t] {
-                // Past a sequence's end its state is carried unchanged and its output is zero.
-                outputs[t] = hNew * m
-                h = Tensor.where(m, hNew, h)
-                if let cNew { c = Tensor.where(m, cNew, c) }
-            } else {
-                outputs[t] = hNew
-                h = hNew
-                if let cNew { c = cNew }
-            }
-        }
-        var isLSTM = false
-        if case .lstm = kind { isLSTM = true }
-        return (Tensor.stack(outputs, dim: 0), h, isLSTM ? c : nil)
     }
 
     public override var extraDescription: String {

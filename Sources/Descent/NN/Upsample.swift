@@ -4,7 +4,7 @@ public final class Upsample: Module {
     public let size: Size2?, scaleFactor: Double?, mode: InterpolationMode, alignCorners: Bool?
 
     public init(size: Size2? = nil, scaleFactor: Double? = nil, mode: InterpolationMode = .nearest, alignCorners: Bool? = nil) {
-        precondition((size == nil) != (scaleFactor == nil), "[Upsample] give exactly one of size and scaleFactor")
+        check((size == nil) != (scaleFactor == nil), "[Upsample] give exactly one of size and scaleFactor")
         self.size = size; self.scaleFactor = scaleFactor; self.mode = mode; self.alignCorners = alignCorners
         super.init()
     }

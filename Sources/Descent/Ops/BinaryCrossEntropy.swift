@@ -24,7 +24,7 @@ extension Tensor {
     /// −(y·log p + (1−y)·log(1−p)) per element, logs clamped at −100.
     static func binaryCrossEntropyElementwise(_ input: Tensor, _ target: Tensor) -> Tensor {
         let (p, y) = promoted(input, target)
-        precondition(p.dtype.isFloatingPoint, "[binaryCrossEntropy] expected floating-point tensors, got \(p.dtype)")
+        check(p.dtype.isFloatingPoint, "[binaryCrossEntropy] expected floating-point tensors, got \(p.dtype)")
         let out = Kernels.zip(p, y, BCEFn.self, cost: 16, op: "binaryCrossEntropy")
         if needsGrad(p, y) {
             let needP = p.requiresGrad, needY = y.requiresGrad

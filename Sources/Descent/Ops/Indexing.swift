@@ -3,7 +3,7 @@
 
 extension Tensor {
     private func checkIndex(_ index: Tensor, _ op: String) {
-        precondition(index.dtype == .int64, "[\(op)] expected an int64 index tensor, got \(index.dtype)")
+        check(index.dtype == .int64, "[\(op)] expected an int64 index tensor, got \(index.dtype)")
     }
 
     /// `out[i][j] = self[index[i][j]][j]` for dim 0 (and likewise for other dims): the
@@ -12,9 +12,9 @@ extension Tensor {
     public func gather(dim: Int, index: Tensor) -> Tensor {
         checkIndex(index, "gather")
         let d = Shape.normalize(dim, rank: rank, op: "gather")
-        precondition(index.rank == rank, "[gather] index of shape \(Shape.describe(index.shape)) must have the rank of the input \(Shape.describe(shape))")
+        check(index.rank == rank, "[gather] index of shape \(Shape.describe(index.shape)) must have the rank of the input \(Shape.describe(shape))")
         for i in 0..<rank where i != d {
-            precondition(index.shape[i] <= shape[i], "[gather] index shape \(Shape.describe(index.shape)) exceeds input shape \(Shape.describe(shape)) at dim \(i)")
+            check(index.shape[i] <= shape[i], "[gather] index shape \(Shape.describe(index.shape)) exceeds input shape \(Shape.describe(shape)) at dim \(i)")
         }
         let out = Kernels.gather(self, dim: d, index: index, op: "gather")
         if Tensor.needsGrad(self) {
@@ -31,10 +31,10 @@ extension Tensor {
     public func scatterAdd(dim: Int, index: Tensor, source: Tensor) -> Tensor {
         checkIndex(index, "scatterAdd")
         let d = Shape.normalize(dim, rank: rank, op: "scatterAdd")
-        precondition(index.rank == rank && source.rank == rank,
+        check(index.rank == rank && source.rank == rank,
                      "[scatterAdd] index \(Shape.describe(index.shape)) and source \(Shape.describe(source.shape)) must have the rank of the input \(Shape.describe(shape))")
         for i in 0..<rank {
-            precondition(index.shape[i] <= source.shape[i] && (i == d || index.shape[i] <= shape[i]),
+            check(index.shape[i] <= source.shape[i] && (i == d || index.shape[i] <= shape[i]),
                          "[scatterAdd] index shape \(Shape.describe(index.shape)) exceeds source \(Shape.describe(source.shape)) or input \(Shape.describe(shape)) at dim \(i)")
         }
         let (base, src) = Tensor.promoted(self, source)
@@ -64,7 +64,7 @@ extension Tensor {
     /// The entries of `self` at `index` (1-D, int64) along `dim`.
     public func indexSelect(dim: Int, index: Tensor) -> Tensor {
         checkIndex(index, "indexSelect")
-        precondition(index.rank <= 1, "[indexSelect] index must be 0-d or 1-d, got shape \(Shape.describe(index.shape))")
+        check(index.rank <= 1, "[indexSelect] index must be 0-d or 1-d, got shape \(Shape.describe(index.shape))")
         let d = Shape.normalize(dim, rank: rank, op: "indexSelect")
         var viewShape = [Int](repeating: 1, count: rank)
         viewShape[d] = index.count
@@ -85,12 +85,12 @@ extension Tensor {
     /// One-hot encoding of int64 class indices: shape `self.shape + [numClasses]`, int64.
     /// `numClasses` −1 uses max + 1.
     public func oneHot(numClasses: Int = -1) -> Tensor {
-        precondition(dtype == .int64, "[oneHot] expected an int64 tensor of class indices, got \(dtype)")
+        check(dtype == .int64, "[oneHot] expected an int64 tensor of class indices, got \(dtype)")
         let values = toArray(Int64.self)
         let n = numClasses >= 0 ? numClasses : Int((values.max() ?? -1) + 1)
         var out = [Int64](repeating: 0, count: values.count * n)
         for (i, v) in values.enumerated() {
-            precondition(v >= 0 && v < n, "[oneHot] class index \(v) is out of range for \(n) classes")
+            check(v >= 0 && v < n, "[oneHot] class index \(v) is out of range for \(n) classes")
             out[i * n + Int(v)] = 1
         }
         return Tensor(shape: shape + [n], scalars: out)

@@ -7,10 +7,10 @@ extension Tensor {
     /// prepended/appended and removed; ≥3-D → batched, batch dims broadcast.
     public func matmul(_ other: Tensor) -> Tensor {
         let (a, b) = Tensor.promoted(self, other)
-        precondition(a.rank >= 1 && b.rank >= 1,
+        check(a.rank >= 1 && b.rank >= 1,
                      "[matmul] both arguments need at least 1 dimension, got shapes \(Shape.describe(a.shape)) and \(Shape.describe(b.shape))")
         let ka = a.shape[a.rank - 1], kb = b.shape[b.rank == 1 ? 0 : b.rank - 2]
-        precondition(ka == kb, "[matmul] cannot multiply \(Shape.describe(a.shape)) by \(Shape.describe(b.shape)): inner sizes \(ka) and \(kb) differ")
+        check(ka == kb, "[matmul] cannot multiply \(Shape.describe(a.shape)) by \(Shape.describe(b.shape)): inner sizes \(ka) and \(kb) differ")
         switch (a.rank, b.rank) {
         case (1, 1): return a.unsqueeze(0).batchedProduct(b.unsqueeze(1)).reshape([])
         case (1, _): return a.unsqueeze(0).batchedProduct(b).squeeze(dim: -2)
@@ -54,13 +54,13 @@ extension Tensor {
 
     /// `matmul` of two matrices (2-D only).
     public func mm(_ other: Tensor) -> Tensor {
-        precondition(rank == 2 && other.rank == 2, "[mm] expected 2-D tensors, got \(Shape.describe(shape)) and \(Shape.describe(other.shape))")
+        check(rank == 2 && other.rank == 2, "[mm] expected 2-D tensors, got \(Shape.describe(shape)) and \(Shape.describe(other.shape))")
         return matmul(other)
     }
 
     /// Dot product of two 1-D tensors.
     public func dot(_ other: Tensor) -> Tensor {
-        precondition(rank == 1 && other.rank == 1, "[dot] expected 1-D tensors, got \(Shape.describe(shape)) and \(Shape.describe(other.shape))")
+        check(rank == 1 && other.rank == 1, "[dot] expected 1-D tensors, got \(Shape.describe(shape)) and \(Shape.describe(other.shape))")
         return matmul(other)
     }
 }

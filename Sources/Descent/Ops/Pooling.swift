@@ -5,20 +5,20 @@ extension Tensor {
     /// PyTorch's pooling output size, including the ceil-mode rule that the last window must
     /// start inside the input or its left padding.
     static func poolOutputSize(_ input: Int, kernel: Int, stride: Int, padding: Int, dilation: Int, ceilMode: Bool, op: String) -> Int {
-        precondition(kernel >= 1 && stride >= 1 && dilation >= 1, "[\(op)] kernel, stride and dilation must be positive")
-        precondition(padding >= 0 && padding <= kernel / 2,
+        check(kernel >= 1 && stride >= 1 && dilation >= 1, "[\(op)] kernel, stride and dilation must be positive")
+        check(padding >= 0 && padding <= kernel / 2,
                      "[\(op)] pad should be at most half of effective kernel size, but got pad=\(padding), kernel_size=\(kernel)")
         let span = input + 2 * padding - dilation * (kernel - 1) - 1
         var out = (ceilMode ? (span + stride - 1) : span)
         out = (out >= 0 ? out / stride : -((-out + stride - 1) / stride)) + 1
         if ceilMode && (out - 1) * stride >= input + padding { out -= 1 }
-        precondition(out >= 1, "[\(op)] output size is too small for input size \(input) with kernel \(kernel)")
+        check(out >= 1, "[\(op)] output size is too small for input size \(input) with kernel \(kernel)")
         return out
     }
 
     private func checkPoolInput(_ op: String) -> (Int, Int, Int, Int) {
-        precondition(rank == 4, "[\(op)] expected input of shape (N, C, H, W), got \(Shape.describe(shape))")
-        precondition(dtype.isFloatingPoint, "[\(op)] expected a floating-point tensor, got \(dtype)")
+        check(rank == 4, "[\(op)] expected input of shape (N, C, H, W), got \(Shape.describe(shape))")
+        check(dtype.isFloatingPoint, "[\(op)] expected a floating-point tensor, got \(dtype)")
         return (shape[0], shape[1], shape[2], shape[3])
     }
 
@@ -75,14 +75,14 @@ extension Tensor {
     public func avgPool2d(kernelSize: Size2, stride: Size2? = nil, padding: Size2 = 0, ceilMode: Bool = false,
                           countIncludePad: Bool = true, divisorOverride: Int? = nil) -> Tensor {
         _ = checkPoolInput("avgPool2d")
-        if let d = divisorOverride { precondition(d != 0, "[avgPool2d] divisorOverride must be non-zero") }
+        if let d = divisorOverride { check(d != 0, "[avgPool2d] divisorOverride must be non-zero") }
         return avgPoolPrimitive(windows(kernel: kernelSize, stride: stride, padding: padding, dilation: 1, ceilMode: ceilMode, op: "avgPool2d"),
                                 countIncludePad: countIncludePad, divisorOverride: divisorOverride, op: "avgPool2d")
     }
 
     private func adaptiveWindows(_ outputSize: Size2, op: String) -> PoolWindows {
         let (_, _, h, w) = checkPoolInput(op)
-        precondition(outputSize.h >= 1 && outputSize.w >= 1, "[\(op)] output size must be positive, got \(outputSize)")
+        check(outputSize.h >= 1 && outputSize.w >= 1, "[\(op)] output size must be positive, got \(outputSize)")
         return PoolWindows(h: h, w: w, oh: outputSize.h, ow: outputSize.w, kh: (h + outputSize.h - 1) / outputSize.h + 1,
                            kw: (w + outputSize.w - 1) / outputSize.w + 1, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, adaptive: true)
     }
@@ -99,14 +99,14 @@ extension Tensor {
 
     /// 1-D max pooling of (N, C, L).
     public func maxPool1d(kernelSize: Int, stride: Int? = nil, padding: Int = 0, dilation: Int = 1, ceilMode: Bool = false) -> Tensor {
-        precondition(rank == 3, "[maxPool1d] expected input of shape (N, C, L), got \(Shape.describe(shape))")
+        check(rank == 3, "[maxPool1d] expected input of shape (N, C, L), got \(Shape.describe(shape))")
         return unsqueeze(2).maxPool2d(kernelSize: Size2(1, kernelSize), stride: Size2(1, stride ?? kernelSize), padding: Size2(0, padding),
                                       dilation: Size2(1, dilation), ceilMode: ceilMode).squeeze(dim: 2)
     }
 
     /// 1-D average pooling of (N, C, L).
     public func avgPool1d(kernelSize: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false, countIncludePad: Bool = true) -> Tensor {
-        precondition(rank == 3, "[avgPool1d] expected input of shape (N, C, L), got \(Shape.describe(shape))")
+        check(rank == 3, "[avgPool1d] expected input of shape (N, C, L), got \(Shape.describe(shape))")
         return unsqueeze(2).avgPool2d(kernelSize: Size2(1, kernelSize), stride: Size2(1, stride ?? kernelSize), padding: Size2(0, padding),
                                       ceilMode: ceilMode, countIncludePad: countIncludePad).squeeze(dim: 2)
     }

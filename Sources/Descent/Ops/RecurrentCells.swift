@@ -4,8 +4,8 @@
 extension Tensor {
     /// LSTM cell update from pre-activation gates (B, 4H) stacked i, f, g, o and c (B, H):
     /// c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c'). Returns (h', c').
-    public static func lstmPointwise(gates: Tensor, cell c: Tensor) -> (h: Tensor, c: Tensor) {
-        precondition(gates.rank == 2 && c.rank == 2 && gates.shape[0] == c.shape[0] && gates.shape[1] == 4 * c.shape[1],
+    static func lstmPointwise(gates: Tensor, cell c: Tensor) -> (h: Tensor, c: Tensor) {
+        check(gates.rank == 2 && c.rank == 2 && gates.shape[0] == c.shape[0] && gates.shape[1] == 4 * c.shape[1],
                      "[lstmPointwise] expected gates (B, 4H) and cell (B, H), got \(Shape.describe(gates.shape)) and \(Shape.describe(c.shape))")
         let (g, cc) = promoted(gates, c)
         let batch = c.shape[0], hidden = c.shape[1]
@@ -23,8 +23,8 @@ extension Tensor {
     /// GRU cell update from gi = x·W_ihᵀ + b_ih and gh = h·W_hhᵀ + b_hh (both (B, 3H), stacked
     /// r, z, n) and h (B, H): r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r·gh_n),
     /// h' = (1 − z)·n + z·h (PyTorch's formula: r multiplies W_hn·h + b_hn).
-    public static func gruPointwise(inputGates gi: Tensor, hiddenGates gh: Tensor, hidden h: Tensor) -> Tensor {
-        precondition(gi.rank == 2 && gh.shape == gi.shape && h.rank == 2 && gi.shape[0] == h.shape[0] && gi.shape[1] == 3 * h.shape[1],
+    static func gruPointwise(inputGates gi: Tensor, hiddenGates gh: Tensor, hidden h: Tensor) -> Tensor {
+        check(gi.rank == 2 && gh.shape == gi.shape && h.rank == 2 && gi.shape[0] == h.shape[0] && gi.shape[1] == 3 * h.shape[1],
                      "[gruPointwise] expected gates (B, 3H) and hidden (B, H), got \(Shape.describe(gi.shape)), \(Shape.describe(gh.shape)) and \(Shape.describe(h.shape))")
         let batch = h.shape[0], hidden = h.shape[1]
         let a = gi.detach().contiguousData(), b = gh.detach().contiguousData(), p = h.detach().contiguousData()

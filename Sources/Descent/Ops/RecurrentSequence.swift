@@ -1,8 +1,11 @@
-// A whole layer-direction of an RNN, LSTM or GRU as one primitive. Forward runs the time loop
-// on raw kernels (one W_hh product and one fused cell kernel per step, no graph nodes per
-// step); backward runs the loop in reverse and forms the W_hh gradient as ONE product over all
-// steps (Σ_t dG_tᵀ·h_{t−1}), instead of one small product per step. The step-by-step
-// composite (`RecurrentLayer.directionReference`) is its test oracle.
+// A whole layer-direction of an RNN, LSTM or GRU as one primitive: the general path (any float
+// type, any CPU), and the door to the fast path (Ops/FusedRecurrentSequence.swift) where
+// `Kernels.fusedSequenceApplies`. Forward runs the time loop on raw kernels (one W_hh product
+// and one fused cell kernel per step, no graph nodes per step); backward runs the loop in
+// reverse and forms the W_hh gradient as ONE product over all steps (Σ_t dG_tᵀ·h_{t−1}),
+// instead of one small product per step. The reference it is tested against (RecurrentTests:
+// outputs and all gradients) is the step-by-step composite `recurrentDirectionReference`
+// (Functional/Recurrent.swift).
 
 /// The cell a recurrent sequence runs.
 enum RecurrentCellKind { case rnnTanh, rnnRelu, lstm, gru }
@@ -18,11 +21,11 @@ extension Tensor {
     /// sequences still running at step t (by position t, not processing order).
     static func recurrentSequence(_ kind: RecurrentCellKind, proj: Tensor, h0: Tensor, c0: Tensor?, whh: Tensor, bhh: Tensor?,
                                   masks: [Tensor]?, reverse: Bool) -> (Tensor, Tensor, Tensor?) {
-        if kind == .lstm, let c0, fusedSequenceApplies(proj) {
+        if kind == .lstm, let c0, Kernels.fusedSequenceApplies(proj) {
             let (out, h, c) = lstmSequence(proj: proj, h0: h0, c0: c0, whh: whh, bhh: bhh, masks: masks, reverse: reverse)
             return (out, h, c)
         }
-        if kind == .gru, fusedSequenceApplies(proj) {
+        if kind == .gru, Kernels.fusedSequenceApplies(proj) {
             let (out, h) = gruSequence(proj: proj, h0: h0, whh: whh, bhh: bhh, masks: masks, reverse: reverse)
             return (out, h, nil)
         }
@@ -148,16 +151,5 @@ extension Tensor {
         let hT = packed.select(dim: 0, index: steps)
         let cT = kind == .lstm ? packed.select(dim: 0, index: steps + 1) : nil
         return (out, hT, cT)
-    }
-}
-
-extension Kernels {
-    /// where(m ≠ 0, a, b) for a (B, 1) mask and (B, H) a, b of `dtype`.
-    static func zip3(_ m: Tensor, _ a: Tensor, _ b: Tensor, dtype: DType) -> Tensor {
-        switch dtype {
-        case .float32: return zip3(m, a, b, Float.self, op: "rnn") { $0 != 0 ? $1 : $2 }
-        case .float64: return zip3(m, a, b, Double.self, op: "rnn") { $0 != 0 ? $1 : $2 }
-        case .int64: preconditionFailure("[rnn] expected floating-point tensors")
-        }
     }
 }

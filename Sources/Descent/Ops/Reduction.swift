@@ -6,7 +6,7 @@ extension Tensor {
     func reductionDims(_ dims: [Int], op: String) -> [Int] {
         if dims.isEmpty { return Array(0..<rank) }
         let d = dims.map { Shape.normalize($0, rank: rank, op: op) }
-        precondition(Set(d).count == d.count, "[\(op)] dim \(dims) appears more than once")
+        check(Set(d).count == d.count, "[\(op)] dim \(dims) appears more than once")
         return rank == 0 ? [] : d.sorted()
     }
 
@@ -95,7 +95,7 @@ extension Tensor {
         let name = max ? "max" : "min"
         if rank == 0 { return (self, Tensor.zeros([], dtype: .int64)) }
         let d = Shape.normalize(dim, rank: rank, op: name)
-        precondition(shape[d] > 0, "[\(name)] cannot reduce over dim \(d) of size 0 (shape \(Shape.describe(shape)))")
+        check(shape[d] > 0, "[\(name)] cannot reduce over dim \(d) of size 0 (shape \(Shape.describe(shape)))")
         let (values, indices) = Kernels.extreme(self, dim: d, max: max)
         if Tensor.needsGrad(self) {
             let inShape = shape
@@ -118,7 +118,7 @@ extension Tensor {
 
     private func extremeAll(_ dims: [Int], _ keepDim: Bool, max: Bool) -> Tensor {
         let d = reductionDims(dims, op: max ? "amax" : "amin")
-        precondition(count > 0 || d.isEmpty, "[\(max ? "amax" : "amin")] cannot reduce an empty tensor")
+        check(count > 0 || d.isEmpty, "[\(max ? "amax" : "amin")] cannot reduce an empty tensor")
         var kept = detach()
         for dim in d { kept = Kernels.extreme(kept, dim: dim, max: max).0 }
         if Tensor.needsGrad(self) {
@@ -155,15 +155,4 @@ extension Tensor {
     }
 
     public func logsumexp(dim: Int, keepDim: Bool = false) -> Tensor { logsumexp(dims: [dim], keepDim: keepDim) }
-
-    /// Sums a gradient of a broadcast result back to `shape` (leading dims and size-1 dims).
-    func sumToShape(_ target: [Int]) -> Tensor {
-        if shape == target { return self }
-        let lead = rank - target.count
-        precondition(lead >= 0, "[autograd] cannot reduce gradient of shape \(Shape.describe(shape)) to \(Shape.describe(target))")
-        var dims = Array(0..<lead)
-        for i in 0..<target.count where target[i] == 1 && shape[lead + i] != 1 { dims.append(lead + i) }
-        let s = dims.isEmpty ? self : Kernels.sum(self, dims: dims)
-        return s.reshape(target)
-    }
 }

@@ -1,5 +1,3 @@
-import CDescentKernels
-
 // Unary primitives. Each op: an element function for the forward kernel, and beside it the
 // backward rule (a fused element function of the output gradient and a saved tensor).
 
@@ -83,31 +81,24 @@ extension Tensor {
     public func log1p() -> Tensor { unary("Log1pBackward", Log1pFn.self, cost: 8) { g, x, _ in g / (x + 1) } }
     /// Hyperbolic tangent; gradient 1 − tanh².
     public func tanh() -> Tensor {
-        if let out = Kernels.vectorizedFloat(self, dk_tanh_f32) {
-            if Tensor.needsGrad(self) { let y = out.detach(); out.record("TanhBackward", [self]) { g in [Kernels.zip(g, y, TanhGradFn.self, op: "tanh")] } }
-            return out
-        }
-        return unary("TanhBackward", TanhFn.self, cost: 8) { g, _, y in Kernels.zip(g, y, TanhGradFn.self, op: "tanh") }
+        let x = dtype == .int64 ? to(.float32) : self
+        let out = Kernels.tanh(x)
+        if Tensor.needsGrad(x) { let y = out.detach(); out.record("TanhBackward", [x]) { g in [Kernels.tanhBackward(g, y)] } }
+        return out
     }
     /// Logistic sigmoid 1/(1+e⁻ˣ), finite for any input; gradient σ(1−σ).
     public func sigmoid() -> Tensor {
-        if let out = Kernels.vectorizedFloat(self, dk_sigmoid_f32) {
-            if Tensor.needsGrad(self) { let y = out.detach(); out.record("SigmoidBackward", [self]) { g in [Kernels.zip(g, y, SigmoidGradFn.self, op: "sigmoid")] } }
-            return out
-        }
-        return unary("SigmoidBackward", SigmoidFn.self, cost: 8) { g, _, y in Kernels.zip(g, y, SigmoidGradFn.self, op: "sigmoid") }
+        let x = dtype == .int64 ? to(.float32) : self
+        let out = Kernels.sigmoid(x)
+        if Tensor.needsGrad(x) { let y = out.detach(); out.record("SigmoidBackward", [x]) { g in [Kernels.sigmoidBackward(g, y)] } }
+        return out
     }
     /// max(x, 0); gradient 1 where x > 0, else 0.
     public func relu() -> Tensor {
         if dtype == .int64 { return Kernels.map(self, Int64.self) { Swift.max($0, 0) } }
-        func gradient(_ g: Tensor, _ y: Tensor) -> Tensor {
-            Kernels.vectorizedFloat(g, y, dk_relu_grad_f32) ?? Kernels.zip(g, y, ReluGradFn.self, op: "relu")
-        }
-        if let out = Kernels.vectorizedFloat(self, cost: 1, dk_relu_f32) {
-            if Tensor.needsGrad(self) { let y = out.detach(); out.record("ReluBackward", [self]) { g in [gradient(g, y)] } }
-            return out
-        }
-        return unary("ReluBackward", ReluFn.self) { g, _, y in gradient(g, y) }
+        let out = Kernels.relu(self)
+        if Tensor.needsGrad(self) { let y = out.detach(); out.record("ReluBackward", [self]) { g in [Kernels.reluBackward(g, y)] } }
+        return out
     }
     /// −1, 0 or 1 by the sign of each element (not differentiable: gradient 0).
     public func sign() -> Tensor {
@@ -118,7 +109,7 @@ extension Tensor {
     /// Limits values to `[min, max]` (either may be nil). Gradient 1 strictly inside the
     /// range and 0 outside and on the bounds, as PyTorch 2 does for number bounds.
     public func clamp(min lo: Double? = nil, max hi: Double? = nil) -> Tensor {
-        precondition(lo != nil || hi != nil, "[clamp] at least one of min or max must be given")
+        check(lo != nil || hi != nil, "[clamp] at least one of min or max must be given")
         let l = lo ?? -.infinity, h = hi ?? .infinity
         let out: Tensor
         switch dtype {

@@ -20,18 +20,18 @@ public func interpolate(_ input: Tensor, size: Size2? = nil, scaleFactor: Double
 public func interpolate(_ input: Tensor, size: Size2? = nil, scaleFactors: (Double, Double)?, mode: InterpolationMode = .nearest,
                         alignCorners: Bool? = nil) -> Tensor {
     let op = "interpolate"
-    precondition(input.rank == 4, "[\(op)] expected input of shape (N, C, H, W), got \(Shape.describe(input.shape))")
-    precondition(input.dtype.isFloatingPoint, "[\(op)] expected a floating-point tensor, got \(input.dtype)")
-    precondition((size == nil) != (scaleFactors == nil), "[\(op)] give exactly one of size and scaleFactor")
-    precondition(mode == .bilinear || alignCorners == nil,
+    check(input.rank == 4, "[\(op)] expected input of shape (N, C, H, W), got \(Shape.describe(input.shape))")
+    check(input.dtype.isFloatingPoint, "[\(op)] expected a floating-point tensor, got \(input.dtype)")
+    check((size == nil) != (scaleFactors == nil), "[\(op)] give exactly one of size and scaleFactor")
+    check(mode == .bilinear || alignCorners == nil,
                  "[\(op)] alignCorners can only be set with the bilinear mode (as in PyTorch)")
     let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
     var oh = size?.h ?? 0, ow = size?.w ?? 0
     if let (sh, sw) = scaleFactors {
-        precondition(sh > 0 && sw > 0, "[\(op)] scale factors must be positive, got (\(sh), \(sw))")
+        check(sh > 0 && sw > 0, "[\(op)] scale factors must be positive, got (\(sh), \(sw))")
         oh = Int((Double(h) * sh).rounded(.down)); ow = Int((Double(w) * sw).rounded(.down))
     }
-    precondition(oh >= 1 && ow >= 1, "[\(op)] output size (\(oh), \(ow)) must be positive")
+    check(oh >= 1 && ow >= 1, "[\(op)] output size (\(oh), \(ow)) must be positive")
     let align = alignCorners ?? false
     func axes<T: FloatScalar>(_ t: T.Type) -> (ResampleAxis, ResampleAxis) {
         switch mode {

@@ -14,14 +14,14 @@ extension Tensor {
     private func inferShape(_ shape: [Int], op: String) -> [Int] {
         var out = shape
         let unknown = shape.indices.filter { shape[$0] == -1 }
-        precondition(unknown.count <= 1, "[\(op)] only one dimension can be -1, got \(Shape.describe(shape))")
+        check(unknown.count <= 1, "[\(op)] only one dimension can be -1, got \(Shape.describe(shape))")
         let known = shape.filter { $0 != -1 }.reduce(1, *)
         if let u = unknown.first {
-            precondition(known != 0 && count % known == 0,
+            check(known != 0 && count % known == 0,
                          "[\(op)] shape \(Shape.describe(shape)) is invalid for input of size \(count) \(Shape.describe(self.shape))")
             out[u] = count / known
         }
-        precondition(out.allSatisfy { $0 >= 0 } && Shape.count(out) == count,
+        check(out.allSatisfy { $0 >= 0 } && Shape.count(out) == count,
                      "[\(op)] shape \(Shape.describe(shape)) is invalid for input of size \(count) \(Shape.describe(self.shape))")
         return out
     }
@@ -41,7 +41,7 @@ extension Tensor {
 
     /// Like `reshape`, but stops unless the data is contiguous (never copies).
     public func view(_ shape: [Int]) -> Tensor {
-        precondition(isContiguous, "[view] size \(Shape.describe(shape)) is not compatible with the input's strides \(strides) (shape \(Shape.describe(self.shape))); use reshape or contiguous() first")
+        check(isContiguous, "[view] size \(Shape.describe(shape)) is not compatible with the input's strides \(strides) (shape \(Shape.describe(self.shape))); use reshape or contiguous() first")
         return reshape(shape)
     }
 
@@ -51,15 +51,15 @@ extension Tensor {
     public func flatten(startDim: Int = 0, endDim: Int = -1) -> Tensor {
         if rank == 0 { return reshape([1]) }
         let s = Shape.normalize(startDim, rank: rank, op: "flatten"), e = Shape.normalize(endDim, rank: rank, op: "flatten")
-        precondition(s <= e, "[flatten] startDim \(startDim) comes after endDim \(endDim)")
+        check(s <= e, "[flatten] startDim \(startDim) comes after endDim \(endDim)")
         return reshape(Array(shape[..<s]) + [shape[s...e].reduce(1, *)] + Array(shape[(e + 1)...]))
     }
 
     /// Reorders dimensions: result dim i is input dim `dims[i]`.
     public func permute(_ dims: [Int]) -> Tensor {
-        precondition(dims.count == rank, "[permute] expected \(rank) dims for shape \(Shape.describe(shape)), got \(dims)")
+        check(dims.count == rank, "[permute] expected \(rank) dims for shape \(Shape.describe(shape)), got \(dims)")
         let d = dims.map { Shape.normalize($0, rank: rank, op: "permute") }
-        precondition(Set(d).count == rank, "[permute] dims \(dims) repeat a dimension")
+        check(Set(d).count == rank, "[permute] dims \(dims) repeat a dimension")
         var inverse = [Int](repeating: 0, count: rank)
         for (i, j) in d.enumerated() { inverse[j] = i }
         return makeView("PermuteBackward", shape: d.map { shape[$0] }, strides: d.map { strides[$0] },
@@ -78,19 +78,19 @@ extension Tensor {
 
     /// The transpose of a matrix (a 0-d or 1-d tensor is returned as is).
     public var t: Tensor {
-        precondition(rank <= 2, "[t] expects a tensor with <= 2 dimensions, got shape \(Shape.describe(shape))")
+        check(rank <= 2, "[t] expects a tensor with <= 2 dimensions, got shape \(Shape.describe(shape))")
         return transpose(0, 1)
     }
 
     /// A view repeating size-1 dims (and new leading dims) to `shape`; −1 keeps a size.
     /// The gradient is summed back over the repeated dims.
     public func expand(_ shape: [Int]) -> Tensor {
-        precondition(shape.count >= rank, "[expand] the number of sizes \(shape.count) must be >= the tensor's rank \(rank)")
+        check(shape.count >= rank, "[expand] the number of sizes \(shape.count) must be >= the tensor's rank \(rank)")
         let lead = shape.count - rank
         var target = shape
         for i in 0..<rank where shape[lead + i] == -1 { target[lead + i] = self.shape[i] }
         for i in 0..<rank {
-            precondition(self.shape[i] == target[lead + i] || self.shape[i] == 1,
+            check(self.shape[i] == target[lead + i] || self.shape[i] == 1,
                          "[expand] the size \(self.shape[i]) at dim \(i) must match \(target[lead + i]) or be 1 (expanding \(Shape.describe(self.shape)) to \(Shape.describe(shape)))")
         }
         if target == self.shape { return self }
@@ -107,7 +107,7 @@ extension Tensor {
     public func narrow(dim: Int, start: Int, length: Int) -> Tensor {
         let d = Shape.normalize(dim, rank: rank, op: "narrow")
         let s = start < 0 ? start + shape[d] : start
-        precondition(s >= 0 && length >= 0 && s + length <= shape[d],
+        check(s >= 0 && length >= 0 && s + length <= shape[d],
                      "[narrow] start \(start) and length \(length) exceed dim \(d) of size \(shape[d]) (shape \(Shape.describe(shape)))")
         var newShape = shape
         newShape[d] = length
@@ -129,7 +129,7 @@ extension Tensor {
     public func select(dim: Int, index: Int) -> Tensor {
         let d = Shape.normalize(dim, rank: rank, op: "select")
         let i = index < 0 ? index + shape[d] : index
-        precondition(i >= 0 && i < shape[d], "[select] index \(index) is out of range for dim \(d) of size \(shape[d])")
+        check(i >= 0 && i < shape[d], "[select] index \(index) is out of range for dim \(d) of size \(shape[d])")
         return narrow(dim: d, start: i, length: 1).squeeze(dim: d)
     }
 
@@ -156,7 +156,7 @@ extension Tensor {
     /// Inserts a size-1 dim at `dim` (−1 appends).
     public func unsqueeze(_ dim: Int) -> Tensor {
         let d = dim < 0 ? dim + rank + 1 : dim
-        precondition(d >= 0 && d <= rank, "[unsqueeze] dim \(dim) out of range for a tensor of rank \(rank)")
+        check(d >= 0 && d <= rank, "[unsqueeze] dim \(dim) out of range for a tensor of rank \(rank)")
         var s = shape, st = strides
         s.insert(1, at: d)
         st.insert(d < rank ? strides[d] * shape[d] : 1, at: d)

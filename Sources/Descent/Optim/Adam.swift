@@ -1,7 +1,7 @@
 /// Adam, and AdamW with `decoupledWeightDecay`, with PyTorch's semantics:
 /// m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ),
 /// p ← p − lr·m̂/(√v̂ + ε). Adam adds weightDecay·p to g; AdamW multiplies p by (1 − lr·weightDecay).
-public class Adam {
+public class Adam: Optimizer {
     public let parameters: [Tensor]
     public var lr: Double
     public let beta1: Double, beta2: Double, eps: Double, weightDecay: Double
@@ -13,25 +13,22 @@ public class Adam {
         self.parameters = parameters
         self.lr = lr; self.beta1 = betas.0; self.beta2 = betas.1; self.eps = eps; self.weightDecay = weightDecay
         decoupled = false
-        Self.check(lr, betas, eps, weightDecay)
+        Self.validate(lr, betas, eps, weightDecay)
     }
 
     init(_ parameters: [Tensor], lr: Double, betas: (Double, Double), eps: Double, weightDecay: Double, decoupled: Bool) {
         self.parameters = parameters
         self.lr = lr; self.beta1 = betas.0; self.beta2 = betas.1; self.eps = eps; self.weightDecay = weightDecay
         self.decoupled = decoupled
-        Self.check(lr, betas, eps, weightDecay)
+        Self.validate(lr, betas, eps, weightDecay)
     }
 
-    private static func check(_ lr: Double, _ betas: (Double, Double), _ eps: Double, _ wd: Double) {
-        precondition(lr >= 0, "[Adam] invalid learning rate: \(lr)")
-        precondition(betas.0 >= 0 && betas.0 < 1 && betas.1 >= 0 && betas.1 < 1, "[Adam] invalid betas: \(betas)")
-        precondition(eps >= 0, "[Adam] invalid epsilon value: \(eps)")
-        precondition(wd >= 0, "[Adam] invalid weight_decay value: \(wd)")
+    private static func validate(_ lr: Double, _ betas: (Double, Double), _ eps: Double, _ wd: Double) {
+        check(lr >= 0, "[Adam] invalid learning rate: \(lr)")
+        check(betas.0 >= 0 && betas.0 < 1 && betas.1 >= 0 && betas.1 < 1, "[Adam] invalid betas: \(betas)")
+        check(eps >= 0, "[Adam] invalid epsilon value: \(eps)")
+        check(wd >= 0, "[Adam] invalid weight_decay value: \(wd)")
     }
-
-    /// Clears the gradients (sets them to nil).
-    public func zeroGrad() { for p in parameters { p.zeroGrad() } }
 
     /// Applies one update from the current gradients.
     public func step() {

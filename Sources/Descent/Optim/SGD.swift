@@ -2,7 +2,7 @@
 /// g ← grad + weightDecay·p; with momentum μ: b ← μ·b + (1 − dampening)·g (b = g on the first
 /// step), g ← g + μ·b if nesterov else b; then p ← p − lr·g. Parameters without a gradient
 /// are skipped.
-public final class SGD {
+public final class SGD: Optimizer {
     public let parameters: [Tensor]
     public var lr: Double
     public let momentum: Double, dampening: Double, weightDecay: Double, nesterov: Bool
@@ -10,17 +10,14 @@ public final class SGD {
 
     public init(_ parameters: [Tensor], lr: Double, momentum: Double = 0, dampening: Double = 0,
                 weightDecay: Double = 0, nesterov: Bool = false) {
-        precondition(lr >= 0, "[SGD] invalid learning rate: \(lr)")
-        precondition(momentum >= 0, "[SGD] invalid momentum value: \(momentum)")
-        precondition(weightDecay >= 0, "[SGD] invalid weight_decay value: \(weightDecay)")
-        precondition(!nesterov || (momentum > 0 && dampening == 0), "[SGD] nesterov momentum requires a momentum and zero dampening")
+        check(lr >= 0, "[SGD] invalid learning rate: \(lr)")
+        check(momentum >= 0, "[SGD] invalid momentum value: \(momentum)")
+        check(weightDecay >= 0, "[SGD] invalid weight_decay value: \(weightDecay)")
+        check(!nesterov || (momentum > 0 && dampening == 0), "[SGD] nesterov momentum requires a momentum and zero dampening")
         self.parameters = parameters
         self.lr = lr; self.momentum = momentum; self.dampening = dampening
         self.weightDecay = weightDecay; self.nesterov = nesterov
     }
-
-    /// Clears the gradients (sets them to nil, as `zero_grad(set_to_none=True)`).
-    public func zeroGrad() { for p in parameters { p.zeroGrad() } }
 
     /// Applies one update from the current gradients.
     public func step() {

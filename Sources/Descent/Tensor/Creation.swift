@@ -3,7 +3,7 @@
 extension Tensor {
     /// A tensor of `shape` filled with `value`.
     public static func full(_ shape: [Int], _ value: Double, dtype: DType = .float32) -> Tensor {
-        precondition(shape.allSatisfy { $0 >= 0 }, "[full] negative size in shape \(Shape.describe(shape))")
+        check(shape.allSatisfy { $0 >= 0 }, "[full] negative size in shape \(Shape.describe(shape))")
         let t = Tensor(uninitialized: shape, dtype: dtype)
         Kernels.fill(t, value)
         return t
@@ -11,7 +11,7 @@ extension Tensor {
 
     /// Zeros of `shape`.
     public static func zeros(_ shape: [Int], dtype: DType = .float32) -> Tensor {
-        precondition(shape.allSatisfy { $0 >= 0 }, "[zeros] negative size in shape \(Shape.describe(shape))")
+        check(shape.allSatisfy { $0 >= 0 }, "[zeros] negative size in shape \(Shape.describe(shape))")
         return Tensor(storage: Storage(zeros: Shape.count(shape), dtype: dtype), shape: shape,
                       strides: Shape.contiguousStrides(shape))
     }
@@ -26,8 +26,8 @@ extension Tensor {
 
     /// Values `start, start+step, …` below `end` (PyTorch's `arange`).
     public static func arange(_ start: Double = 0, _ end: Double, step: Double = 1, dtype: DType = .float32) -> Tensor {
-        precondition(step != 0, "[arange] step must be non-zero")
-        precondition((end - start) / step >= 0, "[arange] upper bound and step sign are inconsistent: start \(start), end \(end), step \(step)")
+        check(step != 0, "[arange] step must be non-zero")
+        check((end - start) / step >= 0, "[arange] upper bound and step sign are inconsistent: start \(start), end \(end), step \(step)")
         let n = Int(((end - start) / step).rounded(.up))
         let t = Tensor(uninitialized: [n], dtype: dtype)
         for i in 0..<n { t.setElement(i, start + Double(i) * step) }
@@ -36,7 +36,7 @@ extension Tensor {
 
     /// `steps` values evenly spaced from `start` to `end` inclusive.
     public static func linspace(_ start: Double, _ end: Double, steps: Int, dtype: DType = .float32) -> Tensor {
-        precondition(steps >= 0, "[linspace] number of steps must be non-negative, got \(steps)")
+        check(steps >= 0, "[linspace] number of steps must be non-negative, got \(steps)")
         let t = Tensor(uninitialized: [steps], dtype: dtype)
         if steps == 1 { t.setElement(0, start) }
         guard steps > 1 else { return t }
@@ -73,7 +73,7 @@ extension Tensor {
 
     /// Uniform samples in [low, high).
     public static func uniform(_ shape: [Int], low: Double, high: Double, dtype: DType = .float32) -> Tensor {
-        precondition(dtype.isFloatingPoint, "[uniform] expected a floating-point dtype, got \(dtype)")
+        check(dtype.isFloatingPoint, "[uniform] expected a floating-point dtype, got \(dtype)")
         let t = Tensor(uninitialized: shape, dtype: dtype)
         var g = Descent.generator
         for i in 0..<t.count { t.setElement(i, low + (high - low) * g.nextUniform()) }
@@ -83,8 +83,8 @@ extension Tensor {
 
     /// Normal samples with the given mean and standard deviation.
     public static func normal(_ shape: [Int], mean: Double, std: Double, dtype: DType = .float32) -> Tensor {
-        precondition(dtype.isFloatingPoint, "[normal] expected a floating-point dtype, got \(dtype)")
-        precondition(std >= 0, "[normal] std must be >= 0, got \(std)")
+        check(dtype.isFloatingPoint, "[normal] expected a floating-point dtype, got \(dtype)")
+        check(std >= 0, "[normal] std must be >= 0, got \(std)")
         let t = Tensor(uninitialized: shape, dtype: dtype)
         var g = Descent.generator
         for i in 0..<t.count { t.setElement(i, mean + std * g.nextNormal()) }
@@ -92,9 +92,9 @@ extension Tensor {
         return t
     }
 
-    /// Random integers in [low, high) (int64 by default).
-    public static func randint(low: Int = 0, high: Int, _ shape: [Int], dtype: DType = .int64) -> Tensor {
-        precondition(high > low, "[randint] expected low < high, got \(low) and \(high)")
+    /// Random integers in [low, high) of `shape` (int64 by default), as PyTorch's `randint`.
+    public static func randint(_ shape: [Int], low: Int = 0, high: Int, dtype: DType = .int64) -> Tensor {
+        check(high > low, "[randint] expected low < high, got \(low) and \(high)")
         let t = Tensor(uninitialized: shape, dtype: dtype)
         let span = UInt64(high - low)
         var g = Descent.generator

@@ -11,8 +11,8 @@ public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
     public var byteSize: Int { self == .float32 ? 4 : 8 }
     /// Whether the type is a floating-point type (the only kind that can require a gradient).
     public var isFloatingPoint: Bool { self != .int64 }
-    /// PyTorch's spelling, e.g. `torch.float32`.
-    public var description: String { "torch.\(rawValue)" }
+    /// The name, e.g. `float32` (PyTorch's `torch.float32` without the module).
+    public var description: String { rawValue }
 
     /// Type promotion as PyTorch does for two tensors: int64 < float32 < float64.
     static func promote(_ a: DType, _ b: DType) -> DType {

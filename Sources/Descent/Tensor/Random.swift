@@ -55,28 +55,30 @@ public struct Generator: RandomNumberGenerator {
 
 import Foundation
 
-/// Library-wide settings: the random seed and the thread count.
-public enum Descent {
-    /// The global generator used by `Tensor.rand`, `randn`, initializers, dropout and shuffling.
-    nonisolated(unsafe) public static var generator = Generator(seed: 0)
+// Library-wide settings: the random seed and the thread count. They are declared at the top of
+// the module (no namespace type), so that `Descent.manualSeed(0)` and `Descent.threads` name
+// the module and a program that defines its own `Tensor` can still write `Descent.Tensor`.
 
-    /// Re-seeds the global generator, making every later random draw reproducible.
-    public static func manualSeed(_ seed: UInt64) {
-        generator = Generator(seed: seed)
-    }
+/// The global generator used by `Tensor.rand`, `randn`, initializers, dropout and shuffling.
+nonisolated(unsafe) public var generator = Generator(seed: 0)
 
-    /// Returns the memory Descent keeps for reuse (freed tensor buffers of 64 KiB and more, up
-    /// to 1 GiB in all) to the system.
-    public static func releaseCachedMemory() { BufferCache.empty() }
+/// Re-seeds the global generator, making every later random draw reproducible
+/// (PyTorch's `torch.manual_seed`).
+public func manualSeed(_ seed: UInt64) {
+    generator = Generator(seed: seed)
+}
 
-    /// Threads used by Descent's kernels and by BLAS; defaults to the CPUs this process may
-    /// use (its affinity mask, limited by a cgroup CPU quota). Setting it applies at once.
-    public static var threads: Int {
-        get { Parallel.threads }
-        set {
-            precondition(newValue >= 1, "[threads] expected at least 1 thread, got \(newValue)")
-            Parallel.threads = newValue
-            BLAS.setThreads(newValue)
-        }
+/// Returns the memory Descent keeps for reuse (freed tensor buffers of 64 KiB and more, up
+/// to 1 GiB in all) to the system.
+public func releaseCachedMemory() { BufferCache.empty() }
+
+/// Threads used by Descent's kernels and by BLAS; defaults to the CPUs this process may
+/// use (its affinity mask, limited by a cgroup CPU quota). Setting it applies at once.
+public var threads: Int {
+    get { Parallel.threads }
+    set {
+        check(newValue >= 1, "[threads] expected at least 1 thread, got \(newValue)")
+        Parallel.threads = newValue
+        BLAS.setThreads(newValue)
     }
 }

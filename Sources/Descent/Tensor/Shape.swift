@@ -35,7 +35,7 @@ enum Shape {
     static func normalize(_ dim: Int, rank: Int, op: String) -> Int {
         let r = max(rank, 1)
         let d = dim < 0 ? dim + r : dim
-        precondition(d >= 0 && d < r, "[\(op)] dim \(dim) out of range for a tensor of rank \(rank) (expected -\(r)...\(r - 1))")
+        check(d >= 0 && d < r, "[\(op)] dim \(dim) out of range for a tensor of rank \(rank) (expected -\(r)...\(r - 1))")
         return d
     }
 
@@ -47,7 +47,7 @@ enum Shape {
         for i in 0..<n {
             let x = i < n - a.count ? 1 : a[i - (n - a.count)]
             let y = i < n - b.count ? 1 : b[i - (n - b.count)]
-            precondition(x == y || x == 1 || y == 1,
+            check(x == y || x == 1 || y == 1,
                          "[\(op)] shapes \(describe(a)) and \(describe(b)) cannot be broadcast: sizes \(x) and \(y) differ at dim \(i)")
             out[i] = x == 1 ? y : x
         }
@@ -63,4 +63,18 @@ enum Shape {
         }
         return out
     }
+}
+
+/// A size per spatial dim, written as one number (`3`) or a list (`[3, 5]`).
+public struct Size2: Equatable, Sendable, ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral, CustomStringConvertible {
+    public let h: Int, w: Int
+    public init(_ h: Int, _ w: Int) { self.h = h; self.w = w }
+    public init(_ v: Int) { self.init(v, v) }
+    public init(integerLiteral v: Int) { self.init(v) }
+    public init(arrayLiteral values: Int...) {
+        check(values.count == 2 || values.count == 1, "[Size2] expected 1 or 2 values, got \(values)")
+        self.init(values[0], values.count == 2 ? values[1] : values[0])
+    }
+    public var description: String { "(\(h), \(w))" }
+    var pair: (Int, Int) { (h, w) }
 }

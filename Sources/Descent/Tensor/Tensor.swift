@@ -50,8 +50,8 @@ public final class Tensor {
     ///
     /// - Precondition: `scalars.count` equals the product of `shape`.
     public convenience init<T: TensorScalar>(shape: [Int], scalars: [T]) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "[Tensor] negative size in shape \(Shape.describe(shape))")
-        precondition(Shape.count(shape) == scalars.count,
+        check(shape.allSatisfy { $0 >= 0 }, "[Tensor] negative size in shape \(Shape.describe(shape))")
+        check(Shape.count(shape) == scalars.count,
                      "[Tensor] shape \(Shape.describe(shape)) needs \(Shape.count(shape)) values, got \(scalars.count)")
         self.init(uninitialized: shape, dtype: T.dtype)
         scalars.withUnsafeBufferPointer { src in
@@ -67,7 +67,7 @@ public final class Tensor {
     /// A 2-D tensor from rows of equal length.
     public convenience init<T: TensorScalar>(_ rows: [[T]]) {
         let cols = rows.first?.count ?? 0
-        precondition(rows.allSatisfy { $0.count == cols }, "[Tensor] rows of different lengths")
+        check(rows.allSatisfy { $0.count == cols }, "[Tensor] rows of different lengths")
         self.init(shape: [rows.count, cols], scalars: rows.flatMap { $0 })
     }
 
@@ -129,7 +129,7 @@ public final class Tensor {
 
     /// The single value of a one-element tensor, as `Double`.
     public var itemDouble: Double {
-        precondition(count == 1, "[item] a tensor with \(count) elements cannot be converted to a scalar; shape \(Shape.describe(shape))")
+        check(count == 1, "[item] a tensor with \(count) elements cannot be converted to a scalar; shape \(Shape.describe(shape))")
         return element(at: offset)
     }
 
@@ -144,11 +144,11 @@ public final class Tensor {
 
     /// The value at a multi-index (negative indices count from the end), as Double.
     public subscript(index indices: Int...) -> Double {
-        precondition(indices.count == rank, "[subscript] expected \(rank) indices for shape \(Shape.describe(shape)), got \(indices.count)")
+        check(indices.count == rank, "[subscript] expected \(rank) indices for shape \(Shape.describe(shape)), got \(indices.count)")
         var pos = offset
         for (d, i) in indices.enumerated() {
             let j = i < 0 ? i + shape[d] : i
-            precondition(j >= 0 && j < shape[d], "[subscript] index \(i) out of range for dim \(d) of size \(shape[d])")
+            check(j >= 0 && j < shape[d], "[subscript] index \(i) out of range for dim \(d) of size \(shape[d])")
             pos += j * strides[d]
         }
         return element(at: pos)

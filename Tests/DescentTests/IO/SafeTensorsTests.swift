@@ -55,7 +55,7 @@ final class SafeTensorsTests: XCTestCase {
         let path = tmp.appendingPathComponent("round.safetensors").path
         let x = Tensor.randn([3, 4]).t
         try SafeTensors(tensors: [("x", x), ("i", Tensor([1, 2, 3] as [Int64]))], metadata: ["k": "v"]).save(to: path)
-        let back = try SafeTensors.load(path)
+        let back = try SafeTensors.load(from: path)
         XCTAssertEqual(back.metadata, ["k": "v"])
         assertClose(back["x"]!, x.contiguous(), rtol: 0, atol: 0, "x")
         XCTAssertEqual(back["i"]!.toArray(Int64.self), [1, 2, 3])
@@ -76,7 +76,7 @@ final class SafeTensorsTests: XCTestCase {
         let path = tmp.appendingPathComponent("bad.safetensors").path
         try! bytes.write(to: URL(fileURLWithPath: path))
         do {
-            _ = try SafeTensors.load(path)
+            _ = try SafeTensors.load(from: path)
             XCTFail("expected an error containing '\(text)'", file: file, line: line)
         } catch let error as SafeTensorsError {
             XCTAssertEqual(error.path, path, file: file, line: line)
@@ -130,7 +130,7 @@ final class SafeTensorsTests: XCTestCase {
     }
 
     func testMissingFileIsAnErrorNotACrash() {
-        XCTAssertThrowsError(try SafeTensors.load(tmp.appendingPathComponent("nope.safetensors").path)) { error in
+        XCTAssertThrowsError(try SafeTensors.load(from: tmp.appendingPathComponent("nope.safetensors").path)) { error in
             XCTAssertTrue("\(error)".contains("nope.safetensors"))
         }
     }

@@ -57,8 +57,8 @@ final class LayerFixtureTests: XCTestCase {
         "nll": { [nllLoss($0["a"]!, $0["t"]!, weight: $0["w"]!)] },
         "bce": { [binaryCrossEntropy($0["a"]!, $0["t"]!)] },
         "bce_grad_at_bounds": { [binaryCrossEntropy($0["a"]!, $0["t"]!)] },
-        "bce_logits": { [bceWithLogits($0["a"]!, $0["t"]!)] },
-        "bce_logits_pos_weight": { [bceWithLogits($0["a"]!, $0["t"]!, posWeight: $0["pw"]!)] },
+        "bce_logits": { [binaryCrossEntropyWithLogits($0["a"]!, $0["t"]!)] },
+        "bce_logits_pos_weight": { [binaryCrossEntropyWithLogits($0["a"]!, $0["t"]!, posWeight: $0["pw"]!)] },
     ]
 
     /// Wraps a ConvTranspose2d as the fixture's module `m` called with output_size [8, 8].
@@ -113,6 +113,7 @@ final class LayerFixtureTests: XCTestCase {
     func testLayersMatchPyTorch() throws {
         let fixtures = ModuleFixture.all(in: try Fixtures.load("layers.safetensors"))
         XCTAssertGreaterThan(fixtures.count, 25)
+        assertSameCases(fixture: Set(fixtures.keys), swift: Set(Self.modules.keys))
         for name in fixtures.keys.sorted() {
             guard let make = Self.modules[name] else {
                 XCTFail("layer fixture \(name) (\(fixtures[name]!.call)) has no Swift counterpart")

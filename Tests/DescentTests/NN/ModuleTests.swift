@@ -46,7 +46,7 @@ final class ModuleTests: XCTestCase {
         Descent.manualSeed(11)
         let model = Self.cnn()
         for _ in 0..<3 {
-            let loss = crossEntropy(model(Tensor.randn([8, 1, 8, 8])), Tensor.randint(high: 5, [8]))
+            let loss = crossEntropy(model(Tensor.randn([8, 1, 8, 8])), Tensor.randint([8], high: 5))
             model.zeroGrad()
             loss.backward()
             withNoGrad { for p in model.parameters() { p.addAssign(p.grad!, alpha: -0.1) } }
@@ -66,7 +66,7 @@ final class ModuleTests: XCTestCase {
         let committed = try StateDict.load(from: statePath)
         XCTAssertEqual(committed.keys, model.stateDict().keys)
         for (k, t) in model.stateDict() { assertClose(t, committed[k]!, rtol: 1e-6, atol: 1e-7, "state \(k)") }
-        assertClose(y, try SafeTensors.load(ioPath)["output"]!, rtol: 1e-5, atol: 1e-6, "outputs")
+        assertClose(y, try SafeTensors.load(from: ioPath)["output"]!, rtol: 1e-5, atol: 1e-6, "outputs")
     }
 
     func testStrictLoadingNamesEveryProblemAndChangesNothing() {

@@ -15,7 +15,7 @@ final class ReadmeExampleTests: XCTestCase {
             Linear(16 * 14 * 14, 10)
         }
         let optimizer = Adam(model.parameters(), lr: 1e-3)
-        let images = Tensor.randn([64, 1, 28, 28]), labels = Tensor.randint(high: 10, [64])
+        let images = Tensor.randn([64, 1, 28, 28]), labels = Tensor.randint([64], high: 10)
         model.train()
         var first = 0.0
         for step in 0..<5 {

@@ -134,7 +134,7 @@ final class RecurrentSequencePrimitiveTests: XCTestCase {
         Descent.manualSeed(23)
         let saved = Descent.threads, savedBackend = MatmulBackend.current
         defer { Descent.threads = saved; MatmulBackend.current = savedBackend }
-        XCTAssertEqual(Tensor.fusedSequenceApplies(Tensor.zeros([1])), MatmulBackend.resolved == .avx512)
+        XCTAssertEqual(Kernels.fusedSequenceApplies(Tensor.zeros([1])), MatmulBackend.resolved == .avx512)
         let makers: [(String, () -> RecurrentLayer)] = [
             ("LSTM", { LSTM(6, 70, bidirectional: true) }), ("LSTM no bias", { LSTM(6, 70, bias: false) }),
             ("GRU", { GRU(6, 70, bidirectional: true) }), ("GRU no bias", { GRU(6, 70, bias: false) }),

@@ -10,7 +10,7 @@ enum Fixtures {
 
     static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
-    static func load(_ name: String) throws -> SafeTensors { try SafeTensors.load(path(name)) }
+    static func load(_ name: String) throws -> SafeTensors { try SafeTensors.load(from: path(name)) }
 }
 
 /// One fixture case: inputs, outputs, upstream gradients and input gradients from PyTorch.
@@ -79,6 +79,7 @@ func assertClose(_ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-5, atol
 /// outputs and the input gradients for PyTorch's upstream gradients.
 func runFunctionCases(_ cases: [String: FixtureCase], _ ops: [String: ([String: Tensor]) -> [Tensor]],
                       tolerance: [String: (rtol: Double, atol: Double)], file: StaticString = #filePath, line: UInt = #line) {
+    assertSameCases(fixture: Set(cases.keys), swift: Set(ops.keys), file: file, line: line)
     for name in cases.keys.sorted() {
         let c = cases[name]!
         guard let op = ops[name] else {
@@ -114,4 +115,11 @@ func assertGradcheck(_ name: String, _ inputs: [Tensor], file: StaticString = #f
                      _ f: @escaping ([Tensor]) -> Tensor) {
     let r = gradcheck(inputs, f)
     XCTAssertTrue(r.passed, "\(name): \(r)", file: file, line: line)
+}
+
+/// Fails for a case that exists on one side only: a fixture case with no Swift counterpart
+/// (never checked), or a Swift case with no fixture (it would never run).
+func assertSameCases(fixture: Set<String>, swift: Set<String>, file: StaticString = #filePath, line: UInt = #line) {
+    for name in fixture.subtracting(swift).sorted() { XCTFail("fixture case \(name) has no Swift counterpart", file: file, line: line) }
+    for name in swift.subtracting(fixture).sorted() { XCTFail("Swift case \(name) has no fixture case", file: file, line: line) }
 }

@@ -30,7 +30,7 @@ final class TensorTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(u.min().itemDouble, -2)
         XCTAssertLessThan(u.max().itemDouble, 3)
         XCTAssertEqual(u.mean().itemDouble, 0.5, accuracy: 0.05)
-        let r = Tensor.randint(low: 3, high: 6, [1000])
+        let r = Tensor.randint([1000], low: 3, high: 6)
         XCTAssertEqual(r.dtype, .int64)
         XCTAssertEqual(Set(r.toArray(Int64.self)), [3, 4, 5])
         let n = Tensor.normal([10_000], mean: 5, std: 2, dtype: .float64)

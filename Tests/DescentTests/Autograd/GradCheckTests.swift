@@ -1,4 +1,4 @@
-import Descent
+@testable import Descent
 import XCTest
 
 /// Float64 central-difference checks of the backward rule of every differentiable op.
@@ -158,7 +158,7 @@ final class LayerGradCheckTests: XCTestCase {
         check("layerNorm", [x(3, 5)]) { LayerNorm(5, elementwiseAffine: false)($0[0]) }
         let target = Tensor(shape: [4], scalars: [0, 2, 1, 2] as [Int64])
         check("crossEntropy smoothing", [x(4, 3)]) { crossEntropy($0[0], target, labelSmoothing: 0.2) }
-        check("bceWithLogits", [x(6), Tensor.uniform([6], low: 0, high: 1, dtype: .float64)]) { bceWithLogits($0[0], $0[1]) }
+        check("bceWithLogits", [x(6), Tensor.uniform([6], low: 0, high: 1, dtype: .float64)]) { binaryCrossEntropyWithLogits($0[0], $0[1]) }
         check("binaryCrossEntropy", [Tensor.uniform([6], low: 0.1, high: 0.9, dtype: .float64), Tensor.uniform([6], low: 0, high: 1, dtype: .float64)]) {
             binaryCrossEntropy($0[0], $0[1])
         }

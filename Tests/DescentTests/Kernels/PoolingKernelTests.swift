@@ -12,7 +12,7 @@ final class PoolingKernelTests: XCTestCase {
         for (kernel, stride) in geometries {
             for w in [2, 7, 14, 31, 34, 66] {
                 // Few distinct values, so that windows hold ties; some NaN.
-                let ints: [Int64] = Tensor.randint(low: 0, high: 4, [2, 3, 7, w]).toArray(Int64.self)
+                let ints: [Int64] = Tensor.randint([2, 3, 7, w], low: 0, high: 4).toArray(Int64.self)
                 var values: [Double] = []
                 for (i, v) in ints.enumerated() { values.append(i % 29 == 3 || i % 31 == 7 ? Double.nan : Double(v)) }
                 let x64 = Tensor(shape: [2, 3, 7, w], scalars: values).requiringGrad()

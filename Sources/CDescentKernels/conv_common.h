@@ -1,0 +1,37 @@
+// Helpers shared by the direct and Winograd convolution kernels (conv_common.c).
+#ifndef DESCENT_CONV_COMMON_H
+#define DESCENT_CONV_COMMON_H
+#include "descent_kernels.h"
+#include "simd.h"
+
+/// The distance between channel planes of hw floats at which the kernels read them: hw, or a
+/// little more when hw·4 bytes is a multiple of 512 (planes then fall on the same L1 sets).
+int64_t dk_conv_plane_stride(int64_t hw);
+/// d[i·cs + p] = x[i·hw + p] for c planes.
+void dk_conv_copy_planes(int64_t c, int64_t hw, const float *x, int64_t cs, float *d);
+/// panels[o0/32][p][j] = g[(o0 + j)·ld + p] for p < P (0 past cout): gᵀ in panels of 32 channels.
+void dk_conv_grad_panels(const float *gout, int64_t ld, int64_t cout, int64_t P, float *panels);
+#ifdef DK_X86
+/// lo[r] += Σ_k a[r][k] · b[k·ldb + 0:16], hi[r] += Σ_k a[r][k] · b[k·ldb + 16:32] for 8 rows r and
+/// k < n: the 8×32 register tile of the weight gradients (rows of x or of V against panels of gᵀ).
+DK_TARGET_AVX512 static inline void dk_rows_times_panel(const float *const a[8], int64_t n, const float *b, int64_t ldb,
+                                                        __m512 lo[8], __m512 hi[8]) {
+    __m512 c00 = lo[0], c01 = hi[0], c10 = lo[1], c11 = hi[1], c20 = lo[2], c21 = hi[2], c30 = lo[3], c31 = hi[3];
+    __m512 c40 = lo[4], c41 = hi[4], c50 = lo[5], c51 = hi[5], c60 = lo[6], c61 = hi[6], c70 = lo[7], c71 = hi[7];
+    for (int64_t k = 0; k < n; k++, b += ldb) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), v;
+#define DK_ROW(r, l, h)               \
+    v = _mm512_set1_ps(a[r][k]);      \
+    l = _mm512_fmadd_ps(v, b0, l);    \
+    h = _mm512_fmadd_ps(v, b1, h);
+        DK_ROW(0, c00, c01) DK_ROW(1, c10, c11) DK_ROW(2, c20, c21) DK_ROW(3, c30, c31)
+        DK_ROW(4, c40, c41) DK_ROW(5, c50, c51) DK_ROW(6, c60, c61) DK_ROW(7, c70, c71)
+#undef DK_ROW
+    }
+    lo[0] = c00, hi[0] = c01, lo[1] = c10, hi[1] = c11, lo[2] = c20, hi[2] = c21, lo[3] = c30, hi[3] = c31;
+    lo[4] = c40, hi[4] = c41, lo[5] = c50, hi[5] = c51, lo[6] = c60, hi[6] = c61, lo[7] = c70, hi[7] = c71;
+}
+/// p rounded up to 64 bytes.
+float *dk_align64(float *p);
+#endif
+#endif

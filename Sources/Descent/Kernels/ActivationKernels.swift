@@ -1,0 +1,32 @@
+import CDescentKernels
+
+// tanh, sigmoid and ReLU forward and backward: the vectorized C kernels (elementwise.c) for
+// contiguous float32 tensors, the generic loops over the element functions of Ops/Unary.swift
+// otherwise (float64, strided views).
+extension Kernels {
+    /// tanh(x) elementwise (x floating-point).
+    static func tanh(_ x: Tensor) -> Tensor {
+        vectorizedFloat(x, dk_tanh_f32) ?? map(x, TanhFn.self, cost: 8, op: "tanh")
+    }
+
+    /// g·(1 − y²), the gradient of tanh from its output y.
+    static func tanhBackward(_ g: Tensor, _ y: Tensor) -> Tensor { zip(g, y, TanhGradFn.self, op: "tanh") }
+
+    /// σ(x) elementwise (x floating-point).
+    static func sigmoid(_ x: Tensor) -> Tensor {
+        vectorizedFloat(x, dk_sigmoid_f32) ?? map(x, SigmoidFn.self, cost: 8, op: "sigmoid")
+    }
+
+    /// g·y·(1 − y), the gradient of σ from its output y.
+    static func sigmoidBackward(_ g: Tensor, _ y: Tensor) -> Tensor { zip(g, y, SigmoidGradFn.self, op: "sigmoid") }
+
+    /// max(x, 0) elementwise (x floating-point; −0 and NaN kept).
+    static func relu(_ x: Tensor) -> Tensor {
+        vectorizedFloat(x, cost: 1, dk_relu_f32) ?? map(x, ReluFn.self, op: "relu")
+    }
+
+    /// g where the output y > 0 (or is NaN), else 0.
+    static func reluBackward(_ g: Tensor, _ y: Tensor) -> Tensor {
+        vectorizedFloat(g, y, dk_relu_grad_f32) ?? zip(g, y, ReluGradFn.self, op: "relu")
+    }
+}

@@ -1,0 +1,260 @@
+import CDescentKernels
+import Foundation
+
+// The convolution algorithms behind Ops/Convolution.swift, and the choice between them: float32
+// on AVX-512 by the direct kernels (Kernels/ConvDirect.swift: stride-1 convolution, with
+// Winograd's algorithm for 3×3 kernels; transposed convolution by stride phases), everything
+// else by im2col + GEMM; images spread over the thread pool (ConvPlan).
+
+extension Kernels {
+    /// What a convolution's forward pass keeps for its backward.
+    struct ConvolutionSaved {
+        /// The input and weight as contiguous data (no graph).
+        let x: Tensor, w: Tensor
+        let g: ConvGeometry, groups: Int, outChannels: Int
+        /// Whether the forward ran the direct kernel (the backward then does too).
+        let direct: Bool
+        /// im2col columns per (image, group), kept for the weight gradient when not too large.
+        let columns: ConvPlan.Slots
+    }
+
+    /// out[n, o] = bias[o] + Σ_c Σ_ij w[o, c, i, j] · x[n, g·C/groups + c, …] for the geometry
+    /// `g`; x (N, C, H, W) and w (O, C/groups, kh, kw) contiguous, checked by the op.
+    /// `weightGradient`: the backward will need dW (im2col columns are then kept when small).
+    static func convolution2d(_ x: Tensor, _ w: Tensor, bias: Tensor?, _ g: ConvGeometry, groups: Int,
+                              weightGradient: Bool) -> (Tensor, ConvolutionSaved) {
+        let (n, o) = (g.n, w.shape[0])
+        let xd = x.contiguousData(), wm = w.contiguousData()
+        let og = o / groups, cg = g.c / groups, pixels = g.oh * g.ow, k = cg * g.kh * g.kw
+        let out = Tensor(uninitialized: [n, o, g.oh, g.ow], dtype: x.dtype)
+        // Per image: col = im2col(x[b]) (k × pixels); out[b, group] = W[group] (og × k) · col.
+        // The columns are kept for the weight gradient when they are not too large.
+        // The direct kernel builds no columns; the weight gradient then forms them again.
+        let direct = convolutionDirectApplies(x, g, groups: groups)
+        // Fewer images than threads: the threads share each image's rows of tiles (Winograd); the
+        // backward then takes the im2col path.
+        let shared = !direct && convolutionWinogradSharesImages(x, g, groups: groups, outChannels: o)
+        let keepColumns = !direct && !shared && weightGradient && n * groups * k * pixels * x.dtype.byteSize <= 128 << 20
+        let saved = ConvPlan.Slots(count: keepColumns ? n * groups : 0)
+        let packed = direct || shared ? convolutionDirectWeights(wm, g, outChannels: o) : nil
+        let biasData = bias?.contiguousData()
+        if let packed, shared {
+            let parts = Parallel.threads
+            Parallel.forRange(n * parts, cost: o * k * pixels / parts, chunksPerThread: n) { r in
+                for t in r {
+                    convolutionWinogradPart(xd, g, image: t / parts, part: t % parts, parts: parts, packed: packed,
+                                            bias: biasData, outChannels: o, out: out)
+                }
+            }
+        } else {
+            ConvPlan.forEachImage(n, dtype: x.dtype, cost: o * k * pixels) { b in
+                if let packed {
+                    convolutionDirect(xd, g, image: b, packed: packed, bias: biasData, outChannels: o, out: out)
+                    return
+                }
+                for grp in 0..<groups {
+                    let col = im2col(xd, g, image: b, c0: grp * cg, cg: cg)
+                    gemm(false, false, m: og, n: pixels, k: k, a: wm, aOffset: grp * og * k, lda: k,
+                         b: col, bOffset: 0, ldb: pixels, c: out, cOffset: (b * o + grp * og) * pixels, ldc: pixels)
+                    if keepColumns { saved[b * groups + grp] = col }
+                }
+            }
+        }
+        if let biasData, !direct && !shared { addInPlace(out, biasData.reshape([1, o, 1, 1])) }
+        return (out, ConvolutionSaved(x: xd, w: wm, g: g, groups: groups, outChannels: o, direct: direct, columns: saved))
+    }
+
+    /// The input and weight gradients of `convolution2d` for the output gradient `gout`
+    /// (each nil when not asked for).
+    static func convolution2dBackward(_ gout: Tensor, _ s: ConvolutionSaved, inputGradient needX: Bool,
+                                      weightGradient needW: Bool) -> (Tensor?, Tensor?) {
+        let (g, groups, o, direct, xd, wm) = (s.g, s.groups, s.outChannels, s.direct, s.x, s.w)
+        let (n, c, h, wd, kh, kw) = (g.n, g.c, g.h, g.w, g.kh, g.kw)
+        let og = o / groups, cg = c / groups, pixels = g.oh * g.ow, k = cg * kh * kw
+        let gc = gout.contiguousData()
+        // With stride 1, dx is the convolution of g with the flipped, transposed weight
+        // (padded by k − 1 − p on the leading side, which may be negative).
+        let dx = needX ? (direct ? Tensor(uninitialized: xd.shape, dtype: xd.dtype) : Tensor.zeros(xd.shape, dtype: xd.dtype)) : nil
+        let gT = ConvGeometry(n: n, c: o, h: g.oh, w: g.ow, kh: kh, kw: kw, sh: 1, sw: 1, padH: kh - 1 - g.padH,
+                              padW: kw - 1 - g.padW, dh: 1, dw: 1, oh: h, ow: wd)
+        let wFlipped = needX && direct ? convolutionDirectWeights(wm, gT, outChannels: c, flipped: true) : nil
+        let partials = ConvPlan.WeightGradPartials(shape: [groups, k, og], dtype: wm.dtype)
+        ConvPlan.forEachImage(n, dtype: xd.dtype, cost: 2 * o * k * pixels) { b in
+            if let dx, let wFlipped { convolutionDirect(gc, gT, image: b, packed: wFlipped, outChannels: c, out: dx) }
+            if direct && needW { convolutionDirectWeightGrad(xd, g, image: b, gout: gc, outChannels: o, into: partials.current) }
+            for grp in 0..<groups {
+                let gOff = (b * o + grp * og) * pixels
+                if needW && !direct {
+                    // dW[group]ᵀ (k × og) += col (k × pixels) · g[b, group]ᵀ: the large operand
+                    // is read as rows, which is faster than transposing it for dW = g·colᵀ.
+                    let col = s.columns[b * groups + grp] ?? im2col(xd, g, image: b, c0: grp * cg, cg: cg)
+                    gemm(false, true, m: k, n: og, k: pixels, a: col, aOffset: 0, lda: pixels,
+                         b: gc, bOffset: gOff, ldb: pixels, c: partials.current, cOffset: grp * k * og, ldc: og, accumulate: true)
+                }
+                if let dx, wFlipped == nil {
+                    // dcol = W[group]ᵀ (k × og) · g[b, group]; dx[b] += col2im(dcol)
+                    let dcol = Tensor(uninitialized: [k, pixels], dtype: xd.dtype)
+                    gemm(true, false, m: k, n: pixels, k: og, a: wm, aOffset: grp * og * k, lda: k,
+                         b: gc, bOffset: gOff, ldb: pixels, c: dcol, cOffset: 0, ldc: pixels)
+                    col2im(dcol, g, image: b, c0: grp * cg, cg: cg, into: dx)
+                }
+            }
+        }
+        return (dx, needW ? partials.sumTransposed(to: wm.shape) : nil)
+    }
+
+    /// What a transposed convolution's forward pass keeps for its backward.
+    struct ConvolutionTransposeSaved {
+        let x: Tensor, w: Tensor
+        /// The geometry with the large image (this op's output) as the convolution's input.
+        let g: ConvGeometry, groups: Int
+        let direct: Bool
+    }
+
+    /// The transpose (adjoint) of `convolution2d` with respect to its input: x (N, Cin, H, W),
+    /// w (Cin, Cout/groups, kh, kw); `g` describes the large image (N, Cout, oh, ow) as a
+    /// convolution's input and the op's input grid as its output.
+    static func convolutionTranspose2d(_ x: Tensor, _ w: Tensor, bias: Tensor?, _ g: ConvGeometry,
+                                       groups: Int) -> (Tensor, ConvolutionTransposeSaved) {
+        let (n, cin, cout) = (g.n, x.shape[1], g.c)
+        let cing = cin / groups, coutg = cout / groups
+        let pixels = g.oh * g.ow, k = coutg * g.kh * g.kw
+        let xd = x.contiguousData(), wm = w.contiguousData(), biasData = bias?.contiguousData()
+        // The direct kernel works by stride phases on the images in place (conv_transpose_direct.c).
+        let direct = convolutionTransposeDirectApplies(x, dilation: (g.dh, g.dw), groups: groups)
+        let cg = g.transposedCGeometry
+        let out = direct ? Tensor(uninitialized: [n, cout, g.h, g.w], dtype: x.dtype) : Tensor.zeros([n, cout, g.h, g.w], dtype: x.dtype)
+        let packed = direct ? convolutionTransposeDirectWeights(wm, cg, inputGradient: false) : nil
+        // Otherwise per image: col = W[group]ᵀ (k × cing) · x[b, group] (cing × pixels); out[b] += col2im(col).
+        ConvPlan.forEachImage(n, dtype: x.dtype, cost: cin * k * pixels) { b in
+            if let packed {
+                convolutionTransposeDirect(xd, cg, image: b, cin: cin, cout: cout, packed: packed, bias: biasData, out: out)
+                return
+            }
+            for grp in 0..<groups {
+                let col = Tensor(uninitialized: [k, pixels], dtype: x.dtype)
+                gemm(true, false, m: k, n: pixels, k: cing, a: wm, aOffset: grp * cing * k, lda: k,
+                     b: xd, bOffset: (b * cin + grp * cing) * pixels, ldb: pixels, c: col, cOffset: 0, ldc: pixels)
+                col2im(col, g, image: b, c0: grp * coutg, cg: coutg, into: out)
+            }
+        }
+        if let biasData, !direct { addInPlace(out, biasData.reshape([1, cout, 1, 1])) }
+        return (out, ConvolutionTransposeSaved(x: xd, w: wm, g: g, groups: groups, direct: direct))
+    }
+
+    /// The input and weight gradients of `convolutionTranspose2d` for `gout` (each nil when not
+    /// asked for).
+    static func convolutionTranspose2dBackward(_ gout: Tensor, _ s: ConvolutionTransposeSaved, inputGradient needX: Bool,
+                                               weightGradient needW: Bool) -> (Tensor?, Tensor?) {
+        let (g, groups, xd, wm) = (s.g, s.groups, s.x, s.w)
+        let (n, cin, cout, kh, kw) = (g.n, xd.shape[1], g.c, g.kh, g.kw)
+        let cing = cin / groups, coutg = cout / groups
+        let pixels = g.oh * g.ow, k = coutg * kh * kw
+        let gc = gout.contiguousData()
+        let dx = needX ? Tensor(uninitialized: xd.shape, dtype: xd.dtype) : nil
+        if s.direct {
+            let cg = g.transposedCGeometry
+            let packedDx = needX ? convolutionTransposeDirectWeights(wm, cg, inputGradient: true) : nil
+            let partials = ConvPlan.WeightGradPartials(shape: [cin * kh * kw, cout], dtype: wm.dtype)
+            ConvPlan.forEachImage(n, dtype: xd.dtype, cost: 2 * cin * k * pixels) { b in
+                convolutionTransposeDirectBackward(xd, gc, cg, image: b, cin: cin, cout: cout, packed: packedDx, dx: dx,
+                                                   dwT: needW ? partials.current : nil)
+            }
+            return (dx, needW ? convolutionTransposeWeightLayout(partials.sum(), cg, weightShape: wm.shape) : nil)
+        }
+        let partials = ConvPlan.WeightGradPartials(shape: [groups, k, cing], dtype: wm.dtype)
+        ConvPlan.forEachImage(n, dtype: xd.dtype, cost: 2 * cin * k * pixels) { b in
+            for grp in 0..<groups {
+                let col = im2col(gc, g, image: b, c0: grp * coutg, cg: coutg)  // (k, pixels)
+                if let dx {
+                    gemm(false, false, m: cing, n: pixels, k: k, a: wm, aOffset: grp * cing * k, lda: k,
+                         b: col, bOffset: 0, ldb: pixels, c: dx, cOffset: (b * cin + grp * cing) * pixels, ldc: pixels)
+                }
+                if needW {
+                    // dW[group]ᵀ (k × cing) += col (k × pixels) · x[b, group]ᵀ
+                    gemm(false, true, m: k, n: cing, k: pixels, a: col, aOffset: 0, lda: pixels,
+                         b: xd, bOffset: (b * cin + grp * cing) * pixels, ldb: pixels, c: partials.current,
+                         cOffset: grp * k * cing, ldc: cing, accumulate: true)
+                }
+            }
+        }
+        return (dx, needW ? partials.sumTransposed(to: wm.shape) : nil)
+    }
+}
+
+extension ConvGeometry {
+    /// The geometry of a transposed convolution as conv_transpose_direct.c takes it: h, w the
+    /// op's input grid (here oh, ow), oh, ow its output (here h, w); no dilation.
+    var transposedCGeometry: dk_conv_geometry {
+        dk_conv_geometry(h: Int64(oh), w: Int64(ow), kh: Int64(kh), kw: Int64(kw), sh: Int64(sh), sw: Int64(sw),
+                         ph: Int64(padH), pw: Int64(padW), dh: 1, dw: 1, oh: Int64(h), ow: Int64(w))
+    }
+}
+
+/// How convolutions spread their per-image work: across the thread pool (each image's GEMMs
+/// then run on their thread), or image by image when the GEMM backend (a BLAS) has threads of
+/// its own — never both.
+enum ConvPlan {
+    static func imagesInParallel(_ dtype: DType) -> Bool {
+        dtype == .float32 ? MatmulBackend.resolved != .blas : !(MatmulBackend.current != .portable && BLAS.isAvailable)
+    }
+
+    static func forEachImage(_ n: Int, dtype: DType, cost: Int, _ body: (Int) -> Void) {
+        if imagesInParallel(dtype) {
+            // Images handed out one at a time (an image is far more than a hand-off), so that a
+            // thread slowed by other work on its core takes fewer.
+            Parallel.forRange(n, cost: cost, chunksPerThread: n) { r in for b in r { body(b) } }
+        } else {
+            for b in 0..<n { body(b) }
+        }
+    }
+
+    /// Tensors written by index from parallel tasks (each index by one task only).
+    final class Slots {
+        private let slots: UnsafeMutablePointer<Tensor?>
+        private let count: Int
+        init(count: Int) {
+            self.count = count
+            slots = .allocate(capacity: max(count, 1))
+            slots.initialize(repeating: nil, count: max(count, 1))
+        }
+        deinit { slots.deinitialize(count: max(count, 1)); slots.deallocate() }
+        subscript(i: Int) -> Tensor? {
+            get { i < count ? slots[i] : nil }
+            set { if i < count { slots[i] = newValue } }
+        }
+    }
+
+    /// One weight-gradient accumulator per thread, summed at the end.
+    final class WeightGradPartials {
+        private var buffers: [Int: Tensor] = [:]
+        private let shape: [Int], dtype: DType, lock = NSLock()
+        init(shape: [Int], dtype: DType) { self.shape = shape; self.dtype = dtype }
+
+        /// The calling thread's accumulator.
+        var current: Tensor {
+            let id = Parallel.currentThreadID
+            lock.lock(); defer { lock.unlock() }
+            if let t = buffers[id] { return t }
+            let t = Tensor.zeros(shape, dtype: dtype)
+            buffers[id] = t
+            return t
+        }
+
+        func sum() -> Tensor {
+            let parts = Array(buffers.values)
+            guard var total = parts.first else { return Tensor.zeros(shape, dtype: dtype) }
+            for p in parts.dropFirst() { total = total + p }
+            return total
+        }
+
+        /// The sum of (groups, k, m) accumulators of Wᵀ, as the weight (groups·m, …) whose
+        /// trailing dims hold k.
+        func sumTransposed(to weightShape: [Int]) -> Tensor {
+            sum().transpose(1, 2).contiguous().reshape(weightShape)
+        }
+    }
+}
+
+
+import Foundation

@@ -1,0 +1,103 @@
+import CDescentKernels
+
+// The fused float32 LSTM and GRU sequence kernels (lstm_sequence.c, gru_sequence.c): a whole
+// layer-direction's time loop in C, one parallel phase per step, W_hh packed once per sequence,
+// the activated gates saved so that backward evaluates no exp, states written in place.
+// Ops/FusedRecurrentSequence.swift records them as primitives.
+extension Kernels {
+    /// Whether the fused sequence kernels can run `proj` on this machine (float32 with the
+    /// AVX-512 GEMM).
+    static func fusedSequenceApplies(_ proj: Tensor) -> Bool {
+        proj.dtype == .float32 && MatmulBackend.resolved == .avx512
+    }
+
+    /// The raw inputs of a fused sequence: contiguous copies and the kernel's description.
+    /// The tensors the description points into live as long as this value.
+    struct FusedSequence {
+        let steps: Int, batch: Int, gates: Int, hidden: Int
+        let whh: Tensor, masks: Tensor?
+        let reverse: Bool
+        /// The activated gates (LSTM i, f, g, o; GRU r, z, n), written by the forward kernel.
+        let activated: Tensor
+        /// Saved states: h entering each step; LSTM: c entering each step and tanh(c);
+        /// GRU: W_hn·h + b_hn.
+        let hPrev: Tensor, cPrev: Tensor?, saved: Tensor
+
+        init(proj: Tensor, whh: Tensor, masks: [Tensor]?, reverse: Bool, lstm: Bool) {
+            (steps, batch, gates, hidden) = (proj.shape[0], proj.shape[1], proj.shape[2], whh.shape[1])
+            self.whh = whh.detach().contiguousData()
+            self.masks = masks.map { [batch] in Tensor.stack($0.map { $0.detach().reshape([batch]) }, dim: 0).contiguousData() }
+            self.reverse = reverse
+            activated = copyToContiguous(proj.detach())
+            let states = [steps, batch, hidden]
+            hPrev = Tensor(uninitialized: states, dtype: .float32)
+            cPrev = lstm ? Tensor(uninitialized: states, dtype: .float32) : nil
+            saved = Tensor(uninitialized: states, dtype: .float32)
+        }
+
+        func shape() -> dk_recurrent_shape {
+            dk_recurrent_shape(steps: Int64(steps), batch: Int64(batch), hidden: Int64(hidden), reverse: reverse ? 1 : 0,
+                               threads: Int32(Parallel.threads), whh: ptr(whh), masks: masks.map { UnsafePointer(ptr($0)) })
+        }
+
+        /// dW_hh = Σ_t dG_tᵀ·h_{t−1}: one product over all steps.
+        func weightGradient(_ dG: Tensor) -> Tensor {
+            let dW = Tensor(uninitialized: [gates, hidden], dtype: .float32)
+            gemm(true, false, m: gates, n: hidden, k: steps * batch, a: dG, aOffset: 0, lda: gates, b: hPrev,
+                 bOffset: 0, ldb: hidden, c: dW, cOffset: 0, ldc: hidden)
+            return dW
+        }
+
+        func biasGradient(_ dG: Tensor) -> Tensor { sum(dG.reshape([steps * batch, gates]), dims: [0]).reshape([gates]) }
+    }
+
+    private static func ptr(_ t: Tensor) -> UnsafeMutablePointer<Float> { t.storage.typed(Float.self) + t.offset }
+
+    /// LSTM over `proj` (T, B, 4H) from h0, c0 (B, H) with W_hh (4H, H): returns the packed
+    /// result (T + 2, B, H) — outputs, final h, final c — and what the backward needs.
+    static func lstmSequence(proj: Tensor, h0: Tensor, c0: Tensor, whh: Tensor, masks: [Tensor]?,
+                             reverse: Bool) -> (Tensor, FusedSequence) {
+        let s = FusedSequence(proj: proj, whh: whh, masks: masks, reverse: reverse, lstm: true)
+        let h0d = h0.detach().contiguousData(), c0d = c0.detach().contiguousData()
+        let packed = Tensor(uninitialized: [s.steps + 2, s.batch, s.hidden], dtype: .float32)
+        var shape = s.shape()
+        dk_lstm_sequence_forward_f32(&shape, ptr(s.activated), ptr(h0d), ptr(c0d), ptr(s.hPrev), ptr(s.cPrev!), ptr(s.saved), ptr(packed))
+        return (packed, s)
+    }
+
+    /// The gradients of `lstmSequence` for the packed result's gradient: proj, h0, W_hh, c0 and
+    /// (with `biasGradient`) b_hh.
+    static func lstmSequenceBackward(_ grad: Tensor, _ s: FusedSequence, biasGradient: Bool) -> [Tensor?] {
+        let gd = grad.contiguousData()
+        let dGates = Tensor(uninitialized: [s.steps, s.batch, s.gates], dtype: .float32)
+        let dh0 = Tensor(uninitialized: [s.batch, s.hidden], dtype: .float32)
+        let dc0 = Tensor(uninitialized: [s.batch, s.hidden], dtype: .float32)
+        var shape = s.shape()
+        dk_lstm_sequence_backward_f32(&shape, ptr(gd), ptr(s.activated), ptr(s.cPrev!), ptr(s.saved), ptr(dGates), ptr(dh0), ptr(dc0))
+        return [dGates, dh0, s.weightGradient(dGates), dc0] + (biasGradient ? [s.biasGradient(dGates)] : [])
+    }
+
+    /// GRU over `proj` (T, B, 3H) = x·W_ihᵀ + b_ih from h0 (B, H) with W_hh (3H, H) and b_hh:
+    /// returns the packed result (T + 1, B, H) — outputs, final h — and what the backward needs.
+    static func gruSequence(proj: Tensor, h0: Tensor, whh: Tensor, bhh: Tensor?, masks: [Tensor]?,
+                            reverse: Bool) -> (Tensor, FusedSequence) {
+        let s = FusedSequence(proj: proj, whh: whh, masks: masks, reverse: reverse, lstm: false)
+        let h0d = h0.detach().contiguousData()
+        let bias = bhh.map { $0.detach().contiguousData() } ?? Tensor.zeros([s.gates], dtype: .float32)
+        let packed = Tensor(uninitialized: [s.steps + 1, s.batch, s.hidden], dtype: .float32)
+        var shape = s.shape()
+        dk_gru_sequence_forward_f32(&shape, ptr(s.activated), ptr(bias), ptr(h0d), ptr(s.hPrev), ptr(s.saved), ptr(packed))
+        return (packed, s)
+    }
+
+    /// The gradients of `gruSequence`: proj, h0, W_hh and (with `biasGradient`) b_hh.
+    static func gruSequenceBackward(_ grad: Tensor, _ s: FusedSequence, biasGradient: Bool) -> [Tensor?] {
+        let gd = grad.contiguousData()
+        let dGi = Tensor(uninitialized: [s.steps, s.batch, s.gates], dtype: .float32)
+        let dGh = Tensor(uninitialized: [s.steps, s.batch, s.gates], dtype: .float32)
+        let dh0 = Tensor(uninitialized: [s.batch, s.hidden], dtype: .float32)
+        var shape = s.shape()
+        dk_gru_sequence_backward_f32(&shape, ptr(gd), ptr(s.activated), ptr(s.saved), ptr(s.hPrev), ptr(dGi), ptr(dGh), ptr(dh0))
+        return [dGi, dh0, s.weightGradient(dGh)] + (biasGradient ? [s.biasGradient(dGh)] : [])
+    }
+}
