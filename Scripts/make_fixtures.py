@@ -279,6 +279,23 @@ def layers():
     b.case("softmax_extreme", "F.softmax(a, 1) of +-1000", lambda a: F.softmax(a, 1), a=torch.tensor([[1000.0, -1000.0, 0.0]]))
     b.case("hardtanh", "F.hardtanh(a, -0.5, 1.5)", lambda a: F.hardtanh(a, -0.5, 1.5), a=x)
     b.module("prelu", "nn.PReLU(3, 0.1) on (2, 3, 4)", nn.PReLU(3, 0.1), r(2, 3, 4))
+    # Piecewise functions at their branch points (where the gradient takes one side's value).
+    b.case("elu_branch", "F.elu(a, 0.7) at 0", lambda a: F.elu(a, 0.7), a=torch.tensor([-1.0, -0.0, 0.0, 1.0]))
+    b.case("softplus_threshold", "F.softplus(a, beta=2, threshold=5) at beta*a == threshold",
+           lambda a: F.softplus(a, beta=2, threshold=5), a=torch.tensor([2.4990234375, 2.5, 2.5009765625, 0.0]))
+    b.case("softplus_threshold_default", "F.softplus(a) at a == 20", lambda a: F.softplus(a), a=torch.tensor([19.0, 20.0, 21.0]))
+    b.case("leaky_relu_zero", "F.leaky_relu(a, 0.3) at 0", lambda a: F.leaky_relu(a, 0.3), a=torch.tensor([-1.0, -0.0, 0.0, 1.0]))
+    b.case("prelu_zero", "F.prelu(a, w) at 0", lambda a, w: F.prelu(a, w),
+           a=torch.tensor([[[-1.0, 0.0], [0.0, 2.0], [-0.0, -3.0]]]), w=torch.tensor([0.1, 0.2, 0.3]))
+    b.case("hardtanh_bounds", "F.hardtanh(a, -0.5, 1.5) at the bounds", lambda a: F.hardtanh(a, -0.5, 1.5),
+           a=torch.tensor([-1.0, -0.5, 0.0, 1.5, 2.0]))
+    b.case("relu_zero", "F.relu(a) at 0", lambda a: F.relu(a), a=torch.tensor([-1.0, -0.0, 0.0, 1.0]))
+    kink_a, kink_t = torch.tensor([0.5, 1.0, 0.25, -0.5, 2.0, 0.0]), torch.tensor([0.0, 0.5, 0.25, 0.0, 0.0, 0.0])
+    b.case("l1_kink", "F.l1_loss(a, t) with a == t", lambda a, t: F.l1_loss(a, t), a=kink_a, t=kink_t)
+    b.case("smooth_l1_kink", "F.smooth_l1_loss(a, t, beta=0.5) at |a - t| == beta and 0",
+           lambda a, t: F.smooth_l1_loss(a, t, beta=0.5), a=kink_a, t=kink_t)
+    b.case("huber_kink", "F.huber_loss(a, t, delta=0.5) at |a - t| == delta and 0",
+           lambda a, t: F.huber_loss(a, t, delta=0.5), a=kink_a, t=kink_t)
     # Basic layers.
     b.module("linear", "nn.Linear(6, 3)", nn.Linear(6, 3), r(4, 6))
     b.module("linear_3d_nobias", "nn.Linear(6, 3, bias=False) on (2, 4, 6)", nn.Linear(6, 3, bias=False), r(2, 4, 6))

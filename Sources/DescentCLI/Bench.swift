@@ -32,7 +32,7 @@ func timesMilliseconds(reps: Int, warmup: Int = 3, _ body: () -> Void) -> (media
 
 struct Gemm: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "GFLOP/s of float32 matmul on the issue's shapes, in the forms forward and backward use.")
+        abstract: "GFLOP/s of float32 matmul on the benchmark shapes, in the forms forward and backward use.")
 
     /// (M, N, K) shapes: a linear layer's batch, a recurrent step, a conv as GEMM, a square.
     static let shapes = [(64, 256, 784), (32, 512, 128), (64, 16384, 576), (1024, 1024, 1024)]
@@ -51,7 +51,7 @@ struct Gemm: ParsableCommand {
         _ = try selectedShapes()
     }
 
-    /// The shapes of `--shapes`, or the issue's.
+    /// The shapes of `--shapes`, or the default benchmark shapes.
     func selectedShapes() throws -> [(Int, Int, Int)] {
         guard let shapes else { return Self.shapes }
         return try shapes.split(separator: ",").map { text in

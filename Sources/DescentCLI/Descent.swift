@@ -6,30 +6,45 @@ struct DescentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "descent",
         abstract: "Descent: neural networks in Swift, checked against PyTorch.",
-        subcommands: [Train.self, SequenceTask.self, Bench.self, Info.self]
+        version: "0.5.0",
+        subcommands: [Train.self, SequenceTask.self, Bench.self, Info.self, CheckMessage.self]
     )
 }
 
 /// Flags every subcommand shares.
 struct CommonOptions: ParsableArguments {
-    @Option(help: "Threads for Descent's kernels and BLAS (default: the CPUs this process may use).")
+    @Option(parsing: .unconditional, help: "Threads for Descent's kernels and BLAS (default: the CPUs this process may use).")
     var threads: Int?
 
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
     func apply() throws {
-        if let threads {
-            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
-            Descent.threads = threads
-        }
+        if let threads { Descent.threads = threads }
     }
 }
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show the matmul kernel, BLAS and thread count in use.")
+    @OptionGroup var common: CommonOptions
 
     func run() throws {
+        try common.apply()
         print("threads: \(Descent.threads)")
         print("float32 matmul: \(MatmulBackend.resolved.rawValue) (setting: \(MatmulBackend.current.rawValue))")
         print("blas: \(BLAS.isAvailable ? BLAS.name : "none (built-in kernel)")")
-        if !BLAS.coreType.isEmpty { print("OPENBLAS_CORETYPE: \(BLAS.coreType)") }
+        if BLAS.isAvailable && !BLAS.coreType.isEmpty { print("OPENBLAS_CORETYPE: \(BLAS.coreType)") }
+    }
+}
+
+/// Trips a shape check on purpose, so that tests can see the message a release build prints
+/// (the library's checks keep their text under -O). Not listed in --help.
+struct CheckMessage: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-message", abstract: "Stop on a shape error (for tests).", shouldDisplay: false)
+
+    func run() throws {
+        _ = Linear(1568, 10)(Tensor.randn([8, 784]))
     }
 }

@@ -8,9 +8,9 @@ final class CommandLineTests: XCTestCase {
         let status: Int32, stdout: String, stderr: String
     }
 
-    /// Runs the `descent` executable that `swift build` put beside the test bundle.
-    func descent(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> Run {
-        let binary = Bundle.main.bundleURL.appendingPathComponent("descent")
+    /// Runs the `descent` executable that `swift build` put beside the test bundle (or `binary`).
+    func descent(_ arguments: [String], binary: URL = Bundle.main.bundleURL.appendingPathComponent("descent"),
+                 file: StaticString = #filePath, line: UInt = #line) throws -> Run {
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             XCTFail("no descent executable at \(binary.path): build the package (swift build) first", file: file, line: line)
             throw CocoaError(.fileNoSuchFile)
@@ -34,6 +34,18 @@ final class CommandLineTests: XCTestCase {
         for name in ["train", "sequence", "bench", "info"] {
             XCTAssertTrue(run.stdout.contains(name), "descent --help does not mention \(name):\n\(run.stdout)")
         }
+        XCTAssertFalse(run.stdout.contains("check-message"), "the test-only subcommand is listed")
+        let version = try descent(["--version"])
+        XCTAssertEqual(version.status, 0)
+        XCTAssertNotNil(version.stdout.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression), version.stdout)
+    }
+
+    /// `info` takes --threads, and names no OpenBLAS core type when no BLAS is loaded.
+    func testInfo() throws {
+        let run = try descent(["info", "--threads", "1"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("threads: 1"), run.stdout)
+        if run.stdout.contains("blas: none") { XCTAssertFalse(run.stdout.contains("OPENBLAS_CORETYPE"), run.stdout) }
     }
 
     /// A bad flag or value ends with a message on standard error and a non-zero exit, never a
@@ -45,6 +57,8 @@ final class CommandLineTests: XCTestCase {
             (["train", "--lr=-1"], "--lr must be a positive number, got -1.0"),
             (["train", "--nope"], "Unknown option '--nope'"),
             (["train", "--threads", "0"], "--threads must be at least 1, got 0"),
+            (["train", "--threads", "-1"], "--threads must be at least 1, got -1"),
+            (["info", "--threads", "0"], "--threads must be at least 1, got 0"),
             (["sequence", "--cell", "cnn"], "Please provide one of 'rnn', 'lstm' or 'gru'"),
             (["sequence", "--length", "1"], "--length must be at least 2, got 1"),
             (["bench", "gemm", "--shapes", "8x8"], "--shapes: '8x8' is not MxNxK with three positive sizes"),
@@ -58,6 +72,9 @@ final class CommandLineTests: XCTestCase {
             XCTAssertNotEqual(run.status, 0, "\(command) succeeded")
             XCTAssertTrue(run.stderr.contains(message), "\(command): expected \"\(message)\" in\n\(run.stderr)")
             XCTAssertFalse(run.stderr.contains("Fatal error") || run.stderr.contains("Stack dump"), "\(command) crashed:\n\(run.stderr)")
+            if arguments.contains("--threads") {
+                XCTAssertTrue(run.stderr.contains("Usage: descent \(arguments[0])"), "\(command): expected the subcommand's usage in\n\(run.stderr)")
+            }
         }
     }
 
@@ -99,5 +116,28 @@ final class CommandLineTests: XCTestCase {
         text.components(separatedBy: label).dropFirst().compactMap { part in
             Double(part.prefix { $0.isNumber || $0 == "." || $0 == "-" })
         }
+    }
+
+    /// A release (-O) build keeps the text of the library's checks: `descent check-message`
+    /// feeds a (8, 784) input to Linear(1568, 10). The release binary is the one README's
+    /// first command (and .ci/run) builds; without it, it is built here in a scratch folder.
+    func testReleaseBuildPrintsCheckMessages() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        var binary = root.appendingPathComponent(".build/release/descent")
+        if !FileManager.default.isExecutableFile(atPath: binary.path) {
+            let scratch = root.appendingPathComponent(".build-release-check")
+            let build = Process()
+            build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            build.arguments = ["swift", "build", "-c", "release", "--product", "descent", "--scratch-path", scratch.path]
+            build.currentDirectoryURL = root
+            try build.run()
+            build.waitUntilExit()
+            XCTAssertEqual(build.terminationStatus, 0, "swift build -c release failed")
+            binary = scratch.appendingPathComponent("release/descent")
+        }
+        let run = try descent(["check-message"], binary: binary)
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertTrue(run.stderr.contains("[Linear] expected input with last dimension 1568, got shape (8, 784)"),
+                      "release build's message: \(run.stderr.prefix(400))")
     }
 }

@@ -7,10 +7,13 @@ extension Tensor {
         Tensor.where(gt(0), self, self * negativeSlope)
     }
 
-    /// x for x > 0, α(eˣ − 1) otherwise.
+    /// x for x > 0, α(eˣ − 1) otherwise; gradient 1 for x > 0, αeˣ otherwise (α at 0, as PyTorch).
     public func elu(alpha: Double = 1) -> Tensor {
-        // exp of the clamped input keeps the unused branch finite.
-        Tensor.where(gt(0), self, (clamp(max: 0).exp() - 1) * alpha)
+        // The negative branch reads x where x ≤ 0 and 0 elsewhere, so that its exp stays finite
+        // and its gradient at exactly 0 is αe⁰ (a clamp's gradient would vanish on its bound).
+        let positive = gt(0)
+        let negativePart = Tensor.where(positive, Tensor.zeros([], dtype: dtype), self)
+        return Tensor.where(positive, self, (negativePart.exp() - 1) * alpha)
     }
 
     /// GELU: x·Φ(x) with Φ the standard normal CDF (`approximate: false`), or
@@ -27,10 +30,14 @@ extension Tensor {
     public func silu() -> Tensor { self * sigmoid() }
 
     /// Softplus: (1/β)·log(1 + e^(βx)), and x where βx > threshold (for numerical stability).
+    /// Gradient σ(βx), and 1 above the threshold (σ(threshold) at it, as PyTorch).
     public func softplus(beta: Double = 1, threshold: Double = 20) -> Tensor {
         let bx = self * beta
-        let smooth = bx.clamp(max: threshold).exp().log1p() / beta
-        return Tensor.where(bx.gt(threshold), self, smooth)
+        let linear = bx.gt(threshold)
+        // The smooth branch reads βx up to the threshold and 0 above it (finite exp, and a
+        // gradient at the threshold itself, where a clamp's would vanish).
+        let smooth = Tensor.where(linear, Tensor.zeros([], dtype: dtype), bx).exp().log1p() / beta
+        return Tensor.where(linear, self, smooth)
     }
 
     /// Softmax along `dim`: eˣ / Σeˣ, computed stably.

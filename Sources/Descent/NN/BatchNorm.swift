@@ -10,6 +10,8 @@ public class BatchNorm: Module {
     public let runningMean: Tensor?, runningVar: Tensor?, numBatchesTracked: Tensor?
     /// The input ranks this layer accepts.
     var ranks: Set<Int> { [2, 3, 4] }
+    /// The rank of an unbatched input, run as a batch of one (none: it would be ambiguous).
+    var unbatchedRank: Int? { nil }
 
     public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = true, trackRunningStats: Bool = true) {
         self.numFeatures = numFeatures; self.eps = eps; self.momentum = momentum
@@ -28,6 +30,7 @@ public class BatchNorm: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
+        if x.rank == unbatchedRank { return forward(x.unsqueeze(0)).squeeze(dim: 0) }
         check(ranks.contains(x.rank) && x.shape[1] == numFeatures,
                      "[\(typeName)] expected input of shape \(expectedShape) with C = \(numFeatures), got \(Shape.describe(x.shape))")
         var factor = momentum ?? 0
@@ -55,5 +58,6 @@ public final class BatchNorm1d: BatchNorm {
 /// Batch normalization of (N, C, H, W) inputs.
 public final class BatchNorm2d: BatchNorm {
     override var ranks: Set<Int> { [4] }
-    override var expectedShape: String { "(N, C, H, W)" }
+    override var unbatchedRank: Int? { 3 }
+    override var expectedShape: String { "(N, C, H, W) or (C, H, W)" }
 }

@@ -50,9 +50,12 @@ public final class Conv2d: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        check(x.rank == 4 && x.shape[1] == inChannels,
-                     "[Conv2d] expected input of shape (N, \(inChannels), H, W), got \(Shape.describe(x.shape))")
-        return conv2d(x, weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        check((x.rank == 4 || x.rank == 3) && x.shape[x.rank - 3] == inChannels,
+              "[Conv2d] expected input of shape (N, \(inChannels), H, W) or (\(inChannels), H, W), got \(Shape.describe(x.shape))")
+        checkInputType(x, weight)
+        return batchingUnbatched(x, batchedRank: 4) {
+            conv2d($0, weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        }
     }
 
     public override var extraDescription: String {
@@ -83,9 +86,12 @@ public final class Conv1d: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        check(x.rank == 3 && x.shape[1] == inChannels,
-                     "[Conv1d] expected input of shape (N, \(inChannels), L), got \(Shape.describe(x.shape))")
-        return conv1d(x, weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        check((x.rank == 3 || x.rank == 2) && x.shape[x.rank - 2] == inChannels,
+              "[Conv1d] expected input of shape (N, \(inChannels), L) or (\(inChannels), L), got \(Shape.describe(x.shape))")
+        checkInputType(x, weight)
+        return batchingUnbatched(x, batchedRank: 3) {
+            conv1d($0, weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        }
     }
 
     public override var extraDescription: String {
@@ -123,8 +129,10 @@ public final class ConvTranspose2d: Module {
     /// Runs the layer; `outputSize` (H', W') picks the output padding that gives that size,
     /// as PyTorch's `output_size` argument.
     public func forward(_ x: Tensor, outputSize: [Int]?) -> Tensor {
-        check(x.rank == 4 && x.shape[1] == inChannels,
-                     "[ConvTranspose2d] expected input of shape (N, \(inChannels), H, W), got \(Shape.describe(x.shape))")
+        check((x.rank == 4 || x.rank == 3) && x.shape[x.rank - 3] == inChannels,
+              "[ConvTranspose2d] expected input of shape (N, \(inChannels), H, W) or (\(inChannels), H, W), got \(Shape.describe(x.shape))")
+        checkInputType(x, weight)
+        if x.rank == 3 { return forward(x.unsqueeze(0), outputSize: outputSize).squeeze(dim: 0) }
         var op = outputPadding
         if let outputSize {
             let size = Array(outputSize.suffix(2))
@@ -170,8 +178,10 @@ public final class ConvTranspose1d: Module {
 
     /// Runs the layer; `outputSize` (L') picks the output padding that gives that length.
     public func forward(_ x: Tensor, outputSize: [Int]?) -> Tensor {
-        check(x.rank == 3 && x.shape[1] == inChannels,
-                     "[ConvTranspose1d] expected input of shape (N, \(inChannels), L), got \(Shape.describe(x.shape))")
+        check((x.rank == 3 || x.rank == 2) && x.shape[x.rank - 2] == inChannels,
+              "[ConvTranspose1d] expected input of shape (N, \(inChannels), L) or (\(inChannels), L), got \(Shape.describe(x.shape))")
+        checkInputType(x, weight)
+        if x.rank == 2 { return forward(x.unsqueeze(0), outputSize: outputSize).squeeze(dim: 0) }
         var op = outputPadding
         if let outputSize, let l = outputSize.last {
             op = transposedOutputPadding(x.shape[2], l, kernelSize, stride, padding, dilation, "ConvTranspose1d")

@@ -1,18 +1,21 @@
 /// The base class of layers and models, as PyTorch's `nn.Module`.
 ///
-/// A module registers its parameters, buffers and child modules by name (in order) with
-/// `registerParameter`, `registerBuffer` and `registerModule`; from those come `parameters()`,
-/// `stateDict()` with PyTorch's keys (`0.weight`, `bn.running_mean`, …), `loadStateDict`,
-/// recursive `train()`/`eval()`, and a printed description like PyTorch's.
+/// A module's parameters, buffers and child modules have names, in order; from those come
+/// `parameters()`, `stateDict()` with PyTorch's keys (`0.weight`, `bn.running_mean`, …),
+/// `loadStateDict`, recursive `train()`/`eval()`, and a printed description like PyTorch's.
+///
+/// As in PyTorch, stored properties register themselves: a property holding a `Module` becomes
+/// a child, and one holding a leaf `Tensor` that requires a gradient becomes a parameter, under
+/// the property's name, in declaration order (superclass properties first). This happens once,
+/// at the first use of the module's structure (`parameters()`, `stateDict()`, `print`, …),
+/// so nothing a subclass stores can be forgotten. Register by hand (`registerParameter`,
+/// `registerBuffer`, `registerModule`) to choose another name or order, for buffers (tensors
+/// without gradient, such as running statistics), and for modules held in a collection (or
+/// use `ModuleList`); an array of modules none of which is registered stops with a message.
 ///
 /// ```swift
 /// final class TwoLayer: Module {
-///     let fc1 = Linear(784, 128), fc2 = Linear(128, 10)
-///     override init() {
-///         super.init()
-///         registerModule("fc1", fc1)
-///         registerModule("fc2", fc2)
-///     }
+///     let fc1 = Linear(784, 128), fc2 = Linear(128, 10)   // children "fc1" and "fc2"
 ///     override func forward(_ x: Tensor) -> Tensor { fc2(fc1(x).relu()) }
 /// }
 /// ```
@@ -22,6 +25,7 @@ open class Module: CustomStringConvertible {
     private var parameterSlots: [(name: String, tensor: Tensor?)] = []
     private var bufferSlots: [(name: String, tensor: Tensor?)] = []
     private var childSlots: [(name: String, module: Module)] = []
+    private var propertiesRegistered = false
 
     public init() {}
 
@@ -67,17 +71,53 @@ open class Module: CustomStringConvertible {
         if let i = slots.firstIndex(where: { $0.name == name }) { slots[i].tensor = t } else { slots.append((name, t)) }
     }
 
+    /// Registers, once, the stored properties of subclasses that hold a module or a parameter
+    /// and were not registered by hand (see the type's documentation).
+    private func registerProperties() {
+        guard !propertiesRegistered else { return }
+        propertiesRegistered = true
+        var mirrors: [Mirror] = []
+        var next: Mirror? = Mirror(reflecting: self)
+        while let mirror = next, mirror.subjectType != Module.self {
+            mirrors.append(mirror)
+            next = mirror.superclassMirror
+        }
+        var known = Set(childSlots.map { ObjectIdentifier($0.module) })
+        known.formUnion((parameterSlots + bufferSlots).compactMap { $0.tensor.map(ObjectIdentifier.init) })
+        for mirror in mirrors.reversed() {
+            for case let (label?, value) in mirror.children where !label.contains("$") {
+                switch value {
+                case let module as Module where module !== self && !known.contains(ObjectIdentifier(module)):
+                    registerModule(label, module)
+                    known.insert(ObjectIdentifier(module))
+                case let tensor as Tensor where tensor.requiresGrad && tensor.isLeaf && !known.contains(ObjectIdentifier(tensor)):
+                    registerParameter(label, tensor)
+                    known.insert(ObjectIdentifier(tensor))
+                case let modules as [Module] where !modules.isEmpty && !modules.contains(where: { known.contains(ObjectIdentifier($0)) }):
+                    checkFailure("[\(typeName)] property '\(label)' holds \(modules.count) modules that are not registered: keep them in a ModuleList (as PyTorch's nn.ModuleList) or register each with registerModule")
+                default: continue
+                }
+            }
+        }
+    }
+
     /// The parameter registered as `name` on this module (not its children).
-    public func parameter(_ name: String) -> Tensor? { parameterSlots.first { $0.name == name }?.tensor }
+    public func parameter(_ name: String) -> Tensor? {
+        registerProperties()
+        return parameterSlots.first { $0.name == name }?.tensor
+    }
     /// The buffer registered as `name` on this module (not its children).
     public func buffer(_ name: String) -> Tensor? { bufferSlots.first { $0.name == name }?.tensor }
 
     // MARK: Traversal
 
     /// Direct children, in registration order.
-    public var children: [Module] { childSlots.map(\.module) }
+    public var children: [Module] { namedChildren.map(\.module) }
     /// Direct children with their names.
-    public var namedChildren: [(name: String, module: Module)] { childSlots }
+    public var namedChildren: [(name: String, module: Module)] {
+        registerProperties()
+        return childSlots
+    }
 
     /// This module and every descendant with its dotted path ("" for self), each once.
     public func namedModules(prefix: String = "") -> [(name: String, module: Module)] {
@@ -87,7 +127,7 @@ open class Module: CustomStringConvertible {
         while let (name, m) = stack.popLast() {
             guard seen.insert(ObjectIdentifier(m)).inserted else { continue }
             out.append((name, m))
-            for (childName, child) in m.childSlots.reversed() {
+            for (childName, child) in m.namedChildren.reversed() {
                 stack.append((name.isEmpty ? childName : name + "." + childName, child))
             }
         }
@@ -146,6 +186,7 @@ open class Module: CustomStringConvertible {
 
     /// A multi-line description like PyTorch's `print(model)`.
     public var description: String {
+        registerProperties()
         if childSlots.isEmpty { return "\(typeName)(\(extraDescription))" }
         var lines = ["\(typeName)(" + (extraDescription.isEmpty ? "" : extraDescription)]
         for (name, child) in childSlots {
@@ -161,6 +202,21 @@ open class Module: CustomStringConvertible {
 
     /// This module's own (name, tensor) entries, parameters then buffers, as PyTorch saves them.
     var ownState: [(name: String, tensor: Tensor)] {
-        parameterSlots.compactMap { n, t in t.map { (n, $0) } } + bufferSlots.compactMap { n, t in t.map { (n, $0) } }
+        registerProperties()
+        return parameterSlots.compactMap { n, t in t.map { (n, $0) } } + bufferSlots.compactMap { n, t in t.map { (n, $0) } }
+    }
+}
+
+extension Module {
+    /// Runs `body` on `x`, or on `x` with a batch dim of 1 added (and removed from the result)
+    /// when `x` is unbatched, one dim short of `batchedRank` (PyTorch's layers take both).
+    func batchingUnbatched(_ x: Tensor, batchedRank: Int, _ body: (Tensor) -> Tensor) -> Tensor {
+        x.rank == batchedRank - 1 ? body(x.unsqueeze(0)).squeeze(dim: 0) : body(x)
+    }
+
+    /// Stops unless `x` has the dtype of the layer's `weight` (PyTorch refuses a float64 input
+    /// to a float32 layer too).
+    func checkInputType(_ x: Tensor, _ weight: Tensor) {
+        check(x.dtype == weight.dtype, "[\(typeName)] expected input of dtype \(weight.dtype) (the layer's), got \(x.dtype)")
     }
 }

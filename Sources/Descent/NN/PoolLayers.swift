@@ -12,7 +12,7 @@ public final class MaxPool2d: Module {
         super.init()
     }
     public override func forward(_ x: Tensor) -> Tensor {
-        x.maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode)
+        batchingUnbatched(x, batchedRank: 4) { x in x.maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode) }
     }
     public override var extraDescription: String {
         "kernel_size=\(tuple(kernelSize)), stride=\(tuple(stride)), padding=\(tuple(padding)), dilation=\(tuple(dilation)), ceil_mode=\(ceilMode ? "True" : "False")"
@@ -29,8 +29,10 @@ public final class AvgPool2d: Module {
         super.init()
     }
     public override func forward(_ x: Tensor) -> Tensor {
-        x.avgPool2d(kernelSize: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode,
-                    countIncludePad: countIncludePad, divisorOverride: divisorOverride)
+        batchingUnbatched(x, batchedRank: 4) { x in
+            x.avgPool2d(kernelSize: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode,
+                        countIncludePad: countIncludePad, divisorOverride: divisorOverride)
+        }
     }
     public override var extraDescription: String { "kernel_size=\(tuple(kernelSize)), stride=\(tuple(stride)), padding=\(tuple(padding))" }
 }
@@ -44,7 +46,9 @@ public final class MaxPool1d: Module {
         super.init()
     }
     public override func forward(_ x: Tensor) -> Tensor {
-        x.maxPool1d(kernelSize: kernelSize, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode)
+        batchingUnbatched(x, batchedRank: 3) { x in
+            x.maxPool1d(kernelSize: kernelSize, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode)
+        }
     }
     public override var extraDescription: String {
         "kernel_size=\(kernelSize), stride=\(stride), padding=\(padding), dilation=\(dilation), ceil_mode=\(ceilMode ? "True" : "False")"
@@ -60,7 +64,9 @@ public final class AvgPool1d: Module {
         super.init()
     }
     public override func forward(_ x: Tensor) -> Tensor {
-        x.avgPool1d(kernelSize: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode, countIncludePad: countIncludePad)
+        batchingUnbatched(x, batchedRank: 3) { x in
+            x.avgPool1d(kernelSize: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode, countIncludePad: countIncludePad)
+        }
     }
     public override var extraDescription: String { "kernel_size=(\(kernelSize),), stride=(\(stride),), padding=(\(padding),)" }
 }
@@ -69,7 +75,7 @@ public final class AvgPool1d: Module {
 public final class AdaptiveAvgPool2d: Module {
     public let outputSize: Size2
     public init(_ outputSize: Size2) { self.outputSize = outputSize; super.init() }
-    public override func forward(_ x: Tensor) -> Tensor { x.adaptiveAvgPool2d(outputSize) }
+    public override func forward(_ x: Tensor) -> Tensor { batchingUnbatched(x, batchedRank: 4) { $0.adaptiveAvgPool2d(outputSize) } }
     public override var extraDescription: String { "output_size=\(tuple(outputSize))" }
 }
 
@@ -77,6 +83,6 @@ public final class AdaptiveAvgPool2d: Module {
 public final class AdaptiveMaxPool2d: Module {
     public let outputSize: Size2
     public init(_ outputSize: Size2) { self.outputSize = outputSize; super.init() }
-    public override func forward(_ x: Tensor) -> Tensor { x.adaptiveMaxPool2d(outputSize) }
+    public override func forward(_ x: Tensor) -> Tensor { batchingUnbatched(x, batchedRank: 4) { $0.adaptiveMaxPool2d(outputSize) } }
     public override var extraDescription: String { "output_size=\(tuple(outputSize))" }
 }

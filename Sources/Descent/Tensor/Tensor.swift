@@ -59,25 +59,55 @@ public final class Tensor {
         }
     }
 
-    /// A 1-D tensor of the given values.
+    /// A 1-D tensor of the given values, of their type (`[Float]` → float32, `[Int64]` → int64).
     public convenience init<T: TensorScalar>(_ scalars: [T]) {
         self.init(shape: [scalars.count], scalars: scalars)
     }
 
-    /// A 2-D tensor from rows of equal length.
+    /// A 2-D tensor from rows of equal length, of their type.
     public convenience init<T: TensorScalar>(_ rows: [[T]]) {
         let cols = rows.first?.count ?? 0
-        check(rows.allSatisfy { $0.count == cols }, "[Tensor] rows of different lengths")
+        check(rows.allSatisfy { $0.count == cols }, "[Tensor] rows of different lengths: \(rows.map(\.count))")
         self.init(shape: [rows.count, cols], scalars: rows.flatMap { $0 })
     }
 
-    /// A 0-d (scalar) tensor.
+    /// A 0-d (scalar) tensor of the value's type.
     public convenience init<T: TensorScalar>(_ value: T) {
         self.init(shape: [], scalars: [value])
     }
 
-    /// A 0-d tensor of `dtype` holding `value`.
-    public convenience init(_ value: Double, dtype: DType) {
+    /// A tensor of integers, int64 as PyTorch makes them: `Tensor([0, 1])`, `Tensor(labels)`.
+    public convenience init(shape: [Int], scalars: [Int]) {
+        self.init(shape: shape, scalars: scalars.map { Int64($0) })
+    }
+
+    /// A 1-D int64 tensor: `Tensor([0, 1, 2])` (PyTorch's `torch.tensor([0, 1, 2])`).
+    public convenience init(_ scalars: [Int]) { self.init(shape: [scalars.count], scalars: scalars) }
+
+    /// A 2-D int64 tensor from rows of equal length.
+    public convenience init(_ rows: [[Int]]) { self.init(rows.map { $0.map { Int64($0) } }) }
+
+    /// A 0-d int64 tensor: `Tensor(3)`.
+    public convenience init(_ value: Int) { self.init(shape: [], scalars: [Int64(value)]) }
+
+    /// A 1-D tensor of floating-point values, float32 by default as in PyTorch
+    /// (`Tensor([0.5, 1.5])` is `torch.tensor([0.5, 1.5])`); pass `dtype: .float64` to keep
+    /// double precision. (`Tensor(shape:scalars:)` keeps the values' own type.)
+    public convenience init(_ scalars: [Double], dtype: DType = .float32) {
+        self.init(uninitialized: [scalars.count], dtype: dtype)
+        for (i, v) in scalars.enumerated() { setElement(i, v) }
+    }
+
+    /// A 2-D tensor from rows of floating-point values, float32 by default (see `init(_:dtype:)`).
+    public convenience init(_ rows: [[Double]], dtype: DType = .float32) {
+        let cols = rows.first?.count ?? 0
+        check(rows.allSatisfy { $0.count == cols }, "[Tensor] rows of different lengths: \(rows.map(\.count))")
+        self.init(uninitialized: [rows.count, cols], dtype: dtype)
+        for (i, v) in rows.joined().enumerated() { setElement(i, v) }
+    }
+
+    /// A 0-d tensor of `dtype` (float32 by default, as PyTorch) holding `value`.
+    public convenience init(_ value: Double, dtype: DType = .float32) {
         self.init(uninitialized: [], dtype: dtype)
         switch dtype {
         case .float32: storage.typed(Float.self)[0] = Float(value)

@@ -116,6 +116,18 @@ final class SafeTensorsTests: XCTestCase {
                       containing: "needs 12")
     }
 
+    /// Sizes whose element count fits in Int but whose byte count does not (F32 × 2⁶²), or whose
+    /// element count does not: an error, never a trap.
+    func testRejectsShapesWhoseByteSizeOverflows() {
+        assertRejects(header(#"{"a":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+                      containing: "needs more than fit in memory")
+        assertRejects(header(#"{"a":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8)),
+                      containing: "needs more than fit in memory")
+        // A zero dim makes the size 0 whatever the other dims.
+        XCTAssertEqual(try SafeTensors.parse(header(#"{"a":{"dtype":"F32","shape":[4611686018427387904,0],"data_offsets":[0,0]}}"#, data: []))["a"]?.shape,
+                       [4611686018427387904, 0])
+    }
+
     func testRejectsOverlappingTensors() {
         let json = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
         assertRejects(header(json, data: [UInt8](repeating: 0, count: 12)), containing: "overlap")

@@ -181,4 +181,76 @@ final class SmallLayerTests: XCTestCase {
         XCTAssertEqual(Hardtanh()(y * 5).abs().max().item, 1)
         XCTAssertEqual(Unflatten(dim: 1, sizes: [3, 4]).description, "Unflatten(dim=1, unflattened_size=(3, 4))")
     }
+
+    /// Stored properties register themselves, as PyTorch's attributes do: children and
+    /// parameters under the property's name, in declaration order, each once.
+    func testPropertiesRegisterThemselves() {
+        final class Block: Module {
+            let fc1 = Linear(4, 3), fc2 = Linear(3, 2, bias: false)
+            let scale = Tensor.ones([2]).requiringGrad()
+            let constant = Tensor.ones([2])  // no gradient: not a parameter
+            let alias: Linear
+            override init() {
+                alias = Linear(1, 1)
+                super.init()
+            }
+            override func forward(_ x: Tensor) -> Tensor { fc2(fc1(x).relu()) * scale }
+        }
+        final class Net: Module {
+            let block = Block()
+            var head: Linear? = Linear(2, 1)
+            override func forward(_ x: Tensor) -> Tensor { head!(block(x)) }
+        }
+        let net = Net()
+        XCTAssertEqual(net.stateDict().keys, ["block.scale", "block.fc1.weight", "block.fc1.bias", "block.fc2.weight",
+                                               "block.alias.weight", "block.alias.bias", "head.weight", "head.bias"])
+        XCTAssertEqual(net.parameterCount, 4 * 3 + 3 + 3 * 2 + 2 + 1 + 1 + 2 + 1)
+        XCTAssertTrue(net.description.contains("(fc1): Linear(in_features=4, out_features=3, bias=True)"), net.description)
+        let y = net(Tensor.randn([5, 4]))
+        y.sum().backward()
+        XCTAssertNotNil(net.block.scale.grad)
+        // Registering by hand first keeps that name; the property is not registered twice.
+        final class Named: Module {
+            let layer = Linear(2, 2)
+            override init() {
+                super.init()
+                registerModule("renamed", layer)
+            }
+        }
+        XCTAssertEqual(Named().stateDict().keys, ["renamed.weight", "renamed.bias"])
+    }
+
+    /// PyTorch's layers take unbatched input (C, H, W) / (C, L) and return unbatched output.
+    func testLayersTakeUnbatchedInput() {
+        Descent.manualSeed(3)
+        let image = Tensor.randn([2, 6, 6])
+        let layers: [Module] = [Conv2d(2, 3, kernelSize: 3, padding: 1), MaxPool2d(2), AvgPool2d(2), AdaptiveAvgPool2d(2),
+                                AdaptiveMaxPool2d(3), ConvTranspose2d(2, 3, kernelSize: 2, stride: 2)]
+        for layer in layers {
+            layer.eval()
+            let batched = layer(image.unsqueeze(0)), single = layer(image)
+            XCTAssertEqual(single.shape, Array(batched.shape.dropFirst()), "\(layer)")
+            assertClose(single, batched.squeeze(dim: 0), "\(layer)")
+        }
+        let bn = BatchNorm2d(2)
+        bn.eval()
+        assertClose(bn(image), bn(image.unsqueeze(0)).squeeze(dim: 0), "BatchNorm2d")
+        let signal = Tensor.randn([2, 9])
+        for layer: Module in [Conv1d(2, 4, kernelSize: 3), MaxPool1d(2), AvgPool1d(3), ConvTranspose1d(2, 3, kernelSize: 3)] {
+            let batched = layer(signal.unsqueeze(0)), single = layer(signal)
+            assertClose(single, batched.squeeze(dim: 0), "\(layer)")
+        }
+    }
+
+    /// A non-strict load returns what it skipped, as PyTorch's `_IncompatibleKeys`.
+    func testNonStrictLoadReturnsMissingAndUnexpectedKeys() throws {
+        let model = Sequential { Linear(2, 3); Linear(3, 1) }
+        var state = model.stateDict()
+        state.entries.removeAll { $0.key == "1.bias" }
+        state.entries.append((key: "extra", tensor: Tensor.zeros([1])))
+        let keys = try model.loadStateDict(state, strict: false)
+        XCTAssertEqual(keys, IncompatibleKeys(missing: ["1.bias"], unexpected: ["extra"]))
+        XCTAssertThrowsError(try model.loadStateDict(state))
+        XCTAssertEqual(try model.loadStateDict(model.stateDict()), IncompatibleKeys(missing: [], unexpected: []))
+    }
 }

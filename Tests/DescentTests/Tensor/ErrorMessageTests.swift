@@ -6,13 +6,18 @@ import XCTest
 /// that names the op, the shapes and what was expected. Each scenario runs in a child copy of
 /// this test binary (a stop cannot be caught in-process); the parent checks the child died with
 /// that message on standard error.
+/// A module that keeps layers in a plain array (PyTorch's classic mistake with a Python list).
+final class Stack: Module {
+    let layers = [Linear(2, 2), Linear(2, 2)]
+}
+
 final class ErrorMessageTests: XCTestCase {
     static let scenarios: [String: (expected: String, run: () -> Void)] = [
         "matmul": ("[matmul] cannot multiply (3, 4) by (5, 6): inner sizes 4 and 5 differ",
                    { _ = Tensor.zeros([3, 4]).matmul(Tensor.zeros([5, 6])) }),
         "broadcast": ("[add] shapes (2, 3) and (4,) cannot be broadcast",
                       { _ = Tensor.zeros([2, 3]) + Tensor.zeros([4]) }),
-        "conv2d": ("[Conv2d] expected input of shape (N, 1, H, W), got (3, 28, 28)",
+        "conv2d": ("[Conv2d] expected input of shape (N, 1, H, W) or (1, H, W), got (3, 28, 28)",
                    { _ = Conv2d(1, 4, kernelSize: 3)(Tensor.zeros([3, 28, 28])) }),
         "conv2dFunctional": ("[conv2d] expected input of shape (N, C, H, W), got (3, 28, 28)",
                              { _ = conv2d(Tensor.zeros([3, 28, 28]), Tensor.zeros([4, 1, 3, 3])) }),
@@ -23,6 +28,12 @@ final class ErrorMessageTests: XCTestCase {
                                                           bias: Tensor.zeros([1], dtype: .float64)) }),
         "linear": ("[Linear] expected input with last dimension 4, got shape (2, 3)",
                    { _ = Linear(4, 2)(Tensor.zeros([2, 3])) }),
+        "linearDtype": ("[Linear] expected input of dtype float32 (the layer's), got float64",
+                        { _ = Linear(4, 2)(Tensor.zeros([2, 4], dtype: .float64)) }),
+        "conv2dDtype": ("[Conv2d] expected input of dtype float32 (the layer's), got float64",
+                        { _ = Conv2d(1, 2, kernelSize: 3)(Tensor.zeros([1, 1, 5, 5], dtype: .float64)) }),
+        "unregisteredModules": ("[Stack] property 'layers' holds 2 modules that are not registered: keep them in a ModuleList",
+                                { _ = Stack().parameters() }),
         "secondBackward": ("[backward] trying to backward through the graph a second time",
                            { let x = Tensor.ones([2]).requiringGrad(); let y = (x * x).sum(); y.backward(); y.backward() }),
         "batchNormOneValue": ("[batchNorm] expected more than 1 value per channel when training, got input size (1, 3)",

@@ -62,7 +62,7 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(x.double().dtype, .float64)
         XCTAssertEqual((Tensor([1, 2] as [Int64]) + 0.5).dtype, .float32)
         XCTAssertEqual((Tensor([1, 2] as [Int64]) + Tensor([1, 2] as [Float])).dtype, .float32)
-        XCTAssertEqual((Tensor([1, 2] as [Float]) + Tensor([1, 2] as [Double])).dtype, .float64)
+        XCTAssertEqual((Tensor([1, 2] as [Float]) + Tensor([1, 2], dtype: .float64)).dtype, .float64)
     }
 
     func testPrintingLikePyTorch() {
@@ -71,7 +71,7 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(Tensor([3, -1] as [Int64]).description, "tensor([ 3, -1])")
         XCTAssertEqual(Tensor(shape: [2, 2], scalars: [1, -2, 3, 4] as [Float]).description,
                        "tensor([[ 1., -2.],\n        [ 3.,  4.]])")
-        XCTAssertEqual(Tensor([0.5] as [Double]).description, "tensor([0.5000], dtype=torch.float64)")
+        XCTAssertEqual(Tensor([0.5] as [Double], dtype: .float64).description, "tensor([0.5000], dtype=torch.float64)")
         XCTAssertEqual(Tensor([1] as [Float]).requiringGrad().description, "tensor([1.], requires_grad=True)")
         XCTAssertEqual(Tensor.zeros([0, 3]).description, "tensor([], size=(0, 3))")
         // repr(torch.arange(0, 2000.)) and repr(torch.tensor([nan, 1.5, inf])) in PyTorch 2.15:
@@ -99,5 +99,42 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(y[index: 499, 599], 2 * 299_999)
         XCTAssertEqual(x.sum().itemDouble, 299_999.0 * 300_000 / 2, accuracy: 1e4)  // float32 spacing is 4096 here
         XCTAssertEqual(x.sum(dim: 0)[index: 3], Double((0..<600).map { $0 * 500 + 3 }.reduce(0, +)), accuracy: 1)
+    }
+
+    /// PyTorch's dtypes for values written in Swift: integers are int64, floating literals and
+    /// Doubles float32 (the default dtype) unless a dtype is given; typed arrays keep their type.
+    func testLiteralsTakePyTorchsDtypes() {
+        XCTAssertEqual(Tensor([0, 1]).dtype, .int64)
+        let labels: [Int] = [3, 1, 4]
+        XCTAssertEqual(Tensor(labels).dtype, .int64)
+        XCTAssertEqual(Tensor(labels).toArray(Int64.self), [3, 1, 4])
+        XCTAssertEqual(Tensor([[1, 2], [3, 4]]).shape, [2, 2])
+        XCTAssertEqual(Tensor([[1, 2], [3, 4]]).dtype, .int64)
+        XCTAssertEqual(Tensor(shape: [2], scalars: [5, 6]).dtype, .int64)
+        XCTAssertEqual(Tensor(7).dtype, .int64)
+        XCTAssertEqual(Tensor([0.5, 1.5]).dtype, .float32)
+        XCTAssertEqual(Tensor([0.5, 1.5]).scalars, [0.5, 1.5])
+        XCTAssertEqual(Tensor([[0.5], [1.5]]).dtype, .float32)
+        XCTAssertEqual(Tensor(2.5).dtype, .float32)
+        XCTAssertEqual(Tensor([0.1], dtype: .float64).toArray(Double.self), [0.1])
+        XCTAssertEqual(Tensor([1, 2] as [Float]).dtype, .float32)
+        XCTAssertEqual(Tensor([1, 2] as [Int64]).dtype, .int64)
+        XCTAssertEqual(Tensor(shape: [1], scalars: [0.25] as [Double]).dtype, .float64)
+        XCTAssertEqual(DType.float32.description, "float32")
+    }
+
+    /// A program that defines its own `Tensor` can still name Descent's as `Descent.Tensor`
+    /// (no type in the module is called `Descent`).
+    func testModuleQualifiedNames() {
+        enum UserProgram {
+            struct Tensor { let values: [Float] }
+            static func run() -> (Tensor, Descent.Tensor) {
+                Descent.manualSeed(1)
+                return (Tensor(values: [1]), Descent.Tensor.zeros([2]))
+            }
+        }
+        let (mine, theirs) = UserProgram.run()
+        XCTAssertEqual(mine.values, [1])
+        XCTAssertEqual(theirs.shape, [2])
     }
 }
