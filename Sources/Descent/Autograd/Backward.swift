@@ -6,7 +6,7 @@ extension Tensor {
         set {
             check(isLeaf, "[requiresGrad] can only be changed on a leaf tensor; use detach() for a non-leaf")
             check(!newValue || dtype.isFloatingPoint,
-                         "[requiresGrad] only floating-point tensors can require gradients, got \(dtype)")
+                  "[requiresGrad] only floating-point tensors can require gradients, got \(dtype)")
             isLeafRequiringGrad = newValue
             if !newValue { gradNode = nil }
         }
@@ -51,7 +51,7 @@ extension Tensor {
         let seed: Tensor
         if let gradient {
             check(gradient.shape == shape,
-                         "[backward] gradient of shape \(Shape.describe(gradient.shape)) does not match the tensor's shape \(Shape.describe(shape))")
+                  "[backward] gradient of shape \(Shape.describe(gradient.shape)) does not match the tensor's shape \(Shape.describe(shape))")
             seed = gradient.dtype == dtype ? gradient : gradient.to(dtype)
         } else {
             check(count == 1, "[backward] grad can be implicitly created only for one-element outputs; got shape \(Shape.describe(shape)); pass a gradient")

@@ -6,6 +6,7 @@ public struct GradCheckResult: CustomStringConvertible {
     public let maxError: Double
     /// A description of the worst element.
     public let worst: String
+    /// A one-line summary: passed or FAILED, and the largest error and where.
     public var description: String { "gradcheck \(passed ? "passed" : "FAILED"): max error \(maxError) at \(worst)" }
 }
 

@@ -58,7 +58,7 @@ extension Tensor {
         var w = weight
         if weight.count > 1 {
             check(rank >= 2 && shape[1] == weight.count,
-                         "[prelu] weight has \(weight.count) values but the input \(Shape.describe(shape)) has \(rank >= 2 ? shape[1] : 1) channels (dim 1)")
+                  "[prelu] weight has \(weight.count) values but the input \(Shape.describe(shape)) has \(rank >= 2 ? shape[1] : 1) channels (dim 1)")
             w = weight.reshape([weight.count] + [Int](repeating: 1, count: rank - 2))
         }
         return Tensor.where(gt(0), self, w * self)

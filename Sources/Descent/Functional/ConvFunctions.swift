@@ -8,11 +8,14 @@ public enum ConvPadding: Equatable, Sendable, ExpressibleByIntegerLiteral, Expre
     case same
     case valid
 
+    /// `1` means one zero on every side.
     public init(integerLiteral v: Int) { self = .explicit(Size2(v)) }
+    /// `[1, 2]` means 1 row above and below, 2 columns left and right.
     public init(arrayLiteral values: Int...) {
         check(values.count == 2 || values.count == 1, "[ConvPadding] expected 1 or 2 values, got \(values)")
         self = .explicit(Size2(values[0], values.count == 2 ? values[1] : values[0]))
     }
+    /// `"same"` or `"valid"` (any other string stops with a message).
     public init(stringLiteral s: String) {
         switch s {
         case "same": self = .same

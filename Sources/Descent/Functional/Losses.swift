@@ -20,7 +20,7 @@ private func reduce(_ t: Tensor, _ reduction: Reduction) -> Tensor {
 
 private func checkSameShape(_ input: Tensor, _ target: Tensor, _ op: String) {
     check(input.shape == target.shape,
-                 "[\(op)] input \(Shape.describe(input.shape)) and target \(Shape.describe(target.shape)) must have the same shape")
+          "[\(op)] input \(Shape.describe(input.shape)) and target \(Shape.describe(target.shape)) must have the same shape")
 }
 
 /// Mean squared error: (input − target)², reduced.
@@ -79,7 +79,7 @@ private func pickClasses(_ input: Tensor, _ target: Tensor, weight: Tensor?, ign
     let x = input.rank == 1 ? input.unsqueeze(0) : input
     let t = input.rank == 1 ? target.reshape([1]) : target
     check(x.rank >= 2 && t.rank == x.rank - 1 && t.shape[0] == x.shape[0] && Array(x.shape.dropFirst(2)) == Array(t.shape.dropFirst()),
-                 "[\(op)] expected input (N, C, d…) and target (N, d…), got input \(Shape.describe(input.shape)) and target \(Shape.describe(target.shape))")
+          "[\(op)] expected input (N, C, d…) and target (N, d…), got input \(Shape.describe(input.shape)) and target \(Shape.describe(target.shape))")
     let classes = x.shape[1]
     if let weight {
         check(weight.shape == [classes], "[\(op)] weight must have one value per class (\(classes)), got shape \(Shape.describe(weight.shape))")

@@ -6,6 +6,7 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
     public let path: String
     /// What is wrong.
     public let message: String
+    /// `safetensors file 'PATH': MESSAGE`.
     public var description: String { "safetensors file '\(path)': \(message)" }
 }
 
@@ -22,6 +23,10 @@ public struct SafeTensors {
     /// The `__metadata__` entries.
     public var metadata: [String: String]
 
+    /// A file's content: tensors in order (names must be unique) and string metadata.
+    /// - Parameters:
+    ///   - tensors: (name, tensor) pairs, names unique; written in this order.
+    ///   - metadata: The `__metadata__` entries, default none.
     public init(tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:]) {
         self.tensors = tensors
         self.metadata = metadata

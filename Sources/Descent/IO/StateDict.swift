@@ -6,11 +6,17 @@ public struct StateDict: Sequence {
     /// The entries in order.
     public var entries: [(key: String, tensor: Tensor)]
 
+    /// A state dict of the given (key, tensor) entries, in order.
+    /// - Parameter entries: (key, tensor) pairs, keys unique.
     public init(_ entries: [(key: String, tensor: Tensor)] = []) { self.entries = entries }
 
+    /// The keys in order.
     public var keys: [String] { entries.map(\.key) }
+    /// The number of entries.
     public var count: Int { entries.count }
+    /// The tensor stored under `key`, if any.
     public subscript(key: String) -> Tensor? { entries.first { $0.key == key }?.tensor }
+    /// The entries in order.
     public func makeIterator() -> IndexingIterator<[(key: String, tensor: Tensor)]> { entries.makeIterator() }
 
     /// Writes the state as a safetensors file, atomically (temporary file, then rename).

@@ -243,8 +243,8 @@ enum ConvPlan {
 
         func sum() -> Tensor {
             let parts = Array(buffers.values)
-            guard var total = parts.first else { return Tensor.zeros(shape, dtype: dtype) }
-            for p in parts.dropFirst() { total = total + p }
+            guard let total = parts.first else { return Tensor.zeros(shape, dtype: dtype) }
+            for p in parts.dropFirst() { Kernels.addInPlace(total, p) }
             return total
         }
 

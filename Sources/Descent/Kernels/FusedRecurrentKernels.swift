@@ -26,7 +26,12 @@ extension Kernels {
         init(proj: Tensor, whh: Tensor, masks: [Tensor]?, reverse: Bool, lstm: Bool) {
             (steps, batch, gates, hidden) = (proj.shape[0], proj.shape[1], proj.shape[2], whh.shape[1])
             self.whh = whh.detach().contiguousData()
-            self.masks = masks.map { [batch] in Tensor.stack($0.map { $0.detach().reshape([batch]) }, dim: 0).contiguousData() }
+            self.masks = masks.map { [steps, batch] masks in
+                // One row of B flags per step.
+                let rows = Tensor(uninitialized: [steps, batch], dtype: .float32)
+                for (t, m) in masks.enumerated() { copy(m.detach(), into: rows.rowsView(batch, 1, at: t * batch)) }
+                return rows
+            }
             self.reverse = reverse
             activated = copyToContiguous(proj.detach())
             let states = [steps, batch, hidden]

@@ -5,14 +5,25 @@
 /// Buffers, as PyTorch: `running_mean` (init 0), `running_var` (init 1), `num_batches_tracked`
 /// (int64). `momentum` nil uses the cumulative average (factor 1/num_batches_tracked).
 public class BatchNorm: Module {
+    /// The options given at creation.
     public let numFeatures: Int, eps: Double, momentum: Double?, affine: Bool, trackRunningStats: Bool
+    /// γ and β (numFeatures each), or nil without `affine`.
     public let weight: Tensor?, bias: Tensor?
+    /// The running statistics (numFeatures each) and the int64 count of training batches, or nil
+    /// without `trackRunningStats`.
     public let runningMean: Tensor?, runningVar: Tensor?, numBatchesTracked: Tensor?
     /// The input ranks this layer accepts.
     var ranks: Set<Int> { [2, 3, 4] }
     /// The rank of an unbatched input, run as a batch of one (none: it would be ambiguous).
     var unbatchedRank: Int? { nil }
 
+    /// - Parameters:
+    ///   - numFeatures: C, the channels (dim 1) normalized separately.
+    ///   - eps: ε added to the variance, default 1e-5.
+    ///   - momentum: The weight of each batch in the running statistics, default 0.1; nil for the
+    ///     cumulative average.
+    ///   - affine: Whether to learn γ and β (default true).
+    ///   - trackRunningStats: Whether to keep running statistics for evaluation (default true).
     public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = true, trackRunningStats: Bool = true) {
         self.numFeatures = numFeatures; self.eps = eps; self.momentum = momentum
         self.affine = affine; self.trackRunningStats = trackRunningStats
@@ -32,7 +43,7 @@ public class BatchNorm: Module {
     public override func forward(_ x: Tensor) -> Tensor {
         if x.rank == unbatchedRank { return forward(x.unsqueeze(0)).squeeze(dim: 0) }
         check(ranks.contains(x.rank) && x.shape[1] == numFeatures,
-                     "[\(typeName)] expected input of shape \(expectedShape) with C = \(numFeatures), got \(Shape.describe(x.shape))")
+              "[\(typeName)] expected input of shape \(expectedShape) with C = \(numFeatures), got \(Shape.describe(x.shape))")
         var factor = momentum ?? 0
         if isTraining, let count = numBatchesTracked {
             withNoGrad { count.addAssign(Tensor(Int64(1))) }

@@ -31,15 +31,29 @@ private func convDescription(_ inC: Int, _ outC: Int, kernel: [Int], stride: [In
 /// weight (outChannels, inChannels/groups, kH, kW), bias (outChannels); both initialized
 /// U(−1/√fanIn, 1/√fanIn) with fanIn = inChannels/groups·kH·kW (PyTorch's default).
 public final class Conv2d: Module {
+    /// Channels in and out, and the number of groups.
     public let inChannels: Int, outChannels: Int, groups: Int
+    /// The kernel size, stride, padding and dilation given at creation.
     public let kernelSize: Size2, stride: Size2, padding: ConvPadding, dilation: Size2
+    /// The kernel, (outChannels, inChannels/groups, kH, kW).
     public let weight: Tensor
+    /// The bias (outChannels), or nil with `bias: false`.
     public let bias: Tensor?
 
+    /// A 2-D convolution with PyTorch's default initialization.
+    /// - Parameters:
+    ///   - inChannels: Channels of the input (C).
+    ///   - outChannels: Channels of the output.
+    ///   - kernelSize: The kernel's size (kh, kw), or one number for both.
+    ///   - stride: The step between windows, default 1.
+    ///   - padding: Zeros added on each side (a number, a pair, `"same"` or `"valid"`), default 0.
+    ///   - dilation: The spacing between kernel taps, default 1.
+    ///   - groups: Channel groups convolved separately (both channel counts divisible by it), default 1.
+    ///   - bias: Whether to add a learned bias (default true).
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Size2, stride: Size2 = 1, padding: ConvPadding = 0,
                 dilation: Size2 = 1, groups: Int = 1, bias: Bool = true) {
         check(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
-                     "[Conv2d] inChannels \(inChannels) and outChannels \(outChannels) must be divisible by groups \(groups)")
+              "[Conv2d] inChannels \(inChannels) and outChannels \(outChannels) must be divisible by groups \(groups)")
         self.inChannels = inChannels; self.outChannels = outChannels; self.groups = groups
         self.kernelSize = kernelSize; self.stride = stride; self.padding = padding; self.dilation = dilation
         (weight, self.bias) = convParameters(weightShape: [outChannels, inChannels / groups, kernelSize.h, kernelSize.w],
@@ -67,15 +81,29 @@ public final class Conv2d: Module {
 /// 1-D convolution layer. Input (N, inChannels, L) → (N, outChannels, L').
 /// weight (outChannels, inChannels/groups, k), bias (outChannels), initialized as Conv2d's.
 public final class Conv1d: Module {
+    /// Channels in and out, and the number of groups.
     public let inChannels: Int, outChannels: Int, groups: Int
+    /// The kernel length, stride, padding and dilation given at creation.
     public let kernelSize: Int, stride: Int, padding: ConvPadding, dilation: Int
+    /// The kernel, (outChannels, inChannels/groups, k).
     public let weight: Tensor
+    /// The bias (outChannels), or nil with `bias: false`.
     public let bias: Tensor?
 
+    /// A 1-D convolution with PyTorch's default initialization.
+    /// - Parameters:
+    ///   - inChannels: Channels of the input (C).
+    ///   - outChannels: Channels of the output.
+    ///   - kernelSize: The kernel's size length k.
+    ///   - stride: The step between windows, default 1.
+    ///   - padding: Zeros added on each side (a number, `"same"` or `"valid"`), default 0.
+    ///   - dilation: The spacing between kernel taps, default 1.
+    ///   - groups: Channel groups convolved separately (both channel counts divisible by it), default 1.
+    ///   - bias: Whether to add a learned bias (default true).
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: ConvPadding = 0,
                 dilation: Int = 1, groups: Int = 1, bias: Bool = true) {
         check(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
-                     "[Conv1d] inChannels \(inChannels) and outChannels \(outChannels) must be divisible by groups \(groups)")
+              "[Conv1d] inChannels \(inChannels) and outChannels \(outChannels) must be divisible by groups \(groups)")
         self.inChannels = inChannels; self.outChannels = outChannels; self.groups = groups
         self.kernelSize = kernelSize; self.stride = stride; self.padding = padding; self.dilation = dilation
         (weight, self.bias) = convParameters(weightShape: [outChannels, inChannels / groups, kernelSize],
@@ -105,15 +133,30 @@ public final class Conv1d: Module {
 /// weight (inChannels, outChannels/groups, kH, kW), bias (outChannels), initialized
 /// U(−1/√fanIn, 1/√fanIn) with fanIn = outChannels/groups·kH·kW (PyTorch's convention).
 public final class ConvTranspose2d: Module {
+    /// Channels in and out, and the number of groups.
     public let inChannels: Int, outChannels: Int, groups: Int
+    /// The kernel size, stride, padding, output padding and dilation given at creation.
     public let kernelSize: Size2, stride: Size2, padding: Size2, outputPadding: Size2, dilation: Size2
+    /// The kernel, (inChannels, outChannels/groups, kH, kW) (PyTorch's transposed layout).
     public let weight: Tensor
+    /// The bias (outChannels), or nil with `bias: false`.
     public let bias: Tensor?
 
+    /// A 2-D transposed convolution with PyTorch's default initialization.
+    /// - Parameters:
+    ///   - inChannels: Channels of the input.
+    ///   - outChannels: Channels of the output.
+    ///   - kernelSize: The kernel's size (kh, kw), or one number for both.
+    ///   - stride: The upsampling factor, default 1.
+    ///   - padding: Rows and columns removed from each side of the full output, default 0.
+    ///   - outputPadding: Rows and columns added at the end (smaller than the stride), default 0.
+    ///   - groups: Channel groups, default 1.
+    ///   - bias: Whether to add a learned bias (default true).
+    ///   - dilation: The spacing between kernel taps, default 1.
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Size2, stride: Size2 = 1, padding: Size2 = 0,
                 outputPadding: Size2 = 0, groups: Int = 1, bias: Bool = true, dilation: Size2 = 1) {
         check(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
-                     "[ConvTranspose2d] inChannels \(inChannels) and outChannels \(outChannels) must be divisible by groups \(groups)")
+              "[ConvTranspose2d] inChannels \(inChannels) and outChannels \(outChannels) must be divisible by groups \(groups)")
         self.inChannels = inChannels; self.outChannels = outChannels; self.groups = groups
         self.kernelSize = kernelSize; self.stride = stride; self.padding = padding
         self.outputPadding = outputPadding; self.dilation = dilation
@@ -143,6 +186,7 @@ public final class ConvTranspose2d: Module {
                                groups: groups, dilation: dilation)
     }
 
+    /// Runs the layer to the output size (H', W'): `forward(_:outputSize:)`.
     public func callAsFunction(_ x: Tensor, outputSize: [Int]) -> Tensor { forward(x, outputSize: outputSize) }
 
     public override var extraDescription: String {
@@ -155,15 +199,30 @@ public final class ConvTranspose2d: Module {
 /// 1-D transposed convolution. Input (N, inChannels, L) → (N, outChannels, L').
 /// weight (inChannels, outChannels/groups, k).
 public final class ConvTranspose1d: Module {
+    /// Channels in and out, and the number of groups.
     public let inChannels: Int, outChannels: Int, groups: Int
+    /// The kernel length, stride, padding, output padding and dilation given at creation.
     public let kernelSize: Int, stride: Int, padding: Int, outputPadding: Int, dilation: Int
+    /// The kernel, (inChannels, outChannels/groups, k).
     public let weight: Tensor
+    /// The bias (outChannels), or nil with `bias: false`.
     public let bias: Tensor?
 
+    /// A 1-D transposed convolution with PyTorch's default initialization.
+    /// - Parameters:
+    ///   - inChannels: Channels of the input.
+    ///   - outChannels: Channels of the output.
+    ///   - kernelSize: The kernel length k.
+    ///   - stride: The upsampling factor, default 1.
+    ///   - padding: Positions removed from each end of the full output, default 0.
+    ///   - outputPadding: Positions added at the end (smaller than the stride), default 0.
+    ///   - groups: Channel groups, default 1.
+    ///   - bias: Whether to add a learned bias (default true).
+    ///   - dilation: The spacing between kernel taps, default 1.
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 outputPadding: Int = 0, groups: Int = 1, bias: Bool = true, dilation: Int = 1) {
         check(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
-                     "[ConvTranspose1d] inChannels \(inChannels) and outChannels \(outChannels) must be divisible by groups \(groups)")
+              "[ConvTranspose1d] inChannels \(inChannels) and outChannels \(outChannels) must be divisible by groups \(groups)")
         self.inChannels = inChannels; self.outChannels = outChannels; self.groups = groups
         self.kernelSize = kernelSize; self.stride = stride; self.padding = padding
         self.outputPadding = outputPadding; self.dilation = dilation
@@ -190,6 +249,7 @@ public final class ConvTranspose1d: Module {
                                groups: groups, dilation: dilation)
     }
 
+    /// Runs the layer to the output length L': `forward(_:outputSize:)`.
     public func callAsFunction(_ x: Tensor, outputSize: [Int]) -> Tensor { forward(x, outputSize: outputSize) }
 
     public override var extraDescription: String {
@@ -202,6 +262,6 @@ public final class ConvTranspose1d: Module {
 private func transposedOutputPadding(_ input: Int, _ wanted: Int, _ k: Int, _ s: Int, _ p: Int, _ d: Int, _ op: String) -> Int {
     let minimum = (input - 1) * s - 2 * p + d * (k - 1) + 1
     check(wanted >= minimum && wanted < minimum + s,
-                 "[\(op)] requested output size \(wanted) is not between \(minimum) and \(minimum + s - 1) for input size \(input)")
+          "[\(op)] requested output size \(wanted) is not between \(minimum) and \(minimum + s - 1) for input size \(input)")
     return wanted - minimum
 }

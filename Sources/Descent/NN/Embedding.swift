@@ -3,9 +3,15 @@
 /// Shapes: indices (*) → (*, embeddingDim). `weight` (numEmbeddings, embeddingDim), default
 /// N(0, 1); the `paddingIdx` row starts at zero and receives no gradient.
 public final class Embedding: Module {
+    /// The table's size and the padding row (non-negative), as given at creation.
     public let numEmbeddings: Int, embeddingDim: Int, paddingIdx: Int?
+    /// The table, (numEmbeddings, embeddingDim).
     public let weight: Tensor
 
+    /// - Parameters:
+    ///   - numEmbeddings: The number of rows (valid indices are 0..<numEmbeddings).
+    ///   - embeddingDim: The length of each row.
+    ///   - paddingIdx: A row that starts at zero and gets no gradient (negative counts from the end).
     public init(_ numEmbeddings: Int, _ embeddingDim: Int, paddingIdx: Int? = nil) {
         self.numEmbeddings = numEmbeddings
         self.embeddingDim = embeddingDim

@@ -58,6 +58,7 @@ public enum Init {
         return t
     }
 
+    /// Fills `t` with 0 (no gradient recorded); returns it.
     @discardableResult public static func zeros(_ t: Tensor) -> Tensor { constant(t, 0) }
     @discardableResult public static func ones(_ t: Tensor) -> Tensor { constant(t, 1) }
 

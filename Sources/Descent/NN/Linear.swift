@@ -4,10 +4,17 @@
 /// inFeatures), `bias` (outFeatures). Default initialization (PyTorch's): weight and bias
 /// U(−1/√inFeatures, 1/√inFeatures).
 public final class Linear: Module {
+    /// The sizes of the input's and output's last dim.
     public let inFeatures: Int, outFeatures: Int
+    /// W, (outFeatures, inFeatures).
     public let weight: Tensor
+    /// b (outFeatures), or nil with `bias: false`.
     public let bias: Tensor?
 
+    /// - Parameters:
+    ///   - inFeatures: The size of the input's last dim.
+    ///   - outFeatures: The size of the output's last dim.
+    ///   - bias: Whether to add a learned bias (default true).
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
         check(inFeatures >= 0 && outFeatures >= 0, "[Linear] sizes must be non-negative, got \(inFeatures) and \(outFeatures)")
         self.inFeatures = inFeatures

@@ -27,6 +27,8 @@ open class Module: CustomStringConvertible {
     private var childSlots: [(name: String, module: Module)] = []
     private var propertiesRegistered = false
 
+    /// A module with no parameters, buffers or children yet; stored properties register
+    /// themselves at first use (see the type's documentation).
     public init() {}
 
     /// The computation. Subclasses override it; call the module itself (`model(x)`).

@@ -4,10 +4,13 @@
 
 /// Why `loadStateDict` refused a state dict: every missing, unexpected or wrongly shaped key.
 public struct StateDictError: Error, CustomStringConvertible, Equatable {
+    /// Keys the module expected and the state dict lacked.
     public let missing: [String]
+    /// Keys the state dict had and the module does not.
     public let unexpected: [String]
     /// Keys whose tensors have the wrong shape: (key, expected shape, found shape).
     public let mismatched: [String]
+    /// PyTorch's wording: `error loading state dict: missing keys: …; unexpected keys: …`.
     public var description: String {
         var parts: [String] = []
         if !missing.isEmpty { parts.append("missing keys: " + missing.joined(separator: ", ")) }

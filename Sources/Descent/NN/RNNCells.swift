@@ -9,8 +9,11 @@ func recurrentParameter(_ shape: [Int], hidden: Int) -> Tensor {
 
 /// Shared parameters of the cells: weight_ih (G·H, I), weight_hh (G·H, H), bias_ih, bias_hh (G·H).
 public class RecurrentCellBase: Module {
+    /// The sizes of the input and of the state.
     public let inputSize: Int, hiddenSize: Int
+    /// W_ih (G·H, I) and W_hh (G·H, H), saved as `weight_ih` and `weight_hh`.
     public let weightIH: Tensor, weightHH: Tensor
+    /// b_ih and b_hh (G·H), or nil with `bias: false`.
     public let biasIH: Tensor?, biasHH: Tensor?
 
     init(inputSize: Int, hiddenSize: Int, gates: Int, bias: Bool) {
@@ -44,7 +47,13 @@ public class RecurrentCellBase: Module {
 
 /// h' = tanh(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh) (or relu). Input (B, I), state (B, H).
 public final class RNNCell: RecurrentCellBase {
+    /// tanh or relu.
     public let nonlinearity: RNNNonlinearity
+    /// - Parameters:
+    ///   - inputSize: I, the size of each input.
+    ///   - hiddenSize: H, the size of the state.
+    ///   - bias: Whether to learn b_ih and b_hh (default true).
+    ///   - nonlinearity: `.tanh` (default) or `.relu`.
     public init(_ inputSize: Int, _ hiddenSize: Int, bias: Bool = true, nonlinearity: RNNNonlinearity = .tanh) {
         self.nonlinearity = nonlinearity
         super.init(inputSize: inputSize, hiddenSize: hiddenSize, gates: 1, bias: bias)
@@ -60,6 +69,10 @@ public final class RNNCell: RecurrentCellBase {
 
 /// LSTM step: gates i, f, g, o; c' = f·c + i·g, h' = o·tanh(c'). Input (B, I), states (B, H).
 public final class LSTMCell: RecurrentCellBase {
+    /// - Parameters:
+    ///   - inputSize: I, the size of each input.
+    ///   - hiddenSize: H, the size of the states.
+    ///   - bias: Whether to learn b_ih and b_hh (default true).
     public init(_ inputSize: Int, _ hiddenSize: Int, bias: Bool = true) {
         super.init(inputSize: inputSize, hiddenSize: hiddenSize, gates: 4, bias: bias)
     }
@@ -75,6 +88,10 @@ public final class LSTMCell: RecurrentCellBase {
 /// GRU step with PyTorch's gates r, z, n: n = tanh(W_in x + b_in + r·(W_hn h + b_hn)),
 /// h' = (1 − z)·n + z·h. Input (B, I), state (B, H).
 public final class GRUCell: RecurrentCellBase {
+    /// - Parameters:
+    ///   - inputSize: I, the size of each input.
+    ///   - hiddenSize: H, the size of the state.
+    ///   - bias: Whether to learn b_ih and b_hh (default true).
     public init(_ inputSize: Int, _ hiddenSize: Int, bias: Bool = true) {
         super.init(inputSize: inputSize, hiddenSize: hiddenSize, gates: 3, bias: bias)
     }

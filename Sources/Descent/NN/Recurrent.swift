@@ -11,6 +11,7 @@
 public class RecurrentLayer: Module {
     enum Kind { case rnn(RNNNonlinearity), lstm, gru }
 
+    /// The options given at creation.
     public let inputSize: Int, hiddenSize: Int, numLayers: Int, hasBias: Bool, batchFirst: Bool, dropout: Double, bidirectional: Bool
     let kind: Kind
     /// weights[layer][direction] = (weight_ih, weight_hh, bias_ih, bias_hh)
@@ -19,7 +20,7 @@ public class RecurrentLayer: Module {
 
     init(kind: Kind, inputSize: Int, hiddenSize: Int, numLayers: Int, bias: Bool, batchFirst: Bool, dropout: Double, bidirectional: Bool) {
         check(inputSize > 0 && hiddenSize > 0 && numLayers > 0,
-                     "[\(Self.self)] inputSize, hiddenSize and numLayers must be positive, got \(inputSize), \(hiddenSize), \(numLayers)")
+              "[\(Self.self)] inputSize, hiddenSize and numLayers must be positive, got \(inputSize), \(hiddenSize), \(numLayers)")
         check(dropout >= 0 && dropout <= 1, "[\(Self.self)] dropout must be in [0, 1], got \(dropout)")
         self.kind = kind; self.inputSize = inputSize; self.hiddenSize = hiddenSize; self.numLayers = numLayers
         self.hasBias = bias; self.batchFirst = batchFirst; self.dropout = dropout; self.bidirectional = bidirectional
@@ -63,7 +64,7 @@ public class RecurrentLayer: Module {
             guard var t else { return nil }
             if unbatched { t = t.unsqueeze(1) }
             check(t.shape == [numLayers * d, batch, hiddenSize],
-                         "[\(name)] expected \(label) of shape \(Shape.describe([numLayers * d] + (unbatched ? [] : [batch]) + [hiddenSize])), got \(Shape.describe(unbatched ? Array(t.shape.dropFirst(0)) : t.shape))")
+                  "[\(name)] expected \(label) of shape \(Shape.describe([numLayers * d] + (unbatched ? [] : [batch]) + [hiddenSize])), got \(Shape.describe(unbatched ? Array(t.shape.dropFirst(0)) : t.shape))")
             return t
         }
         let h0 = state(h0, "h0"), c0 = state(c0, "c0")
@@ -71,7 +72,7 @@ public class RecurrentLayer: Module {
         if let lengths {
             check(lengths.count == batch, "[\(name)] expected \(batch) lengths, got \(lengths.count)")
             check(lengths.allSatisfy { $0 >= 1 && $0 <= steps },
-                         "[\(name)] lengths must be between 1 and the sequence length \(steps), got \(lengths)")
+                  "[\(name)] lengths must be between 1 and the sequence length \(steps), got \(lengths)")
             masks = (0..<steps).map { t in
                 Tensor(shape: [batch, 1], scalars: lengths.map { t < $0 ? 1.0 : 0.0 }).to(x.dtype)
             }
@@ -133,6 +134,16 @@ public class RecurrentLayer: Module {
 
 /// Elman RNN: h_t = tanh(x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh) (or relu), stacked in layers.
 public final class RNN: RecurrentLayer {
+    /// An Elman RNN with PyTorch's initialization.
+    /// - Parameters:
+    ///   - inputSize: I, the size of each input.
+    ///   - hiddenSize: H, the size of the state.
+    ///   - numLayers: Layers stacked, each reading the previous one's output, default 1.
+    ///   - nonlinearity: `.tanh` (default) or `.relu`.
+    ///   - bias: Whether to learn b_ih and b_hh (default true).
+    ///   - batchFirst: Inputs and outputs are (B, T, ·) instead of (T, B, ·), default false.
+    ///   - dropout: Dropout on the outputs of every layer but the last, in training, default 0.
+    ///   - bidirectional: Run each layer forward and backward and concatenate, default false.
     public init(_ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, nonlinearity: RNNNonlinearity = .tanh, bias: Bool = true,
                 batchFirst: Bool = false, dropout: Double = 0, bidirectional: Bool = false) {
         super.init(kind: .rnn(nonlinearity), inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
@@ -150,6 +161,15 @@ public final class RNN: RecurrentLayer {
 
 /// Long short-term memory: gates i, f, g, o; c_t = f·c_{t−1} + i·g, h_t = o·tanh(c_t).
 public final class LSTM: RecurrentLayer {
+    /// An LSTM with PyTorch's initialization.
+    /// - Parameters:
+    ///   - inputSize: I, the size of each input.
+    ///   - hiddenSize: H, the size of the state.
+    ///   - numLayers: Layers stacked, each reading the previous one's output, default 1.
+    ///   - bias: Whether to learn b_ih and b_hh (default true).
+    ///   - batchFirst: Inputs and outputs are (B, T, ·) instead of (T, B, ·), default false.
+    ///   - dropout: Dropout on the outputs of every layer but the last, in training, default 0.
+    ///   - bidirectional: Run each layer forward and backward and concatenate, default false.
     public init(_ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
                 dropout: Double = 0, bidirectional: Bool = false) {
         super.init(kind: .lstm, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
@@ -169,6 +189,15 @@ public final class LSTM: RecurrentLayer {
 /// Gated recurrent unit with PyTorch's gates r, z, n: n_t = tanh(W_in x + b_in + r·(W_hn h + b_hn)),
 /// h_t = (1 − z)·n_t + z·h_{t−1}.
 public final class GRU: RecurrentLayer {
+    /// A GRU with PyTorch's initialization.
+    /// - Parameters:
+    ///   - inputSize: I, the size of each input.
+    ///   - hiddenSize: H, the size of the state.
+    ///   - numLayers: Layers stacked, each reading the previous one's output, default 1.
+    ///   - bias: Whether to learn b_ih and b_hh (default true).
+    ///   - batchFirst: Inputs and outputs are (B, T, ·) instead of (T, B, ·), default false.
+    ///   - dropout: Dropout on the outputs of every layer but the last, in training, default 0.
+    ///   - bidirectional: Run each layer forward and backward and concatenate, default false.
     public init(_ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
                 dropout: Double = 0, bidirectional: Bool = false) {
         super.init(kind: .gru, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,

@@ -1,18 +1,7 @@
 // Binary arithmetic primitives: add, sub, mul, div, pow, maximum, minimum.
-// Each op: forward kernel, then its backward rule. Broadcast gradients are summed back to the
+// Each op: forward kernel (an element function of Kernels/ElementFunctions.swift), then its
+// backward rule. Broadcast gradients are summed back to the
 // inputs' shapes by the engine (Autograd.run), not here.
-
-enum AddFn: NumericBinaryFunction { @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a + b } }
-enum SubFn: NumericBinaryFunction { @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a - b } }
-enum MulFn: NumericBinaryFunction { @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a * b } }
-enum DivFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ a: T, _ b: T) -> T { a / b } }
-enum PowFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ a: T, _ b: T) -> T { T.pow(a, b) } }
-enum MaxFn: NumericBinaryFunction {
-    @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a != a ? a : (b != b ? b : (a > b ? a : b)) }
-}
-enum MinFn: NumericBinaryFunction {
-    @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a != a ? a : (b != b ? b : (a < b ? a : b)) }
-}
 
 extension Tensor {
     /// The two tensors converted to their common dtype (int64 < float32 < float64).
@@ -119,17 +108,29 @@ extension Tensor {
 
     // MARK: Scalar forms
 
+    /// a + b with a number, in a's dtype (PyTorch's scalar promotion).
     public static func + (a: Tensor, b: Double) -> Tensor { a + a.scalarLike(b) }
+    /// a + b with a number, in b's dtype.
     public static func + (a: Double, b: Tensor) -> Tensor { b.scalarLike(a) + b }
+    /// a − b with a number, in a's dtype.
     public static func - (a: Tensor, b: Double) -> Tensor { a - a.scalarLike(b) }
+    /// a − b with a number, in b's dtype.
     public static func - (a: Double, b: Tensor) -> Tensor { b.scalarLike(a) - b }
+    /// a · b with a number, in a's dtype.
     public static func * (a: Tensor, b: Double) -> Tensor { a * a.scalarLike(b) }
+    /// a · b with a number, in b's dtype.
     public static func * (a: Double, b: Tensor) -> Tensor { b.scalarLike(a) * b }
+    /// a / b with a number, in a's dtype.
     public static func / (a: Tensor, b: Double) -> Tensor { a / a.scalarLike(b) }
+    /// a / b with a number, in b's dtype.
     public static func / (a: Double, b: Tensor) -> Tensor { b.scalarLike(a) / b }
+    /// a = a + b (a new tensor, recorded by autograd; not in place).
     public static func += (a: inout Tensor, b: Tensor) { a = a + b }
+    /// a = a − b (a new tensor; not in place).
     public static func -= (a: inout Tensor, b: Tensor) { a = a - b }
+    /// a = a · b (a new tensor; not in place).
     public static func *= (a: inout Tensor, b: Tensor) { a = a * b }
+    /// a = a / b (a new tensor; not in place).
     public static func /= (a: inout Tensor, b: Tensor) { a = a / b }
 
     /// Elementwise negation.

@@ -28,11 +28,17 @@ extension Tensor {
     /// 1 where `self >= other`, else 0.
     public func ge(_ other: Tensor) -> Tensor { compare(other, GeFn.self, "ge") }
 
+    /// 1 where x = v, else 0 (see `eq(_:)`).
     public func eq(_ v: Double) -> Tensor { eq(scalarLike(v)) }
+    /// 1 where x ≠ v, else 0.
     public func ne(_ v: Double) -> Tensor { ne(scalarLike(v)) }
+    /// 1 where x < v, else 0.
     public func lt(_ v: Double) -> Tensor { lt(scalarLike(v)) }
+    /// 1 where x ≤ v, else 0.
     public func le(_ v: Double) -> Tensor { le(scalarLike(v)) }
+    /// 1 where x > v, else 0.
     public func gt(_ v: Double) -> Tensor { gt(scalarLike(v)) }
+    /// 1 where x ≥ v, else 0.
     public func ge(_ v: Double) -> Tensor { ge(scalarLike(v)) }
 
     /// Elements of `a` where `condition` is non-zero, else of `b` (all three broadcast).

@@ -17,13 +17,13 @@ extension Tensor {
         let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (o, cg, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
         check(groups >= 1 && c % groups == 0 && o % groups == 0,
-                     "[\(op)] channels in \(c) and out \(o) must be divisible by groups \(groups)")
+              "[\(op)] channels in \(c) and out \(o) must be divisible by groups \(groups)")
         check(cg == c / groups, "[\(op)] weight \(Shape.describe(w.shape)) expects \(cg * groups) input channels (groups \(groups)), got input \(Shape.describe(x.shape))")
         check(stride.0 >= 1 && stride.1 >= 1 && dilation.0 >= 1 && dilation.1 >= 1, "[\(op)] stride and dilation must be positive")
         let oh = (h + padding.top + padding.bottom - dilation.0 * (kh - 1) - 1) / stride.0 + 1
         let ow = (wd + padding.left + padding.right - dilation.1 * (kw - 1) - 1) / stride.1 + 1
         check(oh >= 1 && ow >= 1 && h + padding.top + padding.bottom >= dilation.0 * (kh - 1) + 1 && wd + padding.left + padding.right >= dilation.1 * (kw - 1) + 1,
-                     "[\(op)] input \(Shape.describe(x.shape)) padded is smaller than the dilated kernel (\(kh), \(kw))")
+              "[\(op)] input \(Shape.describe(x.shape)) padded is smaller than the dilated kernel (\(kh), \(kw))")
         if let bias {
             check(bias.shape == [o], "[\(op)] bias must have shape (\(o),), got \(Shape.describe(bias.shape))")
             check(bias.dtype == x.dtype, "[\(op)] bias \(bias.dtype) must have the input's type \(x.dtype)")
@@ -56,8 +56,8 @@ extension Tensor {
         check(groups >= 1 && cin % groups == 0, "[\(op)] input channels \(cin) must be divisible by groups \(groups)")
         check(cinW == cin, "[\(op)] weight \(Shape.describe(w.shape)) expects \(cinW) input channels, got input \(Shape.describe(x.shape))")
         check(outputPadding.0 < Swift.max(stride.0, dilation.0) && outputPadding.1 < Swift.max(stride.1, dilation.1) && outputPadding.0 >= 0 && outputPadding.1 >= 0,
-                     "[\(op)] outputPadding \(outputPadding) must be smaller than either stride \(stride) or dilation \(dilation)")
-        let cout = coutg * groups, cing = cin / groups
+              "[\(op)] outputPadding \(outputPadding) must be smaller than either stride \(stride) or dilation \(dilation)")
+        let cout = coutg * groups
         let oh = (h - 1) * stride.0 - 2 * padding.0 + dilation.0 * (kh - 1) + 1 + outputPadding.0
         let ow = (wd - 1) * stride.1 - 2 * padding.1 + dilation.1 * (kw - 1) + 1 + outputPadding.1
         check(oh >= 1 && ow >= 1, "[\(op)] output size (\(oh), \(ow)) is too small for input \(Shape.describe(x.shape))")

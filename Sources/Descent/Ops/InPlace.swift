@@ -5,10 +5,10 @@
 extension Tensor {
     private func checkInPlace(_ op: String, _ other: Tensor? = nil) {
         check(!(GradMode.enabled && requiresGrad),
-                     "[\(op)] a tensor that requires grad is being used in an in-place operation; wrap the update in withNoGrad { }")
+              "[\(op)] a tensor that requires grad is being used in an in-place operation; wrap the update in withNoGrad { }")
         if let other {
             check(Shape.broadcast(shape, other.shape, op: op) == shape,
-                         "[\(op)] cannot write a tensor of shape \(Shape.describe(other.shape)) into one of shape \(Shape.describe(shape))")
+                  "[\(op)] cannot write a tensor of shape \(Shape.describe(other.shape)) into one of shape \(Shape.describe(shape))")
         }
     }
 

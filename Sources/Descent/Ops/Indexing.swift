@@ -32,10 +32,10 @@ extension Tensor {
         checkIndex(index, "scatterAdd")
         let d = Shape.normalize(dim, rank: rank, op: "scatterAdd")
         check(index.rank == rank && source.rank == rank,
-                     "[scatterAdd] index \(Shape.describe(index.shape)) and source \(Shape.describe(source.shape)) must have the rank of the input \(Shape.describe(shape))")
+              "[scatterAdd] index \(Shape.describe(index.shape)) and source \(Shape.describe(source.shape)) must have the rank of the input \(Shape.describe(shape))")
         for i in 0..<rank {
             check(index.shape[i] <= source.shape[i] && (i == d || index.shape[i] <= shape[i]),
-                         "[scatterAdd] index shape \(Shape.describe(index.shape)) exceeds source \(Shape.describe(source.shape)) or input \(Shape.describe(shape)) at dim \(i)")
+                  "[scatterAdd] index shape \(Shape.describe(index.shape)) exceeds source \(Shape.describe(source.shape)) or input \(Shape.describe(shape)) at dim \(i)")
         }
         let (base, src) = Tensor.promoted(self, source)
         let out = Kernels.scatterAdd(base, dim: d, index: index, source: src, op: "scatterAdd")

@@ -11,7 +11,7 @@ extension Tensor {
         let parts = tensors.map { $0.to(dtype) }
         for (i, t) in parts.enumerated() {
             check(t.rank == first.rank && (0..<t.rank).allSatisfy { $0 == d || t.shape[$0] == first.shape[$0] },
-                         "[cat] sizes of tensors must match except in dim \(d): tensor 0 has shape \(Shape.describe(first.shape)), tensor \(i) has \(Shape.describe(t.shape))")
+                  "[cat] sizes of tensors must match except in dim \(d): tensor 0 has shape \(Shape.describe(first.shape)), tensor \(i) has \(Shape.describe(t.shape))")
         }
         var outShape = first.shape
         outShape[d] = parts.reduce(0) { $0 + $1.shape[d] }
@@ -75,7 +75,7 @@ extension Tensor {
     /// amounts crop.
     public func pad(_ padding: [Int], value: Double = 0) -> Tensor {
         check(padding.count % 2 == 0 && padding.count / 2 <= rank,
-                     "[pad] padding length \(padding.count) must be even and at most 2 × rank (\(2 * rank))")
+              "[pad] padding length \(padding.count) must be even and at most 2 × rank (\(2 * rank))")
         var outShape = shape
         var srcStart = [Int](repeating: 0, count: rank), dstStart = srcStart, len = shape
         for k in 0..<(padding.count / 2) {

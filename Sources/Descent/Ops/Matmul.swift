@@ -8,7 +8,7 @@ extension Tensor {
     public func matmul(_ other: Tensor) -> Tensor {
         let (a, b) = Tensor.promoted(self, other)
         check(a.rank >= 1 && b.rank >= 1,
-                     "[matmul] both arguments need at least 1 dimension, got shapes \(Shape.describe(a.shape)) and \(Shape.describe(b.shape))")
+              "[matmul] both arguments need at least 1 dimension, got shapes \(Shape.describe(a.shape)) and \(Shape.describe(b.shape))")
         let ka = a.shape[a.rank - 1], kb = b.shape[b.rank == 1 ? 0 : b.rank - 2]
         check(ka == kb, "[matmul] cannot multiply \(Shape.describe(a.shape)) by \(Shape.describe(b.shape)): inner sizes \(ka) and \(kb) differ")
         switch (a.rank, b.rank) {

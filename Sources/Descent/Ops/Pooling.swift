@@ -7,7 +7,7 @@ extension Tensor {
     static func poolOutputSize(_ input: Int, kernel: Int, stride: Int, padding: Int, dilation: Int, ceilMode: Bool, op: String) -> Int {
         check(kernel >= 1 && stride >= 1 && dilation >= 1, "[\(op)] kernel, stride and dilation must be positive")
         check(padding >= 0 && padding <= kernel / 2,
-                     "[\(op)] pad should be at most half of effective kernel size, but got pad=\(padding), kernel_size=\(kernel)")
+              "[\(op)] pad should be at most half of effective kernel size, but got pad=\(padding), kernel_size=\(kernel)")
         let span = input + 2 * padding - dilation * (kernel - 1) - 1
         var out = (ceilMode ? (span + stride - 1) : span)
         out = (out >= 0 ? out / stride : -((-out + stride - 1) / stride)) + 1

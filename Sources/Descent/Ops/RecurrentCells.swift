@@ -6,7 +6,7 @@ extension Tensor {
     /// c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c'). Returns (h', c').
     static func lstmPointwise(gates: Tensor, cell c: Tensor) -> (h: Tensor, c: Tensor) {
         check(gates.rank == 2 && c.rank == 2 && gates.shape[0] == c.shape[0] && gates.shape[1] == 4 * c.shape[1],
-                     "[lstmPointwise] expected gates (B, 4H) and cell (B, H), got \(Shape.describe(gates.shape)) and \(Shape.describe(c.shape))")
+              "[lstmPointwise] expected gates (B, 4H) and cell (B, H), got \(Shape.describe(gates.shape)) and \(Shape.describe(c.shape))")
         let (g, cc) = promoted(gates, c)
         let batch = c.shape[0], hidden = c.shape[1]
         let gd = g.detach().contiguousData(), cd = cc.detach().contiguousData()
@@ -25,7 +25,7 @@ extension Tensor {
     /// h' = (1 − z)·n + z·h (PyTorch's formula: r multiplies W_hn·h + b_hn).
     static func gruPointwise(inputGates gi: Tensor, hiddenGates gh: Tensor, hidden h: Tensor) -> Tensor {
         check(gi.rank == 2 && gh.shape == gi.shape && h.rank == 2 && gi.shape[0] == h.shape[0] && gi.shape[1] == 3 * h.shape[1],
-                     "[gruPointwise] expected gates (B, 3H) and hidden (B, H), got \(Shape.describe(gi.shape)), \(Shape.describe(gh.shape)) and \(Shape.describe(h.shape))")
+              "[gruPointwise] expected gates (B, 3H) and hidden (B, H), got \(Shape.describe(gi.shape)), \(Shape.describe(gh.shape)) and \(Shape.describe(h.shape))")
         let batch = h.shape[0], hidden = h.shape[1]
         let a = gi.detach().contiguousData(), b = gh.detach().contiguousData(), p = h.detach().contiguousData()
         let out = Kernels.gruCell(a, b, p, batch: batch, hidden: hidden)

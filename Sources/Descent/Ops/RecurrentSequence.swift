@@ -11,11 +11,6 @@
 enum RecurrentCellKind { case rnnTanh, rnnRelu, lstm, gru }
 
 extension Tensor {
-    /// A (rows × cols) view of a contiguous tensor at element `offset` (no autograd).
-    func rowsView(_ rows: Int, _ cols: Int, at offset: Int) -> Tensor {
-        Tensor(storage: storage, shape: [rows, cols], strides: [cols, 1], offset: self.offset + offset)
-    }
-
     /// Runs one direction over `proj` (T, B, G·H): x_t·W_ihᵀ + b_ih (+ b_hh except for GRU).
     /// Returns the outputs (T, B, H), the final h and (LSTM) c. `masks[t]` (B, 1) holds 1 for
     /// sequences still running at step t (by position t, not processing order).

@@ -40,7 +40,9 @@ extension Tensor {
         return x.sum(dims: d, keepDim: keepDim) / Double(n)
     }
 
+    /// The mean of all elements (0-d).
     public func mean() -> Tensor { mean(dims: []) }
+    /// The mean along `dim`.
     public func mean(dim: Int, keepDim: Bool = false) -> Tensor { mean(dims: [dim], keepDim: keepDim) }
 
     /// Variance over `dims`: Σ(x − mean)² / (N − correction). `correction: 1` (default) is
@@ -55,6 +57,7 @@ extension Tensor {
     /// Variance of all elements.
     public func variance(correction: Int = 1) -> Tensor { variance(dims: [], correction: correction) }
 
+    /// The variance along `dim` (see `variance(dims:correction:keepDim:)`).
     public func variance(dim: Int, correction: Int = 1, keepDim: Bool = false) -> Tensor {
         variance(dims: [dim], correction: correction, keepDim: keepDim)
     }
@@ -67,6 +70,7 @@ extension Tensor {
     /// Standard deviation of all elements.
     public func std(correction: Int = 1) -> Tensor { std(dims: [], correction: correction) }
 
+    /// The standard deviation along `dim`.
     public func std(dim: Int, correction: Int = 1, keepDim: Bool = false) -> Tensor {
         std(dims: [dim], correction: correction, keepDim: keepDim)
     }
@@ -154,5 +158,6 @@ extension Tensor {
         return keepDim ? s : reduced(s, d, keepDim: false)
     }
 
+    /// log Σ eˣ along `dim`, computed stably.
     public func logsumexp(dim: Int, keepDim: Bool = false) -> Tensor { logsumexp(dims: [dim], keepDim: keepDim) }
 }

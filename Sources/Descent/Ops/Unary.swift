@@ -1,35 +1,7 @@
-// Unary primitives. Each op: an element function for the forward kernel, and beside it the
-// backward rule (a fused element function of the output gradient and a saved tensor).
-
-enum NegFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { -x } }
-enum AbsFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { Swift.abs(x) } }
-enum ExpFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.exp(x) } }
-enum LogFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.log(x) } }
-enum SqrtFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { x.squareRoot() } }
-enum RsqrtFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { 1 / x.squareRoot() } }
-enum SinFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.sin(x) } }
-enum CosFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.cos(x) } }
-enum TanhFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.fastTanh(x) } }
-enum ErfFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.erf(x) } }
-enum Log1pFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.log1p(x) } }
-/// 0 where x < 0, else x (NaN and −0 kept, as PyTorch).
-enum ReluFn: UnaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { x < 0 ? 0 : x } }
-enum SignFn: UnaryFunction {
-    @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { x > 0 ? 1 : (x < 0 ? -1 : x) }
-}
-/// Sigmoid, finite for any input (Float: a vectorizable exp; Double: libm with the e^x/(1+e^x) form for x < 0).
-enum SigmoidFn: UnaryFunction {
-    @inline(__always) static func apply<T: FloatScalar>(_ x: T) -> T { T.sigmoid(x) }
-}
-
-// Backward element functions: (g, saved) -> input gradient.
-enum TanhGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ y: T) -> T { g * (1 - y * y) } }
-enum SigmoidGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ y: T) -> T { g * y * (1 - y) } }
-/// 0 where the output y ≤ 0, else g (also where y is NaN, as PyTorch's threshold_backward).
-enum ReluGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ y: T) -> T { y <= 0 ? 0 : g } }
-enum SqrtGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ y: T) -> T { g / (2 * y) } }
-enum RsqrtGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ y: T) -> T { -g * y * y * y / 2 } }
-enum AbsGradFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ g: T, _ x: T) -> T { g * SignFn.apply(x) } }
+// Unary primitives. Each op: the forward kernel (an element function of
+// Kernels/ElementFunctions.swift run by Kernels.map, or a vectorized activation kernel), and
+// beside it the backward rule (often a fused element function of the output gradient and a
+// saved tensor).
 
 extension Tensor {
     /// Runs a float unary kernel `F`, recording `grad(g, saved)` when needed.

@@ -24,7 +24,7 @@ public func interpolate(_ input: Tensor, size: Size2? = nil, scaleFactors: (Doub
     check(input.dtype.isFloatingPoint, "[\(op)] expected a floating-point tensor, got \(input.dtype)")
     check((size == nil) != (scaleFactors == nil), "[\(op)] give exactly one of size and scaleFactor")
     check(mode == .bilinear || alignCorners == nil,
-                 "[\(op)] alignCorners can only be set with the bilinear mode (as in PyTorch)")
+          "[\(op)] alignCorners can only be set with the bilinear mode (as in PyTorch)")
     let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
     var oh = size?.h ?? 0, ow = size?.w ?? 0
     if let (sh, sw) = scaleFactors {

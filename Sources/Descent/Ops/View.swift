@@ -18,11 +18,11 @@ extension Tensor {
         let known = shape.filter { $0 != -1 }.reduce(1, *)
         if let u = unknown.first {
             check(known != 0 && count % known == 0,
-                         "[\(op)] shape \(Shape.describe(shape)) is invalid for input of size \(count) \(Shape.describe(self.shape))")
+                  "[\(op)] shape \(Shape.describe(shape)) is invalid for input of size \(count) \(Shape.describe(self.shape))")
             out[u] = count / known
         }
         check(out.allSatisfy { $0 >= 0 } && Shape.count(out) == count,
-                     "[\(op)] shape \(Shape.describe(shape)) is invalid for input of size \(count) \(Shape.describe(self.shape))")
+              "[\(op)] shape \(Shape.describe(shape)) is invalid for input of size \(count) \(Shape.describe(self.shape))")
         return out
     }
 
@@ -37,6 +37,7 @@ extension Tensor {
                             offset: src.offset) { g in g.reshape(inShape) }
     }
 
+    /// `reshape([…])` with the sizes as arguments: `x.reshape(2, -1)`.
     public func reshape(_ shape: Int...) -> Tensor { reshape(shape) }
 
     /// Like `reshape`, but stops unless the data is contiguous (never copies).
@@ -45,6 +46,7 @@ extension Tensor {
         return reshape(shape)
     }
 
+    /// `view([…])` with the sizes as arguments.
     public func view(_ shape: Int...) -> Tensor { view(shape) }
 
     /// Collapses dims `startDim...endDim` into one.
@@ -66,6 +68,7 @@ extension Tensor {
                         offset: offset) { g in g.permute(inverse) }
     }
 
+    /// `permute([…])` with the dims as arguments.
     public func permute(_ dims: Int...) -> Tensor { permute(dims) }
 
     /// Swaps two dimensions.
@@ -91,13 +94,14 @@ extension Tensor {
         for i in 0..<rank where shape[lead + i] == -1 { target[lead + i] = self.shape[i] }
         for i in 0..<rank {
             check(self.shape[i] == target[lead + i] || self.shape[i] == 1,
-                         "[expand] the size \(self.shape[i]) at dim \(i) must match \(target[lead + i]) or be 1 (expanding \(Shape.describe(self.shape)) to \(Shape.describe(shape)))")
+                  "[expand] the size \(self.shape[i]) at dim \(i) must match \(target[lead + i]) or be 1 (expanding \(Shape.describe(self.shape)) to \(Shape.describe(shape)))")
         }
         if target == self.shape { return self }
         return makeView("ExpandBackward", shape: target, strides: Shape.broadcastStrides(self.shape, strides, to: target),
                         offset: offset) { g in g }
     }
 
+    /// `expand([…])` with the sizes as arguments.
     public func expand(_ shape: Int...) -> Tensor { expand(shape) }
 
     /// Expands to `other`'s shape.
@@ -108,7 +112,7 @@ extension Tensor {
         let d = Shape.normalize(dim, rank: rank, op: "narrow")
         let s = start < 0 ? start + shape[d] : start
         check(s >= 0 && length >= 0 && s + length <= shape[d],
-                     "[narrow] start \(start) and length \(length) exceed dim \(d) of size \(shape[d]) (shape \(Shape.describe(shape)))")
+              "[narrow] start \(start) and length \(length) exceed dim \(d) of size \(shape[d]) (shape \(Shape.describe(shape)))")
         var newShape = shape
         newShape[d] = length
         let out = Tensor(storage: storage, shape: newShape, strides: strides, offset: offset + s * strides[d])

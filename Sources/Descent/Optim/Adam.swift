@@ -2,12 +2,21 @@
 /// m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ),
 /// p ← p − lr·m̂/(√v̂ + ε). Adam adds weightDecay·p to g; AdamW multiplies p by (1 − lr·weightDecay).
 public class Adam: Optimizer {
+    /// The tensors updated.
     public let parameters: [Tensor]
+    /// The learning rate.
     public var lr: Double
+    /// β₁, β₂, ε and the weight decay.
     public let beta1: Double, beta2: Double, eps: Double, weightDecay: Double
     let decoupled: Bool
     private var state: [ObjectIdentifier: (m: Tensor, v: Tensor, step: Int)] = [:]
 
+    /// - Parameters:
+    ///   - parameters: The tensors to update (leaves that require a gradient).
+    ///   - lr: The learning rate, default 1e-3.
+    ///   - betas: (β₁, β₂), the decay of the moment estimates, default (0.9, 0.999).
+    ///   - eps: ε added to the denominator, default 1e-8.
+    ///   - weightDecay: L2 penalty added to the gradient, default 0.
     public init(_ parameters: [Tensor], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8,
                 weightDecay: Double = 0) {
         self.parameters = parameters
@@ -54,6 +63,12 @@ public class Adam: Optimizer {
 
 /// Adam with decoupled weight decay (PyTorch's AdamW; default weightDecay 0.01).
 public final class AdamW: Adam {
+    /// - Parameters:
+    ///   - parameters: The tensors to update (leaves that require a gradient).
+    ///   - lr: The learning rate, default 1e-3.
+    ///   - betas: (β₁, β₂), the decay of the moment estimates, default (0.9, 0.999).
+    ///   - eps: ε added to the denominator, default 1e-8.
+    ///   - weightDecay: The decoupled decay: p ← p·(1 − lr·weightDecay) each step, default 0.01.
     public override init(_ parameters: [Tensor], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8,
                          weightDecay: Double = 0.01) {
         super.init(parameters, lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, decoupled: true)

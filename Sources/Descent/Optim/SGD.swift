@@ -3,11 +3,21 @@
 /// step), g ← g + μ·b if nesterov else b; then p ← p − lr·g. Parameters without a gradient
 /// are skipped.
 public final class SGD: Optimizer {
+    /// The tensors updated.
     public let parameters: [Tensor]
+    /// The learning rate.
     public var lr: Double
+    /// The options given at creation.
     public let momentum: Double, dampening: Double, weightDecay: Double, nesterov: Bool
     private var buffers: [ObjectIdentifier: Tensor] = [:]
 
+    /// - Parameters:
+    ///   - parameters: The tensors to update (leaves that require a gradient).
+    ///   - lr: The learning rate.
+    ///   - momentum: μ, default 0 (none).
+    ///   - dampening: The share of the gradient held back from the momentum buffer, default 0.
+    ///   - weightDecay: L2 penalty added to the gradient, default 0.
+    ///   - nesterov: Nesterov momentum (needs a momentum and no dampening), default false.
     public init(_ parameters: [Tensor], lr: Double, momentum: Double = 0, dampening: Double = 0,
                 weightDecay: Double = 0, nesterov: Bool = false) {
         check(lr >= 0, "[SGD] invalid learning rate: \(lr)")

@@ -7,7 +7,7 @@
 /// alike. Messages start with the op in brackets: `[matmul] cannot multiply (3, 4) by (5, 6)…`.
 @inline(__always)
 func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
-           file: StaticString = #fileID, line: UInt = #line) {
+    file: StaticString = #fileID, line: UInt = #line) {
     if !condition() { checkFailure(message(), file: file, line: line) }
 }
 

@@ -34,14 +34,23 @@ public protocol TensorScalar: Numeric, Comparable, Sendable {
 
 /// A floating-point tensor element (`Float` or `Double`) with the math the kernels need.
 public protocol FloatScalar: TensorScalar, BinaryFloatingPoint {
+    /// eˣ.
     static func exp(_ x: Self) -> Self
+    /// The natural logarithm.
     static func log(_ x: Self) -> Self
+    /// The hyperbolic tangent.
     static func tanh(_ x: Self) -> Self
+    /// The sine.
     static func sin(_ x: Self) -> Self
+    /// The cosine.
     static func cos(_ x: Self) -> Self
+    /// x raised to the power y.
     static func pow(_ x: Self, _ y: Self) -> Self
+    /// log(1 + x), accurate for small x.
     static func log1p(_ x: Self) -> Self
+    /// eˣ − 1, accurate for small x.
     static func expm1(_ x: Self) -> Self
+    /// The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt.
     static func erf(_ x: Self) -> Self
     /// σ(x) = 1/(1 + e⁻ˣ), vectorizable (no library call) for Float.
     static func sigmoid(_ x: Self) -> Self
@@ -50,17 +59,29 @@ public protocol FloatScalar: TensorScalar, BinaryFloatingPoint {
 }
 
 extension Float: FloatScalar {
+    /// The tensor dtype of this type.
     public static var dtype: DType { .float32 }
+    /// Converts from Double (truncating toward zero for integers).
     @inlinable public init(fromDouble value: Double) { self = Float(value) }
+    /// The value as a Double.
     @inlinable public var asDouble: Double { Double(self) }
+    /// eˣ.
     @inlinable public static func exp(_ x: Float) -> Float { Foundation.exp(x) }
+    /// The natural logarithm.
     @inlinable public static func log(_ x: Float) -> Float { Foundation.log(x) }
+    /// The hyperbolic tangent (the C library's).
     @inlinable public static func tanh(_ x: Float) -> Float { Foundation.tanh(x) }
+    /// The sine.
     @inlinable public static func sin(_ x: Float) -> Float { Foundation.sin(x) }
+    /// The cosine.
     @inlinable public static func cos(_ x: Float) -> Float { Foundation.cos(x) }
+    /// x raised to the power y.
     @inlinable public static func pow(_ x: Float, _ y: Float) -> Float { Foundation.pow(x, y) }
+    /// log(1 + x), accurate for small x.
     @inlinable public static func log1p(_ x: Float) -> Float { Foundation.log1p(x) }
+    /// eˣ − 1, accurate for small x.
     @inlinable public static func expm1(_ x: Float) -> Float { Foundation.expm1(x) }
+    /// The error function.
     @inlinable public static func erf(_ x: Float) -> Float { Foundation.erf(x) }
 
     /// eˣ without a library call (Cephes' polynomial after Cody–Waite range reduction; about
@@ -83,8 +104,10 @@ extension Float: FloatScalar {
         return y * Float(bitPattern: UInt32(bitPattern: e))
     }
 
+    /// σ(x) = 1/(1 + e⁻ˣ), vectorizable (no library call).
     @inline(__always) public static func sigmoid(_ x: Float) -> Float { 1 / (1 + vectorExp(-x)) }
 
+    /// tanh(x), vectorizable (no library call; about 1 ulp).
     @inline(__always) public static func fastTanh(_ x: Float) -> Float {
         let a = Swift.abs(x), z = x * x
         // |x| < 0.625: Cephes' odd polynomial; otherwise 1 − 2/(e^{2|x|} + 1) with the sign of x.
@@ -100,28 +123,45 @@ extension Float: FloatScalar {
 }
 
 extension Double: FloatScalar {
+    /// The tensor dtype of this type.
     public static var dtype: DType { .float64 }
+    /// Converts from Double (truncating toward zero for integers).
     @inlinable public init(fromDouble value: Double) { self = value }
+    /// The value as a Double.
     @inlinable public var asDouble: Double { self }
+    /// eˣ.
     @inlinable public static func exp(_ x: Double) -> Double { Foundation.exp(x) }
+    /// The natural logarithm.
     @inlinable public static func log(_ x: Double) -> Double { Foundation.log(x) }
+    /// The hyperbolic tangent (the C library's).
     @inlinable public static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
+    /// The sine.
     @inlinable public static func sin(_ x: Double) -> Double { Foundation.sin(x) }
+    /// The cosine.
     @inlinable public static func cos(_ x: Double) -> Double { Foundation.cos(x) }
+    /// x raised to the power y.
     @inlinable public static func pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
+    /// log(1 + x), accurate for small x.
     @inlinable public static func log1p(_ x: Double) -> Double { Foundation.log1p(x) }
+    /// eˣ − 1, accurate for small x.
     @inlinable public static func expm1(_ x: Double) -> Double { Foundation.expm1(x) }
+    /// The error function.
     @inlinable public static func erf(_ x: Double) -> Double { Foundation.erf(x) }
+    /// σ(x) = 1/(1 + e⁻ˣ), finite for any x (e^x/(1 + e^x) for x < 0).
     @inlinable public static func sigmoid(_ x: Double) -> Double {
         if x >= 0 { return 1 / (1 + Foundation.exp(-x)) }
         let e = Foundation.exp(x)
         return e / (1 + e)
     }
+    /// tanh(x) (the C library's).
     @inlinable public static func fastTanh(_ x: Double) -> Double { Foundation.tanh(x) }
 }
 
 extension Int64: TensorScalar {
+    /// The tensor dtype of this type.
     public static var dtype: DType { .int64 }
+    /// Converts from Double (truncating toward zero for integers).
     @inlinable public init(fromDouble value: Double) { self = Int64(value) }
+    /// The value as a Double.
     @inlinable public var asDouble: Double { Double(self) }
 }

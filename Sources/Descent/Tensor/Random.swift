@@ -8,6 +8,7 @@ public struct Generator: RandomNumberGenerator {
     private var spareNormal: Double?
 
     /// A generator whose stream is fixed by `seed`.
+    /// - Parameter seed: Any 64-bit value; equal seeds give equal streams.
     public init(seed: UInt64) {
         var x = seed
         func splitmix() -> UInt64 {

@@ -48,7 +48,7 @@ enum Shape {
             let x = i < n - a.count ? 1 : a[i - (n - a.count)]
             let y = i < n - b.count ? 1 : b[i - (n - b.count)]
             check(x == y || x == 1 || y == 1,
-                         "[\(op)] shapes \(describe(a)) and \(describe(b)) cannot be broadcast: sizes \(x) and \(y) differ at dim \(i)")
+                  "[\(op)] shapes \(describe(a)) and \(describe(b)) cannot be broadcast: sizes \(x) and \(y) differ at dim \(i)")
             out[i] = x == 1 ? y : x
         }
         return out
@@ -67,14 +67,24 @@ enum Shape {
 
 /// A size per spatial dim, written as one number (`3`) or a list (`[3, 5]`).
 public struct Size2: Equatable, Sendable, ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral, CustomStringConvertible {
+    /// The height and width (rows and columns).
     public let h: Int, w: Int
+    /// A size of `h` rows and `w` columns.
+    /// - Parameters:
+    ///   - h: The size along the height (rows).
+    ///   - w: The size along the width (columns).
     public init(_ h: Int, _ w: Int) { self.h = h; self.w = w }
+    /// The same size `v` along both dims.
+    /// - Parameter v: The size along both dims.
     public init(_ v: Int) { self.init(v, v) }
+    /// `3` means (3, 3).
     public init(integerLiteral v: Int) { self.init(v) }
+    /// `[3, 5]` means (3, 5); `[3]` means (3, 3).
     public init(arrayLiteral values: Int...) {
         check(values.count == 2 || values.count == 1, "[Size2] expected 1 or 2 values, got \(values)")
         self.init(values[0], values.count == 2 ? values[1] : values[0])
     }
+    /// PyTorch's tuple text, `(3, 5)`.
     public var description: String { "(\(h), \(w))" }
     var pair: (Int, Int) { (h, w) }
 }

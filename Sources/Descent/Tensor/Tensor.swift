@@ -49,10 +49,13 @@ public final class Tensor {
     /// Creates a tensor from Swift values in row-major order.
     ///
     /// - Precondition: `scalars.count` equals the product of `shape`.
+    /// - Parameters:
+    ///   - shape: The sizes of the dims (non-negative).
+    ///   - scalars: The values in row-major order, as many as the shape holds; their type sets the dtype.
     public convenience init<T: TensorScalar>(shape: [Int], scalars: [T]) {
         check(shape.allSatisfy { $0 >= 0 }, "[Tensor] negative size in shape \(Shape.describe(shape))")
         check(Shape.count(shape) == scalars.count,
-                     "[Tensor] shape \(Shape.describe(shape)) needs \(Shape.count(shape)) values, got \(scalars.count)")
+              "[Tensor] shape \(Shape.describe(shape)) needs \(Shape.count(shape)) values, got \(scalars.count)")
         self.init(uninitialized: shape, dtype: T.dtype)
         scalars.withUnsafeBufferPointer { src in
             storage.typed(T.self).update(from: src.baseAddress!, count: scalars.count)
@@ -60,11 +63,13 @@ public final class Tensor {
     }
 
     /// A 1-D tensor of the given values, of their type (`[Float]` → float32, `[Int64]` → int64).
+    /// - Parameter scalars: The values.
     public convenience init<T: TensorScalar>(_ scalars: [T]) {
         self.init(shape: [scalars.count], scalars: scalars)
     }
 
     /// A 2-D tensor from rows of equal length, of their type.
+    /// - Parameter rows: The rows, all of one length.
     public convenience init<T: TensorScalar>(_ rows: [[T]]) {
         let cols = rows.first?.count ?? 0
         check(rows.allSatisfy { $0.count == cols }, "[Tensor] rows of different lengths: \(rows.map(\.count))")
@@ -72,33 +77,46 @@ public final class Tensor {
     }
 
     /// A 0-d (scalar) tensor of the value's type.
+    /// - Parameter value: The value.
     public convenience init<T: TensorScalar>(_ value: T) {
         self.init(shape: [], scalars: [value])
     }
 
     /// A tensor of integers, int64 as PyTorch makes them: `Tensor([0, 1])`, `Tensor(labels)`.
+    /// - Parameters:
+    ///   - shape: The sizes of the dims.
+    ///   - scalars: The values in row-major order.
     public convenience init(shape: [Int], scalars: [Int]) {
         self.init(shape: shape, scalars: scalars.map { Int64($0) })
     }
 
     /// A 1-D int64 tensor: `Tensor([0, 1, 2])` (PyTorch's `torch.tensor([0, 1, 2])`).
+    /// - Parameter scalars: The values.
     public convenience init(_ scalars: [Int]) { self.init(shape: [scalars.count], scalars: scalars) }
 
     /// A 2-D int64 tensor from rows of equal length.
+    /// - Parameter rows: The rows, all of one length.
     public convenience init(_ rows: [[Int]]) { self.init(rows.map { $0.map { Int64($0) } }) }
 
     /// A 0-d int64 tensor: `Tensor(3)`.
+    /// - Parameter value: The value.
     public convenience init(_ value: Int) { self.init(shape: [], scalars: [Int64(value)]) }
 
     /// A 1-D tensor of floating-point values, float32 by default as in PyTorch
     /// (`Tensor([0.5, 1.5])` is `torch.tensor([0.5, 1.5])`); pass `dtype: .float64` to keep
     /// double precision. (`Tensor(shape:scalars:)` keeps the values' own type.)
+    /// - Parameters:
+    ///   - scalars: The values.
+    ///   - dtype: The element type, float32 by default.
     public convenience init(_ scalars: [Double], dtype: DType = .float32) {
         self.init(uninitialized: [scalars.count], dtype: dtype)
         for (i, v) in scalars.enumerated() { setElement(i, v) }
     }
 
     /// A 2-D tensor from rows of floating-point values, float32 by default (see `init(_:dtype:)`).
+    /// - Parameters:
+    ///   - rows: The rows, all of one length.
+    ///   - dtype: The element type, float32 by default.
     public convenience init(_ rows: [[Double]], dtype: DType = .float32) {
         let cols = rows.first?.count ?? 0
         check(rows.allSatisfy { $0.count == cols }, "[Tensor] rows of different lengths: \(rows.map(\.count))")
@@ -107,6 +125,9 @@ public final class Tensor {
     }
 
     /// A 0-d tensor of `dtype` (float32 by default, as PyTorch) holding `value`.
+    /// - Parameters:
+    ///   - value: The value (truncated toward zero for int64).
+    ///   - dtype: The element type, float32 by default.
     public convenience init(_ value: Double, dtype: DType = .float32) {
         self.init(uninitialized: [], dtype: dtype)
         switch dtype {
@@ -187,5 +208,10 @@ public final class Tensor {
     /// This tensor if contiguous with offset usable directly, else a contiguous copy (no autograd).
     func contiguousData() -> Tensor {
         isContiguous ? self : Kernels.copyToContiguous(self)
+    }
+
+    /// A (rows × cols) view of a contiguous tensor at element `offset` (no autograd).
+    func rowsView(_ rows: Int, _ cols: Int, at offset: Int) -> Tensor {
+        Tensor(storage: storage, shape: [rows, cols], strides: [cols, 1], offset: self.offset + offset)
     }
 }
