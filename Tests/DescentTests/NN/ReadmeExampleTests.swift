@@ -41,4 +41,47 @@ final class ReadmeExampleTests: XCTestCase {
         XCTAssertEqual(h.shape, [4, 32, 128])
         XCTAssertEqual(c.shape, [4, 32, 128])
     }
+
+    func testTensorsFromSwiftValues() {
+        let floats: [Float] = [1, 2, 3, 4, 5, 6]
+        let x = Tensor([[1.0, 2.0], [3.0, 4.0]])
+        let labels = Tensor([0, 2, 1])
+        let d = Tensor([0.1, 0.2], dtype: .float64)
+        let raw = Tensor(shape: [2, 3], scalars: floats)
+        let values: [Float] = x.scalars
+        let counts: [Int64] = labels.toArray(Int64.self)
+        let total = x.sum().item
+        XCTAssertEqual(x.dtype, .float32)
+        XCTAssertEqual(x.shape, [2, 2])
+        XCTAssertEqual(labels.dtype, .int64)
+        XCTAssertEqual(d.dtype, .float64)
+        XCTAssertEqual(raw.shape, [2, 3])
+        XCTAssertEqual(values, [1, 2, 3, 4])
+        XCTAssertEqual(counts, [0, 2, 1])
+        XCTAssertEqual(total, 10)
+    }
+
+    final class TwoLayer: Module {
+        let fc1 = Linear(784, 128), fc2 = Linear(128, 10)
+        let scale = Tensor.ones([10]).requiringGrad()          // a parameter named "scale"
+        override func forward(_ x: Tensor) -> Tensor { fc2(fc1(x).relu()) * scale }
+    }
+
+    func testCustomModuleAndLoading() throws {
+        let net = TwoLayer()
+        XCTAssertEqual(net.stateDict().keys, ["scale", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("readme-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let full = dir.appendingPathComponent("two_layer.safetensors").path, partial = dir.appendingPathComponent("partial.safetensors").path
+        try net.stateDict().save(to: full)
+        var part = net.stateDict()
+        part.entries.removeFirst()
+        try part.save(to: partial)
+        try net.loadStateDict(StateDict.load(from: full))
+        let skipped = try net.loadStateDict(StateDict.load(from: partial), strict: false)
+        XCTAssertEqual(skipped.missing, ["scale"])
+        XCTAssertEqual(skipped.unexpected, [])
+        XCTAssertEqual(try SafeTensors.load(from: full).tensors.count, 5)
+    }
 }
