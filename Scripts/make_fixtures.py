@@ -500,32 +500,124 @@ def recurrent():
 
 
 def optim():
-    """Parameters after each of 3 optimizer steps with fixed gradients, per optimizer setting."""
+    """Optimizer trajectories: two parameters in two groups (the second with its own options), fixed
+    gradients for 4 steps (the second parameter has none at step 2), the parameters after each step
+    and the state dict at the end; learning-rate schedules; gradient clipping."""
     torch.manual_seed(5)
     t, meta = {}, {}
-    p0 = torch.randn(4, 3)
-    grads = [torch.randn(4, 3) for _ in range(3)]
-    t["p0"] = p0
-    for i, g in enumerate(grads):
+    p0, q0 = torch.randn(4, 3), torch.randn(3)
+    grads = [(torch.randn(4, 3), torch.randn(3)) for _ in range(4)]
+    t["p0"], t["q0"] = p0, q0
+    for i, (g, h) in enumerate(grads):
         t[f"grad{i}"] = g
+        if i != 2:
+            t[f"qgrad{i}"] = h
+    O = torch.optim
     settings = {
-        "sgd": (torch.optim.SGD, dict(lr=0.1)),
-        "sgd_momentum_wd": (torch.optim.SGD, dict(lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01)),
-        "sgd_nesterov": (torch.optim.SGD, dict(lr=0.05, momentum=0.8, nesterov=True)),
-        "adam": (torch.optim.Adam, dict(lr=0.01)),
-        "adam_wd": (torch.optim.Adam, dict(lr=0.02, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.1)),
-        "adamw": (torch.optim.AdamW, dict(lr=0.02, weight_decay=0.1)),
+        "sgd": (O.SGD, dict(lr=0.1), {}),
+        "sgd_momentum_wd": (O.SGD, dict(lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01), {}),
+        "sgd_nesterov": (O.SGD, dict(lr=0.05, momentum=0.8, nesterov=True), {}),
+        "sgd_groups": (O.SGD, dict(lr=0.1, momentum=0.9, weight_decay=0.05), dict(lr=0.5, weight_decay=0.0)),
+        "adam": (O.Adam, dict(lr=0.01), {}),
+        "adam_wd": (O.Adam, dict(lr=0.02, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.1), {}),
+        "adam_amsgrad": (O.Adam, dict(lr=0.02, amsgrad=True), {}),
+        "adamw": (O.AdamW, dict(lr=0.02, weight_decay=0.1), {}),
+        "adamw_groups": (O.AdamW, dict(lr=0.02, weight_decay=0.1, amsgrad=True), dict(lr=0.005, weight_decay=0.0)),
+        "rmsprop": (O.RMSprop, dict(lr=0.01), {}),
+        "rmsprop_full": (O.RMSprop, dict(lr=0.01, alpha=0.9, eps=1e-6, weight_decay=0.1, momentum=0.5, centered=True), {}),
+        "rmsprop_groups": (O.RMSprop, dict(lr=0.01, momentum=0.3), dict(lr=0.03)),
+        "adagrad": (O.Adagrad, dict(lr=0.1), {}),
+        "adagrad_full": (O.Adagrad, dict(lr=0.1, lr_decay=0.05, weight_decay=0.1, initial_accumulator_value=0.2, eps=1e-6), {}),
     }
-    for name, (cls, kw) in settings.items():
-        p = p0.clone().requires_grad_(True)
-        opt = cls([p], **kw)
-        for i, g in enumerate(grads):
+    for name, (cls, kw, group1) in settings.items():
+        p, q = p0.clone().requires_grad_(True), q0.clone().requires_grad_(True)
+        opt = cls([{"params": [p]}, {"params": [q], **group1}], **kw)
+        for i, (g, h) in enumerate(grads):
+            opt.zero_grad()
             p.grad = g.clone()
+            q.grad = None if i == 2 else h.clone()
             opt.step()
-            t[f"{name}/step{i}"] = p.detach().clone()
-        meta[name] = f"torch.optim.{cls.__name__}({kw})"
+            t[f"{name}/p{i}"] = p.detach().clone()
+            t[f"{name}/q{i}"] = q.detach().clone()
+        for index, st in opt.state_dict()["state"].items():
+            for k, v in st.items():
+                t[f"{name}/state.{index}.{k}"] = v.detach().clone().reshape(v.shape)
+        meta[name] = f"torch.optim.{cls.__name__}([{{'params': [p]}}, {{'params': [q], **{group1}}}], **{kw})"
     save_file(t, os.path.join(ROOT, "optim.safetensors"), metadata=meta)
-    print("optim.safetensors")
+    print(f"optim.safetensors: {len(meta)} settings")
+
+    # Learning-rate schedules: an optimizer over two groups (rates 0.1 and 0.02), the rates after
+    # creation and after each of N steps (one optimizer step before each, as PyTorch asks).
+    t, meta = {}, {}
+    S = torch.optim.lr_scheduler
+    def sched(name, call, make, steps, opt_cls=O.SGD, metrics=None, momentum_key=None):
+        w, v = torch.zeros(2, requires_grad=True), torch.zeros(1, requires_grad=True)
+        opt = opt_cls([{"params": [w]}, {"params": [v], "lr": 0.02}], lr=0.1, **({"momentum": 0.9} if opt_cls is O.SGD else {}))
+        s = make(opt)
+        rates, moms = [[g["lr"] for g in opt.param_groups]], []
+        def mom():
+            return [g["betas"][0] if "betas" in g else g["momentum"] for g in opt.param_groups]
+        moms.append(mom())
+        for k in range(steps):
+            opt.step()
+            if metrics is not None:
+                s.step(metrics[k])
+            else:
+                s.step()
+            rates.append([g["lr"] for g in opt.param_groups])
+            moms.append(mom())
+        t[f"{name}/lr"] = torch.tensor(rates, dtype=torch.float64)
+        if momentum_key:
+            t[f"{name}/momentum"] = torch.tensor(moms, dtype=torch.float64)
+        if metrics is not None:
+            t[f"{name}/metrics"] = torch.tensor(metrics, dtype=torch.float64)
+        meta[name] = call
+    sched("step", "StepLR(opt, step_size=3, gamma=0.5)", lambda o: S.StepLR(o, 3, gamma=0.5), 10)
+    sched("multistep", "MultiStepLR(opt, milestones=[2, 5, 5, 8], gamma=0.3)", lambda o: S.MultiStepLR(o, [2, 5, 5, 8], gamma=0.3), 10)
+    sched("exponential", "ExponentialLR(opt, gamma=0.9)", lambda o: S.ExponentialLR(o, 0.9), 8)
+    sched("cosine", "CosineAnnealingLR(opt, T_max=6, eta_min=0.001) for 15 steps (past T_max)",
+          lambda o: S.CosineAnnealingLR(o, 6, eta_min=0.001), 15)
+    sched("linear", "LinearLR(opt, start_factor=0.25, end_factor=1.0, total_iters=4)",
+          lambda o: S.LinearLR(o, start_factor=0.25, total_iters=4), 8)
+    sched("warmup_cosine", "ChainedScheduler([LinearLR(opt, 0.1, total_iters=3), CosineAnnealingLR(opt, T_max=10)])",
+          lambda o: S.ChainedScheduler([S.LinearLR(o, 0.1, total_iters=3), S.CosineAnnealingLR(o, 10)]), 12)
+    sched("onecycle_sgd", "OneCycleLR(opt, max_lr=0.5, total_steps=12) (SGD momentum 0.9)",
+          lambda o: S.OneCycleLR(o, max_lr=0.5, total_steps=12), 12, momentum_key=True)
+    sched("onecycle_adam_linear_3phase", "OneCycleLR(Adam, max_lr=0.01, total_steps=10, pct_start=0.4, anneal_strategy='linear', three_phase=True, div_factor=10, final_div_factor=100)",
+          lambda o: S.OneCycleLR(o, max_lr=0.01, total_steps=10, pct_start=0.4, anneal_strategy="linear", three_phase=True,
+                                 div_factor=10, final_div_factor=100), 10, opt_cls=O.Adam, momentum_key=True)
+    sched("plateau", "ReduceLROnPlateau(opt, factor=0.5, patience=2, cooldown=1, min_lr=0.004)",
+          lambda o: S.ReduceLROnPlateau(o, factor=0.5, patience=2, cooldown=1, min_lr=0.004), 14,
+          metrics=[1.0, 0.9, 0.95, 0.96, 0.97, 0.899, 0.9, 0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97])
+    sched("plateau_max_abs", "ReduceLROnPlateau(opt, mode='max', threshold=0.01, threshold_mode='abs', patience=1)",
+          lambda o: S.ReduceLROnPlateau(o, mode="max", threshold=0.01, threshold_mode="abs", patience=1), 8,
+          metrics=[0.5, 0.6, 0.605, 0.61, 0.7, 0.705, 0.706, 0.707])
+    save_file(t, os.path.join(ROOT, "schedules.safetensors"), metadata=meta)
+    print(f"schedules.safetensors: {len(meta)} schedules")
+
+    # Gradient clipping.
+    t, meta = {}, {}
+    gs = [torch.randn(3, 4) * 2, torch.randn(5), torch.randn(2, 2) * 3]
+    for k, g in enumerate(gs):
+        t[f"g{k}"] = g
+    for name, max_norm, norm_type in [("l2", 1.0, 2.0), ("l1", 2.0, 1.0), ("inf", 0.5, float("inf")), ("l3", 1.5, 3.0), ("no_clip", 100.0, 2.0)]:
+        ps = [torch.zeros_like(g, requires_grad=True) for g in gs]
+        for p, g in zip(ps, gs):
+            p.grad = g.clone()
+        total = torch.nn.utils.clip_grad_norm_(ps, max_norm, norm_type=norm_type)
+        t[f"{name}/total"] = total.detach().clone().reshape(())
+        for k, p in enumerate(ps):
+            t[f"{name}/g{k}"] = p.grad.clone()
+        meta[name] = f"clip_grad_norm_(params, max_norm={max_norm}, norm_type={norm_type})"
+    ps = [torch.zeros_like(g, requires_grad=True) for g in gs]
+    for p, g in zip(ps, gs):
+        p.grad = g.clone()
+    torch.nn.utils.clip_grad_value_(ps, 1.25)
+    for k, p in enumerate(ps):
+        t[f"value/g{k}"] = p.grad.clone()
+    meta["value"] = "clip_grad_value_(params, clip_value=1.25)"
+    save_file(t, os.path.join(ROOT, "clipping.safetensors"), metadata=meta)
+    print(f"clipping.safetensors: {len(meta)} cases")
 
 
 def cnn_model():
