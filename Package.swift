@@ -17,7 +17,7 @@ let package = Package(
             name: "CDescentKernels",
             linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
         ),
-        .target(name: "Descent", dependencies: ["CDescentKernels"]),
+        .target(name: "Descent", dependencies: ["CDescentKernels"], resources: [.copy("Data/Resources")]),
         .executableTarget(
             name: "DescentCLI",
             dependencies: ["Descent", .product(name: "ArgumentParser", package: "swift-argument-parser")]
