@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "Descent", targets: ["Descent"]),
         .executable(name: "descent", targets: ["DescentCLI"]),
+        .library(name: "DescentPlot", targets: ["DescentPlot"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -18,11 +19,15 @@ let package = Package(
             linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
         ),
         .target(name: "Descent", dependencies: ["CDescentKernels"], resources: [.copy("Data/Resources")]),
+        // SVG plots (line charts): the tool's training curves and the lab's figures; no dependency
+        // on the library, which carries no plotting code.
+        .target(name: "DescentPlot"),
         .executableTarget(
             name: "DescentCLI",
-            dependencies: ["Descent", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Descent", "DescentPlot", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "DescentTests", dependencies: ["Descent"]),
+        .testTarget(name: "DescentPlotTests", dependencies: ["DescentPlot"]),
         // Runs the built `descent` executable in child processes (no module dependency).
         .testTarget(name: "DescentCLITests"),
     ]

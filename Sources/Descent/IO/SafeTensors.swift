@@ -200,11 +200,11 @@ public struct SafeTensors {
         return out
     }
 
-    /// Writes the file atomically (a temporary file renamed into place), so a crash never
-    /// leaves a half-written file under `path`.
+    /// Writes the file atomically (a temporary file beside it, flushed to disk, then renamed
+    /// into place), so a crash never leaves a half-written file under `path`.
     public func save(to path: String) throws {
-        do { try serialized().write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw SafeTensorsError(path: path, message: "cannot be written (\(error.localizedDescription))")
+        do { try AtomicFile.write(serialized(), to: path) } catch {
+            throw SafeTensorsError(path: path, message: "cannot be written (\(error))")
         }
     }
 }

@@ -21,6 +21,21 @@ public struct Generator: RandomNumberGenerator {
         s = (splitmix(), splitmix(), splitmix(), splitmix())
     }
 
+    /// The generator's whole state, to save and later restore with `init(state:)`: the four
+    /// words of xoshiro256** and the spare normal value (a flag and its bits).
+    public var state: [UInt64] {
+        [s.0, s.1, s.2, s.3, spareNormal == nil ? 0 : 1, spareNormal?.bitPattern ?? 0]
+    }
+
+    /// A generator that continues exactly where the one whose `state` this is stood.
+    /// - Parameter state: Six words from `state`; nil when there are not six, or the four
+    ///   xoshiro words are all zero (no such state exists).
+    public init?(state: [UInt64]) {
+        guard state.count == 6, state[0...3].contains(where: { $0 != 0 }), state[4] <= 1 else { return nil }
+        s = (state[0], state[1], state[2], state[3])
+        spareNormal = state[4] == 1 ? Double(bitPattern: state[5]) : nil
+    }
+
     /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = rotl(s.1 &* 5, 7) &* 9
