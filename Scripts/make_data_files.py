@@ -5,7 +5,7 @@ label n % 3; see Tests/DescentTests/Data/ReaderTests.swift.
 
     python3 Scripts/make_data_files.py
 """
-import gzip, os, struct
+import gzip, os, struct, zlib
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "data")
 N, H, W = 5, 4, 3
@@ -57,4 +57,46 @@ write("not_number.csv", text.replace("31", "3x1", 1).encode())
 write("bad_label.csv", ("1.5," + ",".join(["0"] * (H * W)) + "\n").encode())
 write("header_only.csv", (header + "\n").encode())
 write("nan.csv", text.replace(",31,", ",nan,", 1).encode())
+
+# Single images, 5 wide and 4 high: pixel (y, x) = (40y + 9x + 3) % 256, as PGM and PNG.
+IW, IH = 5, 4
+img = [[(40 * y + 9 * x + 3) % 256 for x in range(IW)] for y in range(IH)]
+write("image.pgm", b"P5\n# a comment\n%d %d\n255\n" % (IW, IH) + bytes(v for row in img for v in row))
+write("image_text.pgm", ("P2\n%d %d\n255\n" % (IW, IH) + "\n".join(" ".join(map(str, row)) for row in img) + "\n").encode())
+
+
+def png(rows, width, height, colour=0, depth=8, filters=True):
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    raw = bytearray()
+    for y, row in enumerate(rows):
+        f = y % 5 if filters else 0
+        prev = rows[y - 1] if y > 0 else [0] * len(row)
+        out = []
+        for x, v in enumerate(row):
+            a = row[x - 1] if x > 0 else 0
+            b = prev[x]
+            c = prev[x - 1] if x > 0 else 0
+            if f == 0: pr = 0
+            elif f == 1: pr = a
+            elif f == 2: pr = b
+            elif f == 3: pr = (a + b) // 2
+            else:
+                p_ = a + b - c
+                pa, pb, pc = abs(p_ - a), abs(p_ - b), abs(p_ - c)
+                pr = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+            out.append((v - pr) % 256)
+        raw += bytes([f] + out)
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(raw))) + chunk(b"IEND", b"")
+
+
+# Rows 0–3 use filters None, Sub, Up and Average; a fifth, taller image also Paeth.
+write("image.png", png(img, IW, IH))
+tall = img + [[(7 * x + 200) % 256 for x in range(IW)]]
+write("image_paeth.png", png(tall, IW, IH + 1))
+write("rgb.png", png([[v for v in row for _ in range(3)] for row in img], IW, IH, colour=2, filters=False))
+write("truncated.png", png(img, IW, IH)[:-20])
+write("not_image.png", b"hello")
 print("data files written to", os.path.normpath(OUT))

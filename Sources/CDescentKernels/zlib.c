@@ -53,14 +53,14 @@ int dk_zlib_available(void) {
     return p_init2 != NULL;
 }
 
-int64_t dk_gunzip(const unsigned char *in, int64_t inSize, unsigned char *out, int64_t outCapacity, int64_t *consumed,
-                  int64_t *produced) {
+int64_t dk_inflate(const unsigned char *in, int64_t inSize, unsigned char *out, int64_t outCapacity, int gzip,
+                   int64_t *consumed, int64_t *produced) {
     *consumed = 0, *produced = 0;
     if (!dk_zlib_available()) return -3;
     dk_z_stream s;
     memset(&s, 0, sizeof s);
-    // 16 + 15: a gzip header, the largest window.
-    if (p_init2(&s, 16 + 15, p_version(), (int)sizeof s) != 0) return -2;
+    // 15: the largest window; + 16: a gzip header and trailer instead of zlib's.
+    if (p_init2(&s, gzip ? 16 + 15 : 15, p_version(), (int)sizeof s) != 0) return -2;
     int64_t status = 0;
     while (1) {
         unsigned chunkIn = inSize - *consumed > 1 << 30 ? 1u << 30 : (unsigned)(inSize - *consumed);

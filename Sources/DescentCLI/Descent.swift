@@ -7,8 +7,15 @@ struct DescentCommand: ParsableCommand {
         commandName: "descent",
         abstract: "Descent: neural networks in Swift, checked against PyTorch.",
         version: "0.5.0",
-        subcommands: [Train.self, SequenceTask.self, Bench.self, Info.self, CheckMessage.self]
+        subcommands: [Train.self, Evaluate.self, Predict.self, Inspect.self, SequenceTask.self, Bench.self, Info.self, CheckMessage.self]
     )
+}
+
+/// An error found while a command runs (a bad file, a resume that does not fit): printed as
+/// one line, `Error: …`, with a non-zero exit.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Flags every subcommand shares.

@@ -135,3 +135,17 @@ enum Axis {
         return s
     }
 }
+
+extension LineChart {
+    /// Several charts one above the other in one SVG document, each `width` × `height`.
+    public static func stack(_ charts: [LineChart], width: Double = 640, height: Double = 360) -> String {
+        var out = [##"<svg xmlns="http://www.w3.org/2000/svg" width="\##(fmt(width))" height="\##(fmt(height * Double(charts.count)))">"##]
+        for (i, chart) in charts.enumerated() {
+            let inner = chart.svg(width: width, height: height)
+                .replacingOccurrences(of: "<svg xmlns=\"http://www.w3.org/2000/svg\"", with: "<svg y=\"\(fmt(height * Double(i)))\"")
+            out.append(inner)
+        }
+        out.append("</svg>")
+        return out.joined(separator: "\n") + "\n"
+    }
+}

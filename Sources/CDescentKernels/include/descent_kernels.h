@@ -9,12 +9,12 @@ extern "C" {
 
 /// 1 when the system's zlib could be loaded at run time (zlib.c).
 int dk_zlib_available(void);
-/// Inflates one gzip stream from in[0..<inSize] into out[0..<outCapacity]. Returns 1 when the stream
-/// ended (*produced bytes written, *consumed read), 2 when out is full first (call again with more
-/// room from the start), 0 when the input ends before the stream does, -1 for corrupt data,
-/// -2 when zlib refuses to start, -3 when no zlib is loaded.
-int64_t dk_gunzip(const unsigned char *in, int64_t inSize, unsigned char *out, int64_t outCapacity, int64_t *consumed,
-                  int64_t *produced);
+/// Inflates one gzip stream (`gzip` 1) or zlib stream (0, as in PNG) from in[0..<inSize] into
+/// out[0..<outCapacity]. Returns 1 when the stream ended (*produced bytes written, *consumed read),
+/// 2 when out is full first (call again with more room from the start), 0 when the input ends
+/// before the stream does, -1 for corrupt data, -2 when zlib refuses to start, -3 when no zlib.
+int64_t dk_inflate(const unsigned char *in, int64_t inSize, unsigned char *out, int64_t outCapacity, int gzip,
+                   int64_t *consumed, int64_t *produced);
 /// Loads an optimized BLAS at run time (once). Returns 1 when one was found.
 /// Before loading OpenBLAS it sets OPENBLAS_CORETYPE from the CPU's features when the
 /// user has not set it, so that an OpenBLAS that does not recognise the CPU still runs its

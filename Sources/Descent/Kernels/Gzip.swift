@@ -23,18 +23,29 @@ extension Kernels {
         guard data.count >= 18, data[data.startIndex] == 0x1F, data[data.startIndex + 1] == 0x8B else {
             throw data.count < 18 && data.starts(with: [0x1F, 0x8B]) ? GunzipFailure.truncated : GunzipFailure.corrupt
         }
-        let limit = data.count.multipliedReportingOverflow(by: 1032).overflow ? Int.max : data.count * 1032
         // The trailer's ISIZE is the size modulo 2³², a good first guess.
-        let tail = data.suffix(4)
-        let isize = tail.enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-        var capacity = Swift.min(Swift.max(isize, 4 * data.count, 1 << 16), limit)
+        let isize = data.suffix(4).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        return try inflate(data, gzip: true, expected: isize)
+    }
+
+    /// The bytes of the zlib stream in `data` (PNG's image data), expected to be about
+    /// `expected` bytes long.
+    static func inflateZlib(_ data: Data, expected: Int) throws -> Data {
+        guard zlibAvailable else { throw GunzipFailure.noZlib }
+        return try inflate(data, gzip: false, expected: expected)
+    }
+
+    private static func inflate(_ data: Data, gzip: Bool, expected: Int) throws -> Data {
+        guard !data.isEmpty else { throw GunzipFailure.truncated }
+        let limit = data.count.multipliedReportingOverflow(by: 1032).overflow ? Int.max : data.count * 1032
+        var capacity = Swift.min(Swift.max(expected, 4 * data.count, 1 << 16), limit)
         while true {
             var out = Data(count: capacity)
             var consumed: Int64 = 0, produced: Int64 = 0
             let status = data.withUnsafeBytes { input in
                 out.withUnsafeMutableBytes { output in
-                    dk_gunzip(input.bindMemory(to: UInt8.self).baseAddress!, Int64(input.count),
-                              output.bindMemory(to: UInt8.self).baseAddress!, Int64(output.count), &consumed, &produced)
+                    dk_inflate(input.bindMemory(to: UInt8.self).baseAddress!, Int64(input.count),
+                               output.bindMemory(to: UInt8.self).baseAddress!, Int64(output.count), gzip ? 1 : 0, &consumed, &produced)
                 }
             }
             switch status {

@@ -99,4 +99,26 @@ final class ReaderTests: XCTestCase {
         XCTAssertEqual(normalized.images.mean().itemDouble, 0, accuracy: 1e-5)
         XCTAssertEqual(normalized.images.variance(dims: [0, 1, 2, 3], correction: 0).itemDouble, 1, accuracy: 1e-4)
     }
+
+    /// PGM (binary and text) and PNG (rows filtered with each of PNG's five filters) give the
+    /// same pixels: (40y + 9x + 3) mod 256, scaled to [0, 1].
+    func testImageFiles() throws {
+        func expected(rows: Int) -> [Float] {
+            var out: [Float] = []
+            for y in 0..<rows { for x in 0..<5 { out.append(Float((y < 4 ? 40 * y + 9 * x + 3 : 7 * x + 200) % 256) / 255) } }
+            return out
+        }
+        for name in ["image.pgm", "image_text.pgm", "image.png"] {
+            let t = try ImageFile.read(Self.path(name))
+            XCTAssertEqual(t.shape, [1, 4, 5], name)
+            XCTAssertEqual(t.scalars, expected(rows: 4), name)
+        }
+        let paeth = try ImageFile.read(Self.path("image_paeth.png"))
+        XCTAssertEqual(paeth.shape, [1, 5, 5])
+        XCTAssertEqual(paeth.scalars, expected(rows: 5))
+        assertError(try ImageFile.read(Self.path("rgb.png")), "rgb.png", "only 8-bit grayscale PNG is read (bit depth 8, colour type 2 found)")
+        assertError(try ImageFile.read(Self.path("truncated.png")), "truncated.png", "truncated")
+        assertError(try ImageFile.read(Self.path("not_image.png")), "not_image.png", "is neither a PNG nor a PGM image")
+        assertError(try ImageFile.read(Self.path("absent.png")), "absent.png", "no such file")
+    }
 }

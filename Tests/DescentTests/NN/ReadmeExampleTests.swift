@@ -84,4 +84,40 @@ final class ReadmeExampleTests: XCTestCase {
         XCTAssertEqual(skipped.unexpected, [])
         XCTAssertEqual(try SafeTensors.load(from: full).tensors.count, 5)
     }
+
+    /// README's training loop ("The same loop written with the library"), with 2 epochs
+    /// instead of 20 to keep the suite short.
+    func testTrainingLoopExample() throws {
+        let epochs = 2
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("readme-loop-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        Descent.manualSeed(0)
+        let digits = try Digits.load()
+        let model = Sequential {
+            Conv2d(1, 16, kernelSize: 3, padding: 1); BatchNorm2d(16); ReLU(); MaxPool2d(2)
+            Conv2d(16, 32, kernelSize: 3, padding: 1); BatchNorm2d(32); ReLU(); MaxPool2d(2)
+            Flatten(); Linear(32 * 2 * 2, 10)
+        }
+        let optimizer = Adam(model.parameters(), lr: 1e-3)
+        let schedule = CosineAnnealingLR(optimizer, tMax: epochs)
+        let loader = DataLoader(digits.train, batchSize: 64, shuffle: true)
+        for epoch in 1...epochs {
+            model.train()
+            for batch in loader {
+                let loss = crossEntropy(model(batch.inputs), batch.targets)
+                optimizer.zeroGrad()
+                loss.backward()
+                try clipGradNorm(optimizer.parameters, maxNorm: 5)
+                optimizer.step()
+            }
+            schedule.step()
+            try Checkpoint(model: model.stateDict(), optimizer: optimizer.stateDict(), scheduler: schedule.stateDict(),
+                           epoch: epoch, generators: ["loader": loader.generator]).save(to: dir.appendingPathComponent("last.safetensors").path)
+        }
+        model.eval()
+        let accuracy = withNoGrad { model(digits.test.images).argmax(dim: 1).eq(digits.test.labels).float().mean().item }
+        XCTAssertGreaterThan(accuracy, 0.8)
+        XCTAssertEqual(try Checkpoint.load(from: dir.appendingPathComponent("last.safetensors").path).epoch, epochs)
+    }
 }

@@ -1,0 +1,132 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import XCTest
+
+/// `descent train`, `evaluate`, `predict` and `inspect` run as a user runs them, on small budgets.
+final class TrainingCommandTests: XCTestCase {
+    private var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("descent-train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    private func run(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> CommandRun {
+        try runDescent(arguments, file: file, line: line)
+    }
+
+    private func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    private static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/data")
+
+    /// The default recipe on the embedded digits, shortened to 3 epochs: the accuracy climbs
+    /// past 85%, and the run leaves checkpoints, metrics, a plot and a confusion matrix.
+    func testTrainOnTheDigits() throws {
+        let out = path("digits")
+        let r = try run(["train", "--epochs", "3", "--output", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("digits: 1437 training, 360 test images of 1×8×8, 10 classes"), r.stdout)
+        let accuracies = numbersAfter("test loss ", in: r.stdout)
+        XCTAssertEqual(accuracies.count, 3, r.stdout)
+        let final = numbersAfter("test accuracy ", in: r.stdout).last ?? 0
+        XCTAssertGreaterThan(final, 85, r.stdout)
+        XCTAssertTrue(r.stdout.contains("confusion matrix (rows: true class, columns: predicted)"))
+        for f in ["last.safetensors", "best.safetensors", "model.safetensors", "metrics.jsonl", "training.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + f), "\(f) missing")
+        }
+        let metrics = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(metrics.count, 3)
+        let last = try JSONSerialization.jsonObject(with: Data(metrics[2].utf8)) as! [String: Double]
+        XCTAssertEqual(last["epoch"], 3)
+        XCTAssertEqual((last["test_accuracy"] ?? 0) * 100, final, accuracy: 0.01)
+        let svg = try XMLDocument(contentsOf: URL(fileURLWithPath: out + "/training.svg"))
+        XCTAssertEqual(try svg.nodes(forXPath: "//*[local-name()='polyline']").count, 4, "train and test, loss and accuracy")
+        // evaluate and inspect read what train wrote; predict classifies a digit-sized image.
+        let e = try run(["evaluate", out + "/model.safetensors"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertEqual(numbersAfter("accuracy ", in: e.stdout).first ?? -1, final, accuracy: 0.01, e.stdout)
+        let i = try run(["inspect", out + "/last.safetensors"])
+        XCTAssertTrue(i.stdout.contains("a Descent checkpoint: epoch 3, step 69; model cnn-bn"), i.stdout)
+        XCTAssertTrue(i.stdout.contains("model.0.weight"), i.stdout)
+        let p = try run(["predict", out + "/best.safetensors", Self.fixtures.appendingPathComponent("image.png").path, "--top", "2"])
+        XCTAssertEqual(p.status, 0, p.stderr)
+        XCTAssertTrue(p.stdout.contains("resized from 4×5 to the model's 8×8"), p.stdout)
+        XCTAssertTrue(p.stdout.contains("image.png: class "), p.stdout)
+    }
+
+    /// Stopping after 2 of 4 epochs (--stop-after, as an interruption) and resuming gives the
+    /// same final weights, bit for bit, as
+    /// the uninterrupted run (same seed, one thread); a resume with other flags is refused and
+    /// leaves the checkpoint as it was.
+    func testResumeIsExact() throws {
+        let a = path("a"), b = path("b")
+        let common = ["--model", "cnn", "--optimizer", "sgd", "--schedule", "cosine", "--threads", "1", "--seed", "5"]
+        XCTAssertEqual(try run(["train", "--epochs", "4", "--output", a] + common).status, 0)
+        let stopped = try run(["train", "--epochs", "4", "--stop-after", "2", "--output", b] + common)
+        XCTAssertTrue(stopped.stdout.contains("stopped after epoch 2 of 4; continue with --resume"), stopped.stdout)
+        let before = try Data(contentsOf: URL(fileURLWithPath: b + "/last.safetensors"))
+        let refused = try run(["train", "--epochs", "4", "--output", b, "--resume", "--lr", "0.01"] + common)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("--resume: the checkpoint was trained with --lr 0.001, not 0.01"), refused.stderr)
+        XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, "one line: \(refused.stderr)")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: b + "/last.safetensors")), before, "the checkpoint was touched")
+        let resumed = try run(["train", "--epochs", "4", "--output", b, "--resume"] + common)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("resuming after epoch 2"), resumed.stdout)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: a + "/model.safetensors")),
+                       try Data(contentsOf: URL(fileURLWithPath: b + "/model.safetensors")), "resumed weights differ")
+        XCTAssertEqual(try String(contentsOfFile: b + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").count, 4)
+        let again = try run(["train", "--epochs", "4", "--output", b, "--resume"] + common)
+        XCTAssertTrue(again.stderr.contains("already trained 4 epochs"), again.stderr)
+        let none = try run(["train", "--output", path("empty"), "--resume"])
+        XCTAssertTrue(none.stderr.contains("--resume: no checkpoint at"), none.stderr)
+    }
+
+    /// An IDX folder and a CSV file of the user's, with every other option of the recipe.
+    func testTrainOnIDXAndCSVFiles() throws {
+        let idx = path("mnist")
+        try FileManager.default.createDirectory(atPath: idx, withIntermediateDirectories: true)
+        for (from, to) in [("images.idx.gz", "train-images-idx3-ubyte.gz"), ("labels.idx", "train-labels-idx1-ubyte"),
+                           ("images.idx", "t10k-images-idx3-ubyte"), ("labels.idx.gz", "t10k-labels-idx1-ubyte.gz")] {
+            try FileManager.default.copyItem(atPath: Self.fixtures.appendingPathComponent(from).path, toPath: idx + "/" + to)
+        }
+        let r = try run(["train", "--idx", idx, "--model", "mlp", "--epochs", "2", "--batch-size", "2", "--optimizer", "rmsprop",
+                         "--schedule", "onecycle", "--weight-decay", "0.01", "--clip", "1", "--val-split", "0.2", "--output", path("i")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("4 training, 1 validation, 5 test images of 1×4×3, 3 classes"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("validation loss"), r.stdout)
+        for model in ["lstm", "gru"] {
+            let c = try run(["train", "--csv", Self.fixtures.appendingPathComponent("header.csv").path, "--height", "4", "--width", "3",
+                             "--model", model, "--epochs", "1", "--optimizer", "adagrad", "--schedule", "step", "--output", path("c-" + model)])
+            XCTAssertEqual(c.status, 0, c.stderr)
+            XCTAssertTrue(c.stdout.contains("4 training, 1 test images of 1×4×3"), c.stdout)
+        }
+        let small = try run(["train", "--csv", Self.fixtures.appendingPathComponent("first.csv").path, "--height", "4", "--output", path("s")])
+        XCTAssertTrue(small.stderr.contains("--model cnn-bn needs images of at least 4×4 pixels, got 4×3"), small.stderr)
+        let ragged = try run(["train", "--csv", Self.fixtures.appendingPathComponent("ragged.csv").path, "--height", "4", "--output", path("r")])
+        XCTAssertTrue(ragged.stderr.contains("ragged.csv': line 6 has 3 fields, the rows before it 13"), ragged.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("r")), "nothing written for bad data")
+        let badLabels = path("badlabels")
+        try FileManager.default.createDirectory(atPath: badLabels, withIntermediateDirectories: true)
+        for (from, to) in [("images.idx", "train-images.idx"), ("labels_short.idx", "train-labels.idx"),
+                           ("images.idx", "test-images.idx"), ("labels.idx", "test-labels.idx")] {
+            try FileManager.default.copyItem(atPath: Self.fixtures.appendingPathComponent(from).path, toPath: badLabels + "/" + to)
+        }
+        let mismatch = try run(["train", "--idx", badLabels, "--model", "mlp", "--output", path("m")])
+        XCTAssertTrue(mismatch.stderr.contains("train-labels.idx': has 4 labels for the 5 images"), mismatch.stderr)
+    }
+
+    /// inspect answers a file that is not safetensors with one line and an exit status below 128.
+    func testInspectRefusesBadFiles() throws {
+        let r = try run(["inspect", Self.fixtures.appendingPathComponent("image.png").path])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertLessThan(r.status, 128)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("image.png': header length"), r.stderr)
+    }
+}
