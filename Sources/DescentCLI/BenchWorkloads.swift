@@ -27,19 +27,10 @@ struct Workloads: ParsableCommand {
         }
     }
 
-    static func cnn(batchNorm: Bool) -> Sequential {
-        Sequential {
-            Conv2d(1, 16, kernelSize: 3, padding: 1)
-            if batchNorm { BatchNorm2d(16) }
-            ReLU()
-            MaxPool2d(2)
-            Conv2d(16, 32, kernelSize: 3, padding: 1)
-            if batchNorm { BatchNorm2d(32) }
-            ReLU()
-            MaxPool2d(2)
-            Flatten()
-            Linear(32 * 7 * 7, 10)
-        }
+    /// The reference CNN (Conv-(BN)-ReLU-Pool twice and a linear layer) for 28×28 images:
+    /// `descent train`'s cnn and cnn-bn models.
+    static func cnn(batchNorm: Bool) -> Module {
+        (batchNorm ? ModelKind.cnnBN : ModelKind.cnn).build(channels: 1, height: 28, width: 28, classes: 10)
     }
 
     func run() throws {
