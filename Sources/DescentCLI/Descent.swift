@@ -7,7 +7,7 @@ struct DescentCommand: ParsableCommand {
         commandName: "descent",
         abstract: "Descent: neural networks in Swift, checked against PyTorch.",
         version: "0.5.0",
-        subcommands: [Train.self, Evaluate.self, Predict.self, Inspect.self, SequenceTask.self, Bench.self, Info.self, CheckMessage.self]
+        subcommands: [Train.self, Evaluate.self, Predict.self, Inspect.self, LabCommand.self, SequenceTask.self, Bench.self, Info.self, CheckMessage.self]
     )
 }
 

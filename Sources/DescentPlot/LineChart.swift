@@ -80,7 +80,11 @@ public struct LineChart {
                 out.append(##"<polyline class="series" data-name="\##(escape(series[i].name))" fill="none" stroke="\##(colour)" stroke-width="2" points="\##(path)"/>"##)
             }
         }
-        // Legend, top right inside the plot.
+        // Legend, top right inside the plot, on a white ground.
+        if !series.isEmpty {
+            let longest = Double(series.map(\.name.count).max() ?? 0)
+            out.append(##"<rect x="\##(fmt(left + plotW - 156))" y="\##(fmt(top + 2))" width="\##(fmt(min(150, 34 + 7 * longest)))" height="\##(fmt(Double(series.count) * 18 + 4))" fill="white" fill-opacity="0.85"/>"##)
+        }
         for (i, s) in series.enumerated() {
             let y = top + 14 + Double(i) * 18, x = left + plotW - 150
             out.append(##"<line x1="\##(fmt(x))" y1="\##(fmt(y - 4))" x2="\##(fmt(x + 20))" y2="\##(fmt(y - 4))" stroke="\##(Self.palette[i % Self.palette.count])" stroke-width="2"/>"##)

@@ -1,0 +1,59 @@
+@testable import DescentLab
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import XCTest
+
+/// Every experiment's quick run: its claim holds by the numbers it measured, and its figures are
+/// valid SVG with the expected series.
+final class LabTests: XCTestCase {
+    private func check(_ e: LabExperiment.Type, series: Int, file: StaticString = #filePath, line: UInt = #line) throws -> LabReport {
+        let r = Lab.run(e, quick: true)
+        XCTAssertTrue(r.holds, "\(r.name): \(r.verdict)\n\(r.tableText)", file: file, line: line)
+        XCTAssertTrue(r.verdict.hasPrefix("Confirmed"), r.verdict, file: file, line: line)
+        var total = 0
+        for f in r.figures {
+            let doc = try XMLDocument(xmlString: f.svg)
+            // A series is a line, or a dot when it has a single finite point (a loss that diverged at once).
+            total += try doc.nodes(forXPath: "//*[local-name()='polyline' or local-name()='circle']").count
+        }
+        XCTAssertEqual(total, series, "\(r.name): lines in its figures", file: file, line: line)
+        return r
+    }
+
+    func testVanishing() throws {
+        let r = try check(Vanishing.self, series: 3)
+        XCTAssertGreaterThanOrEqual(r.numbers["relu_over_sigmoid_first_layer"]!, 100)
+    }
+
+    func testExploding() throws {
+        let r = try check(Exploding.self, series: 3)
+        XCTAssertLessThan(r.numbers["clipped_final_loss"]!, r.numbers["clipped_start_loss"]! / 2)
+    }
+
+    func testNonlinearity() throws {
+        let r = try check(Nonlinearity.self, series: 4)
+        XCTAssertGreaterThan(r.numbers["no_activation_mse"]!, 10 * min(r.numbers["tanh_mse"]!, r.numbers["relu_mse"]!))
+    }
+
+    func testBackprop() throws {
+        let r = try check(Backprop.self, series: 2)
+        XCTAssertLessThan(r.numbers["largest_slope_difference"]!, 1e-9)
+    }
+
+    func testDyingReLU() throws {
+        let r = try check(DyingReLU.self, series: 2)
+        XCTAssertGreaterThan(r.numbers["relu_dead_fraction"]!, 2 * r.numbers["leaky_dead_fraction"]!)
+    }
+
+    /// The report holds every experiment's section, verdict and inline figures, as valid XML.
+    func testReportPage() throws {
+        let reports = [Lab.run(Backprop.self, quick: true)]
+        let html = HTMLReport.page(reports)
+        let doc = try XMLDocument(xmlString: html.replacingOccurrences(of: "<!DOCTYPE html>", with: ""))
+        XCTAssertEqual(try doc.nodes(forXPath: "//*[local-name()='section']").count, 1)
+        XCTAssertEqual(try doc.nodes(forXPath: "//*[local-name()='svg' and @class='plot']").count, 1)
+        XCTAssertTrue(html.contains("Verdict.</strong> Confirmed"))
+    }
+}
