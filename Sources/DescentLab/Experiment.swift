@@ -67,7 +67,8 @@ public protocol LabExperiment {
 /// The experiments, in the order of the notes.
 public enum Lab {
     /// Every experiment by name.
-    public static let experiments: [LabExperiment.Type] = [Nonlinearity.self, Vanishing.self, Exploding.self, DyingReLU.self,
+    public static let experiments: [LabExperiment.Type] = [Nonlinearity.self, Vanishing.self, Exploding.self, DyingReLU.self, Saturation.self,
+                                                          BatchNormLesson.self, ConvolutionLesson.self,
                                                           Backprop.self]
 
     /// Runs `experiment`, timing it.

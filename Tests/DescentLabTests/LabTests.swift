@@ -47,6 +47,26 @@ final class LabTests: XCTestCase {
         XCTAssertGreaterThan(r.numbers["relu_dead_fraction"]!, 2 * r.numbers["leaky_dead_fraction"]!)
     }
 
+    func testSaturation() throws {
+        let r = try check(Saturation.self, series: 4)
+        XCTAssertLessThan(r.numbers["sigmoid_derivative_at_10"]!, 1e-4)
+        XCTAssertLessThan(abs(r.numbers["mean_tanh"]!), 0.05)
+    }
+
+    func testBatchNorm() throws {
+        let r = try check(BatchNormLesson.self, series: 6)
+        XCTAssertEqual(r.numbers["eval_mode_change"], 0)
+        XCTAssertLessThan(r.numbers["worst_final_loss_with"]!, r.numbers["best_final_loss_without"]!)
+    }
+
+    func testConvolution() throws {
+        let r = try check(ConvolutionLesson.self, series: 0)
+        XCTAssertEqual(r.numbers["size_mismatches"], 0)
+        // The filter and feature-map grids: 8 filters; the digit and 8 maps.
+        let counts = try r.figures.map { try XMLDocument(xmlString: $0.svg).nodes(forXPath: "//*[local-name()='g' and @class='image']").count }
+        XCTAssertEqual(counts, [8, 9])
+    }
+
     /// The report holds every experiment's section, verdict and inline figures, as valid XML.
     func testReportPage() throws {
         let reports = [Lab.run(Backprop.self, quick: true)]
