@@ -89,3 +89,21 @@ func fmt(_ v: Double) -> String {
 
 /// The L2 norm of a tensor's values.
 func norm(_ t: Tensor) -> Double { (t.to(.float64) * t.to(.float64)).sum().itemDouble.squareRoot() }
+
+/// Runs `steps` steps of gradient descent on the loss `loss()` returns (zero the gradients,
+/// backward, `optimizer.step()`), calling `after` after each; returns the losses. Stops at the
+/// first loss that is not finite (it is the last one returned).
+@discardableResult
+func descend(_ optimizer: any Optimizer, steps: Int, _ loss: () -> Tensor, after: (Int) -> Void = { _ in }) -> [Double] {
+    var losses: [Double] = []
+    for step in 0..<steps {
+        let l = loss()
+        optimizer.zeroGrad()
+        l.backward()
+        losses.append(l.itemDouble)
+        if !l.itemDouble.isFinite { break }
+        optimizer.step()
+        after(step)
+    }
+    return losses
+}

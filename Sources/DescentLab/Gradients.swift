@@ -44,15 +44,10 @@ public enum Vanishing: LabExperiment {
             let model = deepMLP(depth: depth, width: width, inputs: 2, outputs: 2, activation: activation)
             for w in weights(model) { withNoGrad { _ = initialize(w) } }
             let optimizer = SGD(model.parameters(), lr: 0.1, momentum: 0.9)
-            var norms: [Double] = [], losses: [Double] = []
-            for step in 0..<steps {
-                let loss = crossEntropy(model(x), y)
-                optimizer.zeroGrad()
-                loss.backward()
-                if step == 0 { norms = weights(model).map { norm($0.grad!) } }
-                losses.append(loss.itemDouble)
-                optimizer.step()
-            }
+            // The first step's gradients are still there when `after` runs for step 0.
+            var norms: [Double] = []
+            let losses = descend(optimizer, steps: steps, { crossEntropy(model(x), y) },
+                                 after: { step in if step == 0 { norms = weights(model).map { norm($0.grad!) } } })
             let ratio = norms.first! / norms.last!
             firstLayer.append(norms.first!)
             table.append([name, fmt(norms.first!), fmt(norms.last!), fmt(ratio), "\(fmt(losses.first!)) → \(fmt(losses.last!))"])

@@ -28,15 +28,7 @@ public enum Saturation: LabExperiment {
             Descent.manualSeed(9)
             let model = deepMLP(depth: 3, width: 32, inputs: 2, outputs: 2, activation: activation)
             for w in weights(model) { withNoGrad { _ = Init.xavierUniform(w) } }
-            let optimizer = SGD(model.parameters(), lr: 0.5)
-            var curve: [Double] = []
-            for _ in 0..<(quick ? 100 : 500) {
-                let loss = crossEntropy(model(data), labels)
-                optimizer.zeroGrad()
-                loss.backward()
-                optimizer.step()
-                curve.append(loss.itemDouble)
-            }
+            let curve = descend(SGD(model.parameters(), lr: 0.5), steps: quick ? 100 : 500) { crossEntropy(model(data), labels) }
             losses[label] = curve.last!
             curves.append(Series("loss with \(label)", curve.enumerated().map { (Double($0.offset), $0.element) }))
         }
@@ -87,16 +79,7 @@ public enum BatchNormLesson: LabExperiment {
                     Linear(32, 32); if bn { BatchNorm1d(32) }; ReLU()
                     Linear(32, 2)
                 }
-                let optimizer = SGD(model.parameters(), lr: lr, momentum: 0.9)
-                var curve: [Double] = []
-                for _ in 0..<steps {
-                    let loss = crossEntropy(model(x), labels)
-                    optimizer.zeroGrad()
-                    loss.backward()
-                    optimizer.step()
-                    curve.append(loss.itemDouble)
-                    if !loss.itemDouble.isFinite { break }
-                }
+                let curve = descend(SGD(model.parameters(), lr: lr, momentum: 0.9), steps: steps) { crossEntropy(model(x), labels) }
                 let label = "\(bn ? "with" : "without") BatchNorm, lr \(lr)"
                 table.append([bn ? "with BatchNorm" : "without", "\(lr)", fmt(curve.first!), curve.last!.isFinite ? fmt(curve.last!) : "diverged"])
                 curves.append(Series(label, curve.enumerated().map { (Double($0.offset), $0.element) }))

@@ -15,15 +15,7 @@ public enum Nonlinearity: LabExperiment {
         for (label, activation) in [("no activation", { Identity() as Module }), ("tanh", { Tanh() }), ("ReLU", { ReLU() })] {
             Descent.manualSeed(5)
             let model = deepMLP(depth: 4, width: 32, inputs: 1, outputs: 1, activation: activation)
-            let optimizer = Adam(model.parameters(), lr: 0.01)
-            var loss = 0.0
-            for _ in 0..<steps {
-                let l = mseLoss(model(x), y)
-                optimizer.zeroGrad()
-                l.backward()
-                optimizer.step()
-                loss = l.itemDouble
-            }
+            let loss = descend(Adam(model.parameters(), lr: 0.01), steps: steps) { mseLoss(model(x), y) }.last!
             let prediction = withNoGrad { model(x) }
             fits.append(Series(label, zip(x.scalars, prediction.scalars).map { (Double($0), Double($1)) }))
             table.append([label, fmt(loss)])
@@ -125,15 +117,8 @@ public enum DyingReLU: LabExperiment {
                     return (Double(dead) / Double(total), Double(negative) / Double(total))
                 }
             }
-            var counts = [census()], loss = 0.0
-            for _ in 0..<steps {
-                let l = crossEntropy(model(x), y)
-                optimizer.zeroGrad()
-                l.backward()
-                optimizer.step()
-                loss = l.itemDouble
-                counts.append(census())
-            }
+            var counts = [census()]
+            let loss = descend(optimizer, steps: steps, { crossEntropy(model(x), y) }, after: { _ in counts.append(census()) }).last!
             table.append([label, String(format: "%.1f%%", 100 * counts.first!.dead), String(format: "%.1f%%", 100 * counts.last!.dead),
                           String(format: "%.1f%%", 100 * counts.last!.negative), fmt(loss)])
             series.append(Series(label, counts.enumerated().map { (Double($0.offset), 100 * $0.element.dead) }))
