@@ -14,7 +14,7 @@ struct Inspect: ParsableCommand {
         let bytes = st.tensors.reduce(0) { $0 + $1.tensor.count * $1.tensor.dtype.byteSize }
         print("\(file): \(st.tensors.count) tensors, \(bytes) bytes of data")
         if st.metadata["format"] == "descent-checkpoint" {
-            let c = try Checkpoint.load(from: file)
+            let c = try Checkpoint(st, path: file)
             print("a Descent checkpoint: epoch \(c.epoch), step \(c.step); model \(c.metadata["model"] ?? "?") (\(c.model.count) tensors, \(c.model.entries.reduce(0) { $0 + $1.tensor.count }) values), optimizer \(c.metadata["optimizer"] ?? "?") (\(c.optimizer.count) entries), schedule \(c.metadata["schedule"] ?? "none") (\(c.scheduler.count) entries), generators \(c.generators.keys.sorted().joined(separator: ", "))")
         }
         if !st.metadata.isEmpty {

@@ -23,7 +23,7 @@ struct TrainedModel {
         let state: StateDict
         var meta = file.metadata
         if meta["format"] == "descent-checkpoint" {
-            let checkpoint = try Checkpoint.load(from: path)
+            let checkpoint = try Checkpoint(file, path: path)
             state = checkpoint.model
             meta = checkpoint.metadata
         } else {

@@ -61,10 +61,15 @@ public struct Checkpoint {
     /// - Throws: `SafeTensorsError` for a file that is not valid safetensors, and
     ///   `CheckpointError` for a valid file that is not a checkpoint or lacks a part.
     public static func load(from path: String) throws -> Checkpoint {
-        let file = try SafeTensors.load(from: path)
+        try Checkpoint(try SafeTensors.load(from: path), path: path)
+    }
+
+    /// The checkpoint in a safetensors file already read; `path` names it in errors.
+    /// - Throws: `CheckpointError` for a file that is not a checkpoint or lacks a part.
+    public init(_ file: SafeTensors, path: String) throws {
         func fail(_ m: String) -> CheckpointError { CheckpointError(path: path, message: m) }
-        guard file.metadata["format"] == format else {
-            throw fail("is not a Descent checkpoint (no 'format: \(format)' metadata); a model's state dict loads with StateDict.load(from:)")
+        guard file.metadata["format"] == Self.format else {
+            throw fail("is not a Descent checkpoint (no 'format: \(Self.format)' metadata); a model's state dict loads with StateDict.load(from:)")
         }
         var parts: [String: [(key: String, tensor: Tensor)]] = ["model": [], "optimizer": [], "scheduler": []]
         var progress: [String: Int] = [:]
@@ -91,8 +96,8 @@ public struct Checkpoint {
         }
         var meta = file.metadata
         meta["format"] = nil
-        return Checkpoint(model: StateDict(parts["model"]!), optimizer: StateDict(parts["optimizer"]!),
-                          scheduler: StateDict(parts["scheduler"]!), epoch: epoch, step: step, generators: generators, metadata: meta)
+        self.init(model: StateDict(parts["model"]!), optimizer: StateDict(parts["optimizer"]!),
+                  scheduler: StateDict(parts["scheduler"]!), epoch: epoch, step: step, generators: generators, metadata: meta)
     }
 }
 
