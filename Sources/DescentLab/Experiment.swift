@@ -68,8 +68,8 @@ public protocol LabExperiment {
 public enum Lab {
     /// Every experiment by name.
     public static let experiments: [LabExperiment.Type] = [Nonlinearity.self, Vanishing.self, Exploding.self, DyingReLU.self, Saturation.self,
-                                                          BatchNormLesson.self, ConvolutionLesson.self,
-                                                          Backprop.self]
+                                                          BatchNormLesson.self, ConvolutionLesson.self, UpsamplingLesson.self,
+                                                          Backprop.self, Memory.self]
 
     /// Runs `experiment`, timing it.
     public static func run(_ experiment: LabExperiment.Type, quick: Bool) -> LabReport {

@@ -37,25 +37,33 @@ public enum Vanishing: LabExperiment {
             ("tanh, Xavier", { Tanh() }, { Init.xavierUniform($0, gain: 5.0 / 3) }),
             ("ReLU, He", { ReLU() }, { Init.kaimingNormal($0) }),
         ]
-        var table = [["activation", "‖∇W₁‖ at start", "‖∇W_L‖ at start", "first / last", "loss start → end"]]
-        var series: [Series] = [], numbers: [String: Double] = [:], firstLayer: [Double] = []
+        var table = [["activation", "‖∇W₁‖ at start", "‖∇W_L‖ at start", "first / last", "first / last at end", "loss start → end"]]
+        var series: [Series] = [], numbers: [String: Double] = [:], firstLayer: [Double] = [], duringTraining: [(name: String, steps: [Int], norms: [[Double]])] = []
+        let every = max(1, steps / 15)
         for (name, activation, initialize) in configs {
             Descent.manualSeed(2)
             let model = deepMLP(depth: depth, width: width, inputs: 2, outputs: 2, activation: activation)
             for w in weights(model) { withNoGrad { _ = initialize(w) } }
             let optimizer = SGD(model.parameters(), lr: 0.1, momentum: 0.9)
-            // The first step's gradients are still there when `after` runs for step 0.
-            var norms: [Double] = []
-            let losses = descend(optimizer, steps: steps, { crossEntropy(model(x), y) },
-                                 after: { step in if step == 0 { norms = weights(model).map { norm($0.grad!) } } })
+            // The step's gradients are still there when `after` runs; keep every layer's norm
+            // at the start and then every `every` steps.
+            var norms: [Double] = [], during: [[Double]] = [], recorded: [Int] = []
+            let losses = descend(optimizer, steps: steps, { crossEntropy(model(x), y) }, after: { step in
+                guard step % every == 0 else { return }
+                let current = weights(model).map { norm($0.grad!) }
+                if step == 0 { norms = current }
+                during.append(current); recorded.append(step)
+            })
+            duringTraining.append((name, recorded, (0..<depth).map { layer in during.map { $0[layer] } }))
             let ratio = norms.first! / norms.last!
             firstLayer.append(norms.first!)
-            table.append([name, fmt(norms.first!), fmt(norms.last!), fmt(ratio), "\(fmt(losses.first!)) → \(fmt(losses.last!))"])
+            table.append([name, fmt(norms.first!), fmt(norms.last!), fmt(ratio), fmt(during.last![0] / during.last![depth - 1]), "\(fmt(losses.first!)) → \(fmt(losses.last!))"])
             series.append(Series(name, norms.enumerated().map { (Double($0.offset + 1), $0.element) }))
             let key = name.split(separator: ",")[0].lowercased()
             numbers["\(key)_first_layer_grad"] = norms.first!
             numbers["\(key)_last_layer_grad"] = norms.last!
             numbers["\(key)_final_loss"] = losses.last!
+            numbers["\(key)_first_over_last_end"] = during.last![0] / during.last![depth - 1]
         }
         let sigmoidVsRelu = firstLayer[2] / firstLayer[0]
         numbers["relu_over_sigmoid_first_layer"] = sigmoidVsRelu
@@ -65,11 +73,19 @@ public enum Vanishing: LabExperiment {
         let verdict = holds
             ? "Confirmed: with \(depth) layers the first layer's gradient is \(fmt(sigmoidVsRelu))× smaller with sigmoid than with ReLU (He), and \(fmt(1 / sigmoidShrink))× smaller than sigmoid's last layer's; tanh (Xavier, gain 5/3) keeps \(fmt(tanhShrink)) of it."
             : "Not confirmed in this run: ReLU's first-layer gradient is \(fmt(sigmoidVsRelu))× sigmoid's (expected ≥ 100×), sigmoid's first/last layer ratio \(fmt(sigmoidShrink)) (expected < 0.01)."
+        // One colour scale for the three heatmaps.
+        let all = duringTraining.flatMap { $0.norms.joined() }.filter { $0 > 0 && $0.isFinite }
+        let heatmaps = duringTraining.map { d in
+            Heatmap(title: "\(d.name): each layer's gradient norm during training", xLabel: "step", yLabel: "layer",
+                    rowLabels: (1...depth).map { "layer \($0)" }, columnLabels: d.steps.map(String.init), values: d.norms, logScale: true,
+                    range: (all.min() ?? 1, all.max() ?? 1))
+        }
         let chart = LineChart(title: "Gradient norm of each layer's weights at the start (\(depth) layers)", xLabel: "layer (1 = input side)",
                               yLabel: "‖∂loss/∂W‖ (log scale)", series: series, logY: true)
         return LabReport(name: name, title: "Vanishing gradients with depth",
                          claim: "Sigmoid and tanh gradients vanish with depth; ReLU with He initialization keeps them.",
-                         table: table, holds: holds, verdict: verdict, numbers: numbers, figures: [("gradients.svg", chart.svg())])
+                         table: table, holds: holds, verdict: verdict, numbers: numbers, figures: [("gradients.svg", chart.svg())]
+                            + zip(["sigmoid", "tanh", "relu"], heatmaps).map { ("during-training-\($0).svg", $1.svg(cellWidth: 34, cellHeight: 18)) })
     }
 }
 

@@ -52,7 +52,8 @@ public struct ImageGrid {
             out.append(##"<g class="image" data-caption="\##(escape(image.caption))">"##)
             for (r, row) in image.pixels.enumerated() {
                 for (c, v) in row.enumerated() {
-                    let level = hi > lo && v.isFinite ? Int(((v - lo) / (hi - lo) * 255).rounded()) : 0
+                    // A uniform image is drawn mid-grey; a non-finite pixel black.
+                    let level = !v.isFinite ? 0 : hi > lo ? Int(((v - lo) / (hi - lo) * 255).rounded()) : 128
                     out.append(##"<rect x="\##(fmt(x0 + Double(c) * pw))" y="\##(fmt(y0 + Double(r) * ph))" width="\##(fmt(pw + 0.3))" height="\##(fmt(ph + 0.3))" fill="rgb(\##(level),\##(level),\##(level))"/>"##)
                 }
             }

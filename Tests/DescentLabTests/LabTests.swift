@@ -25,6 +25,42 @@ final class LabTests: XCTestCase {
     func testVanishing() throws {
         let r = try check(Vanishing.self, series: 3)
         XCTAssertGreaterThanOrEqual(r.numbers["relu_over_sigmoid_first_layer"]!, 100)
+        // During training: a heatmap per activation, a cell per layer (10) and recorded step (15).
+        XCTAssertEqual(try cells(r), [0, 150, 150, 150])
+        XCTAssertLessThan(r.numbers["sigmoid_first_over_last_end"]!, 0.01)
+    }
+
+    /// The heatmap cells in each figure of a report.
+    private func cells(_ r: LabReport) throws -> [Int] {
+        try r.figures.map { try XMLDocument(xmlString: $0.svg).nodes(forXPath: "//*[local-name()='rect' and @class='cell']").count }
+    }
+
+    func testUpsampling() throws {
+        let r = try check(UpsamplingLesson.self, series: 3)
+        XCTAssertGreaterThan(r.numbers["transposed_checkerboard_trained"]!, 10 * r.numbers["nearest_checkerboard_trained"]!)
+        XCTAssertGreaterThan(r.numbers["transposed_checkerboard_trained"]!, 10 * r.numbers["bilinear_checkerboard_trained"]!)
+        // The reconstructions: 8 test digits and 8 per decoder; the three constant-input responses.
+        let images = try r.figures.map { try XMLDocument(xmlString: $0.svg).nodes(forXPath: "//*[local-name()='g' and @class='image']").count }
+        XCTAssertEqual(images, [0, 32, 3])
+    }
+
+    /// The score is zero for a flat image and for a smooth ramp, and large for a pattern at the
+    /// stride's period.
+    func testCheckerboardScore() {
+        XCTAssertEqual(UpsamplingLesson.checkerboardScore(Array(repeating: Array(repeating: 0.7, count: 6), count: 6)), 0, accuracy: 1e-12)
+        let checker = (0..<6).map { r in (0..<6).map { c in 1.0 + ((r + c) % 2 == 0 ? 0.5 : -0.5) } }
+        XCTAssertEqual(UpsamplingLesson.checkerboardScore(checker), 0.5, accuracy: 1e-12)
+        let stripes = (0..<6).map { r in (0..<6).map { _ in r % 2 == 0 ? 1.0 : 3.0 } }
+        XCTAssertEqual(UpsamplingLesson.checkerboardScore(stripes), 0.5, accuracy: 1e-12)
+    }
+
+    func testMemory() throws {
+        let r = try check(Memory.self, series: 6)
+        XCTAssertGreaterThan(r.numbers["lstm_accuracy_40"]!, r.numbers["rnn_accuracy_40"]! + 0.3)
+        XCTAssertGreaterThan(r.numbers["gru_accuracy_40"]!, r.numbers["rnn_accuracy_40"]! + 0.3)
+        // The gradient from the first input fades far more through the RNN than through the gates.
+        XCTAssertLessThan(r.numbers["rnn_grad_first_over_last"]!, 1e-3 * r.numbers["lstm_grad_first_over_last"]!)
+        XCTAssertEqual(try cells(r), [0, 0, 6])
     }
 
     func testExploding() throws {
