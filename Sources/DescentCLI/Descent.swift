@@ -1,5 +1,6 @@
 import ArgumentParser
 import Descent
+import Foundation
 
 @main
 struct DescentCommand: ParsableCommand {
@@ -9,6 +10,13 @@ struct DescentCommand: ParsableCommand {
         version: "0.5.0",
         subcommands: [Train.self, Evaluate.self, Predict.self, Inspect.self, LabCommand.self, SequenceTask.self, Bench.self, Info.self, CheckMessage.self]
     )
+
+    /// Line-buffers standard output, so that progress piped to a file or `tee` arrives line by
+    /// line, then runs the command.
+    static func main() {
+        setvbuf(stdout, nil, _IOLBF, 0)
+        main(nil)
+    }
 }
 
 /// An error found while a command runs (a bad file, a resume that does not fit): printed as

@@ -82,7 +82,9 @@ struct Train: ParsableCommand {
             for (flag, value) in recipe.sorted(by: { $0.key < $1.key }) where resumed!.metadata[flag] != value {
                 throw CLIError("--resume: the checkpoint was trained with --\(flag) \(resumed!.metadata[flag] ?? "(none)"), not \(value)")
             }
-            guard resumed!.epoch < epochs else {
+            // A run killed after its last checkpoint but before model.safetensors resumes to write it.
+            let finished = FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path)
+            guard resumed!.epoch < epochs || (resumed!.epoch == epochs && !finished) else {
                 throw CLIError("--resume: the checkpoint has already trained \(resumed!.epoch) epochs; ask for more with --epochs")
             }
         }
@@ -121,7 +123,7 @@ struct Train: ParsableCommand {
         var best = history.map { $0["test_accuracy"] ?? 0 }.max() ?? -1
         let progress = Progress()
         let started = Date()
-        for epoch in (startEpoch + 1)...epochs {
+        for epoch in (startEpoch + 1)..<(epochs + 1) {
             net.train()
             progress.begin()
             let epochStart = Date()

@@ -136,14 +136,15 @@ final class TrainingCommandTests: XCTestCase {
         let out = path("lab")
         let r = try run(["lab", "all", "--quick", "--output", out])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stdout.components(separatedBy: "verdict: Confirmed").count - 1, 8, r.stdout)
-        XCTAssertTrue(r.stdout.contains("8 of 8 claims confirmed"), r.stdout)
-        for name in ["nonlinearity", "vanishing", "exploding", "dying-relu", "saturation", "batchnorm", "convolution", "backprop"] {
+        XCTAssertEqual(r.stdout.components(separatedBy: "verdict: Confirmed").count - 1, 10, r.stdout)
+        XCTAssertTrue(r.stdout.contains("10 of 10 claims confirmed"), r.stdout)
+        for name in ["nonlinearity", "vanishing", "exploding", "dying-relu", "saturation", "batchnorm", "convolution", "upsampling",
+                     "backprop", "memory"] {
             let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/\(name)/result.json"))) as! [String: Any]
             XCTAssertEqual(json["holds"] as? Bool, true, name)
         }
         let html = try String(contentsOfFile: out + "/index.html", encoding: .utf8)
-        XCTAssertEqual(html.components(separatedBy: "<section id=").count - 1, 8)
+        XCTAssertEqual(html.components(separatedBy: "<section id=").count - 1, 10)
         let bad = try run(["lab", "gravity"])
         XCTAssertTrue(bad.stderr.contains("unknown experiment 'gravity'"), bad.stderr)
     }

@@ -2,21 +2,31 @@ import Foundation
 
 /// Writes files so that a crash or a kill at any moment leaves either the previous file or the
 /// new one under the path, never a part: the bytes go to a temporary file beside it, which is
-/// flushed to disk (fsync) and then renamed over the path; the folder is flushed too.
+/// flushed to disk (fsync) and then renamed over the path; the folder is flushed too. Temporary
+/// files that a killed process left beside the path are removed at the next write.
+///
+/// For crash tests, `DESCENT_FAULT_SAVE_PAUSE_MS=n` in the environment pauses each write for
+/// n milliseconds half-way through its bytes, so that a kill can land in the middle of a write.
 enum AtomicFile {
+    /// The pause of the crash tests' hook (nil when unset).
+    private static let pause: UInt32? = ProcessInfo.processInfo.environment["DESCENT_FAULT_SAVE_PAUSE_MS"].flatMap { UInt32($0) }
+
     /// Writes `data` to `path` atomically; throws a plain message on failure.
     static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
+        removeAbandoned(besides: url)
         let temporary = folder + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else { throw AtomicFileError(String(cString: strerror(errno))) }
         var ok = false
         defer { if !ok { unlink(temporary) } }
         let written = data.withUnsafeBytes { raw -> Bool in
-            var offset = 0
+            var offset = 0, paused = pause == nil
             while offset < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                let end = paused ? raw.count : raw.count / 2
+                if offset >= end { usleep(pause! * 1000); paused = true; continue }
+                let n = Foundation.write(fd, raw.baseAddress! + offset, end - offset)
                 if n <= 0 { return false }
                 offset += n
             }
@@ -31,6 +41,19 @@ enum AtomicFile {
         ok = true
         let dir = open(folder, O_RDONLY)
         if dir >= 0 { _ = fsync(dir); close(dir) }
+    }
+}
+
+extension AtomicFile {
+    /// Removes the temporary files of writes to `url` whose process no longer runs (killed
+    /// mid-write): `.NAME.tmp-PID-…` beside it.
+    static func removeAbandoned(besides url: URL) {
+        let folder = url.deletingLastPathComponent().path, prefix = "." + url.lastPathComponent + ".tmp-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }) else { continue }
+            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH { unlink(folder + "/" + name) }
+        }
     }
 }
 
