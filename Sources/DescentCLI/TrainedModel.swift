@@ -18,8 +18,18 @@ struct TrainedModel {
         recipe.merging(["input-shape": inputShape.map(String.init).joined(separator: "x"), "classes": "\(classes)"]) { a, _ in a }
     }
 
-    static func load(_ path: String) throws -> TrainedModel {
-        let file = try SafeTensors.load(from: path)
+    static func load(_ path: String) throws -> TrainedModel { try TrainedModel(try SafeTensors.load(from: path), path: path) }
+
+    /// Whether `file` was written by descent train (its metadata names the model and input).
+    static func isTrainOutput(_ file: SafeTensors) -> Bool {
+        let meta = file.metadata
+        return meta["model"] != nil && meta["input-shape"] != nil && (meta["format"] == "descent-checkpoint" || meta["classes"] != nil)
+    }
+}
+
+extension TrainedModel {
+    /// The model in a file of descent train already read; `path` names it in errors.
+    init(_ file: SafeTensors, path: String) throws {
         let state: StateDict
         var meta = file.metadata
         if meta["format"] == "descent-checkpoint" {
@@ -42,7 +52,7 @@ struct TrainedModel {
             throw CLIError("\(path) does not hold the weights of a \(kind.rawValue) model: \(error)")
         }
         module.eval()
-        return TrainedModel(module: module, kind: kind, inputShape: shape, classes: classes, metadata: meta)
+        self.init(module: module, kind: kind, inputShape: shape, classes: classes, metadata: meta)
     }
 }
 

@@ -121,13 +121,36 @@ final class TrainingCommandTests: XCTestCase {
         XCTAssertTrue(mismatch.stderr.contains("train-labels.idx': has 4 labels for the 5 images"), mismatch.stderr)
     }
 
-    /// inspect answers a file that is not safetensors with one line and an exit status below 128.
+    /// inspect answers every file of the bad-file corpus (Tests/Fixtures/bad) and every bad data
+    /// file with one line naming the file, and an exit status between 1 and 127 (no crash).
     func testInspectRefusesBadFiles() throws {
-        let r = try run(["inspect", Self.fixtures.appendingPathComponent("image.png").path])
-        XCTAssertNotEqual(r.status, 0)
-        XCTAssertLessThan(r.status, 128)
-        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
-        XCTAssertTrue(r.stderr.contains("image.png': header length"), r.stderr)
+        let bad = Self.fixtures.deletingLastPathComponent().appendingPathComponent("bad")
+        let corpus = try FileManager.default.contentsOfDirectory(atPath: bad.path).filter { !$0.contains("nan_pixels") }.sorted()
+        XCTAssertGreaterThanOrEqual(corpus.count, 19)
+        let data = ["truncated.idx", "truncated.idx.gz", "not_gzip.idx.gz", "bad_magic.idx", "huge_shape.idx", "bad_type.idx",
+                    "nan.csv", "ragged.csv", "bad_label.csv", "not_number.csv", "header_only.csv", "image.png"]
+        let files = corpus.map { bad.appendingPathComponent($0).path } + data.map { Self.fixtures.appendingPathComponent($0).path }
+        for file in files {
+            let r = try run(["inspect", file])
+            XCTAssertTrue(r.status > 0 && r.status < 128, "\(file): exit \(r.status)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(file): \(r.stderr)")
+            XCTAssertTrue(r.stderr.hasPrefix("Error: ") && r.stderr.contains(file), "\(file): \(r.stderr)")
+            XCTAssertEqual(r.stdout, "", "\(file): printed before refusing")
+        }
+        let other = try run(["inspect", bad.appendingPathComponent("other_model_checkpoint.safetensors").path])
+        XCTAssertTrue(other.stderr.contains("does not hold the weights of a cnn model: error loading state dict: missing keys: 0.weight"), other.stderr)
+        let png = try run(["inspect", Self.fixtures.appendingPathComponent("image.png").path])
+        XCTAssertTrue(png.stderr.contains("image.png': header length"), png.stderr)
+        // A NaN pixel in a user's IDX images stops train with the file and the pixel.
+        let idx = path("nan")
+        try FileManager.default.createDirectory(atPath: idx, withIntermediateDirectories: true)
+        for (from, to) in [("nan_pixels-images.idx", "train-images-idx3-ubyte"), ("nan_pixels-labels.idx", "train-labels-idx1-ubyte"),
+                           ("nan_pixels-images.idx", "t10k-images-idx3-ubyte"), ("nan_pixels-labels.idx", "t10k-labels-idx1-ubyte")] {
+            try FileManager.default.copyItem(atPath: bad.appendingPathComponent(from).path, toPath: idx + "/" + to)
+        }
+        let nan = try run(["train", "--idx", idx, "--model", "mlp", "--output", path("n")])
+        XCTAssertTrue(nan.status > 0 && nan.status < 128)
+        XCTAssertTrue(nan.stderr.contains("train-images-idx3-ubyte': pixel 4 of image 1 is nan, not a finite number"), nan.stderr)
     }
 
     /// `descent lab all --quick` prints each verdict and writes the JSON, the SVG figures and

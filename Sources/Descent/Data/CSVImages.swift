@@ -39,17 +39,20 @@ public enum CSVImages {
             defer { start = end + 1 }
             if lineEnd == start { continue }  // blank line
             row.removeAll(keepingCapacity: true)
-            var numeric = true
+            var numeric = true, badField = (column: 0, text: "")
             var f = start
             while f <= lineEnd {
                 var e = f
                 while e < lineEnd && bytes[e] != 0x2C { e += 1 }
-                if let v = number(bytes, f, e) { row.append(v) } else { numeric = false; row.append(.nan) }
+                if let v = number(bytes, f, e) { row.append(v) } else {
+                    if numeric { badField = (row.count + 1, String(decoding: bytes[f..<e], as: UTF8.self)) }
+                    numeric = false; row.append(.nan)
+                }
                 f = e + 1
             }
             if !numeric {
                 if labels.isEmpty && fieldsPerRow < 0 { fieldsPerRow = row.count; continue }  // a header
-                throw fail("line \(line): a field is not a number")
+                throw fail("line \(line): field \(badField.column) is '\(badField.text.prefix(20))', not a finite number")
             }
             if fieldsPerRow < 0 { fieldsPerRow = row.count }
             guard row.count == fieldsPerRow else {

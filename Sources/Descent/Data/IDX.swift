@@ -83,6 +83,12 @@ public enum IDX {
             throw DataError(path: labels, message: "has \(y.shape[0]) labels for the \(x.shape[0]) images of '\(images)'")
         }
         guard x.shape[0] > 0 else { throw DataError(path: images, message: "holds no images") }
+        if x.dtype != .int64 {
+            let perImage = x.count / x.shape[0], v = x.to(.float32).toArray(Float.self)
+            if let i = v.firstIndex(where: { !$0.isFinite }) {
+                throw DataError(path: images, message: "pixel \(i % perImage) of image \(i / perImage) is \(v[i]), not a finite number")
+            }
+        }
         let values = y.toArray(Int64.self)
         if let bad = values.first(where: { $0 < 0 || (classes != nil && $0 >= Int64(classes!)) }) {
             throw DataError(path: labels, message: "label \(bad) is out of range\(classes.map { " for \($0) classes" } ?? "")")

@@ -61,6 +61,11 @@ public struct SafeTensors {
               let header = json as? [String: Any] else {
             throw fail("header is not a JSON object")
         }
+        // JSON parsers keep one of two equal keys; a file that names a tensor twice is refused.
+        var seen = Set<String>()
+        for key in topLevelKeys([UInt8](headerBytes)) where !seen.insert(key).inserted {
+            throw fail("names '\(key)' twice in its header")
+        }
         let dataStart = 8 + Int(n), dataSize = data.count - dataStart
         var metadata: [String: String] = [:]
         var entries: [(name: String, dtype: String, shape: [Int], begin: Int, end: Int)] = []
@@ -109,6 +114,38 @@ public struct SafeTensors {
             entries.map { ($0.name, decode(raw.baseAddress! + dataStart + $0.begin, dtype: $0.dtype, shape: $0.shape)) }
         }
         return SafeTensors(tensors: tensors, metadata: metadata)
+    }
+
+    /// The keys of a JSON object's top level, in order and with repeats (the text is known to
+    /// parse as an object).
+    private static func topLevelKeys(_ bytes: [UInt8]) -> [String] {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\"), colon = UInt8(ascii: ":")
+        func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
+        var keys: [String] = [], depth = 0, i = 0
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == quote {
+                let start = i
+                i += 1
+                while i < bytes.count && bytes[i] != quote { i += bytes[i] == backslash ? 2 : 1 }
+                let token = Array(bytes[start..<min(i + 1, bytes.count)])
+                i += 1
+                var j = i
+                while j < bytes.count && isSpace(bytes[j]) { j += 1 }
+                if depth == 1 && j < bytes.count && bytes[j] == colon {
+                    // Decode escapes the way the parser did, so "\u0061" and "a" are one name.
+                    let decoded = token.contains(backslash)
+                        ? (try? JSONSerialization.jsonObject(with: Data("[".utf8 + token + "]".utf8)) as? [String])?.first
+                        : String(decoding: token.dropFirst().dropLast(), as: UTF8.self)
+                    keys.append(decoded ?? String(decoding: token, as: UTF8.self))
+                }
+                continue
+            }
+            if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") { depth += 1 }
+            if c == UInt8(ascii: "}") || c == UInt8(ascii: "]") { depth -= 1 }
+            i += 1
+        }
+        return keys
     }
 
     private static func integer(_ v: Any) -> Int? {
