@@ -52,14 +52,3 @@ struct Info: ParsableCommand {
         if BLAS.isAvailable && !BLAS.coreType.isEmpty { print("OPENBLAS_CORETYPE: \(BLAS.coreType)") }
     }
 }
-
-/// Trips a shape check on purpose, so that tests can see the message a release build prints
-/// (the library's checks keep their text under -O). Not listed in --help.
-struct CheckMessage: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "check-message", abstract: "Stop on a shape error (for tests).", shouldDisplay: false)
-
-    func run() throws {
-        _ = Linear(1568, 10)(Tensor.randn([8, 784]))
-    }
-}
