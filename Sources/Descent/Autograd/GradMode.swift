@@ -1,14 +1,14 @@
-/// Whether ops record the autograd graph.
+/// Whether ops record the autograd graph: a setting of the calling thread, as in PyTorch.
 enum GradMode {
-    static let cell = GlobalCell(true)
     static var enabled: Bool {
-        @inline(__always) get { cell.value }
-        set { cell.value = newValue }
+        @inline(__always) get { ThreadState.current.gradEnabled }
+        set { ThreadState.current.gradEnabled = newValue }
     }
 }
 
 /// Runs `body` with gradient recording off: ops inside record nothing (no graph, no saved
-/// tensors), as under PyTorch's `torch.no_grad()`.
+/// tensors), as under PyTorch's `torch.no_grad()`. The setting is the calling thread's: other
+/// threads keep recording.
 @discardableResult
 public func withNoGrad<R>(_ body: () throws -> R) rethrows -> R {
     let previous = GradMode.enabled

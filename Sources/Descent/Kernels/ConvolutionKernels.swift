@@ -79,24 +79,27 @@ extension Kernels {
                               padW: kw - 1 - g.padW, dh: 1, dw: 1, oh: h, ow: wd)
         let wFlipped = needX && direct ? convolutionDirectWeights(wm, gT, outChannels: c, flipped: true) : nil
         let partials = ConvPlan.WeightGradPartials(shape: [groups, k, og], dtype: wm.dtype)
-        ConvPlan.forEachImage(n, dtype: xd.dtype, cost: 2 * o * k * pixels) { b in
-            if let dx, let wFlipped { convolutionDirect(gc, gT, image: b, packed: wFlipped, outChannels: c, out: dx) }
-            if direct && needW { convolutionDirectWeightGrad(xd, g, image: b, gout: gc, outChannels: o, into: partials.current) }
-            for grp in 0..<groups {
-                let gOff = (b * o + grp * og) * pixels
-                if needW && !direct {
-                    // dW[group]ᵀ (k × og) += col (k × pixels) · g[b, group]ᵀ: the large operand
-                    // is read as rows, which is faster than transposing it for dW = g·colᵀ.
-                    let col = s.columns[b * groups + grp] ?? im2col(xd, g, image: b, c0: grp * cg, cg: cg)
-                    gemm(false, true, m: k, n: og, k: pixels, a: col, aOffset: 0, lda: pixels,
-                         b: gc, bOffset: gOff, ldb: pixels, c: partials.current, cOffset: grp * k * og, ldc: og, accumulate: true)
-                }
-                if let dx, wFlipped == nil {
-                    // dcol = W[group]ᵀ (k × og) · g[b, group]; dx[b] += col2im(dcol)
-                    let dcol = Tensor(uninitialized: [k, pixels], dtype: xd.dtype)
-                    gemm(true, false, m: k, n: pixels, k: og, a: wm, aOffset: grp * og * k, lda: k,
-                         b: gc, bOffset: gOff, ldb: pixels, c: dcol, cOffset: 0, ldc: pixels)
-                    col2im(dcol, g, image: b, c0: grp * cg, cg: cg, into: dx)
+        ConvPlan.forEachImageChunk(n, dtype: xd.dtype, cost: 2 * o * k * pixels) { images in
+            let dw = needW ? partials.accumulator(images.lowerBound) : nil
+            for b in images {
+                if let dx, let wFlipped { convolutionDirect(gc, gT, image: b, packed: wFlipped, outChannels: c, out: dx) }
+                if direct, let dw { convolutionDirectWeightGrad(xd, g, image: b, gout: gc, outChannels: o, into: dw) }
+                for grp in 0..<groups {
+                    let gOff = (b * o + grp * og) * pixels
+                    if needW && !direct {
+                        // dW[group]ᵀ (k × og) += col (k × pixels) · g[b, group]ᵀ: the large operand
+                        // is read as rows, which is faster than transposing it for dW = g·colᵀ.
+                        let col = s.columns[b * groups + grp] ?? im2col(xd, g, image: b, c0: grp * cg, cg: cg)
+                        gemm(false, true, m: k, n: og, k: pixels, a: col, aOffset: 0, lda: pixels,
+                             b: gc, bOffset: gOff, ldb: pixels, c: dw!, cOffset: grp * k * og, ldc: og, accumulate: true)
+                    }
+                    if let dx, wFlipped == nil {
+                        // dcol = W[group]ᵀ (k × og) · g[b, group]; dx[b] += col2im(dcol)
+                        let dcol = Tensor(uninitialized: [k, pixels], dtype: xd.dtype)
+                        gemm(true, false, m: k, n: pixels, k: og, a: wm, aOffset: grp * og * k, lda: k,
+                             b: gc, bOffset: gOff, ldb: pixels, c: dcol, cOffset: 0, ldc: pixels)
+                        col2im(dcol, g, image: b, c0: grp * cg, cg: cg, into: dx)
+                    }
                 }
             }
         }
@@ -156,25 +159,30 @@ extension Kernels {
             let cg = g.transposedCGeometry
             let packedDx = needX ? convolutionTransposeDirectWeights(wm, cg, inputGradient: true) : nil
             let partials = ConvPlan.WeightGradPartials(shape: [cin * kh * kw, cout], dtype: wm.dtype)
-            ConvPlan.forEachImage(n, dtype: xd.dtype, cost: 2 * cin * k * pixels) { b in
-                convolutionTransposeDirectBackward(xd, gc, cg, image: b, cin: cin, cout: cout, packed: packedDx, dx: dx,
-                                                   dwT: needW ? partials.current : nil)
+            ConvPlan.forEachImageChunk(n, dtype: xd.dtype, cost: 2 * cin * k * pixels) { images in
+                let dwT = needW ? partials.accumulator(images.lowerBound) : nil
+                for b in images {
+                    convolutionTransposeDirectBackward(xd, gc, cg, image: b, cin: cin, cout: cout, packed: packedDx, dx: dx, dwT: dwT)
+                }
             }
             return (dx, needW ? convolutionTransposeWeightLayout(partials.sum(), cg, weightShape: wm.shape) : nil)
         }
         let partials = ConvPlan.WeightGradPartials(shape: [groups, k, cing], dtype: wm.dtype)
-        ConvPlan.forEachImage(n, dtype: xd.dtype, cost: 2 * cin * k * pixels) { b in
-            for grp in 0..<groups {
-                let col = im2col(gc, g, image: b, c0: grp * coutg, cg: coutg)  // (k, pixels)
-                if let dx {
-                    gemm(false, false, m: cing, n: pixels, k: k, a: wm, aOffset: grp * cing * k, lda: k,
-                         b: col, bOffset: 0, ldb: pixels, c: dx, cOffset: (b * cin + grp * cing) * pixels, ldc: pixels)
-                }
-                if needW {
-                    // dW[group]ᵀ (k × cing) += col (k × pixels) · x[b, group]ᵀ
-                    gemm(false, true, m: k, n: cing, k: pixels, a: col, aOffset: 0, lda: pixels,
-                         b: xd, bOffset: (b * cin + grp * cing) * pixels, ldb: pixels, c: partials.current,
-                         cOffset: grp * k * cing, ldc: cing, accumulate: true)
+        ConvPlan.forEachImageChunk(n, dtype: xd.dtype, cost: 2 * cin * k * pixels) { images in
+            let dw = needW ? partials.accumulator(images.lowerBound) : nil
+            for b in images {
+                for grp in 0..<groups {
+                    let col = im2col(gc, g, image: b, c0: grp * coutg, cg: coutg)  // (k, pixels)
+                    if let dx {
+                        gemm(false, false, m: cing, n: pixels, k: k, a: wm, aOffset: grp * cing * k, lda: k,
+                             b: col, bOffset: 0, ldb: pixels, c: dx, cOffset: (b * cin + grp * cing) * pixels, ldc: pixels)
+                    }
+                    if needW {
+                        // dW[group]ᵀ (k × cing) += col (k × pixels) · x[b, group]ᵀ
+                        gemm(false, true, m: k, n: cing, k: pixels, a: col, aOffset: 0, lda: pixels,
+                             b: xd, bOffset: (b * cin + grp * cing) * pixels, ldb: pixels, c: dw!,
+                             cOffset: grp * k * cing, ldc: cing, accumulate: true)
+                    }
                 }
             }
         }
@@ -209,6 +217,16 @@ enum ConvPlan {
         }
     }
 
+    /// Runs `body` over the images in contiguous chunks: across the pool (a few chunks per
+    /// thread, fixed by the batch size and thread count) or as one chunk.
+    static func forEachImageChunk(_ n: Int, dtype: DType, cost: Int, _ body: (Range<Int>) -> Void) {
+        if imagesInParallel(dtype) {
+            Parallel.forRange(n, cost: cost, chunksPerThread: 4, body)
+        } else if n > 0 {
+            body(0..<n)
+        }
+    }
+
     /// Tensors written by index from parallel tasks (each index by one task only).
     final class Slots {
         private let slots: UnsafeMutablePointer<Tensor?>
@@ -225,24 +243,25 @@ enum ConvPlan {
         }
     }
 
-    /// One weight-gradient accumulator per thread, summed at the end.
+    /// One weight-gradient accumulator per chunk of images, summed at the end in the chunks'
+    /// order: the chunks depend only on the batch and the thread count (not on which thread
+    /// ran which), so the gradient's bits do too.
     final class WeightGradPartials {
         private var buffers: [Int: Tensor] = [:]
         private let shape: [Int], dtype: DType, lock = NSLock()
         init(shape: [Int], dtype: DType) { self.shape = shape; self.dtype = dtype }
 
-        /// The calling thread's accumulator.
-        var current: Tensor {
-            let id = Parallel.currentThreadID
+        /// The accumulator of the chunk whose first image is `key` (one task per chunk).
+        func accumulator(_ key: Int) -> Tensor {
             lock.lock(); defer { lock.unlock() }
-            if let t = buffers[id] { return t }
+            if let t = buffers[key] { return t }
             let t = Tensor.zeros(shape, dtype: dtype)
-            buffers[id] = t
+            buffers[key] = t
             return t
         }
 
         func sum() -> Tensor {
-            let parts = Array(buffers.values)
+            let parts = buffers.sorted { $0.key < $1.key }.map(\.value)
             guard let total = parts.first else { return Tensor.zeros(shape, dtype: dtype) }
             for p in parts.dropFirst() { Kernels.addInPlace(total, p) }
             return total

@@ -39,9 +39,6 @@ enum Parallel {
         }
     }
 
-    /// An identifier of the calling thread (for per-thread accumulators).
-    static var currentThreadID: Int { Int(bitPattern: UInt(pthread_self())) }
-
     /// A parallel loop's body, handed to the C pool through an opaque pointer.
     private final class Job {
         let run: (Int) -> Void

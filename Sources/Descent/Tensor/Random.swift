@@ -75,12 +75,20 @@ import Foundation
 // the module (no namespace type), so that `Descent.manualSeed(0)` and `Descent.threads` name
 // the module and a program that defines its own `Tensor` can still write `Descent.Tensor`.
 
-/// The global generator used by `Tensor.rand`, `randn`, initializers, dropout and shuffling.
-nonisolated(unsafe) public var generator = Generator(seed: 0)
+/// The default generator used by `Tensor.rand`, `randn`, initializers, dropout and shuffling.
+///
+/// Each thread has its own (unlike PyTorch's one global generator): models trained at once on
+/// several threads draw the numbers each draws alone. A thread's generator starts from the
+/// seed last given to `manualSeed` (0 before any).
+public var generator: Generator {
+    get { ThreadState.current.generator }
+    set { ThreadState.current.generator = newValue }
+}
 
-/// Re-seeds the global generator, making every later random draw reproducible
-/// (PyTorch's `torch.manual_seed`).
+/// Re-seeds the calling thread's generator, making every later random draw on it reproducible
+/// (PyTorch's `torch.manual_seed`); threads that have not drawn yet start from this seed too.
 public func manualSeed(_ seed: UInt64) {
+    ThreadState.defaultSeed.value = seed
     generator = Generator(seed: seed)
 }
 

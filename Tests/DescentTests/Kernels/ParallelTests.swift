@@ -63,7 +63,7 @@ final class ParallelTests: XCTestCase {
         var seen = Set<Int>()
         for _ in 0..<2000 {
             Parallel.forRange(8, cost: Parallel.grain) { _ in
-                let id = Parallel.currentThreadID
+                let id = Int(bitPattern: UInt(pthread_self()))
                 lock.lock(); seen.insert(id); lock.unlock()
                 for _ in 0..<200 { _ = Parallel.threads }  // long enough for idle workers to try
             }

@@ -1,0 +1,38 @@
+import Foundation
+
+/// State that belongs to the calling thread, as PyTorch's grad mode does: whether ops record
+/// the graph, and the default random generator. Several models trained or evaluated at once on
+/// different threads then never see each other's `withNoGrad` or random draws, and give the
+/// numbers each gives alone.
+///
+/// A thread's state is made at its first use: grad mode on, and a generator seeded with the
+/// seed last given to `manualSeed` (0 before any), so a thread that seeds its own generator
+/// draws the same numbers whatever the other threads do.
+final class ThreadState {
+    var gradEnabled = true
+    var generator: Generator
+
+    private init() { generator = Generator(seed: ThreadState.defaultSeed.value) }
+
+    /// The seed new threads' generators start from (`manualSeed` sets it).
+    static let defaultSeed = GlobalCell<UInt64>(0)
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        // The destructor releases the thread's state when the thread ends.
+        pthread_key_create(&key) { pointer in
+            if let pointer { Unmanaged<ThreadState>.fromOpaque(pointer).release() }
+        }
+        return key
+    }()
+
+    /// The calling thread's state.
+    static var current: ThreadState {
+        @inline(__always) get {
+            if let p = pthread_getspecific(key) { return Unmanaged<ThreadState>.fromOpaque(p).takeUnretainedValue() }
+            let state = ThreadState()
+            pthread_setspecific(key, Unmanaged.passRetained(state).toOpaque())
+            return state
+        }
+    }
+}
