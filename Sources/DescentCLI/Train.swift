@@ -30,6 +30,8 @@ struct Train: ParsableCommand {
     @Option(help: "Folder for checkpoints, metrics and plots.") var output = "runs/train"
     @Flag(help: "Continue from the output folder's last checkpoint (same flags; --epochs may grow).") var resume = false
     @Option(help: "Stop after this epoch (the schedule still spans --epochs); continue later with --resume.") var stopAfter: Int?
+    @Flag(help: "Check every op's output and gradient for NaN and infinity; stop at the first with the op and where it was called (slow).")
+    var detectAnomaly = false
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -130,14 +132,27 @@ struct Train: ParsableCommand {
             var lossSum = 0.0, correct = 0, seen = 0, batchIndex = 0
             for batch in loader {
                 batchIndex += 1
-                let logits = net(batch.inputs)
-                let loss = crossEntropy(logits, batch.targets)
-                let value = loss.itemDouble
-                guard value.isFinite else {
-                    throw CLIError("the loss became \(value) at epoch \(epoch), batch \(batchIndex); stopping (the last checkpoint, after epoch \(epoch - 1), is kept). Try a lower --lr or --clip")
+                var logits = batch.inputs, value = 0.0
+                func forwardBackward() {
+                    logits = net(batch.inputs)
+                    let loss = crossEntropy(logits, batch.targets)
+                    value = loss.itemDouble
+                    guard value.isFinite else { return }
+                    opt.zeroGrad()
+                    loss.backward()
                 }
-                opt.zeroGrad()
-                loss.backward()
+                let kept = epoch > startEpoch + 1 || startEpoch > 0
+                    ? "stopping (the last checkpoint, after epoch \(epoch - 1), is kept)" : "stopping before the first checkpoint"
+                if detectAnomaly {
+                    do { try withAnomalyDetection(forwardBackward) } catch let anomaly as AnomalyError {
+                        throw CLIError("a value stopped being finite at epoch \(epoch), batch \(batchIndex): \(anomaly); \(kept)")
+                    }
+                } else {
+                    forwardBackward()
+                }
+                guard value.isFinite else {
+                    throw CLIError("the loss became \(value) at epoch \(epoch), batch \(batchIndex); \(kept). Try a lower --lr or --clip, or --detect-anomaly to find the op that made it")
+                }
                 if clip > 0 { try clipGradNorm(opt.parameters, maxNorm: clip) }
                 opt.step()
                 step += 1

@@ -121,6 +121,26 @@ final class TrainingCommandTests: XCTestCase {
         XCTAssertTrue(mismatch.stderr.contains("train-labels.idx': has 4 labels for the 5 images"), mismatch.stderr)
     }
 
+    /// A learning rate of 100 makes the MLP's logits overflow in the first epoch: without
+    /// --detect-anomaly train stops on the non-finite loss; with it, it names the op, its input
+    /// shapes and the line that called it. Neither run touches the checkpoint already there.
+    func testDetectAnomaly() throws {
+        let out = path("anomaly")
+        XCTAssertEqual(try run(["train", "--model", "mlp", "--epochs", "1", "--output", out]).status, 0)
+        let saved = try Data(contentsOf: URL(fileURLWithPath: out + "/last.safetensors"))
+        let diverging = ["train", "--model", "mlp", "--optimizer", "sgd", "--lr", "100", "--epochs", "4", "--output", out]
+        let plain = try run(diverging)
+        XCTAssertTrue(plain.status > 0 && plain.status < 128)
+        XCTAssertTrue(plain.stderr.contains("the loss became nan at epoch 1, batch 9; stopping before the first checkpoint"), plain.stderr)
+        let hunted = try run(diverging + ["--detect-anomaly"])
+        XCTAssertTrue(hunted.status > 0 && hunted.status < 128)
+        // One line (besides the built-in GEMM's notice when no BLAS is loaded).
+        XCTAssertEqual(hunted.stderr.split(separator: "\n").filter { !$0.hasPrefix("Descent: no optimized BLAS") }.count, 1, hunted.stderr)
+        XCTAssertTrue(hunted.stderr.contains("at epoch 1, batch 9: [anomaly] in the forward pass, MmBackward (inputs (64, 64), (64, 10)) gave infinity in its output; the op was called at Train.swift:"), hunted.stderr)
+        XCTAssertTrue(hunted.stderr.contains("inside Linear.forward(_:)"), hunted.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/last.safetensors")), saved)
+    }
+
     /// inspect answers every file of the bad-file corpus (Tests/Fixtures/bad) and every bad data
     /// file with one line naming the file, and an exit status between 1 and 127 (no crash).
     func testInspectRefusesBadFiles() throws {

@@ -90,7 +90,14 @@ extension Tensor {
         let edges = inputs.map { t -> GradNode.Edge? in
             t.requiresGrad ? GradNode.Edge(node: t.ensureGradNode(), shape: t.shape, dtype: t.dtype) : nil
         }
-        gradNode = GradNode(op: op, inputs: edges, backward: backward)
+        let node = GradNode(op: op, inputs: edges, backward: backward)
+        gradNode = node
+        if ThreadState.current.detectAnomaly {
+            let site = CallSite()
+            node.callSite = site
+            node.inputShapes = inputs.map(\.shape)
+            Anomaly.checkForward(op, output: self, inputs: inputs, site: site)
+        }
     }
 }
 
@@ -125,6 +132,7 @@ enum Autograd {
             check(!node.released, "[backward] trying to backward through the graph a second time (\(node.op)): its saved tensors were freed after the first backward; pass retainGraph: true to the first call")
             if let r = node.retained { accumulate(g, into: r) }
             let inputGrads = node.backward!(g)
+            if node.callSite != nil { Anomaly.checkBackward(node, received: g, returned: inputGrads) }
             for (edge, ig) in zip(node.inputs, inputGrads) {
                 guard let edge, let ig else { continue }
                 let key = ObjectIdentifier(edge.node)

@@ -26,6 +26,9 @@ final class GradNode {
     /// start. Their backward returns the gradient of the window only, and the engine adds it
     /// into the input's gradient in place instead of materializing a zero-padded copy.
     var window: (dim: Int, start: Int)?
+    /// Under anomaly detection: where the op was called, and its inputs' shapes.
+    var callSite: CallSite?
+    var inputShapes: [[Int]] = []
 
     init(op: String, inputs: [Edge?], backward: @escaping (Tensor) -> [Tensor?]) {
         self.op = op

@@ -11,6 +11,9 @@ import Foundation
 final class ThreadState {
     var gradEnabled = true
     var generator: Generator
+    /// Anomaly detection: on or off, and the first anomaly found while on.
+    var detectAnomaly = false
+    var firstAnomaly: AnomalyError?
 
     private init() { generator = Generator(seed: ThreadState.defaultSeed.value) }
 
