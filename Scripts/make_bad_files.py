@@ -68,6 +68,10 @@ def main():
     import gzip
     whole = gzip.compress(bytes([0, 0, 0x08, 1]) + struct.pack(">I", 300) + bytes(range(256)) + bytes(44), mtime=0)
     files["ends_early-labels.idx.gz"] = whole[: len(whole) // 2]
+    # Found by Scripts/fuzz.sh (idx): 16 dims, one of them 0 (no data needed) and others of
+    # 2^32 − 256, whose product overflows the strides; and the same in a safetensors header.
+    files["fuzz_zero_dim_huge_shape.idx"] = bytes.fromhex("000008100000000000000000000000000000000000ffffffff0000000000000000000000000000000000000000000000000000000000000001000000000000000f000001")
+    files["zero_dim_huge_shape.safetensors"] = safetensors({"w": {"dtype": "F32", "shape": [0, 1 << 40, 1 << 40], "data_offsets": [0, 0]}})
     for name, data in sorted(files.items()):
         with open(os.path.join(OUT, name), "wb") as f:
             f.write(data)

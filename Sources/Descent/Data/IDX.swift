@@ -48,6 +48,7 @@ public enum IDX {
             count = c
         }
         let start = 4 + 4 * rank
+        guard Shape.extent(shape) != nil else { throw fail("the shape \(Shape.describe(shape)) is too large to index (its dims' product overflows)") }
         let (needed, overflow) = count.multipliedReportingOverflow(by: size)
         guard !overflow, needed == bytes.count - start else {
             throw fail("the shape \(Shape.describe(shape)) needs \(overflow ? "more than fit in memory" : "\(needed) bytes") of data, the file has \(bytes.count - start)")

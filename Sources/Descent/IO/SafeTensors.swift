@@ -104,6 +104,9 @@ public struct SafeTensors {
             guard let bytes, bytes == e - b else {
                 throw fail("tensor '\(name)' has \(e - b) bytes but shape \(Shape.describe(shape)) × \(dtype) needs \(bytes.map(String.init) ?? "more than fit in memory")")
             }
+            guard Shape.extent(shape) != nil else {
+                throw fail("tensor '\(name)' has a shape \(Shape.describe(shape)) too large to index (its dims' product overflows)")
+            }
             entries.append((name, dtype, shape, b, e))
         }
         entries.sort { ($0.begin, $0.name) < ($1.begin, $1.name) }

@@ -8,12 +8,26 @@ enum Shape {
 
     static func contiguousStrides(_ shape: [Int]) -> [Int] {
         var strides = [Int](repeating: 1, count: shape.count)
-        var acc = 1
+        var acc = 1, overflow = false
         for d in stride(from: shape.count - 1, through: 0, by: -1) {
             strides[d] = acc
-            acc *= max(shape[d], 1)
+            (acc, overflow) = acc.multipliedReportingOverflow(by: max(shape[d], 1))
+            check(!overflow || d == 0, "[Tensor] shape \(describe(shape)) is too large to index: its strides overflow")
         }
         return strides
+    }
+
+    /// The product of the dims, counting a 0 as 1 (what the strides of a contiguous tensor of
+    /// this shape reach); nil when it overflows, so that no tensor of this shape can exist.
+    /// Readers check it before making a tensor from a file's header.
+    static func extent(_ shape: [Int]) -> Int? {
+        var n = 1
+        for s in shape {
+            let (p, overflow) = n.multipliedReportingOverflow(by: max(s, 1))
+            if overflow { return nil }
+            n = p
+        }
+        return n
     }
 
     static func isContiguous(_ shape: [Int], _ strides: [Int]) -> Bool {

@@ -24,6 +24,7 @@ final class BadFileCorpusTests: XCTestCase {
         ("duplicate_names.safetensors", "names 'w' twice in its header"),
         ("metadata_not_string.safetensors", "__metadata__ value for 'epoch' is not a string"),
         ("missing_offsets.safetensors", "tensor 'w' has no valid data_offsets"),
+        ("zero_dim_huge_shape.safetensors", "has a shape (0, 1099511627776, 1099511627776) too large to index"),
     ]
 
     func testEverySafetensorsFileIsRefusedWithItsProblem() {
@@ -35,7 +36,8 @@ final class BadFileCorpusTests: XCTestCase {
         }
         // Every file of the corpus is in a table here or below.
         let listed = Set(Self.safetensors.map(\.file) + ["other_model_checkpoint.safetensors", "nan_pixels-images.idx",
-                                                          "nan_pixels-labels.idx", "ends_early-labels.idx.gz"])
+                                                          "nan_pixels-labels.idx", "ends_early-labels.idx.gz",
+                                                          "fuzz_zero_dim_huge_shape.idx"])
         let present = Set((try? FileManager.default.contentsOfDirectory(atPath: Fixtures.path("bad"))) ?? [])
         XCTAssertEqual(present, listed)
     }
@@ -55,6 +57,11 @@ final class BadFileCorpusTests: XCTestCase {
     func testDataFiles() {
         XCTAssertThrowsError(try IDX.images(Fixtures.path("bad/nan_pixels-images.idx"), labels: Fixtures.path("bad/nan_pixels-labels.idx"))) { error in
             XCTAssertTrue("\(error)".contains("nan_pixels-images.idx': pixel 4 of image 1 is nan, not a finite number"), "\(error)")
+        }
+        // Found by the fuzzer: a zero dim with huge others overflowed the strides (a trap).
+        XCTAssertThrowsError(try IDX.read(Fixtures.path("bad/fuzz_zero_dim_huge_shape.idx"))) { error in
+            XCTAssertTrue("\(error)".contains("fuzz_zero_dim_huge_shape.idx': the shape (0, 0, 0, 0, 16777215, 4278190080"), "\(error)")
+            XCTAssertTrue("\(error)".contains("is too large to index"), "\(error)")
         }
         XCTAssertThrowsError(try IDX.read(Fixtures.path("bad/ends_early-labels.idx.gz"))) { error in
             XCTAssertTrue("\(error)".contains("ends_early-labels.idx.gz': the gzip data ends early"), "\(error)")
