@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs the test suite under AddressSanitizer and ThreadSanitizer (each in its own build folder,
+# .build-asan and .build-tsan; the package itself carries no sanitizer flags).
+#
+#   Scripts/sanitize.sh                 # both, every test
+#   Scripts/sanitize.sh address         # one sanitizer
+#   Scripts/sanitize.sh thread Threading   # one sanitizer, tests matching a filter
+#
+# Fails when a sanitizer reports (a report fails the test process) or a test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+which=${1:-all}
+filter=${2:-}
+sanitizers=(address thread)
+[ "$which" = all ] || sanitizers=("$which")
+status=0
+for s in "${sanitizers[@]}"; do
+    case "$s" in address|thread) ;; *) echo "sanitize.sh: unknown sanitizer '$s' (address or thread)" >&2; exit 2 ;; esac
+    echo "== swift test --sanitize=$s ${filter:+--filter $filter} =="
+    log=$(mktemp)
+    if ASAN_OPTIONS=detect_leaks=1 TSAN_OPTIONS=halt_on_error=1 swift test --sanitize="$s" --scratch-path ".build-${s:0:1}san" \
+        ${filter:+--filter "$filter"} > "$log" 2>&1; then
+        grep -E "Executed [0-9]+ tests" "$log" | tail -n 1
+    else
+        status=1
+        grep -E "ERROR: (Address|Thread)Sanitizer|WARNING: ThreadSanitizer|SUMMARY|error:|Executed [0-9]+ tests" "$log" | head -n 20
+        echo "(full log: $log)"
+    fi
+done
+exit $status
