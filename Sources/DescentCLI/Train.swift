@@ -198,8 +198,8 @@ struct Train: ParsableCommand {
         let final = Evaluation.run(net, on: test)
         print(final.confusionTable())
         try net.stateDict().save(to: folder.appendingPathComponent("model.safetensors").path, metadata: modelMetadata.merging(["format": "pt"]) { a, _ in a })
-        print(String(format: "test accuracy %.2f%% after %d epochs (%.1fs); wrote %@/{last,best,model}.safetensors, metrics.jsonl, training.svg",
-                     100 * final.accuracy, epochs, Date().timeIntervalSince(started), output))
+        print(String(format: "test accuracy %.2f%% after %d epoch%@ (%.1fs); wrote %@/{last,best,model}.safetensors, metrics.jsonl, training.svg",
+                     100 * final.accuracy, epochs, epochs == 1 ? "" : "s", Date().timeIntervalSince(started), output))
     }
 
     /// The optimizer, with weight decay on the weights only (no decay on biases and norms).
