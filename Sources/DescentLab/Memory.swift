@@ -62,8 +62,8 @@ public enum Memory: LabExperiment {
     }
 
     public static func run(quick: Bool) -> LabReport {
-        let lengths = quick ? [5, 40] : [5, 10, 20, 30, 40, 50], symbols = 4, hidden = 64
-        let steps = quick ? 250 : 600, batch = 64
+        let lengths = quick ? [5, 40] : [5, 10, 20, 30, 40], symbols = 4, hidden = 64
+        let steps = quick ? 250 : 500, batch = 64
         var accuracy: [String: [Double]] = [:], parameters: [String: Int] = [:], throughTime: [Series] = []
         var numbers: [String: Double] = [:]
         for kind in kinds {
