@@ -86,7 +86,7 @@ public enum Memory: LabExperiment {
                 descend(optimizer, steps: steps) {
                     let (x, y) = recallTask(length: length, count: batch, symbols: symbols)
                     return crossEntropy(model(x), y)
-                } after: { _ in }
+                }
                 let acc = withNoGrad { model(testX).argmax(dim: 1).eq(testY).float().mean().itemDouble }
                 accuracy[kind, default: []].append(acc)
                 numbers["\(kind.lowercased())_accuracy_\(length)"] = acc

@@ -86,7 +86,7 @@ public struct Heatmap {
             }
         }
         // Column labels: all when they fit, else about eight.
-        let every = max(1, Int((Double(columns) / max(1, Double(columns) * cellWidth / 48)).rounded(.up)))
+        let every = max(1, Int((48 / cellWidth).rounded(.up)))
         for (c, label) in columnLabels.enumerated() where c % every == 0 {
             out.append(##"<text x="\##(fmt(left + (Double(c) + 0.5) * cellWidth))" y="\##(fmt(top + Double(rows) * cellHeight + 16))" text-anchor="middle">\##(escape(label))</text>"##)
         }

@@ -101,8 +101,7 @@ extension Anomaly {
     static func checkForward(_ op: String, output: Tensor, inputs: [Tensor], site: CallSite) {
         let state = ThreadState.current
         guard state.firstAnomaly == nil else { return }
-        if let i = inputs.firstIndex(where: { Kernels.firstNonFinite($0) != nil }) {
-            let v = Kernels.firstNonFinite(inputs[i])!
+        if let (i, v) = inputs.lazy.enumerated().compactMap({ i, t in Kernels.firstNonFinite(t).map { (i, $0) } }).first {
             state.firstAnomaly = AnomalyError(pass: .forward, op: op, inputShapes: inputs.map(\.shape), value: name(v),
                                               what: "input \(i), which was made outside the recorded graph", location: site.location)
         } else if let v = Kernels.firstNonFinite(output) {
