@@ -175,19 +175,23 @@ final class TrainingCommandTests: XCTestCase {
 
     /// `descent lab all --quick` prints each verdict and writes the JSON, the SVG figures and
     /// index.html; an unknown experiment is refused.
+    /// The lab from the command line: several experiments in one run write their results and
+    /// index.html. (Every experiment's own claim is checked by DescentLabTests; `lab all` runs in
+    /// .ci/run with the release binary, where Chromium checks its report.)
     func testLab() throws {
         let out = path("lab")
-        let r = try run(["lab", "all", "--quick", "--output", out])
+        let names = ["nonlinearity", "convolution", "backprop"]
+        let r = try run(["lab"] + names + ["--quick", "--output", out])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stdout.components(separatedBy: "verdict: Confirmed").count - 1, 10, r.stdout)
-        XCTAssertTrue(r.stdout.contains("10 of 10 claims confirmed"), r.stdout)
-        for name in ["nonlinearity", "vanishing", "exploding", "dying-relu", "saturation", "batchnorm", "convolution", "upsampling",
-                     "backprop", "memory"] {
+        XCTAssertEqual(r.stdout.components(separatedBy: "verdict: Confirmed").count - 1, 3, r.stdout)
+        XCTAssertTrue(r.stdout.contains("3 of 3 claims confirmed"), r.stdout)
+        for name in names {
             let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/\(name)/result.json"))) as! [String: Any]
             XCTAssertEqual(json["holds"] as? Bool, true, name)
         }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(out)/memory"))
         let html = try String(contentsOfFile: out + "/index.html", encoding: .utf8)
-        XCTAssertEqual(html.components(separatedBy: "<section id=").count - 1, 10)
+        XCTAssertEqual(html.components(separatedBy: "<section id=").count - 1, 3)
         let bad = try run(["lab", "gravity"])
         XCTAssertTrue(bad.stderr.contains("unknown experiment 'gravity'"), bad.stderr)
     }
