@@ -8,7 +8,7 @@ struct DescentCommand: ParsableCommand {
         commandName: "descent",
         abstract: "Descent: neural networks in Swift, checked against PyTorch.",
         version: "0.5.0",
-        subcommands: [Train.self, Evaluate.self, Predict.self, Inspect.self, LabCommand.self, SequenceTask.self, Bench.self, Info.self, CheckMessage.self]
+        subcommands: [Train.self, Evaluate.self, Predict.self, Inspect.self, LabCommand.self, SequenceTask.self, Bench.self, Info.self, CheckMessage.self, DistCheck.self]
     )
 
     /// Line-buffers standard output, so that progress piped to a file or `tee` arrives line by
@@ -35,8 +35,16 @@ struct CommonOptions: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
+    /// Sets the thread count: `--threads`, or the CPUs this process may use shared among the
+    /// ranks a launcher started on this machine (`mpirun -np 2` on 2 CPUs: 1 thread each).
     func apply() throws {
-        if let threads { Descent.threads = threads }
+        if let threads {
+            Descent.threads = threads
+        } else {
+            let env = ProcessInfo.processInfo.environment
+            let local = (env["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? env["MPI_LOCALNRANKS"]).flatMap(Int.init) ?? 1
+            if local > 1 { Descent.threads = max(1, Descent.threads / local) }
+        }
     }
 }
 

@@ -44,7 +44,9 @@ struct Evaluation {
 /// Progress of an epoch: a bar redrawn in place on a terminal, nothing between epochs otherwise
 /// (the epoch's summary line is printed either way).
 final class Progress {
-    let interactive = isatty(STDOUT_FILENO) != 0
+    let interactive: Bool
+    /// A bar on a terminal; none when not `enabled` (the ranks other than 0).
+    init(enabled: Bool = true) { interactive = enabled && isatty(STDOUT_FILENO) != 0 }
     private var start = Date(), lastDraw = Date.distantPast
 
     func begin() { start = Date() }

@@ -32,11 +32,16 @@ struct Train: ParsableCommand {
     @Option(help: "Stop after this epoch (the schedule still spans --epochs); continue later with --resume.") var stopAfter: Int?
     @Flag(help: "Check every op's output and gradient for NaN and infinity; stop at the first with the op and where it was called (slow).")
     var detectAnomaly = false
+    @Flag(help: "Under mpirun: normalize with the statistics of the global batch (SyncBatchNorm), not of each rank's share.")
+    var syncBatchNorm = false
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if let ranks = ProcessGroup.launcherWorldSize, batchSize % ranks != 0 {
+            throw ValidationError("--batch-size \(batchSize) does not split over \(ranks) ranks; give a multiple of \(ranks)")
+        }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number, got \(lr)") }
         guard momentum >= 0, momentum < 1 else { throw ValidationError("--momentum must be in [0, 1), got \(momentum)") }
         guard weightDecay >= 0, weightDecay.isFinite else { throw ValidationError("--weight-decay must be 0 or positive, got \(weightDecay)") }
@@ -57,6 +62,13 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try common.apply()
+        let launch = try TrainLaunch.start()
+        try launch.run { try train(launch) }
+    }
+
+    /// The run, on one process or on each rank of `mpirun` (rank 0 prints and writes files).
+    func train(_ launch: TrainLaunch) throws {
+        func print(_ line: String) { if launch.isLeader { Swift.print(line) } }
         let (trainAll, test) = try data.load()
         let shape = Array(trainAll.images.shape.dropFirst())
         guard trainAll.classes >= 2 else { throw CLIError("the training data has \(trainAll.classes) class; at least 2 are needed") }
@@ -99,7 +111,10 @@ struct Train: ParsableCommand {
         let modelMetadata = TrainedModel.metadata(recipe: recipe, inputShape: shape, classes: trainAll.classes)
         Descent.manualSeed(seed)
         let net = model.build(channels: shape[0], height: shape[1], width: shape[2], classes: trainAll.classes)
-        let loader = DataLoader(train, batchSize: batchSize, shuffle: true, generator: Generator(seed: seed &+ 1))
+        let group = launch.group
+        let sampler = launch.isDistributed ? DistributedSampler(count: train.count, replicas: group.worldSize, rank: group.rank, seed: seed &+ 1) : nil
+        let loader = DataLoader(train, batchSize: try launch.localBatchSize(batchSize), shuffle: sampler == nil,
+                                generator: Generator(seed: seed &+ 1), sampler: sampler)
         let opt = makeOptimizer(net)
         let sched = makeSchedule(opt, stepsPerEpoch: loader.count)
         var startEpoch = 0, step = 0
@@ -118,15 +133,17 @@ struct Train: ParsableCommand {
             if let g = resumed.generators["global"] { Descent.generator = g }
             (history, lines) = readHistory(folder.appendingPathComponent("metrics.jsonl").path, upTo: startEpoch)
         }
+        let trainer = try launch.wrap(net, syncBatchNorm: syncBatchNorm)
 
         print("\(data.name): \(train.count) training\(validation.map { ", \($0.count) validation" } ?? ""), \(test.count) test images of \(shape.map(String.init).joined(separator: "×")), \(trainAll.classes) classes")
-        print("model \(model.rawValue) (\(net.parameterCount) parameters), \(optimizer.rawValue) lr \(lr), schedule \(schedule.rawValue), batch \(batchSize), \(Descent.threads) threads"
+        print("model \(model.rawValue) (\(net.parameterCount) parameters), \(optimizer.rawValue) lr \(lr), schedule \(schedule.rawValue), batch \(batchSize), \(launch.description)"
               + (resumed != nil ? ", resuming after epoch \(startEpoch)" : ""))
         var best = history.map { $0["test_accuracy"] ?? 0 }.max() ?? -1
-        let progress = Progress()
+        let progress = Progress(enabled: !launch.isDistributed)
         let started = Date()
         for epoch in (startEpoch + 1)..<(epochs + 1) {
-            net.train()
+            trainer.train()
+            sampler?.epoch = epoch
             progress.begin()
             let epochStart = Date()
             var lossSum = 0.0, correct = 0, seen = 0, batchIndex = 0
@@ -134,7 +151,7 @@ struct Train: ParsableCommand {
                 batchIndex += 1
                 var logits = batch.inputs, value = 0.0
                 func forwardBackward() {
-                    logits = net(batch.inputs)
+                    logits = trainer(batch.inputs)
                     let loss = crossEntropy(logits, batch.targets)
                     value = loss.itemDouble
                     guard value.isFinite else { return }
@@ -156,6 +173,7 @@ struct Train: ParsableCommand {
                 if clip > 0 { try clipGradNorm(opt.parameters, maxNorm: clip) }
                 opt.step()
                 step += 1
+                launch.faultPoint(step: step)
                 if schedule == .onecycle { sched?.step() }
                 lossSum += value * Double(batch.count)
                 correct += withNoGrad { logits.argmax(dim: 1).eq(batch.targets).sum().itemDouble }.exactInt
@@ -164,6 +182,10 @@ struct Train: ParsableCommand {
             }
             progress.end()
             let seconds = Date().timeIntervalSince(epochStart)
+            // Every rank evaluates with rank 0's running statistics, so all take the same decisions.
+            (trainer as? DistributedDataParallel)?.syncBuffers()
+            let totals = launch.sum([lossSum, Double(correct), Double(seen)])
+            (lossSum, correct, seen) = (totals[0], totals[1].exactInt, totals[2].exactInt)
             let testEval = Evaluation.run(net, on: test), valEval = validation.map { Evaluation.run(net, on: $0) }
             var row: [String: Double] = ["epoch": Double(epoch), "train_loss": lossSum / Double(max(seen, 1)),
                                          "train_accuracy": Double(correct) / Double(max(seen, 1)), "test_loss": testEval.loss,
@@ -183,18 +205,19 @@ struct Train: ParsableCommand {
             let checkpoint = Checkpoint(model: net.stateDict(), optimizer: opt.stateDict(), scheduler: sched?.stateDict() ?? StateDict(),
                                         epoch: epoch, step: step, generators: ["loader": loader.generator, "global": Descent.generator],
                                         metadata: modelMetadata)
-            try checkpoint.save(to: lastPath)
             let score = valEval?.accuracy ?? testEval.accuracy
-            if score > best {
-                best = score
-                try checkpoint.save(to: folder.appendingPathComponent("best.safetensors").path)
+            if launch.isLeader {
+                try checkpoint.save(to: lastPath)
+                if score > best { try checkpoint.save(to: folder.appendingPathComponent("best.safetensors").path) }
+                try writeHistory(history, lines: lines, to: folder)
             }
-            try writeHistory(history, lines: lines, to: folder)
+            best = max(best, score)
             if let stopAfter, epoch == stopAfter, epoch < epochs {
                 print("stopped after epoch \(epoch) of \(epochs); continue with --resume")
                 return
             }
         }
+        guard launch.isLeader else { return }
         let final = Evaluation.run(net, on: test)
         print(final.confusionTable())
         try net.stateDict().save(to: folder.appendingPathComponent("model.safetensors").path, metadata: modelMetadata.merging(["format": "pt"]) { a, _ in a })

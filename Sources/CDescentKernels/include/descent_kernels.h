@@ -29,6 +29,30 @@ int dk_blas_loaded(void);
 /// Sets the BLAS thread count (no-op without BLAS).
 void dk_blas_set_threads(int n);
 
+/// MPI, loaded at run time (mpi.c): Open MPI's libmpi.so.40 or MPICH's libmpi.so.12, or `path`
+/// when not NULL. Returns 1 when loaded; dk_mpi_error says why not.
+int dk_mpi_load(const char *path);
+const char *dk_mpi_error(void);
+const char *dk_mpi_library(void);
+/// MPI_Get_library_version into out (capacity ≥ 8192); its length, or 0.
+int dk_mpi_version(char *out, int capacity);
+/// MPI_Init_thread (serialized) unless initialized; the world's rank and size. 0 on success.
+int dk_mpi_init(int *rank, int *size);
+void dk_mpi_finalize(void);
+/// MPI_Abort on the world (every rank of the job stops), then _exit(code).
+void dk_mpi_abort(int code);
+/// Nonblocking collectives on the world. dtype: 0 float32, 1 float64, 2 byte; op: 0 sum, 1 max.
+/// Each stores a request for dk_mpi_wait and returns MPI's error code (0: success).
+int dk_mpi_iallreduce(void *buffer, int count, int dtype, int op, intptr_t *request);
+int dk_mpi_ibcast(void *buffer, int bytes, int root, intptr_t *request);
+int dk_mpi_iallgather(const void *send, void *receive, int bytes, intptr_t *request);
+int dk_mpi_ibarrier(intptr_t *request);
+/// MPI_Test: *done = 1 when the request completed.
+int dk_mpi_test(intptr_t *request, int *done);
+/// Polls a request until it completes (0), `timeout` seconds pass (-1; no limit when ≤ 0), or
+/// MPI reports an error (its code).
+int dk_mpi_wait(intptr_t *request, double timeout);
+
 /// C = alpha * op(A) * op(B) + beta * C, row-major; op(X) = X or X^T (trans != 0).
 /// Uses the loaded BLAS when `useBlas` and one is loaded, else the built-in kernel.
 void dk_sgemm(int useBlas, int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha,

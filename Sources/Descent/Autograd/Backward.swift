@@ -126,7 +126,10 @@ enum Autograd {
             guard let g = grads.removeValue(forKey: ObjectIdentifier(node)) else { continue }
             let ownedByEngine = owned.remove(ObjectIdentifier(g)) != nil
             if node.isAccumulator {
-                if let v = node.variable { accumulate(g, into: v, canTake: ownedByEngine) }
+                if let v = node.variable {
+                    accumulate(g, into: v, canTake: ownedByEngine)
+                    for (_, hook) in node.postAccumulateHooks { hook(v) }
+                }
                 continue
             }
             check(!node.released, "[backward] trying to backward through the graph a second time (\(node.op)): its saved tensors were freed after the first backward; pass retainGraph: true to the first call")
@@ -168,6 +171,7 @@ enum Autograd {
             }
             if !retainGraph { node.release() }
         }
+        runQueuedCallbacks()
     }
 
     /// Adds `g` to `t.grad`. The first gradient is copied so that no gradient aliases another,

@@ -29,6 +29,8 @@ final class GradNode {
     /// Under anomaly detection: where the op was called, and its inputs' shapes.
     var callSite: CallSite?
     var inputShapes: [[Int]] = []
+    /// For accumulating (leaf) nodes: hooks called after each gradient is added (Hooks.swift).
+    var postAccumulateHooks: [(id: Int, hook: (Tensor) -> Void)] = []
 
     init(op: String, inputs: [Edge?], backward: @escaping (Tensor) -> [Tensor?]) {
         self.op = op

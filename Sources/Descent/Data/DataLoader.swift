@@ -28,6 +28,8 @@ public final class DataLoader<D: Dataset>: Sequence {
     /// Whether batches are read ahead on a background thread.
     public let prefetch: Bool
     private let collate: (([Example]) -> Batch)?
+    /// Where each pass's order comes from instead of `shuffle` (a `DistributedSampler`), if any.
+    public let sampler: (any Sampler)?
     /// The source of the shuffled orders (advanced by each pass).
     public var generator: Descent.Generator
 
@@ -38,11 +40,15 @@ public final class DataLoader<D: Dataset>: Sequence {
     ///   - dropLast: Drop the last batch when it is smaller than `batchSize`, default false.
     ///   - generator: The source of the orders (default: seeded from the global generator now).
     ///   - prefetch: Read the next batch on a background thread, default true.
+    ///   - sampler: Gives each pass's indices (then `shuffle` must be false), as PyTorch's
+    ///     `sampler=`; default none.
     ///   - collate: Turns a list of examples into a batch (default: `Dataset.batch(at:)`, which
     ///     stacks them).
     public init(_ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false, generator: Descent.Generator? = nil,
-                prefetch: Bool = true, collate: (([Example]) -> Batch)? = nil) {
+                prefetch: Bool = true, sampler: (any Sampler)? = nil, collate: (([Example]) -> Batch)? = nil) {
         check(batchSize >= 1, "[DataLoader] batchSize must be at least 1, got \(batchSize)")
+        check(sampler == nil || !shuffle, "[DataLoader] sampler option is mutually exclusive with shuffle")
+        self.sampler = sampler
         self.dataset = dataset
         self.batchSize = batchSize
         self.shuffle = shuffle
@@ -53,11 +59,14 @@ public final class DataLoader<D: Dataset>: Sequence {
     }
 
     /// Batches per pass.
-    public var count: Int { dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize }
+    public var count: Int {
+        let n = sampler?.count ?? dataset.count
+        return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize
+    }
 
     /// The example indices of each batch of the next pass (drawing a new order with `shuffle`).
     func nextOrder() -> [[Int]] {
-        var order = Array(0..<dataset.count)
+        var order = sampler?.indices() ?? Array(0..<dataset.count)
         if shuffle { order.shuffle(using: &generator) }
         return (0..<count).map { b in Array(order[(b * batchSize)..<Swift.min((b + 1) * batchSize, order.count)]) }
     }

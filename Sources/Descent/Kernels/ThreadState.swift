@@ -14,6 +14,8 @@ final class ThreadState {
     /// Anomaly detection: on or off, and the first anomaly found while on.
     var detectAnomaly = false
     var firstAnomaly: AnomalyError?
+    /// Callbacks to run when the backward pass in progress ends (Autograd.queueCallback).
+    var backwardCallbacks: [() -> Void] = []
 
     private init() { generator = Generator(seed: ThreadState.defaultSeed.value) }
 

@@ -13,6 +13,9 @@ public class BatchNorm: Module {
     /// without `trackRunningStats`.
     public let runningMean: Tensor?, runningVar: Tensor?, numBatchesTracked: Tensor?
     /// The input ranks this layer accepts.
+    /// The ranks whose batches are normalized together in training (`SyncBatchNorm`); nil:
+    /// this process's batch alone.
+    public internal(set) var processGroup: ProcessGroup?
     var ranks: Set<Int> { [2, 3, 4] }
     /// The rank of an unbatched input, run as a batch of one (none: it would be ambiguous).
     var unbatchedRank: Int? { nil }
@@ -50,6 +53,10 @@ public class BatchNorm: Module {
             if momentum == nil { factor = 1 / count.itemDouble }
         }
         let useBatchStats = isTraining || !trackRunningStats
+        if useBatchStats, let processGroup, processGroup.worldSize > 1 {
+            return syncBatchNorm(x, runningMean: isTraining ? runningMean : nil, runningVar: isTraining ? runningVar : nil,
+                                 weight: weight, bias: bias, momentum: factor, eps: eps, group: processGroup)
+        }
         return batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
                          training: useBatchStats, momentum: factor, eps: eps)
     }
