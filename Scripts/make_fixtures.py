@@ -663,7 +663,27 @@ def cnn_interop():
         print("cnn_from_descent*.safetensors missing: run the Swift tests once, then rerun", file=sys.stderr)
 
 
+def distributed():
+    """DistributedSampler's indices without shuffling (the shuffled order comes from each
+    library's own generator): padding, dropping and striding for several sizes and rank counts."""
+    from torch.utils.data import DistributedSampler
+    book = Book()
+    for n in (10, 7, 3, 12):
+        for replicas in (1, 2, 3, 4):
+            for drop in (False, True):
+                name = f"sampler/n{n}_replicas{replicas}_drop{int(drop)}"
+                for rank in range(replicas):
+                    s = DistributedSampler(range(n), num_replicas=replicas, rank=rank, shuffle=False, drop_last=drop)
+                    book.tensors[f"{name}/rank{rank}"] = torch.tensor(list(iter(s)) or [-1], dtype=torch.int64)
+                    book.tensors[f"{name}/count{rank}"] = torch.tensor(len(s))
+                book.meta[name] = f"DistributedSampler(range({n}), num_replicas={replicas}, shuffle=False, drop_last={drop})"
+    book.save("distributed.safetensors")
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["distributed"]:
+        distributed()
+        sys.exit(0)
     optim()
     recurrent()
     layers()
@@ -671,3 +691,4 @@ if __name__ == "__main__":
     ops()
     creation()
     safetensors_interop()
+    distributed()

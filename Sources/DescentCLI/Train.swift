@@ -217,6 +217,8 @@ struct Train: ParsableCommand {
                 return
             }
         }
+        (trainer as? DistributedDataParallel)?.syncBuffers()
+        if let agreement = try launch.checkIdentical(net) { print(agreement) }
         guard launch.isLeader else { return }
         let final = Evaluation.run(net, on: test)
         print(final.confusionTable())

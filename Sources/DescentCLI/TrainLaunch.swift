@@ -77,6 +77,19 @@ struct TrainLaunch {
         return t.toArray(Double.self)[0]
     }
 
+    /// Checks that every rank ends with rank 0's parameters (one checksum per tensor, gathered
+    /// from all ranks); the line to print, or an error naming the first rank that differs.
+    func checkIdentical(_ model: Module) throws -> String? {
+        guard isDistributed else { return nil }
+        let sums = model.parameters().map { $0.double().sum().itemDouble } + model.namedBuffers().filter { $0.tensor.dtype.isFloatingPoint }.map { $0.tensor.double().sum().itemDouble }
+        let rows = group.allGather(Tensor(sums, dtype: .float64))
+        let first = rows.select(dim: 0, index: 0).toArray(Double.self)
+        for r in 1..<group.worldSize where rows.select(dim: 0, index: r).toArray(Double.self) != first {
+            throw CLIError("the parameters on rank \(r) differ from rank 0's after training")
+        }
+        return "parameters and buffers identical on all \(group.worldSize) ranks (checksum \(String(format: "%.6f", first.reduce(0, +))))"
+    }
+
     /// Test hook: `DESCENT_FAULT_KILL=RANK:STEP` kills that rank (SIGKILL) after that step.
     static let killAt: (rank: Int, step: Int)? = {
         let parts = ProcessInfo.processInfo.environment["DESCENT_FAULT_KILL"]?.split(separator: ":").compactMap { Int($0) } ?? []
