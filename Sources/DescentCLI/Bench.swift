@@ -7,7 +7,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time Descent's kernels and workloads (compare with Scripts/bench_compare.py).",
-        subcommands: [Workloads.self, Gemm.self]
+        subcommands: [Workloads.self, Gemm.self, BenchDistributed.self]
     )
 }
 

@@ -42,7 +42,7 @@ struct Inspect: ParsableCommand {
         let width = max(4, st.tensors.map(\.name.count).max() ?? 0)
         for (name, t) in st.tensors {
             let padded = name + String(repeating: " ", count: width - name.count)
-            var line = "  \(padded)  \(t.dtype.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))  \(Shape(t.shape))"
+            let line = "  \(padded)  \(t.dtype.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))  \(Shape(t.shape))"
             print(line + summary(t))
         }
     }

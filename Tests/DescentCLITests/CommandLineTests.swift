@@ -60,6 +60,8 @@ final class CommandLineTests: XCTestCase {
             (["bench", "gemm", "--shapes", "8x8"], "--shapes: '8x8' is not MxNxK with three positive sizes"),
             (["bench", "gemm", "--forms", "nn,xx"], "unknown form(s) xx; use nn, nt or tn"),
             (["bench", "workloads", "--reps", "0"], "--reps must be at least 1, got 0"),
+            (["bench", "distributed", "--reps", "0"], "--reps must be at least 1, got 0"),
+            (["train", "--sync-batch-norm=yes"], "The option '--sync-batch-norm' does not take any value"),
             (["lab"], "Missing expected argument '<experiments> ...'"),
             (["lab", "backprop", "gravity"], "unknown experiment 'gravity'"),
             (["nonsense"], "Unexpected argument 'nonsense'"),

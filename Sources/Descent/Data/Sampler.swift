@@ -28,7 +28,9 @@ public final class DistributedSampler: Sampler {
     public let datasetCount: Int
     /// The number of ranks N, and this one.
     public let replicas: Int, rank: Int
+    /// Whether each epoch's order is shuffled, and whether the tail is dropped instead of padded.
     public let shuffle: Bool, dropLast: Bool
+    /// The seed of the shuffled orders (epoch e uses seed + e), the same on every rank.
     public let seed: UInt64
     /// The epoch whose order `indices()` gives (PyTorch's `set_epoch`).
     public var epoch = 0

@@ -30,6 +30,7 @@
 public final class DistributedDataParallel: Module {
     /// The wrapped model (its state dict's keys are this module's without the `module.` prefix).
     public let module: Module
+    /// The ranks that average their gradients.
     public let group: ProcessGroup
     /// Broadcast rank 0's buffers at each forward in training mode (default true).
     public var broadcastBuffers: Bool

@@ -2,7 +2,9 @@ import Foundation
 
 /// Why distributed training could not start or go on.
 public struct DistributedError: Error, CustomStringConvertible {
+    /// What went wrong, in one line.
     public let description: String
+    /// An error with this message.
     public init(_ description: String) { self.description = description }
 }
 
