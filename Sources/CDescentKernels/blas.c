@@ -5,6 +5,7 @@
 #include "descent_kernels.h"
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +28,14 @@ static char blas_coretype[64] = "";
 
 int dk_cpu_has_avx512(void) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    static int cached = -1;
-    if (cached >= 0) return cached;
+    static _Atomic int cached = -1;  // found once; threads racing to find it agree
+    int c = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (c >= 0) return c;
     __builtin_cpu_init();
-    cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-    return cached;
+    c = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    atomic_store_explicit(&cached, c, memory_order_relaxed);
+    return c;
 #else
     return 0;
 #endif
@@ -40,11 +43,13 @@ int dk_cpu_has_avx512(void) {
 
 int dk_cpu_has_avx2(void) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    static int cached = -1;
-    if (cached >= 0) return cached;
+    static _Atomic int cached = -1;
+    int c = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (c >= 0) return c;
     __builtin_cpu_init();
-    cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return cached;
+    c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    atomic_store_explicit(&cached, c, memory_order_relaxed);
+    return c;
 #else
     return 0;
 #endif

@@ -7,7 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__linux__) && defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DK_UNDER_TSAN 1
+#endif
+#endif
+// Under ThreadSanitizer (Scripts/sanitize.sh) the baseline only: target_clones' ifunc resolvers
+// run before TSan's runtime has started, and instrumented they crash the loader.
+#if defined(__linux__) && defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__)) && !defined(DK_UNDER_TSAN)
 #define DK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define DK_CLONES

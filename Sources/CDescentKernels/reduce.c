@@ -53,9 +53,11 @@ static inline __attribute__((always_inline)) double dk_sum_product_deviation_f32
     DK_TARGET_AVX2 static double NAME##_avx2 PARAMS { return NAME##_impl ARGS; }                 \
     static double NAME##_base PARAMS { return NAME##_impl ARGS; }                                \
     double NAME PARAMS {                                                                          \
-        static double (*volatile chosen) PARAMS = 0;                                              \
-        if (!chosen) chosen = dk_cpu_has_avx512() ? NAME##_avx512 : (dk_cpu_has_avx2() ? NAME##_avx2 : NAME##_base); \
-        return chosen ARGS;                                                                       \
+        switch (dk_simd_level()) {                                                                \
+        case 2: return NAME##_avx512 ARGS;                                                        \
+        case 1: return NAME##_avx2 ARGS;                                                          \
+        default: return NAME##_base ARGS;                                                         \
+        }                                                                                         \
     }
 #else
 #define DK_DISPATCH_RETURNING(NAME, PARAMS, ARGS) \

@@ -48,9 +48,18 @@ final class CrashSafetyTests: XCTestCase {
             process.arguments = ["train", "--output", crashed] + recipe + (resume ? ["--resume"] : [])
             // Each checkpoint write pauses half-way for 150 ms, so that some kills land inside one.
             process.environment = ProcessInfo.processInfo.environment.merging(["DESCENT_FAULT_SAVE_PAUSE_MS": "150"]) { $1 }
-            process.standardOutput = FileHandle.nullDevice
+            let out = Pipe()
+            process.standardOutput = out
             process.standardError = FileHandle.nullDevice
             try process.run()
+            // The random moment counts from the run's first line (the data is loaded), so that
+            // a slower build (a sanitizer's) still gets kills during training and its writes.
+            var first = Data()
+            while !first.contains(UInt8(ascii: "\n")) {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                first.append(chunk)
+            }
             usleep(UInt32.random(in: 150_000...700_000, using: &generator))
             guard process.isRunning else {
                 process.waitUntilExit()
