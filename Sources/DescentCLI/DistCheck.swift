@@ -12,10 +12,10 @@ struct DistCheck: ParsableCommand {
     @Option(help: "train: the model, mlp or bn (BatchNorm, synchronized).") var model = "mlp"
     @Option(help: "train: micro-batches per step (the first ones under noSync).") var accumulate = 1
     @Option(help: "train: where rank 0 writes the final parameters.") var output: String?
-    @Option(help: "Collective timeout in seconds.") var timeout = 30.0
+    @Option(help: "hang: the collective timeout in seconds after the first barrier (60 before).") var timeout = 30.0
 
     func run() throws {
-        let group = ProcessGroup.launcherWorldSize != nil ? try ProcessGroup.initialize(timeout: timeout) : ProcessGroup.single
+        let group = ProcessGroup.launcherWorldSize != nil ? try ProcessGroup.initialize(timeout: 60) : ProcessGroup.single
         defer { group.finalize() }
         func say(_ line: String) { if group.rank == 0 { print(line) } }
         switch scenario {
@@ -76,6 +76,7 @@ struct DistCheck: ParsableCommand {
             say("not reached")
         case "hang":
             group.barrier()
+            group.timeout = timeout
             if group.rank == 1 { Thread.sleep(forTimeInterval: 600) }
             group.allReduce(Tensor([1.0]))
             say("not reached")

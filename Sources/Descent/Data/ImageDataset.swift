@@ -78,7 +78,7 @@ public struct ImageDataset: Dataset {
 
 /// Reads a whole file, as bytes: a clear error when it cannot be read.
 func readFile(_ path: String) throws -> Data {
-    do { return try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+    do { return try readWholeFile(path) } catch {
         throw DataError(path: path, message: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
     }
 }

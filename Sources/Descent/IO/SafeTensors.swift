@@ -43,7 +43,7 @@ public struct SafeTensors {
     /// Reads a safetensors file.
     public static func load(from path: String) throws -> SafeTensors {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        do { data = try readWholeFile(path) } catch {
             throw SafeTensorsError(path: path, message: "cannot be read (\(error.localizedDescription))")
         }
         return try parse(data, path: path)
