@@ -81,13 +81,19 @@ struct TrainLaunch {
     /// from all ranks); the line to print, or an error naming the first rank that differs.
     func checkIdentical(_ model: Module) throws -> String? {
         guard isDistributed else { return nil }
-        let sums = model.parameters().map { $0.double().sum().itemDouble } + model.namedBuffers().filter { $0.tensor.dtype.isFloatingPoint }.map { $0.tensor.double().sum().itemDouble }
-        let rows = group.allGather(Tensor(sums, dtype: .float64))
+        let (differing, checksum) = Self.compare(model, over: group)
+        if let r = differing { throw CLIError("the parameters on rank \(r) differ from rank 0's after training") }
+        return "parameters and buffers identical on all \(group.worldSize) ranks (checksum \(String(format: "%.6f", checksum)))"
+    }
+
+    /// Gathers one checksum per parameter and floating-point buffer from every rank: the first
+    /// rank whose checksums differ from rank 0's (nil when none), and rank 0's total.
+    static func compare(_ model: Module, over group: ProcessGroup) -> (differing: Int?, checksum: Double) {
+        let tensors = model.parameters() + model.namedBuffers().map(\.tensor).filter { $0.dtype.isFloatingPoint }
+        let rows = group.allGather(Tensor(tensors.map { $0.double().sum().itemDouble }, dtype: .float64))
         let first = rows.select(dim: 0, index: 0).toArray(Double.self)
-        for r in 1..<group.worldSize where rows.select(dim: 0, index: r).toArray(Double.self) != first {
-            throw CLIError("the parameters on rank \(r) differ from rank 0's after training")
-        }
-        return "parameters and buffers identical on all \(group.worldSize) ranks (checksum \(String(format: "%.6f", first.reduce(0, +))))"
+        let differing = (1..<max(group.worldSize, 1)).first { rows.select(dim: 0, index: $0).toArray(Double.self) != first }
+        return (differing, first.reduce(0, +))
     }
 
     /// Test hook: `DESCENT_FAULT_KILL=RANK:STEP` kills that rank (SIGKILL) after that step.

@@ -78,9 +78,8 @@ final class GradientReducer {
         Kernels.copy(grad, into: slice(b, slot))
         buckets[b].pending -= 1
         startReadyBuckets()
-        for i in 0..<nextToStart where buckets[i].request != nil {
-            if group.poll(&buckets[i].request!) { continue }
-        }
+        // Let MPI progress the buckets in flight while backward goes on.
+        for i in 0..<nextToStart where buckets[i].request != nil { _ = group.poll(&buckets[i].request!) }
     }
 
     private func beginPass() {
@@ -107,11 +106,10 @@ final class GradientReducer {
             buckets[b].pending = 0
         }
         startReadyBuckets()
-        let scale = Tensor(1 / Double(group.worldSize), dtype: buckets.first?.buffer.dtype ?? .float32)
         for b in buckets.indices {
             group.wait(&buckets[b].request!)
             buckets[b].request = nil
-            buckets[b].buffer.mulAssign(scale.to(buckets[b].buffer.dtype))
+            buckets[b].buffer.mulAssign(Tensor(1 / Double(group.worldSize), dtype: buckets[b].buffer.dtype))
             for (slot, i) in buckets[b].parameterIndices.enumerated() {
                 parameters[i].grad = Kernels.copyToContiguous(slice(b, slot))
             }
