@@ -242,6 +242,13 @@ def safetensors_interop():
         "scalar": torch.tensor(3.5),
         "empty": torch.zeros(0, 4),
     }
+    # float32 → bfloat16 rounding (to nearest, ties to even): ties both ways, the largest
+    # float (rounds to ∞), subnormals, signed zero, ∞, NaN, and random values at many scales.
+    special = torch.tensor([1 + 2**-8, 1 + 3 * 2**-8, -(1 + 2**-8), 1 + 2**-8 + 2**-20, 3.4028234e38, -3.4028234e38,
+                            1e-40, -1e-45, -0.0, float("inf"), float("-inf"), float("nan"), 65504.0, 1e-3])
+    rand = torch.randn(200) * torch.logspace(-30, 30, 200)
+    t["bf16_round_in"] = torch.cat([special, rand])
+    t["bf16_round_out"] = t["bf16_round_in"].bfloat16()
     save_file(t, os.path.join(ROOT, "from_pytorch.safetensors"), metadata={"producer": "pytorch", "note": "interop"})
     print("from_pytorch.safetensors")
     # A file written by Descent (its tests check they still write exactly these bytes).
@@ -252,6 +259,7 @@ def safetensors_interop():
             "weight": torch.arange(6, dtype=torch.float32).reshape(2, 3) / 4,
             "bias": torch.tensor([1.5, -2.0], dtype=torch.float64),
             "steps": torch.tensor(7, dtype=torch.int64),
+            "half": torch.tensor([1.0, -2.5, 1 + 2**-8, 1 + 3 * 2**-8, 3.0e38, 1.0e-3]).bfloat16(),
         }
         assert set(d) == set(expected), sorted(d)
         for k, v in expected.items():
@@ -663,6 +671,105 @@ def cnn_interop():
         print("cnn_from_descent*.safetensors missing: run the Swift tests once, then rerun", file=sys.stderr)
 
 
+def autocast():
+    """bfloat16 autocast: layers run under torch.autocast("cpu", dtype=torch.bfloat16), the
+    output cast to float32, backward (outside autocast) from a random upstream gradient.
+    Each case stores as Book.module does, plus ref32/out/<i>: the same layer in float32
+    (the tests check Descent's autocast output is much closer to PyTorch's autocast than that).
+    LSTM and GRU: PyTorch's autocast LSTM needs oneDNN bf16 support this CPU lacks (and its GRU
+    is not on the autocast list), so those two cases run the cell equations step by step with
+    each product x·W_ihᵀ and h·W_hhᵀ a matmul under autocast, gates in float32: the recipe
+    Descent's autocast follows for every recurrent layer."""
+    torch.manual_seed(7)
+    import torch.nn as nn
+    b = Book()
+
+    class MatmulParam(nn.Module):
+        def __init__(self, k, n):
+            super().__init__()
+            self.b = nn.Parameter(torch.randn(k, n))
+
+        def forward(self, x):
+            return x @ self.b
+
+    def lstm_steps(m, x):
+        W_ih, W_hh, b_ih, b_hh = m.weight_ih_l0, m.weight_hh_l0, m.bias_ih_l0, m.bias_hh_l0
+        B, T, _ = x.shape
+        H = W_hh.shape[1]
+        h = torch.zeros(B, H)
+        c = torch.zeros(B, H)
+        proj = (x.reshape(B * T, -1) @ W_ih.t()).float().reshape(B, T, -1) + (b_ih + b_hh)
+        outs = []
+        for t in range(T):
+            g = proj[:, t] + (h @ W_hh.t()).float()
+            i, f, gg, o = g.chunk(4, 1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(gg)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            outs.append(h)
+        return torch.stack(outs, 1), h.unsqueeze(0), c.unsqueeze(0)
+
+    def gru_steps(m, x):
+        W_ih, W_hh, b_ih, b_hh = m.weight_ih_l0, m.weight_hh_l0, m.bias_ih_l0, m.bias_hh_l0
+        B, T, _ = x.shape
+        H = W_hh.shape[1]
+        h = torch.zeros(B, H)
+        proj = (x.reshape(B * T, -1) @ W_ih.t()).float().reshape(B, T, -1) + b_ih
+        outs = []
+        for t in range(T):
+            gi = proj[:, t]
+            gh = (h @ W_hh.t()).float() + b_hh
+            ir, iz, inn = gi.chunk(3, 1)
+            hr, hz, hn = gh.chunk(3, 1)
+            r = torch.sigmoid(ir + hr)
+            z = torch.sigmoid(iz + hz)
+            n = torch.tanh(inn + r * hn)
+            h = (1 - z) * n + z * h
+            outs.append(h)
+        return torch.stack(outs, 1), h.unsqueeze(0)
+
+    def case(name, call, module, x, run=None):
+        run = run or (lambda m, x: m(x))
+        module.zero_grad(set_to_none=True)
+        for k, v in module.state_dict().items():
+            b.tensors[f"{name}/state/{k}"] = v.detach().clone().contiguous()
+        b.tensors[f"{name}/config/train"] = torch.tensor(1)
+        b.tensors[f"{name}/config/steps"] = torch.tensor(1)
+        with torch.no_grad():
+            ref = run(module, x)
+        ref = list(ref) if isinstance(ref, tuple) else [ref]
+        x = x.detach().clone().requires_grad_(True)
+        b.tensors[f"{name}/in/x"] = x.detach().clone()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = run(module, x)
+        outs = [o.float() for o in (out if isinstance(out, tuple) else [out])]
+        gs = []
+        for i, (o, o32) in enumerate(zip(outs, ref)):
+            b.tensors[f"{name}/out/{i}"] = o.detach().clone().contiguous()
+            b.tensors[f"{name}/ref32/out/{i}"] = o32.detach().clone().contiguous()
+            g = torch.randn(o.shape)
+            b.tensors[f"{name}/gout/{i}"] = g
+            gs.append(g)
+        torch.autograd.backward(outs, gs)
+        b.tensors[f"{name}/grad/x"] = x.grad.detach().clone()
+        for k, p in module.named_parameters():
+            b.tensors[f"{name}/pgrad/{k}"] = p.grad.detach().clone().contiguous()
+        b.meta[name] = call
+
+    case("linear", "nn.Linear(48, 24)", nn.Linear(48, 24), r(16, 48))
+    case("linear_3d", "nn.Linear(32, 12) on (2, 5, 32)", nn.Linear(32, 12), r(2, 5, 32))
+    case("matmul", "x @ b, b (40, 24)", MatmulParam(40, 24), r(12, 40))
+    case("conv2d", "nn.Conv2d(3, 8, 3, stride=2, padding=1)", nn.Conv2d(3, 8, 3, stride=2, padding=1), r(2, 3, 9, 9))
+    case("conv1d", "nn.Conv1d(4, 6, 3, padding=1)", nn.Conv1d(4, 6, 3, padding=1), r(2, 4, 11))
+    case("conv_transpose2d", "nn.ConvTranspose2d(6, 4, 4, stride=2, padding=1)", nn.ConvTranspose2d(6, 4, 4, stride=2, padding=1), r(2, 6, 5, 5))
+    case("rnn", "nn.RNN(8, 16, batch_first=True)", nn.RNN(8, 16, batch_first=True), r(3, 6, 8))
+    case("lstm", "nn.LSTM(8, 16, batch_first=True), products under autocast step by step",
+         nn.LSTM(8, 16, batch_first=True), r(3, 6, 8), run=lstm_steps)
+    case("gru", "nn.GRU(8, 16, batch_first=True), products under autocast step by step",
+         nn.GRU(8, 16, batch_first=True), r(3, 6, 8), run=gru_steps)
+    case("cnn", "cnn_model() (BatchNorm in training mode)", cnn_model(), r(4, 1, 8, 8))
+    b.save("autocast.safetensors")
+
+
 def distributed():
     """DistributedSampler's indices without shuffling (the shuffled order comes from each
     library's own generator): padding, dropping and striding for several sizes and rank counts."""
@@ -681,8 +788,10 @@ def distributed():
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["distributed"]:
-        distributed()
+    if sys.argv[1:]:
+        # Only the named sections, e.g. `make_fixtures.py autocast safetensors_interop`.
+        for section in sys.argv[1:]:
+            globals()[section]()
         sys.exit(0)
     optim()
     recurrent()
@@ -691,4 +800,5 @@ if __name__ == "__main__":
     ops()
     creation()
     safetensors_interop()
+    autocast()
     distributed()

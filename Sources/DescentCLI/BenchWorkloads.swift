@@ -17,11 +17,13 @@ struct Workloads: ParsableCommand {
         guard reps >= 1 else { throw ValidationError("--reps must be at least 1, got \(reps)") }
     }
 
-    static func trainStep(_ model: Module, _ x: Tensor, _ y: Tensor) -> () -> Void {
+    /// zero grads, forward (under bfloat16 autocast with `autocast`), cross-entropy, backward,
+    /// SGD update: the reference's `train_step` and `autocast_step`.
+    static func trainStep(_ model: Module, _ x: Tensor, _ y: Tensor, autocast: Bool = false) -> () -> Void {
         let opt = SGD(model.parameters(), lr: 0.01)
         return {
             opt.zeroGrad()
-            let loss = crossEntropy(model(x), y)
+            let loss = withAutocast(enabled: autocast) { crossEntropy(model(x), y) }
             loss.backward()
             opt.step()
         }
@@ -77,6 +79,26 @@ struct Workloads: ParsableCommand {
             bn.zeroGrad(); xb.grad = nil
             bn(xb).sum().backward()
         }
+        let resnet = BenchModels.resnet()
+        let xr = Tensor.randn([32, 3, 32, 32]), yr = Tensor.randint([32], high: 10)
+        time("resnet_train_b32_32x32", reps: max(10, reps / 3), Self.trainStep(resnet, xr, yr))
+
+        // The same steps under bfloat16 autocast (the reference's autocast_step).
+        time("mlp_train_b64_bf16", Self.trainStep(mlp, Tensor.randn([64, 784]), Tensor.randint([64], high: 10), autocast: true))
+        time("cnn_train_b64_bf16", Self.trainStep(cnn, Tensor.randn([64, 1, 28, 28]), Tensor.randint([64], high: 10), autocast: true))
+        time("resnet_train_b32_32x32_bf16", reps: max(10, reps / 3), Self.trainStep(resnet, xr, yr, autocast: true))
+        time("conv3x3_64_fwdbwd_b16_32x32_bf16", reps: max(10, reps / 3)) {
+            conv.zeroGrad(); x.grad = nil
+            let y = withAutocast { conv(x) }
+            y.sum().backward()
+        }
+        let a16 = Tensor.randn([1024, 1024]).to(.bfloat16), b16 = Tensor.randn([1024, 1024]).to(.bfloat16)
+        time("bgemm_1024_bf16_ms", reps: 20) { _ = a16.matmul(b16) }
+        if let ms = results.last(where: { $0.0 == "bgemm_1024_bf16_ms" })?.1 {
+            results.removeLast()
+            results.append(("bgemm_1024_bf16_gflops", 2 * pow(1024.0, 3) / (ms / 1e3) / 1e9))
+        }
+
         cnn.eval()
         let x1 = Tensor.randn([1, 1, 28, 28])
         time("cnn_infer_b1", reps: 200, warmup: 20) { withNoGrad { _ = cnn(x1) } }

@@ -34,6 +34,8 @@ struct Train: ParsableCommand {
     var detectAnomaly = false
     @Flag(help: "Under mpirun: normalize with the statistics of the global batch (SyncBatchNorm), not of each rank's share.")
     var syncBatchNorm = false
+    @Flag(help: "bfloat16 autocast: matmuls, convolutions and recurrent products take bfloat16 operands (float32 accumulation; weights, gradients and optimizer state stay float32).")
+    var autocast = false
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -151,7 +153,7 @@ struct Train: ParsableCommand {
                 batchIndex += 1
                 var logits = batch.inputs, value = 0.0
                 func forwardBackward() {
-                    logits = trainer(batch.inputs)
+                    logits = withAutocast(enabled: autocast) { trainer(batch.inputs) }
                     let loss = crossEntropy(logits, batch.targets)
                     value = loss.itemDouble
                     guard value.isFinite else { return }

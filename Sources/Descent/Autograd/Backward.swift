@@ -57,7 +57,7 @@ extension Tensor {
             check(count == 1, "[backward] grad can be implicitly created only for one-element outputs; got shape \(Shape.describe(shape)); pass a gradient")
             seed = Tensor.full(shape, 1, dtype: dtype)
         }
-        withNoGrad { Autograd.run(from: ensureGradNode(), seed: seed, retainGraph: retainGraph) }
+        Autocast.disabled { withNoGrad { Autograd.run(from: ensureGradNode(), seed: seed, retainGraph: retainGraph) } }
     }
 
     /// The node gradients flow into: the op's node, or the leaf's accumulating node.

@@ -14,7 +14,7 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
 /// little-endian header length, a JSON header mapping each name to its dtype, shape and byte
 /// range, optional `__metadata__` (string to string), then the raw little-endian data.
 ///
-/// Descent writes F32, F64 and I64; it reads those and F16 and BF16 (into float32) and
+/// Descent writes F32, F64, I64 and BF16; it reads those, F16 (into float32) and
 /// I32, I16, I8, U8 and BOOL (into int64). Reading checks every field and throws a
 /// `SafeTensorsError` naming the file and the problem; it never traps on a bad file.
 public struct SafeTensors {
@@ -186,9 +186,9 @@ public struct SafeTensors {
             let q = out.storage.typed(Float.self)
             for i in 0..<n { q[i] = halfToFloat(UInt16(littleEndian: load(UInt16.self, i))) }
         case "BF16":
-            out = Tensor(uninitialized: shape, dtype: .float32)
-            let q = out.storage.typed(Float.self)
-            for i in 0..<n { q[i] = Float(bitPattern: UInt32(UInt16(littleEndian: load(UInt16.self, i))) << 16) }
+            out = Tensor(uninitialized: shape, dtype: .bfloat16)
+            let q = out.storage.typed(BFloat16.self)
+            for i in 0..<n { q[i] = BFloat16(bitPattern: UInt16(littleEndian: load(UInt16.self, i))) }
         default:
             out = Tensor(uninitialized: shape, dtype: .int64)
             let q = out.storage.typed(Int64.self)
@@ -222,7 +222,12 @@ public struct SafeTensors {
         var offset = 0
         for (name, t) in tensors {
             let bytes = t.count * t.dtype.byteSize
-            let code = t.dtype == .float32 ? "F32" : (t.dtype == .float64 ? "F64" : "I64")
+            let code = switch t.dtype {
+            case .float32: "F32"
+            case .float64: "F64"
+            case .int64: "I64"
+            case .bfloat16: "BF16"
+            }
             header[name] = ["dtype": code, "shape": t.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
             offset += bytes
         }

@@ -54,12 +54,14 @@ struct AddScaledFn<T: TensorScalar>: ElementFn2 {
 }
 
 extension Kernels {
-    /// `F(x)` elementwise for a floating-point tensor.
+    /// `F(x)` elementwise for a floating-point tensor (bfloat16 computed in float32 and rounded,
+    /// as PyTorch's bfloat16 ops).
     @inline(__always)
     static func map<F: UnaryFunction>(_ x: Tensor, _: F.Type, cost: Int = 1, op: String) -> Tensor {
         switch x.dtype {
         case .float32: return mapLoop(x, cost: cost, UnaryFn<Float, F>())
         case .float64: return mapLoop(x, cost: cost, UnaryFn<Double, F>())
+        case .bfloat16: return cast(map(cast(x, to: .float32), F.self, cost: cost, op: op), to: .bfloat16)
         case .int64: checkFailure("[\(op)] expected a floating-point tensor, got \(x.dtype)")
         }
     }
@@ -71,6 +73,7 @@ extension Kernels {
         switch a.dtype {
         case .float32: return zipLoop(a, b, op: op, cost: cost, BinaryFn<Float, F>())
         case .float64: return zipLoop(a, b, op: op, cost: cost, BinaryFn<Double, F>())
+        case .bfloat16: return cast(zip(cast(a, to: .float32), cast(b, to: .float32), F.self, cost: cost, op: op), to: .bfloat16)
         case .int64: checkFailure("[\(op)] expected floating-point tensors, got \(a.dtype)")
         }
     }
@@ -82,6 +85,7 @@ extension Kernels {
         switch a.dtype {
         case .float32: return zipLoop(a, b, op: op, cost: 1, NumericFn<Float, F>())
         case .float64: return zipLoop(a, b, op: op, cost: 1, NumericFn<Double, F>())
+        case .bfloat16: return cast(zip(cast(a, to: .float32), cast(b, to: .float32), F.self, op: op), to: .bfloat16)
         case .int64: return zipLoop(a, b, op: op, cost: 1, NumericFn<Int64, F>())
         }
     }

@@ -15,6 +15,7 @@ enum Kernels {
         switch src.dtype {
         case .float32: copyTyped(Float.self, src, s, dst)
         case .float64: copyTyped(Double.self, src, s, dst)
+        case .bfloat16: copyTyped(BFloat16.self, src, s, dst)
         case .int64: copyTyped(Int64.self, src, s, dst)
         }
     }
@@ -42,11 +43,17 @@ enum Kernels {
         if x.dtype == dtype { return copyToContiguous(x) }
         switch (x.dtype, dtype) {
         case (.float32, .float64): return convert(x, Float.self, Double.self) { Double($0) }
-        case (.float32, .int64): return convert(x, Float.self, Int64.self) { $0.isFinite ? Int64(Swift.max(Swift.min($0.rounded(.towardZero), 9.2e18), -9.2e18)) : 0 }
+        case (.float32, .int64): return convert(x, Float.self, Int64.self) { Float.toInt64($0) }
         case (.float64, .float32): return convert(x, Double.self, Float.self) { Float($0) }
-        case (.float64, .int64): return convert(x, Double.self, Int64.self) { $0.isFinite ? Int64(Swift.max(Swift.min($0.rounded(.towardZero), 9.2e18), -9.2e18)) : 0 }
+        case (.float64, .int64): return convert(x, Double.self, Int64.self) { Double.toInt64($0) }
         case (.int64, .float32): return convert(x, Int64.self, Float.self) { Float($0) }
         case (.int64, .float64): return convert(x, Int64.self, Double.self) { Double($0) }
+        case (.float32, .bfloat16): return convert(x, Float.self, BFloat16.self) { BFloat16($0) }
+        case (.float64, .bfloat16): return convert(x, Double.self, BFloat16.self) { BFloat16(Float($0)) }
+        case (.int64, .bfloat16): return convert(x, Int64.self, BFloat16.self) { BFloat16(Float($0)) }
+        case (.bfloat16, .float32): return convert(x, BFloat16.self, Float.self) { $0.float }
+        case (.bfloat16, .float64): return convert(x, BFloat16.self, Double.self) { Double($0.float) }
+        case (.bfloat16, .int64): return convert(x, BFloat16.self, Int64.self) { Float.toInt64($0.float) }
         default: checkFailure("unreachable")
         }
     }
@@ -152,6 +159,7 @@ enum Kernels {
         switch x.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
+        case .bfloat16: go(BFloat16.self)
         case .int64: go(Int64.self)
         }
     }
@@ -211,6 +219,7 @@ extension Kernels {
         switch x.dtype {
         case .float32: updateLoop(x, y, NumericFn<Float, AddFn>())
         case .float64: updateLoop(x, y, NumericFn<Double, AddFn>())
+        case .bfloat16: bfloat16Unsupported("add")
         case .int64: updateLoop(x, y, NumericFn<Int64, AddFn>())
         }
     }

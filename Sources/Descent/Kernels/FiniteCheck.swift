@@ -11,6 +11,10 @@ extension Kernels {
             let c = t.contiguousData(), p = c.storage.typed(Double.self) + c.offset
             for i in 0..<c.count where !p[i].isFinite { return p[i] }
             return nil
+        case .bfloat16:
+            let c = t.contiguousData(), p = c.storage.typed(BFloat16.self) + c.offset
+            for i in 0..<c.count where !p[i].float.isFinite { return p[i].asDouble }
+            return nil
         case .int64:
             return nil
         }

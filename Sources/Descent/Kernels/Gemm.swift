@@ -139,6 +139,7 @@ extension Kernels {
         case .float64:
             gemm(transA: ta, transB: tb, m: M, n: N, k: K, a: a.storage.typed(Double.self) + a.offset + aOff, lda: lda,
                  b: b.storage.typed(Double.self) + b.offset + bOff, ldb: ldb, c: c.storage.typed(Double.self) + c.offset + cOff, ldc: N)
+        case .bfloat16: bfloat16Unsupported("matmul")
         case .int64:
             let ap = a.storage.typed(Int64.self) + a.offset + aOff
             let bp = b.storage.typed(Int64.self) + b.offset + bOff
@@ -170,6 +171,7 @@ extension Kernels {
             gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: a.storage.typed(Double.self) + a.offset + aOffset, lda: lda,
                  b: b.storage.typed(Double.self) + b.offset + bOffset, ldb: ldb,
                  c: c.storage.typed(Double.self) + c.offset + cOffset, ldc: ldc, accumulate: accumulate)
+        case .bfloat16: bfloat16Unsupported("gemm")
         case .int64: checkFailure("[gemm] expected floating-point tensors")
         }
     }

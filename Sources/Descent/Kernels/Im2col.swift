@@ -125,6 +125,7 @@ extension Kernels {
         switch x.dtype {
         case .float32: im2col(UnsafePointer(x.storage.typed(Float.self) + x.offset), g, c0: c0, cg: cg, into: col.storage.typed(Float.self))
         case .float64: im2col(UnsafePointer(x.storage.typed(Double.self) + x.offset), g, c0: c0, cg: cg, into: col.storage.typed(Double.self))
+        case .bfloat16: bfloat16Unsupported("conv")
         case .int64: checkFailure("[conv] expected a floating-point tensor")
         }
         return col
@@ -150,6 +151,7 @@ extension Kernels {
         switch dx.dtype {
         case .float32: col2im(UnsafePointer(c.storage.typed(Float.self) + c.offset), g, c0: c0, cg: cg, into: dx.storage.typed(Float.self) + dx.offset)
         case .float64: col2im(UnsafePointer(c.storage.typed(Double.self) + c.offset), g, c0: c0, cg: cg, into: dx.storage.typed(Double.self) + dx.offset)
+        case .bfloat16: bfloat16Unsupported("conv")
         case .int64: checkFailure("[conv] expected a floating-point tensor")
         }
     }

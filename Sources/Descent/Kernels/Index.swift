@@ -22,6 +22,7 @@ extension Kernels {
         switch x.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
+        case .bfloat16: go(BFloat16.self)
         case .int64: go(Int64.self)
         }
         return out
@@ -50,6 +51,7 @@ extension Kernels {
         switch out.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
+        case .bfloat16: bfloat16Unsupported(op)
         case .int64: go(Int64.self)
         }
         return out

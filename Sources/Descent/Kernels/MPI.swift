@@ -53,6 +53,7 @@ extension Kernels {
             switch dtype {
             case .float32: return 0
             case .float64: return 1
+            case .bfloat16: bfloat16Unsupported("distributed")
             case .int64: checkFailure("[distributed] collectives take float32 or float64 tensors, got int64")
             }
         }

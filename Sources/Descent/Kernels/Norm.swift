@@ -28,6 +28,7 @@ extension Kernels {
         switch x.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
+        case .bfloat16: bfloat16Unsupported("batchNorm")
         case .int64: checkFailure("[batchNorm] expected a floating-point tensor")
         }
         return (mean, variance)
@@ -50,6 +51,7 @@ extension Kernels {
         switch x.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
+        case .bfloat16: bfloat16Unsupported("batchNorm")
         case .int64: checkFailure("[batchNorm] expected a floating-point tensor")
         }
         return out
@@ -81,6 +83,7 @@ extension Kernels {
         switch x.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
+        case .bfloat16: bfloat16Unsupported("batchNorm")
         case .int64: checkFailure("[batchNorm] expected a floating-point tensor")
         }
         return (sg, sgx)
@@ -105,6 +108,7 @@ extension Kernels {
         switch x.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
+        case .bfloat16: bfloat16Unsupported("batchNorm")
         case .int64: checkFailure("[batchNorm] expected a floating-point tensor")
         }
         return out

@@ -103,6 +103,7 @@ extension Kernels {
         switch x.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
+        case .bfloat16: bfloat16Unsupported("maxPool")
         case .int64: checkFailure("[maxPool] expected a floating-point tensor")
         }
         return (values, indices)
@@ -133,6 +134,7 @@ extension Kernels {
         switch g.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
+        case .bfloat16: bfloat16Unsupported("maxPool")
         case .int64: checkFailure("[maxPool] expected a floating-point gradient")
         }
         return dx
@@ -182,6 +184,7 @@ extension Kernels {
         switch src.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
+        case .bfloat16: bfloat16Unsupported("avgPool")
         case .int64: checkFailure("[avgPool] expected a floating-point tensor")
         }
         return out

@@ -32,6 +32,7 @@ extension Kernels {
                 dk_lstm_cell_f32(Int64(r.count), Int64(h), gp + r.lowerBound * 4 * h, cp + r.lowerBound * h, op + r.lowerBound * 2 * h)
             }
         case .float64: go(Double.self)
+        case .bfloat16: bfloat16Unsupported("lstmCell")
         case .int64: checkFailure("[lstmCell] expected floating-point tensors")
         }
         return out
@@ -72,6 +73,7 @@ extension Kernels {
                 dk_lstm_cell_backward_f32(Int64(r.count), Int64(h), dp + o * 2 * h, gp + o * 4 * h, cp + o * h, dgp + o * 4 * h, dcp + o * h)
             }
         case .float64: go(Double.self)
+        case .bfloat16: bfloat16Unsupported("lstmCell")
         case .int64: checkFailure("[lstmCell] expected floating-point tensors")
         }
         return (dg, dc)
@@ -103,6 +105,7 @@ extension Kernels {
                 dk_gru_cell_f32(Int64(r.count), Int64(h), ip + o * 3 * h, hp + o * 3 * h, pp + o * h, op + o * h)
             }
         case .float64: go(Double.self)
+        case .bfloat16: bfloat16Unsupported("gruCell")
         case .int64: checkFailure("[gruCell] expected floating-point tensors")
         }
         return out
@@ -147,6 +150,7 @@ extension Kernels {
                                          a + o * 3 * h, bq + o * 3 * h, cq + o * h)
             }
         case .float64: go(Double.self)
+        case .bfloat16: bfloat16Unsupported("gruCell")
         case .int64: checkFailure("[gruCell] expected floating-point tensors")
         }
         return (dgi, dgh, dhp)
@@ -159,6 +163,7 @@ extension Kernels {
         switch dtype {
         case .float32: return zip3(m, a, b, Float.self, op: "rnn") { $0 != 0 ? $1 : $2 }
         case .float64: return zip3(m, a, b, Double.self, op: "rnn") { $0 != 0 ? $1 : $2 }
+        case .bfloat16: bfloat16Unsupported("rnn")
         case .int64: checkFailure("[rnn] expected floating-point tensors")
         }
     }

@@ -85,6 +85,7 @@ extension Kernels {
         switch x.dtype {
         case .float32: sumFloat(x, plan, out)
         case .float64: go(Double.self)
+        case .bfloat16: bfloat16Unsupported("sum")
         case .int64:
             let xp = x.storage.typed(Int64.self) + x.offset, op = out.storage.typed(Int64.self)
             plan.forEachOutput { o, base in
@@ -150,6 +151,7 @@ extension Kernels {
         switch x.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
+        case .bfloat16: bfloat16Unsupported("prod")
         case .int64: go(Int64.self)
         }
         return out
@@ -182,6 +184,7 @@ extension Kernels {
         switch x.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
+        case .bfloat16: bfloat16Unsupported("max")
         case .int64: go(Int64.self)
         }
         return (values, indices)
@@ -218,6 +221,7 @@ extension Kernels {
         switch x.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
+        case .bfloat16: bfloat16Unsupported("prod")
         case .int64: checkFailure("[prod] gradients need a floating-point tensor")
         }
         return out

@@ -70,6 +70,7 @@ extension Kernels {
         switch src.dtype {
         case .float32: go(Float.self)
         case .float64: go(Double.self)
+        case .bfloat16: bfloat16Unsupported("interpolate")
         case .int64: checkFailure("[interpolate] expected a floating-point tensor")
         }
         return out

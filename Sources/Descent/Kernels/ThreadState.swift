@@ -13,6 +13,8 @@ final class ThreadState {
     var generator: Generator
     /// Anomaly detection: on or off, and the first anomaly found while on.
     var detectAnomaly = false
+    /// Inside `withAutocast`: products take bfloat16 operands.
+    var autocast = false
     var firstAnomaly: AnomalyError?
     /// Callbacks to run when the backward pass in progress ends (Autograd.queueCallback).
     var backwardCallbacks: [() -> Void] = []

@@ -109,7 +109,9 @@ public class RecurrentLayer: Module {
     private func direction(_ x: Tensor, _ w: RecurrentWeights, reverse: Bool, h: Tensor, c: Tensor,
                            masks: [Tensor]?) -> (Tensor, Tensor, Tensor?) {
         let cell = cellKind
-        let run = useReference ? recurrentDirectionReference : recurrentDirection
+        // Under autocast the step-by-step composite runs, so that every step's hidden product
+        // h·W_hhᵀ takes bfloat16 operands (the sequence primitive multiplies inside its loop).
+        let run = useReference || isAutocastEnabled ? recurrentDirectionReference : recurrentDirection
         return run(cell, x, w, reverse, h, cell == .lstm ? c : nil, masks)
     }
 

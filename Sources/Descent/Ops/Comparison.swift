@@ -50,6 +50,7 @@ extension Tensor {
         switch x.dtype {
         case .float32: out = Kernels.zip3(c, x, y, Float.self, op: "where") { $0 != 0 ? $1 : $2 }
         case .float64: out = Kernels.zip3(c, x, y, Double.self, op: "where") { $0 != 0 ? $1 : $2 }
+        case .bfloat16: bfloat16Unsupported("where")
         case .int64: out = Kernels.zip3(c, x, y, Int64.self, op: "where") { $0 != 0 ? $1 : $2 }
         }
         if needsGrad(x, y) {

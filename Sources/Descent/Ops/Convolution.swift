@@ -11,6 +11,9 @@ extension Tensor {
     /// out[n, o] = bias[o] + Σ_c Σ_ij w[o, c, i, j] · x[n, g·C/groups + c, oy·sh − pt + i·dh, ox·sw − pl + j·dw].
     static func convolution2d(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, stride: (Int, Int), padding: Padding4,
                               dilation: (Int, Int), groups: Int, op: String = "conv2d") -> Tensor {
+        if let y = Autocast.lowerPrecision([x, w, bias], {
+            convolution2d($0[0]!, $0[1]!, $0[2], stride: stride, padding: padding, dilation: dilation, groups: groups, op: op)
+        }) { return y }
         check(x.rank == 4, "[\(op)] expected input of shape (N, C, H, W), got \(Shape.describe(x.shape))")
         check(w.rank == 4, "[\(op)] expected weight of shape (O, C/groups, kH, kW), got \(Shape.describe(w.shape))")
         check(x.dtype.isFloatingPoint && x.dtype == w.dtype, "[\(op)] input \(x.dtype) and weight \(w.dtype) must be the same floating-point type")
@@ -47,6 +50,10 @@ extension Tensor {
     /// (Cin, Cout/groups, kH, kW); the output size is (H−1)·s − pt − pb + d·(k−1) + 1 + outputPadding.
     static func convolutionTranspose2d(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, stride: (Int, Int), padding: (Int, Int),
                                        outputPadding: (Int, Int), dilation: (Int, Int), groups: Int) -> Tensor {
+        if let y = Autocast.lowerPrecision([x, w, bias], {
+            convolutionTranspose2d($0[0]!, $0[1]!, $0[2], stride: stride, padding: padding, outputPadding: outputPadding,
+                                   dilation: dilation, groups: groups)
+        }) { return y }
         let op = "convTranspose2d"
         check(x.rank == 4, "[\(op)] expected input of shape (N, C, H, W), got \(Shape.describe(x.shape))")
         check(w.rank == 4, "[\(op)] expected weight of shape (Cin, Cout/groups, kH, kW), got \(Shape.describe(w.shape))")

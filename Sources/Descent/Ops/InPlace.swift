@@ -25,6 +25,7 @@ extension Tensor {
         switch dtype {
         case .float32: Kernels.updateLoop(self, o, AddScaledFn(alpha: Float(alpha)))
         case .float64: Kernels.updateLoop(self, o, AddScaledFn(alpha: alpha))
+        case .bfloat16: bfloat16Unsupported("addAssign")
         case .int64: Kernels.updateLoop(self, o, AddScaledFn(alpha: Int64(alpha)))
         }
     }
@@ -36,6 +37,7 @@ extension Tensor {
         switch dtype {
         case .float32: Kernels.updateLoop(self, o, NumericFn<Float, MulFn>())
         case .float64: Kernels.updateLoop(self, o, NumericFn<Double, MulFn>())
+        case .bfloat16: bfloat16Unsupported("mulAssign")
         case .int64: Kernels.updateLoop(self, o, NumericFn<Int64, MulFn>())
         }
     }

@@ -5,7 +5,13 @@ extension Tensor {
     /// Matrix product with PyTorch's `matmul` semantics:
     /// 1-D·1-D → dot product (0-d); 2-D·2-D → matrix product; 1-D·2-D and 2-D·1-D → a 1 is
     /// prepended/appended and removed; ≥3-D → batched, batch dims broadcast.
+    ///
+    /// Under `withAutocast(.bfloat16)` float32 operands are multiplied as bfloat16 (float32
+    /// accumulation, result rounded to bfloat16). Two bfloat16 tensors give a bfloat16
+    /// product, accumulated in float32 as PyTorch's.
     public func matmul(_ other: Tensor) -> Tensor {
+        if let y = Autocast.lowerPrecision([self, other], { $0[0]!.matmul($0[1]!) }) { return y }
+        if dtype == .bfloat16 && other.dtype == .bfloat16 { return float().matmul(other.float()).to(.bfloat16) }
         let (a, b) = Tensor.promoted(self, other)
         check(a.rank >= 1 && b.rank >= 1,
               "[matmul] both arguments need at least 1 dimension, got shapes \(Shape.describe(a.shape)) and \(Shape.describe(b.shape))")

@@ -90,6 +90,7 @@ extension Tensor {
             out = Kernels.map(self, Float.self) { $0 != $0 ? $0 : Swift.min(Swift.max($0, fl), fh) }
         case .float64:
             out = Kernels.map(self, Double.self) { $0 != $0 ? $0 : Swift.min(Swift.max($0, l), h) }
+        case .bfloat16: bfloat16Unsupported("clamp")
         case .int64:
             let il = lo.map { Int64($0) } ?? .min, ih = hi.map { Int64($0) } ?? .max
             return Kernels.map(self, Int64.self) { Swift.min(Swift.max($0, il), ih) }

@@ -16,3 +16,11 @@ func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> S
 func checkFailure(_ message: String, file: StaticString = #fileID, line: UInt = #line) -> Never {
     fatalError(message, file: file, line: line)
 }
+
+/// Stops with the message for an op given a bfloat16 tensor: bfloat16 tensors hold data
+/// (casts, files); arithmetic runs in float32.
+@inline(never)
+func bfloat16Unsupported(_ op: String, file: StaticString = #fileID, line: UInt = #line) -> Never {
+    checkFailure("[\(op)] got a bfloat16 tensor: bfloat16 tensors hold data (casts, safetensors files); compute on x.float(), or inside withAutocast(.bfloat16) { … }, whose products round their operands to bfloat16",
+                 file: file, line: line)
+}

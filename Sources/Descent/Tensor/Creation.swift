@@ -116,6 +116,7 @@ extension Tensor {
         case .float32: storage.typed(Float.self)[offset + i] = Float(v)
         case .float64: storage.typed(Double.self)[offset + i] = v
         case .int64: storage.typed(Int64.self)[offset + i] = Int64(v)
+        case .bfloat16: storage.typed(BFloat16.self)[offset + i] = BFloat16(fromDouble: v)
         }
     }
 }

@@ -3,22 +3,32 @@ import Foundation
 /// The element type of a tensor.
 ///
 /// `float32` is the working type, `float64` is for gradient checks, `int64` holds labels,
-/// indices and counters (as in PyTorch).
+/// indices and counters (as in PyTorch). `bfloat16` (8 exponent bits as float32, 7 mantissa
+/// bits) stores data at half the size: tensors of it are made by casts (`to(.bfloat16)`) and
+/// read from or written to safetensors files; arithmetic runs on float32 (cast back with
+/// `float()`, or compute bf16 products inside `withAutocast(.bfloat16) { … }`).
 public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
-    case float32, float64, int64
+    case float32, float64, int64, bfloat16
 
     /// Bytes per element.
-    public var byteSize: Int { self == .float32 ? 4 : 8 }
+    public var byteSize: Int {
+        switch self {
+        case .float32: return 4
+        case .float64, .int64: return 8
+        case .bfloat16: return 2
+        }
+    }
     /// Whether the type is a floating-point type (the only kind that can require a gradient).
     public var isFloatingPoint: Bool { self != .int64 }
     /// The name, e.g. `float32` (PyTorch's `torch.float32` without the module).
     public var description: String { rawValue }
 
-    /// Type promotion as PyTorch does for two tensors: int64 < float32 < float64.
+    /// Type promotion as PyTorch does for two tensors: int64 < bfloat16 < float32 < float64.
     static func promote(_ a: DType, _ b: DType) -> DType {
         if a == b { return a }
         if a == .float64 || b == .float64 { return .float64 }
-        return .float32
+        if a == .float32 || b == .float32 { return .float32 }
+        return .bfloat16
     }
 }
 
@@ -164,4 +174,11 @@ extension Int64: TensorScalar {
     @inlinable public init(fromDouble value: Double) { self = Int64(value) }
     /// The value as a Double.
     @inlinable public var asDouble: Double { Double(self) }
+}
+
+extension BinaryFloatingPoint {
+    /// Truncated toward zero and clamped to ±9.2e18; NaN and ±∞ give 0 (a cast to int64).
+    @inline(__always) static func toInt64(_ x: Self) -> Int64 {
+        x.isFinite ? Int64(Swift.max(Swift.min(x.rounded(.towardZero), 9.2e18), -9.2e18)) : 0
+    }
 }

@@ -37,7 +37,7 @@ extension Tensor: CustomStringConvertible {
         texts.append(rank == 0 ? format(values.first ?? 0) : render(0, 0, 7))
         var extras: [String] = []
         if count == 0 && rank != 1 { extras.append("size=\(Shape.describe(shape))") }
-        if dtype == .float64 { extras.append("dtype=torch.float64") }
+        if dtype == .float64 || dtype == .bfloat16 { extras.append("dtype=torch.\(dtype)") }
         if let fn = gradFn { extras.append("grad_fn=<\(fn)>") } else if requiresGrad { extras.append("requires_grad=True") }
         return "tensor(" + texts[0] + extras.map { ", " + $0 }.joined() + ")"
     }

@@ -134,6 +134,7 @@ public final class Tensor {
         case .float32: storage.typed(Float.self)[0] = Float(value)
         case .float64: storage.typed(Double.self)[0] = value
         case .int64: storage.typed(Int64.self)[0] = Int64(value)
+        case .bfloat16: storage.typed(BFloat16.self)[0] = BFloat16(fromDouble: value)
         }
     }
 
@@ -169,6 +170,10 @@ public final class Tensor {
             let p = c.storage.typed(Int64.self) + c.offset
             if T.self == Int64.self { return Array(UnsafeBufferPointer(start: p, count: n)) as! [T] }
             return (0..<n).map { T(fromDouble: Double(p[$0])) }
+        case .bfloat16:
+            let p = c.storage.typed(BFloat16.self) + c.offset
+            if T.self == BFloat16.self { return Array(UnsafeBufferPointer(start: p, count: n)) as! [T] }
+            return (0..<n).map { T(fromDouble: p[$0].asDouble) }
         }
     }
 
@@ -190,6 +195,7 @@ public final class Tensor {
         case .float32: return Double(storage.typed(Float.self)[index])
         case .float64: return storage.typed(Double.self)[index]
         case .int64: return Double(storage.typed(Int64.self)[index])
+        case .bfloat16: return storage.typed(BFloat16.self)[index].asDouble
         }
     }
 

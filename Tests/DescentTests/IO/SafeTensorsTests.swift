@@ -19,6 +19,7 @@ final class SafeTensorsTests: XCTestCase {
             ("weight", Tensor.arange(0, 6).reshape(2, 3) / 4),
             ("bias", Tensor(shape: [2], scalars: [1.5, -2.0] as [Double])),
             ("steps", Tensor(Int64(7))),
+            ("half", Tensor([1.0, -2.5, 1 + 0x1p-8, 1 + 3 * 0x1p-8, 3.0e38, 1.0e-3]).to(.bfloat16)),
         ], metadata: ["format": "pt", "producer": "descent"])
     }
 
@@ -31,12 +32,35 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(f["f64"]!.dtype, .float64)
         XCTAssertEqual(f["i64"]!.toArray(Int64.self), [1, -2, 3, 1 << 40])
         assertClose(f["f16"]!, f["f16_as_f32"]!, rtol: 0, atol: 0, "F16 read as float32")
-        assertClose(f["bf16"]!, f["bf16_as_f32"]!, rtol: 0, atol: 0, "BF16 read as float32")
+        XCTAssertEqual(f["bf16"]!.dtype, .bfloat16)
+        assertClose(f["bf16"]!.float(), f["bf16_as_f32"]!, rtol: 0, atol: 0, "BF16 read as bfloat16")
         XCTAssertEqual(f["i32"]!.toArray(Int64.self), [7, -8])
         XCTAssertEqual(f["u8"]!.toArray(Int64.self), [0, 255])
         XCTAssertEqual(f["scalar"]!.shape, [])
         XCTAssertEqual(f["scalar"]!.item, 3.5)
         XCTAssertEqual(f["empty"]!.shape, [0, 4])
+    }
+
+    /// float32 → bfloat16 rounds as PyTorch's `.bfloat16()` to the bit (ties to even, overflow
+    /// to ∞, subnormals, NaN), by the cast and by `bfloat16Rounded`, and a BF16 file round-trips.
+    func testBFloat16RoundingMatchesPyTorch() throws {
+        let f = try Fixtures.load("from_pytorch.safetensors")
+        let input = f["bf16_round_in"]!, expected = f["bf16_round_out"]!
+        XCTAssertEqual(expected.dtype, .bfloat16)
+        // Bits, with every NaN as one (PyTorch's vectorized cast writes 0xFFFF, its scalar one 0x7FC0).
+        let bits = { (t: Tensor) in t.toArray(BFloat16.self).map { $0.float.isNaN ? 0x7FC0 : $0.bitPattern } }
+        let cast = input.to(.bfloat16)
+        XCTAssertEqual(cast.dtype, .bfloat16)
+        XCTAssertEqual(bits(cast), bits(expected))
+        let rounded = input.bfloat16Rounded().scalars, exact = expected.float().scalars
+        XCTAssertEqual(rounded.map { $0.isNaN ? 0 : $0.bitPattern }, exact.map { $0.isNaN ? 0 : $0.bitPattern }, "bfloat16Rounded")
+        XCTAssertEqual(rounded.map(\.isNaN), exact.map(\.isNaN))
+        XCTAssertEqual(input.double().to(.bfloat16).toArray(BFloat16.self).map(\.bitPattern), bits(expected), "from float64")
+        let path = tmp.appendingPathComponent("bf16.safetensors").path
+        try SafeTensors(tensors: [("h", cast.reshape(2, -1).t)]).save(to: path)
+        let back = try SafeTensors.load(from: path)["h"]!
+        XCTAssertEqual(back.dtype, .bfloat16)
+        XCTAssertEqual(bits(back), bits(cast.reshape(2, -1).t.contiguous()))
     }
 
     func testWritesTheBytesPyTorchVerified() throws {

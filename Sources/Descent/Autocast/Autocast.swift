@@ -1,0 +1,61 @@
+// bfloat16 autocast: inside `withAutocast(.bfloat16) { … }` the products (matmul, linear,
+// convolutions and transposed convolutions, the recurrent layers' input and hidden products)
+// take bfloat16 operands and accumulate in float32, while everything else — parameters,
+// gradients, optimizer state, reductions, norms, losses — stays float32, as under PyTorch's
+// `torch.autocast("cpu", dtype=torch.bfloat16)`.
+//
+// How a product runs: its float32 operands are rounded to bfloat16 values (`bfloat16Rounded`),
+// multiplied and summed in float32 — a product of two bfloat16 numbers is exact in float32, so
+// this is what bf16 dot-product hardware computes — and the result is rounded to bfloat16, as
+// PyTorch's bf16 output is. The gradients flowing back through those roundings are rounded the
+// same way (PyTorch's gradients of bf16 tensors are bf16). On this CPU path the rounded values
+// are kept in float32 storage and the float32 kernels do the arithmetic (the float32
+// emulation); the roundings are one pass each over the operands and the result.
+
+/// Runs `body` with autocast on: inside, products take bfloat16 operands with float32
+/// accumulation (see the module documentation above); the setting is the calling thread's, as
+/// in PyTorch. The backward pass runs without autocast; call `backward()` after the block, as
+/// PyTorch recommends.
+///
+/// ```swift
+/// let loss = withAutocast(.bfloat16) { crossEntropy(model(x), y) }
+/// loss.backward()
+/// ```
+/// - Parameters:
+///   - dtype: The lower precision: `.bfloat16` (the only one on the CPU, as in PyTorch).
+///   - enabled: false runs `body` with autocast off (e.g. to turn it off inside a block).
+@discardableResult
+public func withAutocast<R>(_ dtype: DType = .bfloat16, enabled: Bool = true, _ body: () throws -> R) rethrows -> R {
+    check(dtype == .bfloat16, "[withAutocast] the CPU autocast dtype is bfloat16, got \(dtype)")
+    let state = ThreadState.current
+    let previous = state.autocast
+    state.autocast = enabled
+    defer { state.autocast = previous }
+    return try body()
+}
+
+/// Whether the calling thread is inside a `withAutocast` block (PyTorch's
+/// `torch.is_autocast_enabled("cpu")`).
+public var isAutocastEnabled: Bool { ThreadState.current.autocast }
+
+enum Autocast {
+    /// If autocast is on and every operand is float32: `body` run with autocast off on the
+    /// operands rounded to bfloat16, its result rounded to bfloat16. Otherwise nil, and the
+    /// caller runs its float32 (or float64) path.
+    static func lowerPrecision(_ operands: [Tensor?], _ body: ([Tensor?]) -> Tensor) -> Tensor? {
+        let state = ThreadState.current
+        guard state.autocast, operands.allSatisfy({ $0 == nil || $0!.dtype == .float32 }) else { return nil }
+        state.autocast = false
+        defer { state.autocast = true }
+        return body(operands.map { $0?.bfloat16Rounded() }).bfloat16Rounded()
+    }
+
+    /// Runs `body` with autocast off (the backward pass).
+    static func disabled<R>(_ body: () -> R) -> R {
+        let state = ThreadState.current
+        let previous = state.autocast
+        state.autocast = false
+        defer { state.autocast = previous }
+        return body()
+    }
+}

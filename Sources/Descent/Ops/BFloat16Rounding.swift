@@ -1,0 +1,16 @@
+// Rounding float32 values to bfloat16 precision: the primitive under autocast
+// (Autocast/Autocast.swift), which rounds the operands and results of its products with it.
+
+extension Tensor {
+    /// Each value rounded to the nearest bfloat16 (ties to even; NaN stays NaN), kept as
+    /// float32: `x.to(.bfloat16).float()` in one pass.
+    ///
+    /// Differentiable: the gradient is rounded the same way, as the gradient reaching a
+    /// bfloat16 tensor in PyTorch is a bfloat16 tensor. Shape: any → same; float32 only.
+    public func bfloat16Rounded() -> Tensor {
+        check(dtype == .float32, "[bfloat16Rounded] expected a float32 tensor, got \(dtype)")
+        let out = Kernels.roundToBFloat16(self)
+        if Tensor.needsGrad(self) { out.record("BFloat16RoundBackward", [self]) { g in [g.bfloat16Rounded()] } }
+        return out
+    }
+}
