@@ -47,7 +47,7 @@ extension Kernels {
                 }
             }
         } else {
-            ConvPlan.forEachImage(n, dtype: x.dtype, cost: o * k * pixels) { b in
+            ConvPlan.forEachImage(n, cost: o * k * pixels) { b in
                 if let packed {
                     convolutionDirect(xd, g, image: b, packed: packed, bias: biasData, outChannels: o, out: out)
                     return
@@ -79,7 +79,7 @@ extension Kernels {
                               padW: kw - 1 - g.padW, dh: 1, dw: 1, oh: h, ow: wd)
         let wFlipped = needX && direct ? convolutionDirectWeights(wm, gT, outChannels: c, flipped: true) : nil
         let partials = ConvPlan.WeightGradPartials(shape: [groups, k, og], dtype: wm.dtype)
-        ConvPlan.forEachImageChunk(n, dtype: xd.dtype, cost: 2 * o * k * pixels) { images in
+        ConvPlan.forEachImageChunk(n, cost: 2 * o * k * pixels) { images in
             let dw = needW ? partials.accumulator(images.lowerBound) : nil
             for b in images {
                 if let dx, let wFlipped { convolutionDirect(gc, gT, image: b, packed: wFlipped, outChannels: c, out: dx) }
@@ -129,7 +129,7 @@ extension Kernels {
         let out = direct ? Tensor(uninitialized: [n, cout, g.h, g.w], dtype: x.dtype) : Tensor.zeros([n, cout, g.h, g.w], dtype: x.dtype)
         let packed = direct ? convolutionTransposeDirectWeights(wm, cg, inputGradient: false) : nil
         // Otherwise per image: col = W[group]ᵀ (k × cing) · x[b, group] (cing × pixels); out[b] += col2im(col).
-        ConvPlan.forEachImage(n, dtype: x.dtype, cost: cin * k * pixels) { b in
+        ConvPlan.forEachImage(n, cost: cin * k * pixels) { b in
             if let packed {
                 convolutionTransposeDirect(xd, cg, image: b, cin: cin, cout: cout, packed: packed, bias: biasData, out: out)
                 return
@@ -159,7 +159,7 @@ extension Kernels {
             let cg = g.transposedCGeometry
             let packedDx = needX ? convolutionTransposeDirectWeights(wm, cg, inputGradient: true) : nil
             let partials = ConvPlan.WeightGradPartials(shape: [cin * kh * kw, cout], dtype: wm.dtype)
-            ConvPlan.forEachImageChunk(n, dtype: xd.dtype, cost: 2 * cin * k * pixels) { images in
+            ConvPlan.forEachImageChunk(n, cost: 2 * cin * k * pixels) { images in
                 let dwT = needW ? partials.accumulator(images.lowerBound) : nil
                 for b in images {
                     convolutionTransposeDirectBackward(xd, gc, cg, image: b, cin: cin, cout: cout, packed: packedDx, dx: dx, dwT: dwT)
@@ -168,7 +168,7 @@ extension Kernels {
             return (dx, needW ? convolutionTransposeWeightLayout(partials.sum(), cg, weightShape: wm.shape) : nil)
         }
         let partials = ConvPlan.WeightGradPartials(shape: [groups, k, cing], dtype: wm.dtype)
-        ConvPlan.forEachImageChunk(n, dtype: xd.dtype, cost: 2 * cin * k * pixels) { images in
+        ConvPlan.forEachImageChunk(n, cost: 2 * cin * k * pixels) { images in
             let dw = needW ? partials.accumulator(images.lowerBound) : nil
             for b in images {
                 for grp in 0..<groups {
@@ -199,32 +199,19 @@ extension ConvGeometry {
     }
 }
 
-/// How convolutions spread their per-image work: across the thread pool (each image's GEMMs
-/// then run on their thread), or image by image when the GEMM backend (a BLAS) has threads of
-/// its own — never both.
+/// How convolutions spread their per-image work: across the thread pool, each image's GEMMs
+/// then running on its thread (a product inside a pool task is not split again).
 enum ConvPlan {
-    static func imagesInParallel(_ dtype: DType) -> Bool {
-        dtype == .float32 ? MatmulBackend.resolved != .blas : !(MatmulBackend.current != .portable && BLAS.isAvailable)
+    static func forEachImage(_ n: Int, cost: Int, _ body: (Int) -> Void) {
+        // Images handed out one at a time (an image is far more than a hand-off), so that a
+        // thread slowed by other work on its core takes fewer.
+        Parallel.forRange(n, cost: cost, chunksPerThread: n) { r in for b in r { body(b) } }
     }
 
-    static func forEachImage(_ n: Int, dtype: DType, cost: Int, _ body: (Int) -> Void) {
-        if imagesInParallel(dtype) {
-            // Images handed out one at a time (an image is far more than a hand-off), so that a
-            // thread slowed by other work on its core takes fewer.
-            Parallel.forRange(n, cost: cost, chunksPerThread: n) { r in for b in r { body(b) } }
-        } else {
-            for b in 0..<n { body(b) }
-        }
-    }
-
-    /// Runs `body` over the images in contiguous chunks: across the pool (a few chunks per
-    /// thread, fixed by the batch size and thread count) or as one chunk.
-    static func forEachImageChunk(_ n: Int, dtype: DType, cost: Int, _ body: (Range<Int>) -> Void) {
-        if imagesInParallel(dtype) {
-            Parallel.forRange(n, cost: cost, chunksPerThread: 4, body)
-        } else if n > 0 {
-            body(0..<n)
-        }
+    /// Runs `body` over the images in contiguous chunks across the pool (a few chunks per
+    /// thread, fixed by the batch size and thread count).
+    static func forEachImageChunk(_ n: Int, cost: Int, _ body: (Range<Int>) -> Void) {
+        Parallel.forRange(n, cost: cost, chunksPerThread: 4, body)
     }
 
     /// Tensors written by index from parallel tasks (each index by one task only).

@@ -15,13 +15,9 @@ public enum BLAS {
     /// The OpenBLAS core type in force ("" when none was set).
     public static var coreType: String { String(cString: dk_blas_coretype()) }
 
-    private static let configureOnce: Void = { dk_blas_set_threads(Int32(Parallel.threads)) }()
-
-    /// Applies a new thread count to a BLAS that is already loaded (never loads one: loading
-    /// OpenBLAS starts its own threads, which is only worth it when a product will use it).
-    static func setThreads(_ n: Int) {
-        if dk_blas_loaded() != 0 { dk_blas_set_threads(Int32(n)) }
-    }
+    /// The BLAS runs on one thread per call: products are split over Descent's own pool
+    /// (`Kernels.gemm`), so that one set of threads shares the cores.
+    private static let configureOnce: Void = { dk_blas_set_threads(1) }()
 
     /// Prints once, to standard error, what to install for speed when no BLAS was found.
     static func noticeIfMissing() {
@@ -180,34 +176,45 @@ extension Kernels {
     /// the backend of `MatmulBackend`. Inside a parallel task it runs on the calling thread.
     static func gemm(transA ta: Bool, transB tb: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
-        switch MatmulBackend.resolved {
-        case .avx512:
+        let backend = MatmulBackend.resolved
+        if backend == .avx512 {
             dk_sgemm_avx512(ta ? 1 : 0, tb ? 1 : 0, Int64(m), Int64(n), Int64(k), a, Int64(lda), b, Int64(ldb), c, Int64(ldc),
                             accumulate ? 1 : 0, Int32(Parallel.threads))
-        case .blas:
-            dk_sgemm(1, ta ? 1 : 0, tb ? 1 : 0, Int64(m), Int64(n), Int64(k), 1, a, Int64(lda), b, Int64(ldb), accumulate ? 1 : 0, c, Int64(ldc))
-        default:
-            BLAS.noticeIfMissing()
-            let rowStep = ta ? 1 : lda
-            Parallel.forRange(m, cost: n * k) { r in
-                dk_sgemm(0, ta ? 1 : 0, tb ? 1 : 0, Int64(r.count), Int64(n), Int64(k), 1, a + r.lowerBound * rowStep, Int64(lda),
-                         b, Int64(ldb), accumulate ? 1 : 0, c + r.lowerBound * ldc, Int64(ldc))
-            }
+            return
+        }
+        if backend != .blas { BLAS.noticeIfMissing() }
+        let useBLAS: Int32 = backend == .blas ? 1 : 0
+        splitGemm(m: m, n: n, k: k, blas: useBLAS != 0) { rows, cols in
+            dk_sgemm(useBLAS, ta ? 1 : 0, tb ? 1 : 0, Int64(rows.count), Int64(cols.count), Int64(k), 1,
+                     a + rows.lowerBound * (ta ? 1 : lda), Int64(lda), b + cols.lowerBound * (tb ? ldb : 1), Int64(ldb),
+                     accumulate ? 1 : 0, c + rows.lowerBound * ldc + cols.lowerBound, Int64(ldc))
         }
     }
 
     /// The float64 form (BLAS when loaded and allowed, else the portable kernel).
     static func gemm(transA ta: Bool, transB tb: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Double>, lda: Int,
                      b: UnsafePointer<Double>, ldb: Int, c: UnsafeMutablePointer<Double>, ldc: Int, accumulate: Bool = false) {
-        if MatmulBackend.current != .portable && BLAS.isAvailable {
-            dk_dgemm(1, ta ? 1 : 0, tb ? 1 : 0, Int64(m), Int64(n), Int64(k), 1, a, Int64(lda), b, Int64(ldb), accumulate ? 1 : 0, c, Int64(ldc))
-            return
+        let useBLAS: Int32 = MatmulBackend.current != .portable && BLAS.isAvailable ? 1 : 0
+        if useBLAS == 0 { BLAS.noticeIfMissing() }
+        splitGemm(m: m, n: n, k: k, blas: useBLAS != 0) { rows, cols in
+            dk_dgemm(useBLAS, ta ? 1 : 0, tb ? 1 : 0, Int64(rows.count), Int64(cols.count), Int64(k), 1,
+                     a + rows.lowerBound * (ta ? 1 : lda), Int64(lda), b + cols.lowerBound * (tb ? ldb : 1), Int64(ldb),
+                     accumulate ? 1 : 0, c + rows.lowerBound * ldc + cols.lowerBound, Int64(ldc))
         }
-        BLAS.noticeIfMissing()
-        let rowStep = ta ? 1 : lda
-        Parallel.forRange(m, cost: n * k) { r in
-            dk_dgemm(0, ta ? 1 : 0, tb ? 1 : 0, Int64(r.count), Int64(n), Int64(k), 1, a + r.lowerBound * rowStep, Int64(lda),
-                     b, Int64(ldb), accumulate ? 1 : 0, c + r.lowerBound * ldc, Int64(ldc))
+    }
+
+    /// Runs a product C (m×n) = op(A)·op(B) as blocks over the thread pool, each one call of
+    /// `block(rows, columns)`: split by rows of C, or by columns when C is wide (a convolution's
+    /// m = channels by n = pixels), so that every block still has a full-width kernel to run.
+    /// The BLAS runs single-threaded (Descent's pool is the one set of threads: a second pool
+    /// spinning beside it halves a 2-core machine), in one block per thread, as each block packs
+    /// its own copy of the other operand; the portable kernel takes four per thread.
+    private static func splitGemm(m: Int, n: Int, k: Int, blas: Bool, _ block: (Range<Int>, Range<Int>) -> Void) {
+        let perThread = blas ? 1 : 4
+        if m >= n || m >= 64 * Parallel.threads {
+            Parallel.forRange(m, cost: n * k, chunksPerThread: perThread) { rows in block(rows, 0..<n) }
+        } else {
+            Parallel.forRange(n, cost: m * k, chunksPerThread: perThread) { cols in block(0..<m, cols) }
         }
     }
 }

@@ -96,13 +96,13 @@ public func manualSeed(_ seed: UInt64) {
 /// to 1 GiB in all) to the system.
 public func releaseCachedMemory() { BufferCache.empty() }
 
-/// Threads used by Descent's kernels and by BLAS; defaults to the CPUs this process may
-/// use (its affinity mask, limited by a cgroup CPU quota). Setting it applies at once.
+/// Threads used by Descent's kernels (a BLAS runs inside them, one thread per call); defaults
+/// to the CPUs this process may use (its affinity mask, limited by a cgroup CPU quota).
+/// Setting it applies at once.
 public var threads: Int {
     get { Parallel.threads }
     set {
         check(newValue >= 1, "[threads] expected at least 1 thread, got \(newValue)")
         Parallel.threads = newValue
-        BLAS.setThreads(newValue)
     }
 }
