@@ -33,7 +33,7 @@ static inline __attribute__((always_inline)) void scatter2_plain(float *restrict
 
 static inline __attribute__((always_inline)) void im2col_impl(const dk_conv_geometry *g, const float *restrict x,
                                                               int64_t row0, int64_t row1, float *restrict col,
-                                                              gather2_fn gather2) {
+                                                              gather2_fn gather2, int masked) {
     int64_t pixels = g->oh * g->ow;
     for (int64_t r = row0; r < row1; r++) {
         int64_t c = r / (g->kh * g->kw), i = (r / g->kw) % g->kh, j = r % g->kw;
@@ -49,11 +49,14 @@ static inline __attribute__((always_inline)) void im2col_impl(const dk_conv_geom
             }
             const float *src = plane + iy * g->w + x0;
             for (int64_t ox = 0; ox < lo; ox++) dst[ox] = 0;
-            // Rows are short (a 16-wide grid is common): one masked vector rather than a
-            // scalar remainder after an unrolled vector loop that never runs.
-            if (g->sw == 1) {
+            // Rows are short (a 16-wide grid is common): on AVX-512 one masked vector rather
+            // than a scalar remainder after an unrolled vector loop that never runs. AVX2's
+            // masked stores are microcoded on AMD's cores (tens of cycles each): plain copies.
+            if (g->sw == 1 && masked) {
                 #pragma clang loop vectorize_predicate(enable) interleave_count(1)
                 for (int64_t ox = lo; ox < hi; ox++) dst[ox] = src[ox];
+            } else if (g->sw == 1) {
+                memcpy(dst + lo, src + lo, sizeof(float) * (size_t)(hi - lo));
             } else if (g->sw == 2) {
                 gather2(dst + lo, src + 2 * lo, hi - lo);
             } else {
@@ -67,7 +70,7 @@ static inline __attribute__((always_inline)) void im2col_impl(const dk_conv_geom
 
 static inline __attribute__((always_inline)) void col2im_impl(const dk_conv_geometry *g, const float *restrict col,
                                                               int64_t c0, int64_t c1, float *restrict dx,
-                                                              scatter2_fn scatter2) {
+                                                              scatter2_fn scatter2, int masked) {
     int64_t pixels = g->oh * g->ow;
     for (int64_t c = c0; c < c1; c++) {
         float *plane = dx + c * g->h * g->w;
@@ -81,8 +84,10 @@ static inline __attribute__((always_inline)) void col2im_impl(const dk_conv_geom
                     if (iy < 0 || iy >= g->h) continue;
                     float *row = plane + iy * g->w + x0;
                     const float *s = src + oy * g->ow;
-                    if (g->sw == 1) {
+                    if (g->sw == 1 && masked) {
                         #pragma clang loop vectorize_predicate(enable) interleave_count(1)
+                        for (int64_t ox = lo; ox < hi; ox++) row[ox] += s[ox];
+                    } else if (g->sw == 1) {
                         for (int64_t ox = lo; ox < hi; ox++) row[ox] += s[ox];
                     } else if (g->sw == 2) {
                         scatter2(row + 2 * lo, s + lo, hi - lo);
@@ -123,13 +128,13 @@ DK_TARGET_AVX512 static inline __attribute__((always_inline)) void scatter2_avx5
     }
 }
 
-DK_TARGET_AVX512 static void im2col_avx512(const dk_conv_geometry *g, const float *x, int64_t r0, int64_t r1, float *col) { im2col_impl(g, x, r0, r1, col, gather2_avx512); }
-DK_TARGET_AVX2 static void im2col_avx2(const dk_conv_geometry *g, const float *x, int64_t r0, int64_t r1, float *col) { im2col_impl(g, x, r0, r1, col, gather2_plain); }
-DK_TARGET_AVX512 static void col2im_avx512(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx) { col2im_impl(g, col, c0, c1, dx, scatter2_avx512); }
-DK_TARGET_AVX2 static void col2im_avx2(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx) { col2im_impl(g, col, c0, c1, dx, scatter2_plain); }
+DK_TARGET_AVX512 static void im2col_avx512(const dk_conv_geometry *g, const float *x, int64_t r0, int64_t r1, float *col) { im2col_impl(g, x, r0, r1, col, gather2_avx512, 1); }
+DK_TARGET_AVX2 static void im2col_avx2(const dk_conv_geometry *g, const float *x, int64_t r0, int64_t r1, float *col) { im2col_impl(g, x, r0, r1, col, gather2_plain, 0); }
+DK_TARGET_AVX512 static void col2im_avx512(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx) { col2im_impl(g, col, c0, c1, dx, scatter2_avx512, 1); }
+DK_TARGET_AVX2 static void col2im_avx2(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx) { col2im_impl(g, col, c0, c1, dx, scatter2_plain, 0); }
 #endif
-static void im2col_base(const dk_conv_geometry *g, const float *x, int64_t r0, int64_t r1, float *col) { im2col_impl(g, x, r0, r1, col, gather2_plain); }
-static void col2im_base(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx) { col2im_impl(g, col, c0, c1, dx, scatter2_plain); }
+static void im2col_base(const dk_conv_geometry *g, const float *x, int64_t r0, int64_t r1, float *col) { im2col_impl(g, x, r0, r1, col, gather2_plain, 0); }
+static void col2im_base(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx) { col2im_impl(g, col, c0, c1, dx, scatter2_plain, 0); }
 
 void dk_im2col_f32(const dk_conv_geometry *g, const float *x, int64_t row0, int64_t row1, float *col) {
 #ifdef DK_X86

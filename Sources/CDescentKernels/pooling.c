@@ -1,6 +1,7 @@
 // Max pooling of float32 planes whose windows lie inside the image (no padding, no overhang, no
 // dilation), the common case of a CNN. Windows two wide with stride two (2x2 pooling) run on
-// AVX-512 vectors of 16 outputs, even and odd columns split by one permute; other windows loop
+// AVX-512 vectors of 16 outputs, even and odd columns split by one permute (AVX2: 8 outputs,
+// split by shuffles); other windows loop
 // over a whole output row at a time. Other geometries use the Swift loops (PoolKernels.swift).
 // As in PyTorch, within a window the first maximum wins, and NaN wins (the last one).
 #include "descent_kernels.h"
@@ -24,9 +25,8 @@ static inline __attribute__((always_inline)) void dk_maxpool2d_any_f32_impl(int6
                 for (int64_t j = 0; j < g->kw; j++) {
                     const float *r = top + i * w + j;
                     int64_t base = (oy * sh + i) * w + j;
-                    // Rows are short in a CNN (7, 14, 28 outputs): masked vectors rather than a
-                    // scalar remainder.
-#pragma clang loop vectorize_predicate(enable) interleave_count(1)
+                    // (No predicated vectors: AVX2's masked stores are microcoded on AMD's cores;
+                    // AVX-512 takes 2-wide windows in maxpool_2wide_avx512.)
                     for (int64_t ox = 0; ox < ow; ox++) {
                         // Branch-free: random data would defeat branch prediction. NaN wins.
                         float v = r[ox * sw];
@@ -86,6 +86,71 @@ DK_TARGET_AVX512 static void maxpool_2wide_avx512(int64_t planes, const dk_pool_
     }
 }
 #undef TAKE
+
+// The same on AVX2, 8 outputs a vector. Partial vectors load under masks (fast) and store
+// through a small buffer (AVX2's masked stores are microcoded on AMD's cores).
+#define TAKE8(v, at)                                                                                 \
+    {                                                                                                \
+        __m256 t = _mm256_or_ps(_mm256_cmp_ps(v, best, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q)); \
+        best = _mm256_blendv_ps(best, v, t);                                                         \
+        where = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(where), _mm256_castsi256_ps(at), t)); \
+    }
+
+DK_TARGET_AVX2 static __m256i first_lanes8(int64_t n) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n < 0 ? 0 : (n > 8 ? 8 : n))), lane);
+}
+
+DK_TARGET_AVX2 static void maxpool_2wide_avx2(int64_t planes, const dk_pool_geometry *g, const float *x,
+                                              float *values, int64_t *indices) {
+    const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m256i one = _mm256_set1_epi32(1);
+    int64_t h = g->h, w = g->w, sh = g->sh, oh = g->oh, ow = g->ow;
+    for (int64_t c = 0; c < planes; c++) {
+        const float *plane = x + c * h * w;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            for (int64_t ox = 0; ox < ow; ox += 8) {
+                int64_t n = ow - ox < 8 ? ow - ox : 8;
+                __m256i lo = first_lanes8(2 * n), hi = first_lanes8(2 * n - 8);
+                __m256 best = _mm256_setzero_ps();
+                __m256i where = _mm256_setzero_si256();
+                for (int64_t i = 0; i < g->kh; i++) {
+                    int64_t row = (oy * sh + i) * w + 2 * ox;
+                    const float *r = plane + row;
+                    __m256 v0 = _mm256_maskload_ps(r, lo), v1 = _mm256_maskload_ps(r + 8, hi);
+                    // even: v0[0,2,4,6], v1[0,2,4,6]; odd: the 1,3,5,7 lanes (in-lane shuffles
+                    // interleave the 128-bit halves; the 64-bit permute puts them in order).
+                    __m256 ev = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(v0, v1, 0x88)), 0xD8));
+                    __m256 od = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(v0, v1, 0xDD)), 0xD8));
+                    __m256i at = _mm256_add_epi32(_mm256_set1_epi32((int32_t)row), even);
+                    if (i == 0) {
+                        best = ev;
+                        where = at;
+                    } else {
+                        TAKE8(ev, at)
+                    }
+                    TAKE8(od, _mm256_add_epi32(at, one))
+                }
+                int64_t o = (c * oh + oy) * ow + ox;
+                __m256i i0 = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(where));
+                __m256i i1 = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(where, 1));
+                if (n == 8) {
+                    _mm256_storeu_ps(values + o, best);
+                    _mm256_storeu_si256((__m256i *)(indices + o), i0);
+                    _mm256_storeu_si256((__m256i *)(indices + o + 4), i1);
+                } else {
+                    float vb[8];
+                    int64_t ib[8];
+                    _mm256_storeu_ps(vb, best);
+                    _mm256_storeu_si256((__m256i *)ib, i0);
+                    _mm256_storeu_si256((__m256i *)(ib + 4), i1);
+                    for (int64_t k = 0; k < n; k++) values[o + k] = vb[k], indices[o + k] = ib[k];
+                }
+            }
+        }
+    }
+}
+#undef TAKE8
 #endif
 
 DK_DISPATCH(dk_maxpool2d_any_f32,
@@ -97,6 +162,10 @@ void dk_maxpool2d_f32(int64_t planes, const dk_pool_geometry *g, const float *x,
     // Flat indices are formed in 32-bit lanes: planes of fewer than 2^31 elements.
     if (g->kw == 2 && g->sw == 2 && g->h * g->w < (1LL << 31) && dk_cpu_has_avx512()) {
         maxpool_2wide_avx512(planes, g, x, values, indices);
+        return;
+    }
+    if (g->kw == 2 && g->sw == 2 && g->h * g->w < (1LL << 31) && dk_cpu_has_avx2()) {
+        maxpool_2wide_avx2(planes, g, x, values, indices);
         return;
     }
 #endif
