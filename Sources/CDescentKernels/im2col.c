@@ -20,6 +20,7 @@ static inline __attribute__((always_inline)) void valid_range(int64_t x0, int64_
 }
 
 typedef void (*gather2_fn)(float *dst, const float *src, int64_t n);
+typedef void (*row1_fn)(float *dst, const float *src, int64_t lo, int64_t hi, int64_t ow, const float *end);
 typedef void (*scatter2_fn)(float *row, const float *src, int64_t n);
 
 // dst[o] = src[2·o] and row[2·o] += src[o] for o in 0..<n: loops for stride 2 that the compiler
@@ -33,8 +34,9 @@ static inline __attribute__((always_inline)) void scatter2_plain(float *restrict
 
 static inline __attribute__((always_inline)) void im2col_impl(const dk_conv_geometry *g, const float *restrict x,
                                                               int64_t row0, int64_t row1, float *restrict col,
-                                                              gather2_fn gather2, int masked) {
+                                                              gather2_fn gather2, row1_fn row1_copy, int masked) {
     int64_t pixels = g->oh * g->ow;
+    const float *end = col + row1 * pixels;  // this call's part of the columns
     for (int64_t r = row0; r < row1; r++) {
         int64_t c = r / (g->kh * g->kw), i = (r / g->kw) % g->kh, j = r % g->kw;
         const float *plane = x + c * g->h * g->w;
@@ -48,6 +50,10 @@ static inline __attribute__((always_inline)) void im2col_impl(const dk_conv_geom
                 continue;
             }
             const float *src = plane + iy * g->w + x0;
+            if (row1_copy && g->sw == 1) {
+                row1_copy(dst, src, lo, hi, g->ow, end);
+                continue;
+            }
             for (int64_t ox = 0; ox < lo; ox++) dst[ox] = 0;
             // Rows are short (a 16-wide grid is common): on AVX-512 one masked vector rather
             // than a scalar remainder after an unrolled vector loop that never runs. AVX2's
@@ -56,7 +62,7 @@ static inline __attribute__((always_inline)) void im2col_impl(const dk_conv_geom
                 #pragma clang loop vectorize_predicate(enable) interleave_count(1)
                 for (int64_t ox = lo; ox < hi; ox++) dst[ox] = src[ox];
             } else if (g->sw == 1) {
-                memcpy(dst + lo, src + lo, sizeof(float) * (size_t)(hi - lo));
+                for (int64_t ox = lo; ox < hi; ox++) dst[ox] = src[ox];
             } else if (g->sw == 2) {
                 gather2(dst + lo, src + 2 * lo, hi - lo);
             } else {
@@ -88,6 +94,7 @@ static inline __attribute__((always_inline)) void col2im_impl(const dk_conv_geom
                         #pragma clang loop vectorize_predicate(enable) interleave_count(1)
                         for (int64_t ox = lo; ox < hi; ox++) row[ox] += s[ox];
                     } else if (g->sw == 1) {
+                        #pragma clang loop interleave_count(1)
                         for (int64_t ox = lo; ox < hi; ox++) row[ox] += s[ox];
                     } else if (g->sw == 2) {
                         scatter2(row + 2 * lo, s + lo, hi - lo);
@@ -128,12 +135,34 @@ DK_TARGET_AVX512 static inline __attribute__((always_inline)) void scatter2_avx5
     }
 }
 
-DK_TARGET_AVX512 static void im2col_avx512(const dk_conv_geometry *g, const float *x, int64_t r0, int64_t r1, float *col) { im2col_impl(g, x, r0, r1, col, gather2_avx512, 1); }
-DK_TARGET_AVX2 static void im2col_avx2(const dk_conv_geometry *g, const float *x, int64_t r0, int64_t r1, float *col) { im2col_impl(g, x, r0, r1, col, gather2_plain, 0); }
+// One row of columns at stride 1 on AVX2: dst[ox] = src[ox] for lo ≤ ox < hi, else 0, for ox
+// in 0..<ow, in whole vectors: loads under masks (which also make the zeros; masked lanes never
+// fault, so src may point before its row), stores unmasked while they stay before `end` (the
+// lanes past ow land in the next row, which is written after this one).
+DK_TARGET_AVX2 static inline __attribute__((always_inline)) void row1_avx2(float *dst, const float *src, int64_t lo,
+                                                                         int64_t hi, int64_t ow, const float *end) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int64_t ox = 0; ox < ow; ox += 8) {
+        __m256i idx = _mm256_add_epi32(lane, _mm256_set1_epi32((int)ox));
+        __m256i m = _mm256_and_si256(_mm256_cmpgt_epi32(idx, _mm256_set1_epi32((int)lo - 1)),
+                                     _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), idx));
+        __m256 v = _mm256_maskload_ps(src + ox, m);
+        if (dst + ox + 8 <= end) {
+            _mm256_storeu_ps(dst + ox, v);
+        } else {
+            float b[8];
+            _mm256_storeu_ps(b, v);
+            for (int64_t k = 0; k < ow - ox; k++) dst[ox + k] = b[k];
+        }
+    }
+}
+
+DK_TARGET_AVX512 static void im2col_avx512(const dk_conv_geometry *g, const float *x, int64_t r0, int64_t r1, float *col) { im2col_impl(g, x, r0, r1, col, gather2_avx512, NULL, 1); }
+DK_TARGET_AVX2 static void im2col_avx2(const dk_conv_geometry *g, const float *x, int64_t r0, int64_t r1, float *col) { im2col_impl(g, x, r0, r1, col, gather2_plain, row1_avx2, 0); }
 DK_TARGET_AVX512 static void col2im_avx512(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx) { col2im_impl(g, col, c0, c1, dx, scatter2_avx512, 1); }
 DK_TARGET_AVX2 static void col2im_avx2(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx) { col2im_impl(g, col, c0, c1, dx, scatter2_plain, 0); }
 #endif
-static void im2col_base(const dk_conv_geometry *g, const float *x, int64_t r0, int64_t r1, float *col) { im2col_impl(g, x, r0, r1, col, gather2_plain, 0); }
+static void im2col_base(const dk_conv_geometry *g, const float *x, int64_t r0, int64_t r1, float *col) { im2col_impl(g, x, r0, r1, col, gather2_plain, NULL, 0); }
 static void col2im_base(const dk_conv_geometry *g, const float *col, int64_t c0, int64_t c1, float *dx) { col2im_impl(g, col, c0, c1, dx, scatter2_plain, 0); }
 
 void dk_im2col_f32(const dk_conv_geometry *g, const float *x, int64_t row0, int64_t row1, float *col) {
