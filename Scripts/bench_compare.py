@@ -5,6 +5,14 @@
     $(../shared/tools/torch-venv.sh) Scripts/bench_compare.py gemm [--rounds 5] [--threads 2]
     $(../shared/tools/torch-venv.sh) Scripts/bench_compare.py workloads [--rounds 5] [--threads 2]
 
+    $(../shared/tools/torch-venv.sh) Scripts/bench_compare.py report [--rounds 5] [--threads 2]
+
+report: every suite below, written into BENCHMARKS.md (between its generated markers) and
+docs/benchmark-ratios.svg (drawn by `descent bench plot`).
+memory: peak resident memory (max RSS) of each training workload, each alone in a process
+(Descent: `descent bench workloads --exact --memory`; PyTorch: Scripts/bench_torch_one.py).
+scaling: the CNN and ResNet steps at batch 16, 64 and 256 on 1 and 2 threads, likewise.
+
 workloads: `descent bench workloads --json` against ../shared/bench/torch_reference.py (the
 same models, shapes and training steps), in milliseconds; the ratio columns are Descent time ÷
 PyTorch time (lower is better; below 1 means Descent is faster): of the medians over rounds,
@@ -65,9 +73,169 @@ def descent_workloads(binary, threads, reps):
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+TRAINING = [("mlp", "mlp_train_b64"), ("cnn", "cnn_train_b64"), ("cnn_bn", "cnn_bn_train_b64"),
+            ("lstm", "lstm_train_s50_b32_h128"), ("gru", "gru_train_s50_b32_h128"), ("resnet", "resnet_train_b32_32x32"),
+            ("mlp_bf16", "mlp_train_b64_bf16"), ("cnn_bf16", "cnn_train_b64_bf16"), ("resnet_bf16", "resnet_train_b32_32x32_bf16")]
+TORCH_ONE = os.path.join(ROOT, "Scripts", "bench_torch_one.py")
+
+
+def descent_one(binary, name, threads, reps, batch=None):
+    """(median ms, max RSS MB) of one Descent workload alone in its process."""
+    cmd = [binary, "bench", "workloads", "--json", "--memory", "--exact", "--filter", name, "--threads", str(threads), "--reps", str(reps)]
+    if batch:
+        cmd += ["--batch-size", str(batch)]
+    out = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+    return out[name], out["max_rss_mb"]
+
+
+def torch_one(workload, threads, reps, batch=None):
+    """(median ms, max RSS MB) of one PyTorch workload alone in its process."""
+    cmd = [sys.executable, TORCH_ONE, workload, str(threads), str(reps)] + ([str(batch)] if batch else [])
+    ms, rss = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split()
+    return float(ms), float(rss)
+
+
+def workloads_suite(args):
+    """Both reference runs, interleaved round by round: {name: (Descent, PyTorch, ratio, paired)}."""
+    ours, theirs = {}, {}
+    for _ in range(args.rounds):
+        for k, v in descent_workloads(args.descent, args.threads, args.reps).items():
+            ours.setdefault(k, []).append(v)
+        time.sleep(1)
+        for k, v in torch_workloads(args.threads, args.reps).items():
+            theirs.setdefault(k, []).append(v)
+        time.sleep(1)
+    rows = {}
+    for k in theirs:
+        if k not in ours:
+            continue
+        d, t = statistics.median(ours[k]), statistics.median(theirs[k])
+        flip = k.endswith("gflops")
+        ratio = t / d if flip else d / t
+        paired = statistics.median((b / a if flip else a / b) for a, b in zip(ours[k], theirs[k]))
+        rows[k] = (d, t, ratio, paired)
+    return rows
+
+
+def memory_suite(args):
+    """Peak resident memory of each training workload, each alone in a process: {name: (Descent MB, PyTorch MB)}."""
+    rows = {}
+    for workload, name in TRAINING:
+        rows[name] = (descent_one(args.descent, name, args.threads, 10)[1], torch_one(workload, args.threads, 10)[1])
+    return rows
+
+
+def scaling_suite(args):
+    """CNN and ResNet steps at batch 16, 64, 256 on 1 and 2 threads: {(model, batch, threads): (Descent ms, PyTorch ms)}."""
+    rows = {}
+    for model in ("cnn", "resnet"):
+        for batch in (16, 64, 256):
+            for threads in (1, 2):
+                name = f"cnn_train_b{batch}" if model == "cnn" else f"resnet_train_b{batch}_32x32"
+                reps = max(5, args.reps // (4 if batch == 256 else 2))
+                ds, ts = [], []
+                for _ in range(max(1, args.rounds // 2)):
+                    ds.append(descent_one(args.descent, name, threads, reps, batch)[0])
+                    ts.append(torch_one(model, threads, reps, batch)[0])
+                rows[(model, batch, threads)] = (statistics.median(ds), statistics.median(ts))
+    return rows
+
+
+def print_workloads(rows, args):
+    import torch
+    print(f"# workloads, milliseconds, {args.threads} threads, median of {args.rounds} interleaved rounds; torch {torch.__version__}")
+    print("# ratio: of the two medians; paired: median over rounds of each round's ratio")
+    print(f"{'workload':36} {'Descent':>9} {'PyTorch':>9} {'ratio':>7} {'paired':>7}")
+    for k, (d, t, ratio, paired) in rows.items():
+        print(f"{k:36} {d:9.3f} {t:9.3f} {ratio:7.2f} {paired:7.2f}")
+
+
+def cpu_model():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def cpu_flags():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            return ", ".join(f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16") if f in flags)
+    return ""
+
+
+def report(args):
+    """Runs every suite and writes the generated part of BENCHMARKS.md and docs/benchmark-ratios.svg."""
+    import datetime, torch
+    work = workloads_suite(args)
+    print_workloads(work, args)
+    memory = memory_suite(args)
+    scaling = scaling_suite(args)
+    out = []
+    cmd = f"Scripts/bench_compare.py report --rounds {args.rounds} --reps {args.reps} --threads {args.threads}"
+    out.append(f"Measured {datetime.date.today().isoformat()} on **{cpu_model()}** ({os.cpu_count()} CPUs; {cpu_flags()}), "
+               f"{args.threads} threads, PyTorch {torch.__version__}, Descent at commit "
+               f"`{subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, cwd=ROOT).stdout.strip()}`. "
+               f"Reproduce: `swift build -c release && $(../shared/tools/torch-venv.sh) {cmd}`.")
+    out.append("")
+    out.append("### Every workload, side by side")
+    out.append("")
+    out.append(f"Median milliseconds over {args.rounds} rounds, each round running Descent's `descent bench workloads` and "
+               "PyTorch's `torch_reference.py` one after the other. Ratio: Descent time ÷ PyTorch time (below 1: Descent "
+               "faster); for the GFLOP/s rows PyTorch's rate ÷ Descent's, so that below 1 still means Descent faster. "
+               "Paired: the median over rounds of each round's ratio.")
+    out.append("")
+    out.append("| workload | Descent | PyTorch | ratio | paired |")
+    out.append("|---|---:|---:|---:|---:|")
+    for k, (d, t, ratio, paired) in work.items():
+        out.append(f"| `{k}` | {d:.3f} | {t:.3f} | {ratio:.2f} | {paired:.2f} |")
+    f32 = [v[2] for k, v in work.items() if "bf16" not in k and k != "sgemm_1024_ms"]
+    geo = statistics.geometric_mean(f32)
+    out.append("")
+    out.append(f"Geometric mean of the float32 ratios (sgemm counted once): **{geo:.2f}**.")
+    out.append("")
+    out.append("![ratios](docs/benchmark-ratios.svg)")
+    out.append("")
+    out.append("### Peak memory of the training workloads")
+    out.append("")
+    out.append("Maximum resident set size of a process that builds one workload and runs 10 timed steps after 5 "
+               "warm-up steps (getrusage's ru_maxrss), in MB. PyTorch's includes its libraries: `import torch` "
+               "alone reaches about half a gigabyte here.")
+    out.append("")
+    out.append("| workload | Descent MB | PyTorch MB | ratio |")
+    out.append("|---|---:|---:|---:|")
+    for k, (d, t) in memory.items():
+        out.append(f"| `{k}` | {d:.0f} | {t:.0f} | {d / t:.2f} |")
+    out.append("")
+    out.append("### Scaling with batch size and threads")
+    out.append("")
+    out.append("Milliseconds per training step, each measurement a process of its own (median of "
+               f"{max(1, args.rounds // 2)} alternating runs), and the per-sample time relative to batch 16 on the same "
+               "thread count (below 1: larger batches use the machine better).")
+    out.append("")
+    out.append("| model | batch | threads | Descent ms | PyTorch ms | ratio | Descent per sample vs b16 | PyTorch per sample vs b16 |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for (model, batch, threads), (d, t) in scaling.items():
+        d16, t16 = scaling[(model, 16, threads)]
+        out.append(f"| {model} | {batch} | {threads} | {d:.2f} | {t:.2f} | {d / t:.2f} | {d / batch / (d16 / 16):.2f} | {t / batch / (t16 / 16):.2f} |")
+    out.append("")
+    path = os.path.join(ROOT, "BENCHMARKS.md")
+    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n<!-- generated:begin -->\n<!-- generated:end -->\n"
+    begin, end = text.index("<!-- generated:begin -->"), text.index("<!-- generated:end -->")
+    text = text[:begin] + "<!-- generated:begin -->\n" + "\n".join(out) + "\n" + text[end:]
+    open(path, "w").write(text)
+    bars = [[k, v[2]] for k, v in work.items() if k != "sgemm_1024_ms"]
+    plot_input = os.path.join(ROOT, ".build", "benchmark-ratios.json")
+    json.dump(bars, open(plot_input, "w"))
+    subprocess.run([args.descent, "bench", "plot", "--input", plot_input, "--output", os.path.join(ROOT, "docs", "benchmark-ratios.svg"),
+                    "--title", f"Descent time ÷ PyTorch time, {args.threads} threads ({cpu_model()})", "--target", "0.8"], check=True)
+    print("wrote BENCHMARKS.md and docs/benchmark-ratios.svg")
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("suite", choices=["gemm", "workloads"])
+    p.add_argument("suite", choices=["gemm", "workloads", "memory", "scaling", "report"])
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--threads", type=int, default=2)
@@ -78,28 +246,19 @@ def main():
         sys.exit(f"{args.descent} not found: run `swift build -c release` first")
     forms = args.forms.split(",")
     ours, theirs = {}, {}
+    if args.suite == "report":
+        report(args)
+        return
+    if args.suite == "memory":
+        for k, (d, t) in memory_suite(args).items():
+            print(f"{k:36} Descent {d:7.0f} MB  PyTorch {t:7.0f} MB  ratio {d / t:.2f}")
+        return
+    if args.suite == "scaling":
+        for (model, batch, threads), (d, t) in scaling_suite(args).items():
+            print(f"{model:7} batch {batch:4} threads {threads}  Descent {d:9.2f} ms  PyTorch {t:9.2f} ms  ratio {d / t:.2f}")
+        return
     if args.suite == "workloads":
-        for _ in range(args.rounds):
-            for k, v in descent_workloads(args.descent, args.threads, args.reps).items():
-                ours.setdefault(k, []).append(v)
-            time.sleep(1)
-            for k, v in torch_workloads(args.threads, args.reps).items():
-                theirs.setdefault(k, []).append(v)
-            time.sleep(1)
-        import torch
-        print(f"# workloads, milliseconds, {args.threads} threads, median of {args.rounds} interleaved rounds; torch {torch.__version__}")
-        print("# ratio: of the two medians; paired: median over rounds of each round's ratio")
-        print(f"{'workload':36} {'Descent':>9} {'PyTorch':>9} {'ratio':>7} {'paired':>7}")
-        for k in theirs:
-            t = statistics.median(theirs[k])
-            if k not in ours:
-                print(f"{k:36} {'-':>9} {t:9.3f} {'n/a':>7}")
-                continue
-            d = statistics.median(ours[k])
-            flip = k.endswith("gflops")
-            ratio = t / d if flip else d / t
-            paired = statistics.median((b / a if flip else a / b) for a, b in zip(ours[k], theirs[k]))
-            print(f"{k:36} {d:9.3f} {t:9.3f} {ratio:7.2f} {paired:7.2f}")
+        print_workloads(workloads_suite(args), args)
         return
     for _ in range(args.rounds):
         for shape in SHAPES:

@@ -7,7 +7,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time Descent's kernels and workloads (compare with Scripts/bench_compare.py).",
-        subcommands: [Workloads.self, Gemm.self, BenchDistributed.self]
+        subcommands: [Workloads.self, Gemm.self, BenchDistributed.self, BenchPlot.self]
     )
 }
 
@@ -92,3 +92,13 @@ struct Gemm: ParsableCommand {
 }
 
 extension MatmulBackend: ExpressibleByArgument {}
+
+/// The process's memory as the kernel counts it.
+enum MemoryUsage {
+    /// Peak resident set size so far (getrusage's ru_maxrss), in bytes.
+    static var peakResidentBytes: Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss * 1024
+    }
+}

@@ -10,11 +10,16 @@ struct Workloads: ParsableCommand {
 
     @Option(help: "Timed repetitions per workload (median reported).") var reps = 30
     @Option(help: "Only workloads whose name contains this text.") var filter: String?
+    @Flag(help: "--filter names one workload exactly.") var exact = false
+    @Option(help: "Batch size of the MLP, CNN and ResNet steps (default: the reference's 64 and 32; names say which).")
+    var batchSize: Int?
+    @Flag(help: "Also report the process's peak resident memory (max_rss_mb).") var memory = false
     @Flag(help: "Print one JSON object instead of lines.") var json = false
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
         guard reps >= 1 else { throw ValidationError("--reps must be at least 1, got \(reps)") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
     }
 
     /// zero grads, forward (under bfloat16 autocast with `autocast`), cross-entropy, backward,
@@ -39,74 +44,101 @@ struct Workloads: ParsableCommand {
         try common.apply()
         Descent.manualSeed(0)
         var results: [(String, Double)] = []
-        func time(_ name: String, reps r: Int? = nil, warmup: Int = 5, _ body: () -> Void) {
-            if let filter, !name.contains(filter) { return }
-            results.append((name, medianMilliseconds(reps: r ?? reps, warmup: warmup, body)))
+        // A workload's data and model are made only when it is selected (so that a run of one
+        // workload holds only its own memory: Scripts/bench_compare.py memory).
+        func time(_ name: String, reps r: Int? = nil, warmup: Int = 5, _ setup: () -> () -> Void) {
+            if let filter, exact ? name != filter : !name.contains(filter) { return }
+            results.append((name, medianMilliseconds(reps: r ?? reps, warmup: warmup, setup())))
         }
+        // --batch-size: the MLP, CNN and ResNet steps at another batch (names say which).
+        let b64 = batchSize ?? 64, b32 = batchSize ?? 32
         let mlp = Sequential { Linear(784, 256); ReLU(); Linear(256, 256); ReLU(); Linear(256, 10) }
-        time("mlp_train_b64", Self.trainStep(mlp, Tensor.randn([64, 784]), Tensor.randint([64], high: 10)))
         let cnn = Self.cnn(batchNorm: false)
-        time("cnn_train_b64", Self.trainStep(cnn, Tensor.randn([64, 1, 28, 28]), Tensor.randint([64], high: 10)))
-        let cnnbn = Self.cnn(batchNorm: true)
-        time("cnn_bn_train_b64", Self.trainStep(cnnbn, Tensor.randn([64, 1, 28, 28]), Tensor.randint([64], high: 10)))
-
+        let resnet = BenchModels.resnet()
+        time("mlp_train_b\(b64)") { Self.trainStep(mlp, Tensor.randn([b64, 784]), Tensor.randint([b64], high: 10)) }
+        time("cnn_train_b\(b64)") { Self.trainStep(cnn, Tensor.randn([b64, 1, 28, 28]), Tensor.randint([b64], high: 10)) }
+        time("cnn_bn_train_b\(b64)") {
+            Self.trainStep(Self.cnn(batchNorm: true), Tensor.randn([b64, 1, 28, 28]), Tensor.randint([b64], high: 10))
+        }
         for (name, makeRNN) in [("lstm", { LSTM(64, 128, batchFirst: true) as RecurrentLayer }), ("gru", { GRU(64, 128, batchFirst: true) })] {
-            let rnn = makeRNN(), head = Linear(128, 1)
-            let x = Tensor.randn([32, 50, 64]), y = Tensor.randn([32, 1])
-            let opt = SGD(rnn.parameters() + head.parameters(), lr: 0.01)
             time("\(name)_train_s50_b32_h128") {
-                opt.zeroGrad()
-                // head(rnn(x)[0][:, -1])
-                mseLoss(head(rnn(x).select(dim: 1, index: -1)), y).backward()
-                opt.step()
+                let rnn = makeRNN(), head = Linear(128, 1)
+                let x = Tensor.randn([32, 50, 64]), y = Tensor.randn([32, 1])
+                let opt = SGD(rnn.parameters() + head.parameters(), lr: 0.01)
+                return {
+                    opt.zeroGrad()
+                    // head(rnn(x)[0][:, -1])
+                    mseLoss(head(rnn(x).select(dim: 1, index: -1)), y).backward()
+                    opt.step()
+                }
             }
         }
         let conv = Conv2d(64, 64, kernelSize: 3, padding: 1)
-        let x = Tensor.randn([16, 64, 32, 32]).requiringGrad()
         time("conv3x3_64_fwdbwd_b16_32x32", reps: max(10, reps / 3)) {
-            conv.zeroGrad(); x.grad = nil
-            conv(x).sum().backward()
+            let x = Tensor.randn([16, 64, 32, 32]).requiringGrad()
+            return {
+                conv.zeroGrad(); x.grad = nil
+                conv(x).sum().backward()
+            }
         }
-        let deconv = ConvTranspose2d(64, 32, kernelSize: 4, stride: 2, padding: 1)
-        let xd = Tensor.randn([16, 64, 16, 16]).requiringGrad()
         time("convT4x4s2_64to32_fwdbwd_b16_16x16", reps: max(10, reps / 3)) {
-            deconv.zeroGrad(); xd.grad = nil
-            deconv(xd).sum().backward()
+            let deconv = ConvTranspose2d(64, 32, kernelSize: 4, stride: 2, padding: 1)
+            let xd = Tensor.randn([16, 64, 16, 16]).requiringGrad()
+            return {
+                deconv.zeroGrad(); xd.grad = nil
+                deconv(xd).sum().backward()
+            }
         }
-        let bn = BatchNorm2d(64)
-        let xb = Tensor.randn([32, 64, 32, 32]).requiringGrad()
         time("bn2d_fwdbwd_32x64x32x32", reps: max(10, reps / 3)) {
-            bn.zeroGrad(); xb.grad = nil
-            bn(xb).sum().backward()
+            let bn = BatchNorm2d(64)
+            let xb = Tensor.randn([32, 64, 32, 32]).requiringGrad()
+            return {
+                bn.zeroGrad(); xb.grad = nil
+                bn(xb).sum().backward()
+            }
         }
-        let resnet = BenchModels.resnet()
-        let xr = Tensor.randn([32, 3, 32, 32]), yr = Tensor.randint([32], high: 10)
-        time("resnet_train_b32_32x32", reps: max(10, reps / 3), Self.trainStep(resnet, xr, yr))
+        time("resnet_train_b\(b32)_32x32", reps: max(10, reps / 3)) {
+            Self.trainStep(resnet, Tensor.randn([b32, 3, 32, 32]), Tensor.randint([b32], high: 10))
+        }
 
         // The same steps under bfloat16 autocast (the reference's autocast_step).
-        time("mlp_train_b64_bf16", Self.trainStep(mlp, Tensor.randn([64, 784]), Tensor.randint([64], high: 10), autocast: true))
-        time("cnn_train_b64_bf16", Self.trainStep(cnn, Tensor.randn([64, 1, 28, 28]), Tensor.randint([64], high: 10), autocast: true))
-        time("resnet_train_b32_32x32_bf16", reps: max(10, reps / 3), Self.trainStep(resnet, xr, yr, autocast: true))
+        time("mlp_train_b\(b64)_bf16") { Self.trainStep(mlp, Tensor.randn([b64, 784]), Tensor.randint([b64], high: 10), autocast: true) }
+        time("cnn_train_b\(b64)_bf16") {
+            Self.trainStep(cnn, Tensor.randn([b64, 1, 28, 28]), Tensor.randint([b64], high: 10), autocast: true)
+        }
+        time("resnet_train_b\(b32)_32x32_bf16", reps: max(10, reps / 3)) {
+            Self.trainStep(resnet, Tensor.randn([b32, 3, 32, 32]), Tensor.randint([b32], high: 10), autocast: true)
+        }
         time("conv3x3_64_fwdbwd_b16_32x32_bf16", reps: max(10, reps / 3)) {
-            conv.zeroGrad(); x.grad = nil
-            let y = withAutocast { conv(x) }
-            y.sum().backward()
+            let x = Tensor.randn([16, 64, 32, 32]).requiringGrad()
+            return {
+                conv.zeroGrad(); x.grad = nil
+                let y = withAutocast { conv(x) }
+                y.sum().backward()
+            }
         }
-        let a16 = Tensor.randn([1024, 1024]).to(.bfloat16), b16 = Tensor.randn([1024, 1024]).to(.bfloat16)
-        time("bgemm_1024_bf16_ms", reps: 20) { _ = a16.matmul(b16) }
-        if let ms = results.last(where: { $0.0 == "bgemm_1024_bf16_ms" })?.1 {
-            results.removeLast()
-            results.append(("bgemm_1024_bf16_gflops", 2 * pow(1024.0, 3) / (ms / 1e3) / 1e9))
+        time("bgemm_1024_bf16_gflops", reps: 20) {
+            let a16 = Tensor.randn([1024, 1024]).to(.bfloat16), b16 = Tensor.randn([1024, 1024]).to(.bfloat16)
+            return { _ = a16.matmul(b16) }
         }
-
-        cnn.eval()
-        let x1 = Tensor.randn([1, 1, 28, 28])
-        time("cnn_infer_b1", reps: 200 * (reps / 30 + 1), warmup: 20) { withNoGrad { _ = cnn(x1) } }
-        let a = Tensor.randn([1024, 1024]), b = Tensor.randn([1024, 1024])
-        time("sgemm_1024_ms", reps: 20) { _ = a.matmul(b) }
+        if let i = results.firstIndex(where: { $0.0 == "bgemm_1024_bf16_gflops" }) {
+            results[i].1 = 2 * pow(1024.0, 3) / (results[i].1 / 1e3) / 1e9
+        }
+        time("cnn_infer_b1", reps: 200, warmup: 20) {
+            let x1 = Tensor.randn([1, 1, 28, 28])
+            return {
+                cnn.eval()
+                withNoGrad { _ = cnn(x1) }
+            }
+        }
+        time("sgemm_1024_ms", reps: 20) {
+            let a = Tensor.randn([1024, 1024]), b = Tensor.randn([1024, 1024])
+            return { _ = a.matmul(b) }
+        }
         if let ms = results.last(where: { $0.0 == "sgemm_1024_ms" })?.1 {
             results.append(("sgemm_1024_gflops", 2 * pow(1024.0, 3) / (ms / 1e3) / 1e9))
         }
+        if memory { results.append(("max_rss_mb", Double(MemoryUsage.peakResidentBytes) / 1e6)) }
         if json {
             print("{" + results.map { "\"\($0.0)\": \(String(format: "%.4f", $0.1))" }.joined(separator: ", ") + "}")
         } else {
