@@ -269,19 +269,160 @@ DK_TARGET_AVX512 static void output_transform(const dk_conv_geometry *g, int64_t
     }
 }
 
+// The AVX2 forms (8 tiles a vector; no masked stores, which AMD's cores microcode).
+
+// Lanes k of an 8-float load starting at column s for which 0 ≤ s + k < w, as a load mask.
+DK_TARGET_AVX2 static inline __m256i columns_inside8(int64_t s, int64_t w) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    int64_t lo = s < 0 ? -s : 0, hi = w - s;
+    if (lo > 8) lo = 8;
+    if (hi > 8) hi = 8;
+    if (hi < 0) hi = 0;
+    return _mm256_and_si256(_mm256_cmpgt_epi32(lane, _mm256_set1_epi32((int)lo - 1)), _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), lane));
+}
+
+// The even (0xD8 after 0x88) or odd lanes of the 16 floats a, b, in order.
+#define EVEN8(a, b) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8))
+#define ODD8(a, b) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8))
+
+// As dk_winograd_input_transform, 8 tiles of one row of tiles a vector (twp is a multiple of 8).
+DK_TARGET_AVX2 static void input_transform_avx2(const dk_conv_geometry *g, int64_t cin, const float *x, wino_layout l,
+                                                int64_t th0, int64_t rows, float *V) {
+    int64_t T = rows * l.twp, HW = g->h * g->w;
+    for (int64_t t0 = 0; t0 < T; t0 += 8) {
+        int64_t r = t0 / l.twp, tw = t0 % l.twp, y0 = 2 * (th0 + r) - g->ph, s = 2 * tw - g->pw;
+        __m256i ma = columns_inside8(s, g->w), mb = columns_inside8(s + 8, g->w);
+        __m256i ma2 = columns_inside8(s + 2, g->w), mb2 = columns_inside8(s + 10, g->w);
+        int inside[4];
+        for (int i = 0; i < 4; i++) inside[i] = y0 + i >= 0 && y0 + i < g->h;
+        const float *p = x + y0 * g->w + s;  // only read through the masks
+        float *v = V + t0;
+        for (int64_t c = 0; c < cin; c++, p += HW, v += T) {
+            __m256 t[4][4];
+            for (int i = 0; i < 4; i++) {
+                const float *q = p + i * g->w;
+                __m256 a = _mm256_setzero_ps(), b = a, a2 = a, b2 = a;
+                if (inside[i]) {
+                    a = _mm256_maskload_ps(q, ma), b = _mm256_maskload_ps(q + 8, mb);
+                    a2 = _mm256_maskload_ps(q + 2, ma2), b2 = _mm256_maskload_ps(q + 10, mb2);
+                }
+                __m256 d0 = EVEN8(a, b), d1 = ODD8(a, b), d2 = EVEN8(a2, b2), d3 = ODD8(a2, b2);
+                t[i][0] = _mm256_sub_ps(d0, d2), t[i][1] = _mm256_add_ps(d1, d2);  // d·B
+                t[i][2] = _mm256_sub_ps(d2, d1), t[i][3] = _mm256_sub_ps(d1, d3);
+            }
+            for (int k = 0; k < 4; k++) {  // Bᵀ·(d·B)
+                _mm256_storeu_ps(v + (0 * 4 + k) * l.vs, _mm256_sub_ps(t[0][k], t[2][k]));
+                _mm256_storeu_ps(v + (1 * 4 + k) * l.vs, _mm256_add_ps(t[1][k], t[2][k]));
+                _mm256_storeu_ps(v + (2 * 4 + k) * l.vs, _mm256_sub_ps(t[2][k], t[1][k]));
+                _mm256_storeu_ps(v + (3 * 4 + k) * l.vs, _mm256_sub_ps(t[1][k], t[3][k]));
+            }
+        }
+    }
+}
+
+// m[r][0:8·n] = Σ_c u[c][r] · v[c][0:8·n] for 4 rows r (of the 8 a packed tile holds: u steps 8
+// a channel) and n = 1 or 2 vectors of tiles.
+DK_TARGET_AVX2 static inline void product_tile_avx2(int64_t cin, int64_t T, const float *u, const float *v, float *m, int n) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    for (int64_t c = 0; c < cin; c++, u += 8, v += T) {
+        __m256 b0 = _mm256_loadu_ps(v), b1 = n == 2 ? _mm256_loadu_ps(v + 8) : b0, s;
+#define ROW8(r, lo, hi)                 \
+    s = _mm256_broadcast_ss(u + r);     \
+    lo = _mm256_fmadd_ps(s, b0, lo);    \
+    if (n == 2) hi = _mm256_fmadd_ps(s, b1, hi);
+        ROW8(0, c00, c01) ROW8(1, c10, c11) ROW8(2, c20, c21) ROW8(3, c30, c31)
+#undef ROW8
+    }
+    __m256 lo[4] = {c00, c10, c20, c30}, hi[4] = {c01, c11, c21, c31};
+    for (int r = 0; r < 4; r++) {
+        _mm256_storeu_ps(m + r * T, lo[r]);
+        if (n == 2) _mm256_storeu_ps(m + r * T + 8, hi[r]);
+    }
+}
+
+DK_TARGET_AVX2 static void products_avx2(int64_t cin, int64_t cout, wino_layout l, int64_t T, const float *U, const float *V,
+                                         float *M) {
+    int64_t coutp = tile_rows(cout);
+    for (int xi = 0; xi < 16; xi++) {
+        const float *u = U + xi * coutp * cin, *v = V + xi * l.vs;
+        float *m = M + xi * m_plane(l, cout);
+        for (int64_t o0 = 0; o0 < coutp; o0 += 4) {
+            // Rows o0..o0+3: the first or second half of the packed tile of 8 at o0 / 8 · 8.
+            const float *uo = u + o0 / 8 * 8 * cin + o0 % 8;
+            int64_t t = 0;
+            for (; t + 16 <= T; t += 16) product_tile_avx2(cin, T, uo, v + t, m + o0 * T + t, 2);
+            if (t < T) product_tile_avx2(cin, T, uo, v + t, m + o0 * T + t, 1);
+        }
+    }
+}
+
+// As output_transform: 8 tiles give 16 outputs of each of two rows, interleaved by unpacks.
+DK_TARGET_AVX2 static void output_transform_avx2(const dk_conv_geometry *g, int64_t cout, const float *M, wino_layout l,
+                                                 int64_t th0, int64_t rows, const float *bias, float *out) {
+    int64_t T = rows * l.twp, xs = m_plane(l, cout), oh = g->oh, ow = g->ow;
+    for (int64_t o = 0; o < cout; o++) {
+        __m256 add = _mm256_set1_ps(bias ? bias[o] : 0.0f);
+        for (int64_t t0 = 0; t0 < T; t0 += 8) {
+            const float *m = M + o * T + t0;
+            __m256 s[4][2];
+            for (int i = 0; i < 4; i++) {  // m·A
+                __m256 m0 = _mm256_loadu_ps(m + (i * 4 + 0) * xs), m1 = _mm256_loadu_ps(m + (i * 4 + 1) * xs);
+                __m256 m2 = _mm256_loadu_ps(m + (i * 4 + 2) * xs), m3 = _mm256_loadu_ps(m + (i * 4 + 3) * xs);
+                s[i][0] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
+                s[i][1] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
+            }
+            int64_t x0 = 2 * (t0 % l.twp), y0 = 2 * (th0 + t0 / l.twp);
+            if (x0 >= ow) continue;
+            for (int a = 0; a < 2; a++) {  // Aᵀ·(m·A), row a of the tiles
+                if (y0 + a >= oh) break;
+                __m256 e, f;
+                if (a == 0) {
+                    e = _mm256_add_ps(_mm256_add_ps(s[0][0], s[1][0]), s[2][0]);
+                    f = _mm256_add_ps(_mm256_add_ps(s[0][1], s[1][1]), s[2][1]);
+                } else {
+                    e = _mm256_sub_ps(_mm256_sub_ps(s[1][0], s[2][0]), s[3][0]);
+                    f = _mm256_sub_ps(_mm256_sub_ps(s[1][1], s[2][1]), s[3][1]);
+                }
+                e = _mm256_add_ps(e, add), f = _mm256_add_ps(f, add);
+                __m256 lo = _mm256_unpacklo_ps(e, f), hi = _mm256_unpackhi_ps(e, f);
+                __m256 first = _mm256_permute2f128_ps(lo, hi, 0x20), second = _mm256_permute2f128_ps(lo, hi, 0x31);
+                float *d = out + (o * oh + y0 + a) * ow + x0;
+                if (x0 + 16 <= ow) {
+                    _mm256_storeu_ps(d, first);
+                    _mm256_storeu_ps(d + 8, second);
+                } else {
+                    float buffer[16];
+                    _mm256_storeu_ps(buffer, first);
+                    _mm256_storeu_ps(buffer + 8, second);
+                    for (int64_t k = 0; k < ow - x0; k++) d[k] = buffer[k];
+                }
+            }
+        }
+    }
+}
+#undef EVEN8
+#undef ODD8
+
 void dk_conv_winograd_part_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *up,
                                const float *bias, float *out, float *scratch, int64_t part, int64_t parts) {
     wino_layout l = dk_winograd_layout(g, cin, cout);
     float *V = dk_align64(scratch), *M = dk_align64(V + 16 * l.vs);
+    int avx512 = dk_cpu_has_avx512();
     // The part's rows of tiles, in whole vectors of rows.
     int64_t step = l.twp == 8 ? 2 : 1, vectors = (l.th + step - 1) / step;
     int64_t begin = vectors * part / parts * step, end = vectors * (part + 1) / parts * step;
     if (end > l.th) end = l.th;
     for (int64_t th0 = begin; th0 < end; th0 += l.rows) {
         int64_t rows = dk_winograd_chunk_rows(l, th0, end);
-        dk_winograd_input_transform(g, cin, x, l, th0, rows, V);
-        products(cin, cout, l, rows * l.twp, up, V, M);
-        output_transform(g, cout, M, l, th0, rows, bias, out);
+        if (avx512) {
+            dk_winograd_input_transform(g, cin, x, l, th0, rows, V);
+            products(cin, cout, l, rows * l.twp, up, V, M);
+            output_transform(g, cout, M, l, th0, rows, bias, out);
+        } else {
+            input_transform_avx2(g, cin, x, l, th0, rows, V);
+            products_avx2(cin, cout, l, rows * l.twp, up, V, M);
+            output_transform_avx2(g, cout, M, l, th0, rows, bias, out);
+        }
     }
 }
 #endif

@@ -51,6 +51,16 @@ extension Kernels {
         }
     }
 
+    /// Whether a convolution runs by Winograd's F(2×2, 3×3) on AVX2 (conv_winograd.c's AVX2 forms;
+    /// on AVX-512 the direct kernels run instead): float32, one group, a 3×3 stride-1 geometry
+    /// Winograd takes, with the BLAS or the built-in GEMM chosen automatically (an explicit
+    /// `.portable` backend turns it off). The weight gradient then takes the im2col path.
+    static func convolutionWinogradAVX2Applies(_ x: Tensor, _ g: ConvGeometry, groups: Int, outChannels: Int) -> Bool {
+        x.dtype == .float32 && MatmulBackend.resolved != .avx512 && MatmulBackend.current != .portable && dk_cpu_has_avx2() != 0
+            && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && groups == 1
+            && withUnsafePointer(to: g.cGeometry) { dk_conv_winograd_applies($0, Int64(g.c), Int64(outChannels)) != 0 }
+    }
+
     /// Whether a convolution with fewer images than threads runs by Winograd with the threads
     /// sharing each image (`convolutionWinogradPart`): the conditions of `convolutionDirectApplies`
     /// but for the image count, a geometry Winograd takes, and at least 512 output pixels in all

@@ -3,8 +3,9 @@ import Foundation
 
 // The convolution algorithms behind Ops/Convolution.swift, and the choice between them: float32
 // on AVX-512 by the direct kernels (Kernels/ConvDirect.swift: stride-1 convolution, with
-// Winograd's algorithm for 3×3 kernels; transposed convolution by stride phases), everything
-// else by im2col + GEMM; images spread over the thread pool (ConvPlan).
+// Winograd's algorithm for 3×3 kernels; transposed convolution by stride phases); on AVX2
+// Winograd for 3×3 stride-1 forward passes and input gradients; everything else by im2col +
+// GEMM; images spread over the thread pool (ConvPlan).
 
 extension Kernels {
     /// What a convolution's forward pass keeps for its backward.
@@ -14,6 +15,9 @@ extension Kernels {
         let g: ConvGeometry, groups: Int, outChannels: Int
         /// Whether the forward ran the direct kernel (the backward then does too).
         let direct: Bool
+        /// Whether the forward ran Winograd on AVX2 (the input gradient then does too, when its
+        /// geometry allows; the weight gradient takes the im2col path).
+        let winograd: Bool
         /// im2col columns per (image, group), kept for the weight gradient when not too large.
         let columns: ConvPlan.Slots
     }
@@ -34,9 +38,11 @@ extension Kernels {
         // Fewer images than threads: the threads share each image's rows of tiles (Winograd); the
         // backward then takes the im2col path.
         let shared = !direct && convolutionWinogradSharesImages(x, g, groups: groups, outChannels: o)
-        let keepColumns = !direct && !shared && weightGradient && n * groups * k * pixels * x.dtype.byteSize <= 128 << 20
+        // Without AVX-512: Winograd on AVX2 for the 3×3 stride-1 geometries it takes.
+        let winograd = !direct && !shared && convolutionWinogradAVX2Applies(x, g, groups: groups, outChannels: o)
+        let keepColumns = !direct && !shared && !winograd && weightGradient && n * groups * k * pixels * x.dtype.byteSize <= 128 << 20
         let saved = ConvPlan.Slots(count: keepColumns ? n * groups : 0)
-        let packed = direct || shared ? convolutionDirectWeights(wm, g, outChannels: o) : nil
+        let packed = direct || shared || winograd ? convolutionDirectWeights(wm, g, outChannels: o) : nil
         let biasData = bias?.contiguousData()
         if let packed, shared {
             let parts = Parallel.threads
@@ -60,8 +66,8 @@ extension Kernels {
                 }
             }
         }
-        if let biasData, !direct && !shared { addInPlace(out, biasData.reshape([1, o, 1, 1])) }
-        return (out, ConvolutionSaved(x: xd, w: wm, g: g, groups: groups, outChannels: o, direct: direct, columns: saved))
+        if let biasData, !direct && !shared && !winograd { addInPlace(out, biasData.reshape([1, o, 1, 1])) }
+        return (out, ConvolutionSaved(x: xd, w: wm, g: g, groups: groups, outChannels: o, direct: direct, winograd: winograd, columns: saved))
     }
 
     /// The input and weight gradients of `convolution2d` for the output gradient `gout`
@@ -74,10 +80,11 @@ extension Kernels {
         let gc = gout.contiguousData()
         // With stride 1, dx is the convolution of g with the flipped, transposed weight
         // (padded by k − 1 − p on the leading side, which may be negative).
-        let dx = needX ? (direct ? Tensor(uninitialized: xd.shape, dtype: xd.dtype) : Tensor.zeros(xd.shape, dtype: xd.dtype)) : nil
         let gT = ConvGeometry(n: n, c: o, h: g.oh, w: g.ow, kh: kh, kw: kw, sh: 1, sw: 1, padH: kh - 1 - g.padH,
                               padW: kw - 1 - g.padW, dh: 1, dw: 1, oh: h, ow: wd)
-        let wFlipped = needX && direct ? convolutionDirectWeights(wm, gT, outChannels: c, flipped: true) : nil
+        let flippedKernel = direct || (s.winograd && convolutionWinogradAVX2Applies(gc, gT, groups: 1, outChannels: c))
+        let dx = needX ? (flippedKernel ? Tensor(uninitialized: xd.shape, dtype: xd.dtype) : Tensor.zeros(xd.shape, dtype: xd.dtype)) : nil
+        let wFlipped = needX && flippedKernel ? convolutionDirectWeights(wm, gT, outChannels: c, flipped: true) : nil
         let partials = ConvPlan.WeightGradPartials(shape: [groups, k, og], dtype: wm.dtype)
         ConvPlan.forEachImageChunk(n, cost: 2 * o * k * pixels) { images in
             let dw = needW ? partials.accumulator(images.lowerBound) : nil

@@ -1,3 +1,4 @@
+import CDescentKernels
 import XCTest
 @testable import Descent
 
@@ -49,7 +50,9 @@ final class ConvolutionKernelTests: XCTestCase {
     /// padding 0, 1 and 2, an odd number of rows and columns (partial tiles), rows of tiles that
     /// leave a partial vector or fill two, rows of 7 or 8 tiles (two rows to a vector, with an odd
     /// number of rows: half a vector past the output; the weight gradient is then direct), and
-    /// output channels that leave a partial GEMM tile.
+    /// output channels that leave a partial GEMM tile. Without AVX-512 the same cases run the
+    /// AVX2 forms (forward and input gradient; 8 tiles to a vector, so rows of 7 or 8 tiles are
+    /// one vector each, and odd rows of tiles a vector past the output).
     func testWinogradKernelMatchesTheIm2colPath() {
         Descent.manualSeed(53)
         // (padding, height, width, input channels, output channels)
@@ -64,6 +67,9 @@ final class ConvolutionKernelTests: XCTestCase {
             let avx512 = MatmulBackend.resolved == .avx512
             XCTAssertEqual(Kernels.convolutionWinogradApplies(forward, outChannels: cout), avx512, "padding \(padding) size \(height)x\(width)")
             XCTAssertEqual(Kernels.convolutionWinogradApplies(inputGradient, outChannels: cin), avx512, "padding \(padding) size \(height)x\(width)")
+            let avx2 = !avx512 && MatmulBackend.current != .portable && dk_cpu_has_avx2() != 0
+            XCTAssertEqual(Kernels.convolutionWinogradAVX2Applies(inputs[0].float(), forward, groups: 1, outChannels: cout), avx2)
+            XCTAssertEqual(Kernels.convolutionWinogradAVX2Applies(inputs[0].float(), inputGradient, groups: 1, outChannels: cin), avx2)
             assertFloat32MatchesFloat64("padding \(padding) size \(height)x\(width) channels \(cin)→\(cout)", inputs) {
                 conv2d($0[0], $0[1], bias: $0[2], padding: .explicit(Size2(padding)))
             }
