@@ -119,7 +119,7 @@ def workloads_suite(args):
 
 def memory_suite(args):
     """Peak resident memory of each training workload, each alone in a process: {name: (Descent MB, PyTorch MB)}."""
-    rows = {}
+    rows = {"import": (0.0, torch_one("import", args.threads, 1)[1])}
     for workload, name in TRAINING:
         rows[name] = (descent_one(args.descent, name, args.threads, 10)[1], torch_one(workload, args.threads, 10)[1])
     return rows
@@ -197,21 +197,47 @@ def report(args):
     out.append("")
     out.append("![ratios](docs/benchmark-ratios.svg)")
     out.append("")
+    out.append("### The speed issue's targets, checked against this run")
+    out.append("")
+    out.append("| target | measured | met |")
+    out.append("|---|---|---|")
+    def target(text, measured, ok):
+        out.append(f"| {text} | {measured} | {'yes' if ok else '**no**'} |")
+    over = [f"`{k}` {v[2]:.2f}" for k, v in work.items() if "bf16" not in k and k != "sgemm_1024_ms" and v[2] > 0.8]
+    target("every float32 workload ≤ 0.8", "above: " + ", ".join(over) if over else "all", not over)
+    target("geometric mean ≤ 0.45", f"{geo:.2f}", geo <= 0.45)
+    for k, bound in (("mlp_train_b64", 0.5), ("cnn_infer_b1", 0.4)):
+        target(f"`{k}` ≤ {bound}", f"{work[k][2]:.2f}", work[k][2] <= bound)
+    bf = {k: v for k, v in work.items() if k.endswith("_bf16") or k == "bgemm_1024_bf16_gflops"}
+    over = [f"`{k}` {v[2]:.2f}" for k, v in bf.items() if k != "bgemm_1024_bf16_gflops" and v[2] > 0.7]
+    target("every `_bf16` workload ≤ 0.7 of PyTorch's autocast", "above: " + ", ".join(over) if over else "all", not over)
+    for k in ("cnn_train_b64", "resnet_train_b32_32x32", "conv3x3_64_fwdbwd_b16_32x32"):
+        f32, b16 = work[k][0], work[k + "_bf16"][0]
+        target(f"`{k}_bf16` faster than Descent's float32 step", f"{b16:.2f} ms against {f32:.2f} ms", b16 < f32)
+    target("bf16 GEMM 1024³ ≥ 1.0× PyTorch's", f"{1 / work['bgemm_1024_bf16_gflops'][2]:.0f}×", work["bgemm_1024_bf16_gflops"][2] <= 1)
+    target("sgemm 1024³ ≥ 1.0× PyTorch's", f"{1 / work['sgemm_1024_gflops'][2]:.2f}×", work["sgemm_1024_gflops"][2] <= 1)
+    over = [k for k, (d, t) in memory.items() if k != "import" and d > t]
+    target("peak memory of each training workload ≤ PyTorch's", "above: " + ", ".join(over) if over else "all below", not over)
+    out.append("")
     out.append("### Peak memory of the training workloads")
     out.append("")
-    out.append("Maximum resident set size of a process that builds one workload and runs 10 timed steps after 5 "
-               "warm-up steps (getrusage's ru_maxrss), in MB. PyTorch's includes its libraries: `import torch` "
-               "alone reaches about half a gigabyte here.")
+    out.append("Peak resident set size (VmHWM) of a process that builds one workload and runs 10 timed steps after 5 "
+               "warm-up steps, in MB. PyTorch's includes its libraries: `import torch` alone reaches about half a "
+               "gigabyte here.")
     out.append("")
-    out.append("| workload | Descent MB | PyTorch MB | ratio |")
-    out.append("|---|---:|---:|---:|")
+    base = memory["import"][1]
+    out.append(f"| workload | Descent MB | PyTorch MB | PyTorch above its {base:.0f} MB after import | ratio |")
+    out.append("|---|---:|---:|---:|---:|")
     for k, (d, t) in memory.items():
-        out.append(f"| `{k}` | {d:.0f} | {t:.0f} | {d / t:.2f} |")
+        if k != "import":
+            out.append(f"| `{k}` | {d:.0f} | {t:.0f} | {t - base:.0f} | {d / t:.2f} |")
     out.append("")
     out.append("### Scaling with batch size and threads")
     out.append("")
-    out.append("Milliseconds per training step, each measurement a process of its own (median of "
-               f"{max(1, args.rounds // 2)} alternating runs), and the per-sample time relative to batch 16 on the same "
+    runs = max(1, args.rounds // 2)
+    out.append("Milliseconds per training step, each measurement a process of its own ("
+               + ("one run each" if runs == 1 else f"median of {runs} alternating runs")
+               + "), and the per-sample time relative to batch 16 on the same "
                "thread count (below 1: larger batches use the machine better).")
     out.append("")
     out.append("| model | batch | threads | Descent ms | PyTorch ms | ratio | Descent per sample vs b16 | PyTorch per sample vs b16 |")
@@ -251,7 +277,7 @@ def main():
         return
     if args.suite == "memory":
         for k, (d, t) in memory_suite(args).items():
-            print(f"{k:36} Descent {d:7.0f} MB  PyTorch {t:7.0f} MB  ratio {d / t:.2f}")
+            print(f"{k:36} Descent {d:7.0f} MB  PyTorch {t:7.0f} MB  ratio {d / max(t, 1):.2f}")
         return
     if args.suite == "scaling":
         for (model, batch, threads), (d, t) in scaling_suite(args).items():

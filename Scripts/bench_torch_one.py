@@ -5,11 +5,12 @@ for peak memory (max RSS) and for batch-size and thread scaling (Scripts/bench_c
     python3 Scripts/bench_torch_one.py WORKLOAD THREADS REPS [BATCH]
 
 WORKLOAD is one of mlp, cnn, cnn_bn, lstm, gru, resnet, and mlp_bf16, cnn_bf16, resnet_bf16
-(bfloat16 autocast). The models, the step (`train_step`, `autocast_step`), the ResNet's `Block`
+(bfloat16 autocast); `import` reports the process with torch imported and nothing run. The models, the step (`train_step`, `autocast_step`), the ResNet's `Block`
 and `timeit` are the reference's own: its imports, function and class definitions and its model
-assignments are executed from its source, nothing else of it. Prints `median_ms max_rss_mb`.
+assignments are executed from its source, nothing else of it. Prints `median_ms peak_rss_mb`
+(VmHWM).
 """
-import ast, os, resource, sys
+import ast, os, sys
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 REFERENCE = os.path.join(ROOT, "..", "..", "shared", "bench", "torch_reference.py")
@@ -33,6 +34,10 @@ def main():
     torch.manual_seed(0)
     torch.set_num_threads(threads)
     base = name[:-5] if name.endswith("_bf16") else name
+    if base == "import":  # the baseline: torch imported, the reference's models built, no step run
+        hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+        print(f"0 {hwm * 1024 / 1e6:.1f}")
+        return
     step_of = ns["autocast_step"] if name.endswith("_bf16") else (lambda m, x, y: ns["train_step"](m, x, y, F.cross_entropy))
     if base in ("mlp", "cnn", "cnn_bn"):
         b = int(sys.argv[4]) if len(sys.argv) > 4 else 64
@@ -53,7 +58,9 @@ def main():
             F.mse_loss(head(rnn(x)[0][:, -1]), y).backward()
             opt.step()
     ms = ns["timeit"](step, reps=reps)
-    print(f"{ms:.4f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:.1f}")
+    # VmHWM: the peak of this program (ru_maxrss would include the parent's memory at the fork).
+    hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+    print(f"{ms:.4f} {hwm * 1024 / 1e6:.1f}")
 
 
 if __name__ == "__main__":
