@@ -55,8 +55,10 @@ public struct BarChart {
             let x0 = px(reference), x1 = px(bar.value)
             let fill = target.map { bar.value <= $0 ? "#4c9a5b" : "#e0833a" } ?? "#4878b0"
             out.append(##"<rect class="bar" x="\##(fmt(min(x0, x1)))" y="\##(fmt(y + 3))" width="\##(fmt(abs(x1 - x0)))" height="\##(fmt(barHeight - 6))" fill="\##(fill)"/>"##)
-            let anchor = x1 >= x0 ? "start" : "end", tx = x1 >= x0 ? x1 + 4 : x1 - 4
-            out.append(##"<text x="\##(fmt(tx))" y="\##(fmt(y + barHeight / 2 + 4))" text-anchor="\##(anchor)">\##(String(format: "%.2f", bar.value))</text>"##)
+            // The value beside the bar's end, or inside it (white) when the end is at the left edge.
+            let inside = x1 < x0 && x1 - 40 < left
+            let anchor = x1 >= x0 || inside ? "start" : "end", tx = x1 >= x0 || inside ? x1 + 4 : x1 - 4
+            out.append(##"<text x="\##(fmt(tx))" y="\##(fmt(y + barHeight / 2 + 4))" text-anchor="\##(anchor)"\##(inside ? " fill=\"white\"" : "")>\##(String(format: "%.2f", bar.value))</text>"##)
         }
         out.append(##"<line x1="\##(fmt(px(reference)))" y1="\##(fmt(top - 4))" x2="\##(fmt(px(reference)))" y2="\##(fmt(bottomY))" stroke="black"/>"##)
         if let target, target > 0 {
