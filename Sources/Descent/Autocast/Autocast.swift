@@ -24,6 +24,7 @@
 /// - Parameters:
 ///   - dtype: The lower precision: `.bfloat16` (the only one on the CPU, as in PyTorch).
 ///   - enabled: false runs `body` with autocast off (e.g. to turn it off inside a block).
+///   - body: The code to run in the scope; its result is returned.
 @discardableResult
 public func withAutocast<R>(_ dtype: DType = .bfloat16, enabled: Bool = true, _ body: () throws -> R) rethrows -> R {
     check(dtype == .bfloat16, "[withAutocast] the CPU autocast dtype is bfloat16, got \(dtype)")
