@@ -46,7 +46,7 @@ static inline void gate_products(const dk_recurrent_shape *s, int gates, const f
                                  int64_t j1, float *g, int accumulate) {
     int64_t B = s->batch, H = s->hidden, floats = dk_sgemm_packed_b_floats(H, H);
     for (int q = 0; q < gates; q++)
-        dk_sgemm_avx512_prepacked(B, H, H, h, H, packed + q * floats, j0, j1, g + q * H, gates * H, accumulate);
+        dk_sgemm_prepacked(B, H, H, h, H, packed + q * floats, j0, j1, g + q * H, gates * H, accumulate);
 }
 
 // dh[:, j0:j1] += dG · W_hh[:, j0:j1] (W_hh (gates·H, H) packed by dk_sgemm_pack_b): the gradient
@@ -54,7 +54,7 @@ static inline void gate_products(const dk_recurrent_shape *s, int gates, const f
 static inline void add_recurrent_gradient(const dk_recurrent_shape *s, int gates, const float *dG, const float *packed,
                                           int64_t j0, int64_t j1, float *dh) {
     int64_t B = s->batch, H = s->hidden;
-    dk_sgemm_avx512_prepacked(B, H, gates * H, dG, gates * H, packed, j0, j1, dh, H, 1);
+    dk_sgemm_prepacked(B, H, gates * H, dG, gates * H, packed, j0, j1, dh, H, 1);
 }
 
 // Runs one parallel phase per step: forward over the steps in processing order, with *t the

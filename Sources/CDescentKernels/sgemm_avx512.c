@@ -265,17 +265,6 @@ void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, co
     dk_parallel_for(job.parts, threads, task, &job);
 }
 
-int64_t dk_sgemm_packed_b_floats(int64_t K, int64_t N) { return K * ((N + NR - 1) / NR) * NR; }
-
-// The whole of B in the layout block() reads: the balanced KC blocks one after another, each
-// holding its 32-column panels.
-void dk_sgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst) {
-    if (K <= 0 || N <= 0) return;
-    int64_t kBlocks = (K + KC - 1) / KC, kcMax = (K + kBlocks - 1) / kBlocks, np = (N + NR - 1) / NR * NR;
-    for (int64_t p0 = 0; p0 < K; p0 += kcMax)
-        dk_sgemm_pack_panels(transB, B, ldb, p0, K - p0 < kcMax ? K - p0 : kcMax, 0, N, dst + p0 * np);
-}
-
 void dk_sgemm_avx512_prepacked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *packedB,
                                int64_t j0, int64_t j1, float *C, int64_t ldc, int accumulate) {
     if (M <= 0 || j1 <= j0) return;
@@ -285,16 +274,6 @@ void dk_sgemm_avx512_prepacked(int64_t M, int64_t N, int64_t K, const float *A, 
 }
 
 #else
-int64_t dk_sgemm_packed_b_floats(int64_t K, int64_t N) { (void)K; (void)N; abort(); }
-void dk_sgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst) {
-    (void)transB; (void)K; (void)N; (void)B; (void)ldb; (void)dst;
-    abort();
-}
-void dk_sgemm_avx512_prepacked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *packedB,
-                               int64_t j0, int64_t j1, float *C, int64_t ldc, int accumulate) {
-    (void)M; (void)N; (void)K; (void)A; (void)lda; (void)packedB; (void)j0; (void)j1; (void)C; (void)ldc; (void)accumulate;
-    abort();
-}
 int dk_sgemm_avx512_available(void) { return 0; }
 void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                      const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads) {

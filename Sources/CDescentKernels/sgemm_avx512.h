@@ -19,5 +19,8 @@ DK_TARGET_AVX512 void dk_sgemm_pack_a_rows(const float *A, int64_t lda, int64_t 
 /// p0..<p0+kc of B (stored transposed when transB), zero columns past nc.
 DK_TARGET_AVX512 void dk_sgemm_pack_panels(int transB, const float *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
                                            float *dst);
+/// C[:, j0:j1] (= or +=) A·B[:, j0:j1] with B packed by dk_sgemm_pack_b (see dk_sgemm_prepacked).
+void dk_sgemm_avx512_prepacked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *packedB,
+                               int64_t j0, int64_t j1, float *C, int64_t ldc, int accumulate);
 #endif
 #endif

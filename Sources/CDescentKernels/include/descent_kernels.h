@@ -80,15 +80,17 @@ int dk_sgemm_avx512_available(void);
 void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                      const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads);
 
+/// 1 when dk_sgemm_prepacked can run on this CPU (AVX-512, or AVX2 with FMA).
+int dk_sgemm_prepacked_available(void);
 /// Floats that dk_sgemm_pack_b writes for a K×N operand B.
 int64_t dk_sgemm_packed_b_floats(int64_t K, int64_t N);
-/// Packs all of op(B) (K×N) once, for products that reuse it (AVX-512 kernel only); dst
+/// Packs all of op(B) (K×N) once, for products that reuse it (dk_sgemm_prepacked); dst
 /// must be 64-byte aligned.
 void dk_sgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst);
 /// C[:, j0:j1] (= or +=) A·B[:, j0:j1] with B packed by dk_sgemm_pack_b; j0 a multiple of 32;
-/// C points at column 0. Runs on the calling thread.
-void dk_sgemm_avx512_prepacked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *packedB,
-                               int64_t j0, int64_t j1, float *C, int64_t ldc, int accumulate);
+/// C points at column 0. Runs on the calling thread, with AVX-512 or AVX2.
+void dk_sgemm_prepacked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *packedB,
+                        int64_t j0, int64_t j1, float *C, int64_t ldc, int accumulate);
 
 /// Fused LSTM cell over `rows` rows: gates (rows, 4h) i,f,g,o and c (rows, h) → out (rows, 2h) = [h' | c'].
 void dk_lstm_cell_f32(int64_t rows, int64_t h, const float *gates, const float *c, float *out);

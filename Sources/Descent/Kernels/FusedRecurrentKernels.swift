@@ -5,10 +5,11 @@ import CDescentKernels
 // the activated gates saved so that backward evaluates no exp, states written in place.
 // Ops/FusedRecurrentSequence.swift records them as primitives.
 extension Kernels {
-    /// Whether the fused sequence kernels can run `proj` on this machine (float32 with the
-    /// AVX-512 GEMM).
+    /// Whether the fused sequence kernels can run `proj` on this machine: float32, with the
+    /// AVX-512 GEMM, or with AVX2 unless the portable kernels are asked for.
     static func fusedSequenceApplies(_ proj: Tensor) -> Bool {
-        proj.dtype == .float32 && MatmulBackend.resolved == .avx512
+        proj.dtype == .float32
+            && (MatmulBackend.resolved == .avx512 || (MatmulBackend.current != .portable && dk_sgemm_prepacked_available() != 0))
     }
 
     /// The raw inputs of a fused sequence: contiguous copies and the kernel's description.

@@ -130,11 +130,12 @@ final class AutocastBehaviourTests: XCTestCase {
             XCTAssertTrue(isAutocastEnabled)
             withAutocast(enabled: false) { XCTAssertFalse(isAutocastEnabled) }
             XCTAssertTrue(isAutocastEnabled)
-            var other = true
-            let t = Thread { other = isAutocastEnabled }
+            final class Seen: @unchecked Sendable { var enabled = true }
+            let other = Seen()
+            let t = Thread { other.enabled = isAutocastEnabled }
             t.start()
             while !t.isFinished { usleep(1000) }
-            XCTAssertFalse(other, "another thread's setting")
+            XCTAssertFalse(other.enabled, "another thread's setting")
         }
         XCTAssertFalse(isAutocastEnabled)
         // Gradients are rounded to bfloat16 on their way back through the product, as PyTorch's

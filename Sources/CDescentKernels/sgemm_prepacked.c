@@ -1,0 +1,137 @@
+// Products with an operand B packed once and reused many times (the recurrent weights of the
+// fused sequence kernels, lstm_sequence.c and gru_sequence.c): B in the 32-column panels of the
+// AVX-512 GEMM, multiplied by that GEMM's micro-kernel on CPUs with AVX-512, else by a 6×16
+// AVX2 micro-kernel that reads each 32-column panel as two 16-column halves. The packed layout
+// is the same on both, so the fused kernels do not depend on which one runs.
+#include "descent_kernels.h"
+#include <stdlib.h>
+#include <string.h>
+
+#include "sgemm_avx512.h"
+#include "simd.h"
+
+#ifdef DK_X86
+
+int dk_sgemm_prepacked_available(void) { return dk_simd_level() >= 1; }
+
+int64_t dk_sgemm_packed_b_floats(int64_t K, int64_t N) { return K * ((N + NR - 1) / NR) * NR; }
+
+// Packs B (k in p0..<p0+kc, all N columns) into 32-column panels dst[panel][k][j], zero columns
+// past N, without AVX-512 (the operand is packed once per sequence: plain loops suffice).
+static void pack_panels_portable(int transB, const float *B, int64_t ldb, int64_t p0, int64_t kc, int64_t N, float *dst) {
+    for (int64_t jr = 0; jr < N; jr += NR) {
+        float *d = dst + jr * kc;
+        for (int64_t k = 0; k < kc; k++)
+            for (int64_t j = 0; j < NR; j++) {
+                int64_t c = jr + j, r = p0 + k;
+                d[k * NR + j] = c < N ? (transB ? B[c * ldb + r] : B[r * ldb + c]) : 0.0f;
+            }
+    }
+}
+
+// The whole of B: the balanced KC blocks one after another, each holding its 32-column panels
+// (the layout the AVX-512 GEMM's block() reads, and prepacked_avx2 below).
+void dk_sgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst) {
+    if (K <= 0 || N <= 0) return;
+    int64_t kBlocks = (K + KC - 1) / KC, kcMax = (K + kBlocks - 1) / kBlocks, np = (N + NR - 1) / NR * NR;
+    for (int64_t p0 = 0; p0 < K; p0 += kcMax) {
+        int64_t kc = K - p0 < kcMax ? K - p0 : kcMax;
+        if (dk_simd_level() == 2) dk_sgemm_pack_panels(transB, B, ldb, p0, kc, 0, N, dst + p0 * np);
+        else pack_panels_portable(transB, B, ldb, p0, kc, N, dst + p0 * np);
+    }
+}
+
+#define MR2 6   // rows of the AVX2 tile
+#define NR2 16  // its columns: half a packed panel
+
+// row[0:nv] (= or +=) the 16 lanes of lo, hi (nv ≤ 16).
+DK_TARGET_AVX2 static inline void store_row(float *row, int64_t nv, __m256 lo, __m256 hi, int accumulate) {
+    if (nv == NR2) {
+        if (accumulate) {
+            lo = _mm256_add_ps(lo, _mm256_loadu_ps(row));
+            hi = _mm256_add_ps(hi, _mm256_loadu_ps(row + 8));
+        }
+        _mm256_storeu_ps(row, lo);
+        _mm256_storeu_ps(row + 8, hi);
+        return;
+    }
+    float tile[NR2];
+    _mm256_storeu_ps(tile, lo);
+    _mm256_storeu_ps(tile + 8, hi);
+    for (int64_t j = 0; j < nv; j++) row[j] = accumulate ? row[j] + tile[j] : tile[j];
+}
+
+// C[0:mr, 0:nv] (= or +=) A (6 rows, lda apart, read in place) · B (kc rows of 16, NR apart).
+// Rows past mr repeat the last row (computed, not stored); columns past nv are the panel's zero
+// padding, kept in registers (AVX2's masked stores are microcoded on AMD: a partial tile goes
+// through a buffer instead).
+DK_TARGET_AVX2 static void micro_6x16(int64_t kc, const float *a, int64_t lda, int64_t mr, const float *restrict b,
+                                      float *restrict c, int64_t ldc, int64_t nv, int accumulate) {
+    const float *r0 = a, *r1 = a + (mr > 1 ? 1 : 0) * lda, *r2 = a + (mr > 2 ? 2 : mr - 1) * lda;
+    const float *r3 = a + (mr > 3 ? 3 : mr - 1) * lda, *r4 = a + (mr > 4 ? 4 : mr - 1) * lda;
+    const float *r5 = a + (mr > 5 ? 5 : mr - 1) * lda;
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    for (int64_t k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), x;
+#define ROW(r, lo, hi)                     \
+    x = _mm256_broadcast_ss(r + k);        \
+    lo = _mm256_fmadd_ps(x, b0, lo);       \
+    hi = _mm256_fmadd_ps(x, b1, hi);
+        ROW(r0, c00, c01) ROW(r1, c10, c11) ROW(r2, c20, c21) ROW(r3, c30, c31) ROW(r4, c40, c41) ROW(r5, c50, c51)
+#undef ROW
+        b += NR;
+    }
+    // Stored row by row with the accumulators named (an array of them, indexed by r, made the
+    // compiler spill accumulators inside the loop above).
+    store_row(c, nv, c00, c01, accumulate);
+    if (mr > 1) store_row(c + ldc, nv, c10, c11, accumulate);
+    if (mr > 2) store_row(c + 2 * ldc, nv, c20, c21, accumulate);
+    if (mr > 3) store_row(c + 3 * ldc, nv, c30, c31, accumulate);
+    if (mr > 4) store_row(c + 4 * ldc, nv, c40, c41, accumulate);
+    if (mr > 5) store_row(c + 5 * ldc, nv, c50, c51, accumulate);
+}
+
+// C[:, j0:j1] (= or +=) A·B[:, j0:j1] on AVX2, B packed by dk_sgemm_pack_b.
+DK_TARGET_AVX2 static void prepacked_avx2(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *packedB,
+                                          int64_t j0, int64_t j1, float *C, int64_t ldc, int accumulate) {
+    if (K == 0) {
+        if (!accumulate)
+            for (int64_t i = 0; i < M; i++) memset(C + i * ldc + j0, 0, sizeof(float) * (size_t)(j1 - j0));
+        return;
+    }
+    int64_t kBlocks = (K + KC - 1) / KC, kcMax = (K + kBlocks - 1) / kBlocks, np = (N + NR - 1) / NR * NR;
+    for (int64_t p0 = 0; p0 < K; p0 += kcMax) {
+        int64_t kc = K - p0 < kcMax ? K - p0 : kcMax;
+        int acc = p0 > 0 || accumulate;
+        for (int64_t jc = j0; jc < j1; jc += NR2) {
+            int64_t nv = j1 - jc < NR2 ? j1 - jc : NR2;
+            // Column jc lies in panel jc / NR, at half (jc % NR) / NR2 of it.
+            const float *b = packedB + p0 * np + (jc / NR) * NR * kc + jc % NR;
+            for (int64_t i = 0; i < M; i += MR2)
+                micro_6x16(kc, A + i * lda + p0, lda, M - i < MR2 ? M - i : MR2, b, C + i * ldc + jc, ldc, nv, acc);
+        }
+    }
+}
+
+void dk_sgemm_prepacked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *packedB, int64_t j0,
+                        int64_t j1, float *C, int64_t ldc, int accumulate) {
+    if (M <= 0 || j1 <= j0) return;
+    if (dk_simd_level() == 2) dk_sgemm_avx512_prepacked(M, N, K, A, lda, packedB, j0, j1, C, ldc, accumulate);
+    else prepacked_avx2(M, N, K, A, lda, packedB, j0, j1, C, ldc, accumulate);
+}
+
+#else
+int dk_sgemm_prepacked_available(void) { return 0; }
+int64_t dk_sgemm_packed_b_floats(int64_t K, int64_t N) { (void)K; (void)N; abort(); }
+void dk_sgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst) {
+    (void)transB; (void)K; (void)N; (void)B; (void)ldb; (void)dst;
+    abort();
+}
+void dk_sgemm_prepacked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *packedB, int64_t j0,
+                        int64_t j1, float *C, int64_t ldc, int accumulate) {
+    (void)M; (void)N; (void)K; (void)A; (void)lda; (void)packedB; (void)j0; (void)j1; (void)C; (void)ldc; (void)accumulate;
+    abort();
+}
+#endif
