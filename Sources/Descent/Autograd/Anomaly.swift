@@ -66,11 +66,16 @@ public var isAnomalyDetectionEnabled: Bool { ThreadState.current.detectAnomaly }
 /// The call stack at an op's creation, kept by the op's node while anomaly detection is on and
 /// turned into a source location only when it is reported.
 final class CallSite {
+    /// The innermost module whose forward was running (its type name), if any.
+    let module: String?
     #if canImport(Runtime)
     let backtrace: Backtrace?
-    init() { backtrace = try? Backtrace.capture(limit: 48) }
+    init() {
+        module = ThreadState.current.modules.last
+        backtrace = try? Backtrace.capture(limit: 48)
+    }
     #else
-    init() {}
+    init() { module = ThreadState.current.modules.last }
     #endif
 
     /// The first frame outside Descent's own sources (the program's call of the op), as
@@ -82,12 +87,19 @@ final class CallSite {
         func inLibrary(_ s: SymbolicatedBacktrace.Symbol) -> Bool {
             if let path = s.sourceLocation?.path { return path.contains("/Sources/Descent/") }
             return s.name.contains("Descent.") && !s.name.contains("DescentCLI") || s.name.hasPrefix("Runtime.")
+                || s.name.hasPrefix("CallSite.")
         }
-        let outside = symbols.filter { !inLibrary($0) && $0.sourceLocation != nil }
-        // The layer whose forward made the op, when a layer did.
-        let layer = symbols.first { $0.sourceLocation?.path.contains("/Sources/Descent/NN/") == true && $0.name.contains("forward") }
+        // A frame with a real line of a source file (an optimized build also names frames
+        // "<compiler-generated>:0", such as this class's allocating initializer).
+        func hasSource(_ s: SymbolicatedBacktrace.Symbol) -> Bool {
+            guard let at = s.sourceLocation else { return false }
+            return at.line > 0 && !at.path.hasPrefix("<")
+        }
+        let outside = symbols.filter { !inLibrary($0) && hasSource($0) }
         if let user = outside.first, let at = user.sourceLocation {
-            return "\(URL(fileURLWithPath: at.path).lastPathComponent):\(at.line) in \(user.name)" + (layer.map { ", inside \($0.name)" } ?? "")
+            // The layer whose forward made the op, unless the program's own frame is that forward.
+            let layer = module.map { "\($0).forward(_:)" }.flatMap { user.name.hasSuffix($0) ? nil : $0 }
+            return "\(URL(fileURLWithPath: at.path).lastPathComponent):\(at.line) in \(user.name)" + (layer.map { ", inside \($0)" } ?? "")
         }
         return symbols.first { !inLibrary($0) && !$0.name.isEmpty }.map(\.name)
         #else

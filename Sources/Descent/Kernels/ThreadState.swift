@@ -16,6 +16,10 @@ final class ThreadState {
     /// Inside `withAutocast`: products take bfloat16 operands.
     var autocast = false
     var firstAnomaly: AnomalyError?
+    /// While anomaly detection is on: the modules whose forward is running, innermost last
+    /// (their type names), so that an op's report names its layer in optimized builds too,
+    /// where a layer's frame can be gone from the call stack.
+    var modules: [String] = []
     /// Callbacks to run when the backward pass in progress ends (Autograd.queueCallback).
     var backwardCallbacks: [() -> Void] = []
 

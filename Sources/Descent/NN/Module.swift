@@ -37,7 +37,13 @@ open class Module: CustomStringConvertible {
     }
 
     /// Runs `forward`.
-    public func callAsFunction(_ input: Tensor) -> Tensor { forward(input) }
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        let state = ThreadState.current
+        guard state.detectAnomaly else { return forward(input) }
+        state.modules.append(String(describing: type(of: self)))
+        defer { state.modules.removeLast() }
+        return forward(input)
+    }
 
     // MARK: Registration
 

@@ -45,6 +45,20 @@ final class AnomalyTests: XCTestCase {
         XCTAssertEqual(found.what, "input 0, which was made outside the recorded graph")
     }
 
+    /// An op made inside a layer's forward names the layer (the innermost module running), in
+    /// optimized builds too, where the layer's own frame may be gone from the call stack.
+    func testReportNamesTheLayer() throws {
+        let fc = Linear(2, 1)
+        withNoGrad { fc.weight.fill(10) }
+        let model = Sequential([fc]), x = Tensor.full([1, 2], 1e38)
+        let line = #line + 1
+        let found = try XCTUnwrap(anomaly { _ = model(x).sum() })
+        XCTAssertEqual(found.op, "MmBackward")
+        XCTAssertEqual(found.what, "its output")
+        XCTAssertTrue(found.location?.hasPrefix("AnomalyTests.swift:\(line) ") == true, "\(found.location ?? "nil")")
+        XCTAssertTrue(found.location?.hasSuffix(", inside Linear.forward(_:)") == true, "\(found.location ?? "nil")")
+    }
+
     /// Finite work passes through and returns its value; the mode ends with the scope; without
     /// the scope nothing is checked.
     func testFiniteWorkAndScope() throws {
