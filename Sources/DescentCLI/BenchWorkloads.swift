@@ -20,6 +20,7 @@ struct Workloads: ParsableCommand {
     func validate() throws {
         guard reps >= 1 else { throw ValidationError("--reps must be at least 1, got \(reps)") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if exact && filter == nil { throw ValidationError("--exact needs --filter with a workload's name") }
     }
 
     /// zero grads, forward (under bfloat16 autocast with `autocast`), cross-entropy, backward,
@@ -46,8 +47,9 @@ struct Workloads: ParsableCommand {
         var results: [(String, Double)] = []
         // A workload's data and model are made only when it is selected (so that a run of one
         // workload holds only its own memory: Scripts/bench_compare.py memory).
-        var cpuWarm = false
+        var cpuWarm = false, names: [String] = []
         func time(_ name: String, reps r: Int? = nil, warmup: Int = 5, _ setup: () -> () -> Void) {
+            names.append(name)
             if let filter, exact ? name != filter : !name.contains(filter) { return }
             let body = setup()
             if !cpuWarm {
@@ -146,6 +148,9 @@ struct Workloads: ParsableCommand {
         }
         if let ms = results.last(where: { $0.0 == "sgemm_1024_ms" })?.1 {
             results.append(("sgemm_1024_gflops", 2 * pow(1024.0, 3) / (ms / 1e3) / 1e9))
+        }
+        if let filter, results.isEmpty {
+            throw ValidationError("no workload \(exact ? "is named" : "contains") '\(filter)'; the workloads: \(names.joined(separator: ", "))")
         }
         if memory { results.append(("max_rss_mb", Double(MemoryUsage.peakResidentBytes) / 1e6)) }
         if json {
