@@ -767,6 +767,20 @@ def autocast():
     case("gru", "nn.GRU(8, 16, batch_first=True), products under autocast step by step",
          nn.GRU(8, 16, batch_first=True), r(3, 6, 8), run=gru_steps)
     case("cnn", "cnn_model() (BatchNorm in training mode)", cnn_model(), r(4, 1, 8, 8))
+    # A weight used twice in one autocast region: PyTorch casts it to bfloat16 once (its autocast
+    # cache) and the two uses' gradients (1 and 1 + 2^-7) meet in that copy's gradient, which is
+    # rounded: 2 + 2^-7 is a tie between two bfloat16 values and goes to the even one, 2. A cast
+    # per use would give each use's gradient its own float32 weight gradient: 2 + 2^-7.
+    lin = nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        lin.weight.fill_(1.0)
+    xs = torch.tensor([[1.0], [1.0 + 2 ** -7]])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = lin(xs[0:1]).float() + lin(xs[1:2]).float()
+    y.sum().backward()
+    b.tensors["shared_weight/x"] = xs
+    b.tensors["shared_weight/weight_grad"] = lin.weight.grad.detach().clone()
+    b.meta["shared_weight"] = "nn.Linear(1, 1, bias=False), weight 1, applied to 1 and 1 + 2^-7 in one autocast region"
     b.save("autocast.safetensors")
 
 

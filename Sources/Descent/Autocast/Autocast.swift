@@ -11,6 +11,12 @@
 // same way (PyTorch's gradients of bf16 tensors are bf16). On this CPU path the rounded values
 // are kept in float32 storage and the float32 kernels do the arithmetic (the float32
 // emulation); the roundings are one pass each over the operands and the result.
+//
+// As PyTorch does, the rounded copy of a weight (a leaf tensor that requires a gradient) is made
+// once per autocast region and reused by every product in it — a recurrent layer's W_hh at every
+// time step — so the weight's gradient is the sum of every use's, rounded once. The copies are
+// dropped when the region ends: a weight changed inside the region (an optimizer step) is not
+// seen by later products in it, so step the optimizer after the block.
 
 /// Runs `body` with autocast on: inside, products take bfloat16 operands with float32
 /// accumulation (see the module documentation above); the setting is the calling thread's, as
@@ -31,7 +37,10 @@ public func withAutocast<R>(_ dtype: DType = .bfloat16, enabled: Bool = true, _ 
     let state = ThreadState.current
     let previous = state.autocast
     state.autocast = enabled
-    defer { state.autocast = previous }
+    defer {
+        state.autocast = previous
+        if !previous { state.autocastCache.removeAll() }
+    }
     return try body()
 }
 
@@ -48,7 +57,19 @@ enum Autocast {
         guard state.autocast, operands.allSatisfy({ $0 == nil || $0!.dtype == .float32 }) else { return nil }
         state.autocast = false
         defer { state.autocast = true }
-        return body(operands.map { $0?.bfloat16Rounded() }).bfloat16Rounded()
+        return body(operands.map { $0.map { rounded($0, state) } }).bfloat16Rounded()
+    }
+
+    /// `t` rounded to bfloat16 values; for a weight (a leaf that requires a gradient, with grad
+    /// mode on) the copy made at its first use in this autocast region.
+    static func rounded(_ t: Tensor, _ state: ThreadState) -> Tensor {
+        guard t.isLeaf, t.requiresGrad, state.gradEnabled else { return t.bfloat16Rounded() }
+        let key = ObjectIdentifier(t)
+        if let hit = state.autocastCache[key] { return hit.rounded }
+        let copy = t.bfloat16Rounded()
+        // The source is kept too, so that its identifier is not reused while the entry lives.
+        state.autocastCache[key] = (t, copy)
+        return copy
     }
 
     /// Runs `body` with autocast off (the backward pass).

@@ -15,6 +15,9 @@ final class ThreadState {
     var detectAnomaly = false
     /// Inside `withAutocast`: products take bfloat16 operands.
     var autocast = false
+    /// Inside `withAutocast`: the bfloat16-rounded copy of each leaf tensor that requires a
+    /// gradient (a weight), made at its first use in the region (Autocast.rounded).
+    var autocastCache: [ObjectIdentifier: (source: Tensor, rounded: Tensor)] = [:]
     var firstAnomaly: AnomalyError?
     /// While anomaly detection is on: the modules whose forward is running, innermost last
     /// (their type names), so that an op's report names its layer in optimized builds too,

@@ -110,6 +110,22 @@ final class AutocastTests: XCTestCase {
 
 /// What autocast changes and what it leaves alone, and training under it.
 final class AutocastBehaviourTests: XCTestCase {
+    /// A weight used twice in one region is rounded to bfloat16 once, as PyTorch's autocast cache
+    /// does: the uses' gradients (1 and 1 + 2⁻⁷) are summed and rounded together (to 2, as
+    /// PyTorch gives: `shared_weight` in autocast.safetensors); rounded per use they would give
+    /// 2 + 2⁻⁷. A new region makes a new copy: the weight changed between regions is seen.
+    func testAWeightIsRoundedOncePerRegion() throws {
+        let fixture = try Fixtures.load("autocast.safetensors")
+        let xs = try XCTUnwrap(fixture["shared_weight/x"]), expected = try XCTUnwrap(fixture["shared_weight/weight_grad"])
+        let fc = Linear(1, 1, bias: false)
+        withNoGrad { fc.weight.fill(1) }
+        let y = withAutocast { fc(xs.narrow(dim: 0, start: 0, length: 1)) + fc(xs.narrow(dim: 0, start: 1, length: 1)) }
+        y.sum().backward()
+        XCTAssertEqual(fc.weight.grad!.scalars, expected.scalars)
+        withNoGrad { fc.weight.fill(3) }
+        XCTAssertEqual(withAutocast { fc(xs.narrow(dim: 0, start: 0, length: 1)) }.scalars, [3])
+    }
+
     /// 1 + 2⁻¹⁰ is not a bfloat16 (7 mantissa bits): under autocast it is multiplied as 1.
     func testProductsRoundTheirOperandsAndResult() {
         let a = Tensor([[1 + 0x1p-10, 3]]), b = Tensor([[1], [0x1p-12]])
