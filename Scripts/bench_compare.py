@@ -203,8 +203,9 @@ def report(args):
     out.append("|---|---|---|")
     def target(text, measured, ok):
         out.append(f"| {text} | {measured} | {'yes' if ok else '**no**'} |")
-    over = [f"`{k}` {v[2]:.2f}" for k, v in work.items() if "bf16" not in k and k != "sgemm_1024_ms" and v[2] > 0.8]
-    target("every float32 workload ≤ 0.8", "above: " + ", ".join(over) if over else "all", not over)
+    # sgemm has a target of its own (≥ 1.0× PyTorch's rate, below).
+    over = [f"`{k}` {v[2]:.2f}" for k, v in work.items() if "bf16" not in k and not k.startswith("sgemm_") and v[2] > 0.8]
+    target("every float32 workload ≤ 0.8 (sgemm: its own target below)", "above: " + ", ".join(over) if over else "all", not over)
     target("geometric mean ≤ 0.45", f"{geo:.2f}", geo <= 0.45)
     for k, bound in (("mlp_train_b64", 0.5), ("cnn_infer_b1", 0.4)):
         target(f"`{k}` ≤ {bound}", f"{work[k][2]:.2f}", work[k][2] <= bound)
