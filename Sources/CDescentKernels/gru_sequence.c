@@ -1,9 +1,9 @@
-// A whole GRU layer-direction in float32 on the AVX-512 GEMM, built like lstm_sequence.c: one
-// parallel phase per step, each thread owning a range of hidden units (whole 32-column panels)
-// for which it forms the three gate columns of h·W_hhᵀ (W_hh packed once per sequence) and the
-// cell. PyTorch's formula: r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r·gh_n),
-// h' = (1 − z)·n + z·h, with gh = h·W_hhᵀ + b_hh. The forward keeps r, z, n and gh_n, so the
-// backward evaluates no exp. See Ops/FusedRecurrentSequence.swift for the primitive.
+// A whole GRU layer-direction in float32 on the prepacked GEMM (AVX-512 or AVX2), built like
+// lstm_sequence.c: one parallel phase per step, each thread owning a range of hidden units (whole
+// 32-column panels) for which it forms the three gate columns of h·W_hhᵀ (W_hh packed once per
+// sequence) and the cell. PyTorch's formula: r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n
+// + r·gh_n), h' = (1 − z)·n + z·h, with gh = h·W_hhᵀ + b_hh. The forward keeps r, z, n and gh_n, so
+// the backward evaluates no exp. See Ops/FusedRecurrentSequence.swift for the primitive.
 #include "descent_kernels.h"
 #include <stdlib.h>
 #include <string.h>

@@ -1,11 +1,12 @@
-// A whole LSTM layer-direction in float32 on the AVX-512 GEMM: the time loop runs here, one
-// parallel phase per step. Each thread owns a range of hidden units (whole 32-column panels) and
-// does, for its units, the four gate columns of h·W_hhᵀ (W_hh packed once per sequence) and the
-// cell; the end of the phase is the only synchronisation a step needs. Backward mirrors it:
-// each thread forms its units' columns of dh = dG·W_hh and then their cell gradient.
-// The forward saves the activated gates, tanh(c') and the states entering each step, so the
-// backward evaluates no exp. Gate layout as PyTorch stacks them: i, f, g, o.
-// See Ops/FusedRecurrentSequence.swift for the primitive; Ops/RecurrentSequence.swift is its oracle.
+// A whole LSTM layer-direction in float32 on the prepacked GEMM (AVX-512 or AVX2,
+// sgemm_prepacked.c): the time loop runs here, one parallel phase per step. Each thread owns a
+// range of hidden units (whole 32-column panels) and does, for its units, the four gate columns of
+// h·W_hhᵀ (W_hh packed once per sequence) and the cell; the end of the phase is the only
+// synchronisation a step needs. Backward mirrors it: each thread forms its units' columns of dh =
+// dG·W_hh and then their cell gradient. The forward saves the activated gates, tanh(c') and the
+// states entering each step, so the backward evaluates no exp. Gate layout as PyTorch stacks them:
+// i, f, g, o. See Ops/FusedRecurrentSequence.swift for the primitive; Ops/RecurrentSequence.swift
+// is its oracle.
 #include "descent_kernels.h"
 #include <stdlib.h>
 #include <string.h>

@@ -1,9 +1,10 @@
-// The fast path of the recurrent layers: whole float32 LSTM and GRU layer-directions as
-// primitives whose time loop runs in C (Kernels/FusedRecurrent.swift), used when the AVX-512
-// GEMM runs. The reference they are kept equal to is the step-by-step composite
-// (`recurrentDirectionReference` in Functional/Recurrent.swift), with `recurrentSequence`
-// (Ops/RecurrentSequence.swift: float64 and other CPUs) between them; RecurrentTests compares
-// all three, outputs and every gradient, and the fixtures tie them to PyTorch.
+// The fast path of the recurrent layers: whole float32 LSTM and GRU layer-directions as primitives
+// whose time loop runs in C (Kernels/FusedRecurrentKernels.swift), used on CPUs with AVX-512 or
+// AVX2 unless the portable kernels are asked for. The reference they are kept equal to is the
+// step-by-step composite (`recurrentDirectionReference` in Functional/Recurrent.swift), with
+// `recurrentSequence` (Ops/RecurrentSequence.swift: float64 and other CPUs) between them;
+// RecurrentTests compares all three, outputs and every gradient, and the fixtures tie them to
+// PyTorch.
 
 extension Tensor {
     /// LSTM over `proj` (T, B, 4H) = x·W_ihᵀ + b_ih + b_hh, from h0, c0 (B, H), with W_hh
