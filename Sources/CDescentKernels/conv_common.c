@@ -25,8 +25,8 @@ float *dk_align64(float *p) {
 }
 
 // d[p][0:32] = s[0:32][p] for p < P (rows of s `ld` apart; rows from `rows` on read as 0), in 8×8
-// blocks transposed in registers.
-DK_TARGET_AVX512 static void transpose_panel(const float *s, int64_t ld, int64_t rows, int64_t P, float *d) {
+// blocks transposed in registers (256-bit vectors: AVX2 and AVX-512 CPUs).
+DK_TARGET_AVX2 static void transpose_panel(const float *s, int64_t ld, int64_t rows, int64_t P, float *d) {
     int64_t p = 0;
     for (; p + 8 <= P; p += 8)
         for (int64_t j0 = 0; j0 < 32; j0 += 8) {

@@ -286,8 +286,8 @@ DK_TARGET_AVX2 static inline __m256i columns_inside8(int64_t s, int64_t w) {
 #define ODD8(a, b) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8))
 
 // As dk_winograd_input_transform, 8 tiles of one row of tiles a vector (twp is a multiple of 8).
-DK_TARGET_AVX2 static void input_transform_avx2(const dk_conv_geometry *g, int64_t cin, const float *x, wino_layout l,
-                                                int64_t th0, int64_t rows, float *V) {
+DK_TARGET_AVX2 void dk_winograd_input_transform_avx2(const dk_conv_geometry *g, int64_t cin, const float *x, wino_layout l,
+                                                     int64_t th0, int64_t rows, float *V) {
     int64_t T = rows * l.twp, HW = g->h * g->w;
     for (int64_t t0 = 0; t0 < T; t0 += 8) {
         int64_t r = t0 / l.twp, tw = t0 % l.twp, y0 = 2 * (th0 + r) - g->ph, s = 2 * tw - g->pw;
@@ -419,7 +419,7 @@ void dk_conv_winograd_part_f32(const dk_conv_geometry *g, int64_t cin, int64_t c
             products(cin, cout, l, rows * l.twp, up, V, M);
             output_transform(g, cout, M, l, th0, rows, bias, out);
         } else {
-            input_transform_avx2(g, cin, x, l, th0, rows, V);
+            dk_winograd_input_transform_avx2(g, cin, x, l, th0, rows, V);
             products_avx2(cin, cout, l, rows * l.twp, up, V, M);
             output_transform_avx2(g, cout, M, l, th0, rows, bias, out);
         }

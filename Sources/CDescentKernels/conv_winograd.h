@@ -16,9 +16,6 @@ int64_t dk_conv_winograd_scratch_floats(const dk_conv_geometry *g, int64_t cin, 
 /// out (cout, oh, ow) = bias + w ⋆ x (cin, h, w) for one image (bias may be NULL).
 void dk_conv_winograd_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *up,
                           const float *bias, float *out, float *scratch);
-/// Whether the weight gradient is computed this way (at most 128·128 channel pairs, rows of more
-/// than 8 tiles).
-int dk_conv_winograd_weight_grad_applies(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// Floats of scratch one image's weight gradient needs.
 int64_t dk_conv_winograd_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// dWᵀ (cin·9, cout) += the weight gradient of one image: x (cin, h, w), g (cout, oh, ow).
@@ -39,5 +36,8 @@ int64_t dk_winograd_chunk_rows(wino_layout l, int64_t th0, int64_t end);
 /// d the 4×4 patch of channel c of x (cin, h, w) that the tile reads (zero in the padding).
 void dk_winograd_input_transform(const dk_conv_geometry *g, int64_t cin, const float *x, wino_layout l, int64_t th0,
                                  int64_t rows, float *V);
+/// The same on AVX2 (twp a multiple of 8).
+void dk_winograd_input_transform_avx2(const dk_conv_geometry *g, int64_t cin, const float *x, wino_layout l, int64_t th0,
+                                      int64_t rows, float *V);
 #endif
 #endif

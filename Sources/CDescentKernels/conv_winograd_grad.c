@@ -1,5 +1,5 @@
 // The weight gradient of a 3×3 stride-1 convolution by Winograd's F(3×3, 2×2), one image at a
-// time (AVX-512). The forward pass computes each 2×2 output tile as Y = Aᵀ[(G w Gᵀ) ⊙ (Bᵀ d B)]A
+// time (AVX-512, or AVX2). The forward pass computes each 2×2 output tile as Y = Aᵀ[(G w Gᵀ) ⊙ (Bᵀ d B)]A
 // (conv_winograd.c); since Σ Y ⊙ g is linear in w, its gradient with respect to w is
 //     dW = Gᵀ [ Σ_tiles (A g Aᵀ) ⊙ (Bᵀ d B) ] G
 // for the tile's 2×2 block g of the output gradient:
@@ -15,6 +15,7 @@
 
 #include "conv_common.h"
 #include "conv_winograd.h"
+#include "sgemm_avx2.h"
 
 // Output channels rounded up to whole panels of 32 (the rows of E and M).
 static int64_t panel_width(int64_t cout) {
@@ -119,8 +120,98 @@ DK_TARGET_AVX512 static void weight_transform(int64_t cin, int64_t cout, const f
         }
 }
 
+// The AVX2 forms: 8 channels a vector, the products on the 6×16 tile of sgemm_avx2.h, no masked
+// stores (microcoded on AMD's cores).
+
+// As gradient_transform.
+DK_TARGET_AVX2 static void gradient_transform_avx2(const dk_conv_geometry *g, int64_t cout, const float *panels, wino_layout l,
+                                                   int64_t th0, int64_t rows, float *E) {
+    int64_t ldo = panel_width(cout), es = e_plane(l, cout), oh = g->oh, ow = g->ow, P = oh * ow;
+    const __m256 zero = _mm256_setzero_ps();
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t tw = 0; tw < l.twp; tw++) {
+            int64_t y = 2 * (th0 + r), x = 2 * tw, t = r * l.twp + tw;
+            int in[2][2] = {{y < oh && x < ow, y < oh && x + 1 < ow}, {y + 1 < oh && x < ow, y + 1 < oh && x + 1 < ow}};
+            for (int64_t o = 0; o < ldo; o += 8) {
+                const float *pn = panels + o / 32 * 32 * P + o % 32;
+                __m256 gv[2][2], h[2][4];
+                for (int a = 0; a < 2; a++)
+                    for (int b = 0; b < 2; b++) gv[a][b] = in[a][b] ? _mm256_loadu_ps(pn + ((y + a) * ow + x + b) * 32) : zero;
+                for (int a = 0; a < 2; a++) {  // g·Aᵀ
+                    h[a][0] = gv[a][0], h[a][1] = _mm256_add_ps(gv[a][0], gv[a][1]);
+                    h[a][2] = _mm256_sub_ps(gv[a][0], gv[a][1]), h[a][3] = _mm256_sub_ps(zero, gv[a][1]);
+                }
+                float *e = E + t * ldo + o;
+                for (int k = 0; k < 4; k++) {  // A·(g·Aᵀ)
+                    _mm256_storeu_ps(e + (0 * 4 + k) * es, h[0][k]);
+                    _mm256_storeu_ps(e + (1 * 4 + k) * es, _mm256_add_ps(h[0][k], h[1][k]));
+                    _mm256_storeu_ps(e + (2 * 4 + k) * es, _mm256_sub_ps(h[0][k], h[1][k]));
+                    _mm256_storeu_ps(e + (3 * 4 + k) * es, _mm256_sub_ps(zero, h[1][k]));
+                }
+            }
+        }
+}
+
+// As weight_transform, 8 output channels at a time (the last ones of a cout that is not a
+// multiple of 8 through a buffer).
+DK_TARGET_AVX2 static void weight_transform_avx2(int64_t cin, int64_t cout, const float *M, float *dwT) {
+    int64_t ldo = panel_width(cout), ms = m_plane(cin, cout);
+    const __m256 half = _mm256_set1_ps(0.5f);
+    for (int64_t c = 0; c < cin; c++)
+        for (int64_t o = 0; o < cout; o += 8) {
+            __m256 q[4][3];
+            for (int i = 0; i < 4; i++) {  // M·G
+                const float *m = M + i * 4 * ms + c * ldo + o;
+                __m256 m0 = _mm256_loadu_ps(m), m1 = _mm256_loadu_ps(m + ms), m2 = _mm256_loadu_ps(m + 2 * ms);
+                __m256 m3 = _mm256_loadu_ps(m + 3 * ms), sum = _mm256_mul_ps(half, _mm256_add_ps(m1, m2));
+                q[i][0] = _mm256_add_ps(m0, sum), q[i][1] = _mm256_mul_ps(half, _mm256_sub_ps(m1, m2));
+                q[i][2] = _mm256_add_ps(sum, m3);
+            }
+            for (int j = 0; j < 3; j++) {  // Gᵀ·(M·G)
+                __m256 sum = _mm256_mul_ps(half, _mm256_add_ps(q[1][j], q[2][j]));
+                __m256 dw[3] = {_mm256_add_ps(q[0][j], sum), _mm256_mul_ps(half, _mm256_sub_ps(q[1][j], q[2][j])),
+                                _mm256_add_ps(sum, q[3][j])};
+                for (int i = 0; i < 3; i++) {
+                    float *d = dwT + ((c * 3 + i) * 3 + j) * cout + o;
+                    if (o + 8 <= cout) {
+                        _mm256_storeu_ps(d, _mm256_add_ps(dw[i], _mm256_loadu_ps(d)));
+                    } else {
+                        float lanes[8];
+                        _mm256_storeu_ps(lanes, dw[i]);
+                        for (int64_t k = 0; k < cout - o; k++) d[k] += lanes[k];
+                    }
+                }
+            }
+        }
+}
+
+static void weight_grad_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *gout,
+                             float *dwT, float *scratch) {
+    wino_layout l = dk_winograd_layout(g, cin, cout);
+    int64_t P = g->oh * g->ow, ldo = panel_width(cout), es = e_plane(l, cout), ms = m_plane(cin, cout);
+    float *panels = dk_align64(scratch), *V = dk_align64(panels + ldo * P), *E = dk_align64(V + 16 * l.vs);
+    float *M = dk_align64(E + 16 * es);
+    dk_conv_grad_panels(gout, P, cout, P, panels);
+    for (int64_t th0 = 0; th0 < l.th; th0 += l.rows) {
+        int64_t rows = dk_winograd_chunk_rows(l, th0, l.th), T = rows * l.twp;
+        dk_winograd_input_transform_avx2(g, cin, x, l, th0, rows, V);
+        gradient_transform_avx2(g, cout, panels, l, th0, rows, E);
+        // M[ξ] (cin × ldo) (+)= V[ξ] (cin × T) · E[ξ] (T × ldo).
+        for (int xi = 0; xi < 16; xi++)
+            for (int64_t c0 = 0; c0 < cin; c0 += MR2)
+                for (int64_t o0 = 0; o0 < ldo; o0 += NR2)
+                    dk_micro_6x16_avx2(T, V + xi * l.vs + c0 * T, T, cin - c0 < MR2 ? cin - c0 : MR2, E + xi * es + o0, ldo,
+                                       M + xi * ms + c0 * ldo + o0, ldo, NR2, th0 > 0);
+    }
+    weight_transform_avx2(cin, cout, M, dwT);
+}
+
 void dk_conv_winograd_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
                                       const float *gout, float *dwT, float *scratch) {
+    if (dk_simd_level() < 2) {
+        weight_grad_avx2(g, cin, cout, x, gout, dwT, scratch);
+        return;
+    }
     wino_layout l = dk_winograd_layout(g, cin, cout);
     int64_t P = g->oh * g->ow, ldo = panel_width(cout), es = e_plane(l, cout), ms = m_plane(cin, cout);
     float *panels = dk_align64(scratch), *V = dk_align64(panels + ldo * P), *E = dk_align64(V + 16 * l.vs);

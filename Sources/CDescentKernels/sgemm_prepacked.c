@@ -1,12 +1,14 @@
 // Products with an operand B packed once and reused many times (the recurrent weights of the
 // fused sequence kernels, lstm_sequence.c and gru_sequence.c): B in the 32-column panels of the
 // AVX-512 GEMM, multiplied by that GEMM's micro-kernel on CPUs with AVX-512, else by a 6×16
-// AVX2 micro-kernel that reads each 32-column panel as two 16-column halves. The packed layout
+// AVX2 micro-kernel (also the Winograd weight gradient's, conv_winograd_grad.c) that reads each
+// 32-column panel as two 16-column halves. The packed layout
 // is the same on both, so the fused kernels do not depend on which one runs.
 #include "descent_kernels.h"
 #include <stdlib.h>
 #include <string.h>
 
+#include "sgemm_avx2.h"
 #include "sgemm_avx512.h"
 #include "simd.h"
 
@@ -41,8 +43,6 @@ void dk_sgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t l
     }
 }
 
-#define MR2 6   // rows of the AVX2 tile
-#define NR2 16  // its columns: half a packed panel
 
 // row[0:nv] (= or +=) the 16 lanes of lo, hi (nv ≤ 16).
 DK_TARGET_AVX2 static inline void store_row(float *row, int64_t nv, __m256 lo, __m256 hi, int accumulate) {
@@ -61,12 +61,11 @@ DK_TARGET_AVX2 static inline void store_row(float *row, int64_t nv, __m256 lo, _
     for (int64_t j = 0; j < nv; j++) row[j] = accumulate ? row[j] + tile[j] : tile[j];
 }
 
-// C[0:mr, 0:nv] (= or +=) A (6 rows, lda apart, read in place) · B (kc rows of 16, NR apart).
-// Rows past mr repeat the last row (computed, not stored); columns past nv are the panel's zero
-// padding, kept in registers (AVX2's masked stores are microcoded on AMD: a partial tile goes
-// through a buffer instead).
-DK_TARGET_AVX2 static void micro_6x16(int64_t kc, const float *a, int64_t lda, int64_t mr, const float *restrict b,
-                                      float *restrict c, int64_t ldc, int64_t nv, int accumulate) {
+// The 6×16 tile of sgemm_avx2.h. Rows past mr repeat the last row (computed, not stored); columns past nv are zero padding of
+// B, kept in registers (AVX2's masked stores are microcoded on AMD: a partial tile goes through a
+// buffer instead).
+DK_TARGET_AVX2 void dk_micro_6x16_avx2(int64_t kc, const float *a, int64_t lda, int64_t mr, const float *restrict b, int64_t bs,
+                                       float *restrict c, int64_t ldc, int64_t nv, int accumulate) {
     const float *r0 = a, *r1 = a + (mr > 1 ? 1 : 0) * lda, *r2 = a + (mr > 2 ? 2 : mr - 1) * lda;
     const float *r3 = a + (mr > 3 ? 3 : mr - 1) * lda, *r4 = a + (mr > 4 ? 4 : mr - 1) * lda;
     const float *r5 = a + (mr > 5 ? 5 : mr - 1) * lda;
@@ -81,7 +80,7 @@ DK_TARGET_AVX2 static void micro_6x16(int64_t kc, const float *a, int64_t lda, i
     hi = _mm256_fmadd_ps(x, b1, hi);
         ROW(r0, c00, c01) ROW(r1, c10, c11) ROW(r2, c20, c21) ROW(r3, c30, c31) ROW(r4, c40, c41) ROW(r5, c50, c51)
 #undef ROW
-        b += NR;
+        b += bs;
     }
     // Stored row by row with the accumulators named (an array of them, indexed by r, made the
     // compiler spill accumulators inside the loop above).
@@ -110,7 +109,7 @@ DK_TARGET_AVX2 static void prepacked_avx2(int64_t M, int64_t N, int64_t K, const
             // Column jc lies in panel jc / NR, at half (jc % NR) / NR2 of it.
             const float *b = packedB + p0 * np + (jc / NR) * NR * kc + jc % NR;
             for (int64_t i = 0; i < M; i += MR2)
-                micro_6x16(kc, A + i * lda + p0, lda, M - i < MR2 ? M - i : MR2, b, C + i * ldc + jc, ldc, nv, acc);
+                dk_micro_6x16_avx2(kc, A + i * lda + p0, lda, M - i < MR2 ? M - i : MR2, b, NR, C + i * ldc + jc, ldc, nv, acc);
         }
     }
 }

@@ -166,6 +166,10 @@ int dk_conv_winograd_applies(const dk_conv_geometry *g, int64_t cin, int64_t cou
 /// output tiles; the parts may run on different threads, each with its own scratch).
 void dk_conv_winograd_part_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
                                const float *bias, float *out, float *scratch, int64_t part, int64_t parts);
+/// Whether dk_conv2d_weight_grad_f32 runs Winograd's F(3×3, 2×2) (conv_winograd_grad.c; on
+/// AVX-512 or AVX2, where the direct kernel needs AVX-512): where dk_conv_winograd_applies, with
+/// at most 128·128 channel pairs and rows of more than 8 tiles.
+int dk_conv_winograd_weight_grad_applies(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// Floats of scratch (64-byte aligned) that dk_conv2d_weight_grad_f32 needs.
 int64_t dk_conv2d_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// dWᵀ (cin·kh·kw, cout) += col(x) · gᵀ for one image (same conditions): g (cout, oh·ow).

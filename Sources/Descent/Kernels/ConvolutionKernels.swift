@@ -85,15 +85,18 @@ extension Kernels {
         let flippedKernel = direct || (s.winograd && convolutionWinogradAVX2Applies(gc, gT, groups: 1, outChannels: c))
         let dx = needX ? (flippedKernel ? Tensor(uninitialized: xd.shape, dtype: xd.dtype) : Tensor.zeros(xd.shape, dtype: xd.dtype)) : nil
         let wFlipped = needX && flippedKernel ? convolutionDirectWeights(wm, gT, outChannels: c, flipped: true) : nil
+        // The weight gradient by the direct kernels (AVX-512), or by Winograd's F(3×3, 2×2) in AVX2
+        // where the forward pass ran Winograd in AVX2 and the geometry suits it; else im2col + GEMM.
+        let kernelWeightGrad = direct || (s.winograd && convolutionWinogradWeightGradAVX2Applies(g, outChannels: o))
         let partials = ConvPlan.WeightGradPartials(shape: [groups, k, og], dtype: wm.dtype)
         ConvPlan.forEachImageChunk(n, cost: 2 * o * k * pixels) { images in
             let dw = needW ? partials.accumulator(images.lowerBound) : nil
             for b in images {
                 if let dx, let wFlipped { convolutionDirect(gc, gT, image: b, packed: wFlipped, outChannels: c, out: dx) }
-                if direct, let dw { convolutionDirectWeightGrad(xd, g, image: b, gout: gc, outChannels: o, into: dw) }
+                if kernelWeightGrad, let dw { convolutionDirectWeightGrad(xd, g, image: b, gout: gc, outChannels: o, into: dw) }
                 for grp in 0..<groups {
                     let gOff = (b * o + grp * og) * pixels
-                    if needW && !direct {
+                    if needW && !kernelWeightGrad {
                         // dW[group]ᵀ (k × og) += col (k × pixels) · g[b, group]ᵀ: the large operand
                         // is read as rows, which is faster than transposing it for dW = g·colᵀ.
                         let col = s.columns[b * groups + grp] ?? im2col(xd, g, image: b, c0: grp * cg, cg: cg)

@@ -51,8 +51,9 @@ final class ConvolutionKernelTests: XCTestCase {
     /// leave a partial vector or fill two, rows of 7 or 8 tiles (two rows to a vector, with an odd
     /// number of rows: half a vector past the output; the weight gradient is then direct), and
     /// output channels that leave a partial GEMM tile. Without AVX-512 the same cases run the
-    /// AVX2 forms (forward and input gradient; 8 tiles to a vector, so rows of 7 or 8 tiles are
-    /// one vector each, and odd rows of tiles a vector past the output).
+    /// AVX2 forms (8 tiles to a vector, so rows of 7 or 8 tiles are one vector each, and odd rows
+    /// of tiles a vector past the output; the weight gradient on rows of more than 8 tiles, with
+    /// input channels that leave a partial 6-row tile and output channels a partial vector).
     func testWinogradKernelMatchesTheIm2colPath() {
         Descent.manualSeed(53)
         // (padding, height, width, input channels, output channels)
@@ -70,6 +71,11 @@ final class ConvolutionKernelTests: XCTestCase {
             let avx2 = !avx512 && MatmulBackend.current != .portable && dk_cpu_has_avx2() != 0
             XCTAssertEqual(Kernels.convolutionWinogradAVX2Applies(inputs[0].float(), forward, groups: 1, outChannels: cout), avx2)
             XCTAssertEqual(Kernels.convolutionWinogradAVX2Applies(inputs[0].float(), inputGradient, groups: 1, outChannels: cin), avx2)
+            if avx2 {
+                // The weight gradient by F(3×3, 2×2) in AVX2 for rows of more than 8 tiles.
+                XCTAssertEqual(Kernels.convolutionWinogradWeightGradAVX2Applies(forward, outChannels: cout), (forward.ow + 1) / 2 > 8,
+                               "padding \(padding) size \(height)x\(width)")
+            }
             assertFloat32MatchesFloat64("padding \(padding) size \(height)x\(width) channels \(cin)→\(cout)", inputs) {
                 conv2d($0[0], $0[1], bias: $0[2], padding: .explicit(Size2(padding)))
             }

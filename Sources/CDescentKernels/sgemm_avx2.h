@@ -1,0 +1,16 @@
+// The AVX2 micro-kernel of the prepacked products (sgemm_prepacked.c), shared with the AVX2
+// Winograd weight gradient (conv_winograd_grad.c).
+#ifndef DESCENT_SGEMM_AVX2_H
+#define DESCENT_SGEMM_AVX2_H
+#include "simd.h"
+
+#define MR2 6   // rows of the AVX2 tile
+#define NR2 16  // its columns: half a packed panel of 32
+
+#ifdef DK_X86
+/// C[0:mr, 0:nv] (= or +=) A (6 rows, lda apart, read in place, kc deep) · B (kc rows of 16
+/// floats, bs apart); mr ≤ 6, nv ≤ 16, B's columns past nv zero.
+DK_TARGET_AVX2 void dk_micro_6x16_avx2(int64_t kc, const float *a, int64_t lda, int64_t mr, const float *restrict b, int64_t bs,
+                                       float *restrict c, int64_t ldc, int64_t nv, int accumulate);
+#endif
+#endif
