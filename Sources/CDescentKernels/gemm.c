@@ -118,4 +118,11 @@
     }
 
 DEFINE_GEMM(float, f32, 6, 32)
+
+// The float32 kernel's 32-column panels of B, which are also the panels of dk_sgemm_pack_b
+// (sgemm_prepacked.c) on CPUs without AVX-512.
+void dk_gemm_pack_panels_f32(int transB, const float *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                             float *dst) {
+    pack_b_f32(transB, B, ldb, p0, kc, j0, nc, dst);
+}
 DEFINE_GEMM(double, f64, 6, 16)

@@ -7,6 +7,12 @@
 #define MR2 6   // rows of the AVX2 tile
 #define NR2 16  // its columns: half a packed panel of 32
 
+/// 32-column panels dst[panel][k][j] (panel at dst + j·kc) of columns j0..<j0+nc, depths
+/// p0..<p0+kc of B (stored transposed when transB), zero columns past nc: the built-in float32
+/// GEMM's packing (gemm.c), in the layout of dk_sgemm_pack_panels.
+void dk_gemm_pack_panels_f32(int transB, const float *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                             float *dst);
+
 #ifdef DK_X86
 /// C[0:mr, 0:nv] (= or +=) A (6 rows, lda apart, read in place, kc deep) · B (kc rows of 16
 /// floats, bs apart); mr ≤ 6, nv ≤ 16, B's columns past nv zero.

@@ -2,8 +2,8 @@
 // fused sequence kernels, lstm_sequence.c and gru_sequence.c): B in the 32-column panels of the
 // AVX-512 GEMM, multiplied by that GEMM's micro-kernel on CPUs with AVX-512, else by a 6×16
 // AVX2 micro-kernel (also the Winograd weight gradient's, conv_winograd_grad.c) that reads each
-// 32-column panel as two 16-column halves. The packed layout
-// is the same on both, so the fused kernels do not depend on which one runs.
+// 32-column panel as two 16-column halves. The packed layout is the same on both, so the fused
+// kernels do not depend on which one runs.
 #include "descent_kernels.h"
 #include <stdlib.h>
 #include <string.h>
@@ -18,19 +18,6 @@ int dk_sgemm_prepacked_available(void) { return dk_simd_level() >= 1; }
 
 int64_t dk_sgemm_packed_b_floats(int64_t K, int64_t N) { return K * ((N + NR - 1) / NR) * NR; }
 
-// Packs B (k in p0..<p0+kc, all N columns) into 32-column panels dst[panel][k][j], zero columns
-// past N, without AVX-512 (the operand is packed once per sequence: plain loops suffice).
-static void pack_panels_portable(int transB, const float *B, int64_t ldb, int64_t p0, int64_t kc, int64_t N, float *dst) {
-    for (int64_t jr = 0; jr < N; jr += NR) {
-        float *d = dst + jr * kc;
-        for (int64_t k = 0; k < kc; k++)
-            for (int64_t j = 0; j < NR; j++) {
-                int64_t c = jr + j, r = p0 + k;
-                d[k * NR + j] = c < N ? (transB ? B[c * ldb + r] : B[r * ldb + c]) : 0.0f;
-            }
-    }
-}
-
 // The whole of B: the balanced KC blocks one after another, each holding its 32-column panels
 // (the layout the AVX-512 GEMM's block() reads, and prepacked_avx2 below).
 void dk_sgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst) {
@@ -39,10 +26,9 @@ void dk_sgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t l
     for (int64_t p0 = 0; p0 < K; p0 += kcMax) {
         int64_t kc = K - p0 < kcMax ? K - p0 : kcMax;
         if (dk_simd_level() == 2) dk_sgemm_pack_panels(transB, B, ldb, p0, kc, 0, N, dst + p0 * np);
-        else pack_panels_portable(transB, B, ldb, p0, kc, N, dst + p0 * np);
+        else dk_gemm_pack_panels_f32(transB, B, ldb, p0, kc, 0, N, dst + p0 * np);
     }
 }
-
 
 // row[0:nv] (= or +=) the 16 lanes of lo, hi (nv ≤ 16).
 DK_TARGET_AVX2 static inline void store_row(float *row, int64_t nv, __m256 lo, __m256 hi, int accumulate) {
@@ -61,9 +47,9 @@ DK_TARGET_AVX2 static inline void store_row(float *row, int64_t nv, __m256 lo, _
     for (int64_t j = 0; j < nv; j++) row[j] = accumulate ? row[j] + tile[j] : tile[j];
 }
 
-// The 6×16 tile of sgemm_avx2.h. Rows past mr repeat the last row (computed, not stored); columns past nv are zero padding of
-// B, kept in registers (AVX2's masked stores are microcoded on AMD: a partial tile goes through a
-// buffer instead).
+// The 6×16 tile of sgemm_avx2.h. Rows past mr repeat the last row (computed, not stored);
+// columns past nv are zero padding of B, kept in registers (AVX2's masked stores are microcoded
+// on AMD: a partial tile goes through a buffer instead).
 DK_TARGET_AVX2 void dk_micro_6x16_avx2(int64_t kc, const float *a, int64_t lda, int64_t mr, const float *restrict b, int64_t bs,
                                        float *restrict c, int64_t ldc, int64_t nv, int accumulate) {
     const float *r0 = a, *r1 = a + (mr > 1 ? 1 : 0) * lda, *r2 = a + (mr > 2 ? 2 : mr - 1) * lda;

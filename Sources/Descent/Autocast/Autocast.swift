@@ -15,8 +15,8 @@
 // As PyTorch does, the rounded copy of a weight (a leaf tensor that requires a gradient) is made
 // once per autocast region and reused by every product in it — a recurrent layer's W_hh at every
 // time step — so the weight's gradient is the sum of every use's, rounded once. The copies are
-// dropped when the region ends: a weight changed inside the region (an optimizer step) is not
-// seen by later products in it, so step the optimizer after the block.
+// dropped when the outermost `withAutocast` block ends: a weight changed inside the region (an
+// optimizer step) is not seen by later products in it, so step the optimizer after the block.
 
 /// Runs `body` with autocast on: inside, products take bfloat16 operands with float32
 /// accumulation (see the module documentation above); the setting is the calling thread's, as
@@ -37,9 +37,12 @@ public func withAutocast<R>(_ dtype: DType = .bfloat16, enabled: Bool = true, _ 
     let state = ThreadState.current
     let previous = state.autocast
     state.autocast = enabled
+    state.autocastDepth += 1
     defer {
         state.autocast = previous
-        if !previous { state.autocastCache.removeAll() }
+        // As PyTorch: the cache lives until the outermost autocast block, enabled or not, ends.
+        state.autocastDepth -= 1
+        if state.autocastDepth == 0 { state.autocastCache.removeAll() }
     }
     return try body()
 }

@@ -15,8 +15,11 @@ final class ThreadState {
     var detectAnomaly = false
     /// Inside `withAutocast`: products take bfloat16 operands.
     var autocast = false
+    /// How many `withAutocast` blocks (enabled or not) the thread is inside.
+    var autocastDepth = 0
     /// Inside `withAutocast`: the bfloat16-rounded copy of each leaf tensor that requires a
-    /// gradient (a weight), made at its first use in the region (Autocast.rounded).
+    /// gradient (a weight), made at its first use in the region (Autocast.rounded); dropped when
+    /// the outermost block ends.
     var autocastCache: [ObjectIdentifier: (source: Tensor, rounded: Tensor)] = [:]
     var firstAnomaly: AnomalyError?
     /// While anomaly detection is on: the modules whose forward is running, innermost last

@@ -113,7 +113,8 @@ final class AutocastBehaviourTests: XCTestCase {
     /// A weight used twice in one region is rounded to bfloat16 once, as PyTorch's autocast cache
     /// does: the uses' gradients (1 and 1 + 2⁻⁷) are summed and rounded together (to 2, as
     /// PyTorch gives: `shared_weight` in autocast.safetensors); rounded per use they would give
-    /// 2 + 2⁻⁷. A new region makes a new copy: the weight changed between regions is seen.
+    /// 2 + 2⁻⁷. A new region makes a new copy: the weight changed between regions is seen; nested
+    /// blocks reuse the outermost block's copies.
     func testAWeightIsRoundedOncePerRegion() throws {
         let fixture = try Fixtures.load("autocast.safetensors")
         let xs = try XCTUnwrap(fixture["shared_weight/x"]), expected = try XCTUnwrap(fixture["shared_weight/weight_grad"])
@@ -124,6 +125,15 @@ final class AutocastBehaviourTests: XCTestCase {
         XCTAssertEqual(fc.weight.grad!.scalars, expected.scalars)
         withNoGrad { fc.weight.fill(3) }
         XCTAssertEqual(withAutocast { fc(xs.narrow(dim: 0, start: 0, length: 1)) }.scalars, [3])
+        // Nested blocks share the outermost one's copies (a block turned off and on again inside
+        // it included), as PyTorch's cache lives until its outermost autocast context ends.
+        withAutocast {
+            let before = fc(xs.narrow(dim: 0, start: 0, length: 1))
+            withNoGrad { fc.weight.fill(5) }
+            withAutocast(enabled: false) { withAutocast { _ = fc(xs.narrow(dim: 0, start: 0, length: 1)) } }
+            XCTAssertEqual(fc(xs.narrow(dim: 0, start: 0, length: 1)).scalars, before.scalars, "the region's copy")
+        }
+        XCTAssertEqual(withAutocast { fc(xs.narrow(dim: 0, start: 0, length: 1)) }.scalars, [5], "a new region's copy")
     }
 
     /// 1 + 2⁻¹⁰ is not a bfloat16 (7 mantissa bits): under autocast it is multiplied as 1.
