@@ -11,6 +11,15 @@ int64_t dk_conv_plane_stride(int64_t hw);
 void dk_conv_copy_planes(int64_t c, int64_t hw, const float *x, int64_t cs, float *d);
 /// panels[o0/32][p][j] = g[(o0 + j)·ld + p] for p < P (0 past cout): gᵀ in panels of 32 channels.
 void dk_conv_grad_panels(const float *gout, int64_t ld, int64_t cout, int64_t P, float *panels);
+/// The output pixels (y, x), yLo ≤ y < yHi and xLo ≤ x < xHi, whose input under tap (i, j) of a
+/// stride-1 convolution, (y + i − ph, x + j − pw), lies inside the image (the weight gradients'
+/// reach per tap).
+static inline void dk_tap_window(const dk_conv_geometry *g, int64_t i, int64_t j, int64_t *yLo, int64_t *yHi, int64_t *xLo,
+                                 int64_t *xHi) {
+    int64_t dy = i - g->ph, dx = j - g->pw;
+    *yLo = dy < 0 ? -dy : 0, *yHi = g->h - dy < g->oh ? g->h - dy : g->oh;
+    *xLo = dx < 0 ? -dx : 0, *xHi = g->w - dx < g->ow ? g->w - dx : g->ow;
+}
 #ifdef DK_X86
 /// lo[r] += Σ_k a[r][k] · b[k·ldb + 0:16], hi[r] += Σ_k a[r][k] · b[k·ldb + 16:32] for 8 rows r and
 /// k < n: the 8×32 register tile of the weight gradients (rows of x or of V against panels of gᵀ).

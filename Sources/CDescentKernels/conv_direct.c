@@ -17,11 +17,17 @@
 #include "simd.h"
 
 int64_t dk_conv_direct_tile_weights_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+#ifdef DK_X86
+    if (dk_simd_level() != 2) return dk_conv_direct_tile_weights_floats_avx2(g, cin, cout);
+#endif
     return (cout + 7) / 8 * 8 * cin * g->kh * g->kw;
 }
 
 void dk_conv_direct_pack_tile_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
                                       int64_t so, int64_t sc, int64_t si, int64_t sj, float *wp) {
+#ifdef DK_X86
+    if (dk_simd_level() != 2) return dk_conv_direct_pack_tile_weights_avx2(g, cin, cout, w, base, so, sc, si, sj, wp);
+#endif
     int64_t kh = g->kh, kw = g->kw, K = cin * kh * kw;
     for (int64_t o0 = 0; o0 < cout; o0 += 8)
         for (int64_t i = 0; i < kh; i++)
@@ -118,8 +124,8 @@ DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t cin, i
     }
 }
 
-DK_TARGET_AVX512 void dk_conv_direct_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x,
-                                           const float *wp, const float *bias, int accumulate, float *out) {
+DK_TARGET_AVX512 static void direct_tiles_avx512(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x,
+                                                const float *wp, const float *bias, int accumulate, float *out) {
     int64_t K = cin * g->kh * g->kw, P = g->oh * g->ow;
     // Runs of 16 in row-major order, taken two at a time.
     int64_t perRow = (g->ow + 15) / 16, runs = g->oh * perRow;
@@ -130,6 +136,12 @@ DK_TARGET_AVX512 void dk_conv_direct_tiles(const dk_conv_geometry *g, int64_t ci
             tile_8x32(g, cin, cs, x, r0, r1, wp + o0 * K, bias ? bias + o0 : NULL, accumulate, out + o0 * P, P,
                       cout - o0 < 8 ? cout - o0 : 8);
         }
+}
+
+void dk_conv_direct_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x, const float *wp,
+                          const float *bias, int accumulate, float *out) {
+    if (dk_simd_level() == 2) direct_tiles_avx512(g, cin, cs, cout, x, wp, bias, accumulate, out);
+    else dk_conv_direct_tiles_avx2(g, cin, cs, cout, x, wp, bias, accumulate, out);
 }
 
 void dk_conv_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
@@ -146,9 +158,8 @@ DK_TARGET_AVX512 static void grad_tile_8x32(const dk_conv_geometry *g, const flo
                                             __mmask16 m0, __mmask16 m1) {
     __m512 lo[8], hi[8];
     for (int r = 0; r < 8; r++) lo[r] = hi[r] = _mm512_setzero_ps();
-    int64_t W = g->w, ow = g->ow, dy = i - g->ph, dx = j - g->pw;
-    int64_t yLo = dy < 0 ? -dy : 0, yHi = g->h - dy < g->oh ? g->h - dy : g->oh;
-    int64_t xLo = dx < 0 ? -dx : 0, xHi = W - dx < ow ? W - dx : ow;
+    int64_t W = g->w, ow = g->ow, dy = i - g->ph, dx = j - g->pw, yLo, yHi, xLo, xHi;
+    dk_tap_window(g, i, j, &yLo, &yHi, &xLo, &xHi);
     for (int64_t y = yLo; y < yHi; y++) {
         const float *a[8];
         for (int r = 0; r < 8; r++) a[r] = x + (r < mr ? r : mr - 1) * HW + (y + dy) * W + dx + xLo;
@@ -161,8 +172,8 @@ DK_TARGET_AVX512 static void grad_tile_8x32(const dk_conv_geometry *g, const flo
     }
 }
 
-DK_TARGET_AVX512 void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout,
-                                                const float *x, const float *panels, float *dwT) {
+DK_TARGET_AVX512 static void grad_tiles_avx512(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout,
+                                               const float *x, const float *panels, float *dwT) {
     int64_t P = g->oh * g->ow, kh = g->kh, kw = g->kw;
     for (int64_t o0 = 0; o0 < cout; o0 += 32) {
         __mmask16 m0 = dk_first_lanes(cout - o0), m1 = dk_first_lanes(cout - o0 - 16);
@@ -172,6 +183,12 @@ DK_TARGET_AVX512 void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64
                     grad_tile_8x32(g, x + c0 * cs, cs, i, j, panels + o0 * P, dwT + ((c0 * kh + i) * kw + j) * cout + o0,
                                    kh * kw * cout, cin - c0 < 8 ? cin - c0 : 8, m0, m1);
     }
+}
+
+void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x,
+                               const float *panels, float *dwT) {
+    if (dk_simd_level() == 2) grad_tiles_avx512(g, cin, cs, cout, x, panels, dwT);
+    else dk_conv_direct_grad_tiles_avx2(g, cin, cs, cout, x, panels, dwT);
 }
 
 // dWᵀ (cin·kh·kw, cout) += col(x) · gᵀ with the rows of a tile taken from 8 (channel, tap) pairs

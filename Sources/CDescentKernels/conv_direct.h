@@ -1,4 +1,4 @@
-// The direct convolution (conv_direct.c): one image, stride 1, AVX-512. conv.c runs it where
+// The direct convolution (conv_direct.c): one image, stride 1, AVX-512 (the tiles also in AVX2). conv.c runs it where
 // Winograd's algorithm does not apply; the transposed convolution (conv_transpose_direct.c)
 // runs its tiles phase by phase.
 #ifndef DESCENT_CONV_DIRECT_H
@@ -17,6 +17,17 @@ void dk_conv_direct_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, in
 /// dWᵀ (cin·kh·kw, cout) += col(x) · gᵀ from the panels of g, x's planes cs apart.
 void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x,
                                const float *panels, float *dwT);
+#ifdef DK_X86
+/// The AVX2 forms of the four above (conv_direct_avx2.c), which they call on CPUs without AVX-512
+/// (a weight layout of their own: per tap, one row of input channels per output channel).
+int64_t dk_conv_direct_tile_weights_floats_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+void dk_conv_direct_pack_tile_weights_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
+                                           int64_t so, int64_t sc, int64_t si, int64_t sj, float *wp);
+void dk_conv_direct_tiles_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x,
+                               const float *wp, const float *bias, int accumulate, float *out);
+void dk_conv_direct_grad_tiles_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x,
+                                    const float *panels, float *dwT);
+#endif
 /// Floats of scratch dk_conv_direct_f32 needs (a copy of the planes, or 0).
 int64_t dk_conv_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin);
 /// out (cout, oh, ow) = bias + w ⋆ x (cin, h, w) for one image (bias may be NULL), wp packed by

@@ -1,8 +1,9 @@
 import CDescentKernels
 
-// The direct float32 kernels (conv_direct.c, conv_transpose_direct.c; AVX-512): convolutions
-// with stride 1 and transposed convolutions by stride phases, one image per call on the calling
-// thread, reading the images in place instead of building column matrices.
+// The direct float32 kernels (conv_direct.c, conv_transpose_direct.c; AVX-512, the transposed
+// convolution also on AVX2): convolutions with stride 1 and transposed convolutions by stride
+// phases, one image per call on the calling thread, reading the images in place instead of
+// building column matrices.
 extension Kernels {
     /// Whether `convolutionDirect` applies: float32 on AVX-512, stride 1, no dilation, one
     /// group, and at least one image per thread (each image then runs on one thread).
@@ -103,10 +104,12 @@ extension Kernels {
         }
     }
 
-    /// Whether `convolutionTransposeDirect` applies: float32 on AVX-512, no dilation, one group,
-    /// and at least one image per thread.
+    /// Whether `convolutionTransposeDirect` applies: float32, no dilation, one group, at least one
+    /// image per thread, on AVX-512, or on AVX2 (conv_direct_avx2.c's tiles) with the BLAS or the
+    /// built-in GEMM chosen automatically (an explicit `.portable` backend turns it off).
     static func convolutionTransposeDirectApplies(_ x: Tensor, dilation: (Int, Int), groups: Int) -> Bool {
-        x.dtype == .float32 && MatmulBackend.resolved == .avx512 && dilation == (1, 1) && groups == 1 && x.shape[0] >= Parallel.threads
+        let simd = MatmulBackend.resolved == .avx512 || (MatmulBackend.current != .portable && dk_cpu_has_avx2() != 0)
+        return x.dtype == .float32 && simd && dilation == (1, 1) && groups == 1 && x.shape[0] >= Parallel.threads
     }
 
     /// The (Cin, Cout, kh, kw) weight of a transposed convolution packed by phases, once per call,

@@ -4,8 +4,9 @@ import Foundation
 // The convolution algorithms behind Ops/Convolution.swift, and the choice between them: float32
 // on AVX-512 by the direct kernels (Kernels/ConvDirect.swift: stride-1 convolution, with
 // Winograd's algorithm for 3×3 kernels; transposed convolution by stride phases); on AVX2
-// Winograd for 3×3 stride-1 forward passes and input gradients; everything else by im2col +
-// GEMM; images spread over the thread pool (ConvPlan).
+// Winograd for 3×3 stride-1 convolutions and transposed convolution by stride phases on the
+// AVX2 direct tiles; everything else by im2col + GEMM; images spread over the thread pool
+// (ConvPlan).
 
 extension Kernels {
     /// What a convolution's forward pass keeps for its backward.

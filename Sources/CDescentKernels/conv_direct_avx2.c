@@ -1,0 +1,136 @@
+// The AVX2 forms of the direct stride-1 tiles (conv_direct.c has the AVX-512 forms and says how a
+// tile reads the image in place): the transposed convolution (conv_transpose_direct.c) runs its
+// stride phases on them on CPUs without AVX-512. Same weight packing (8 output channels a group),
+// same panels of gᵀ; 8 lanes a vector, so a forward tile is 4 output channels × three runs of 8
+// columns (12 accumulators, 3 image loads and 4 broadcasts per input position), read from a
+// zero-padded copy of the image, and a weight-gradient tile 6 input rows × 16 output channels
+// (12 accumulators) reads the image in place.
+#include "descent_kernels.h"
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv_common.h"
+#include "conv_direct.h"
+#include "sgemm_avx2.h"
+#include "simd.h"
+
+#ifdef DK_X86
+
+int64_t dk_conv_direct_tile_weights_floats_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    return cout * cin * g->kh * g->kw;
+}
+
+// wp[((i·kw + j)·cout + o)·cin + c] = w[base + o·so + c·sc + i·si + j·sj]: per tap, the rows of A
+// of dk_micro_6x16_avx2, one per output channel.
+void dk_conv_direct_pack_tile_weights_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
+                                           int64_t so, int64_t sc, int64_t si, int64_t sj, float *wp) {
+    for (int64_t i = 0; i < g->kh; i++)
+        for (int64_t j = 0; j < g->kw; j++)
+            for (int64_t o = 0; o < cout; o++)
+                for (int64_t c = 0; c < cin; c++) *wp++ = w[base + o * so + c * sc + i * si + j * sj];
+}
+
+// The image zero-padded for the forward tiles: xp[c][r][col] = x[c][r − ph][col − pw] (0
+// outside), oh + kh − 1 rows of `pad_width` columns (the runs of 16 of a row and the taps' reach),
+// planes `pad_stride` apart. Every run of a tile is then 16 plain loads of one row.
+static int64_t pad_width(const dk_conv_geometry *g) { return (g->ow + 15) / 16 * 16 + g->kw - 1; }
+static int64_t pad_stride(const dk_conv_geometry *g) { return dk_conv_plane_stride((g->oh + g->kh - 1) * pad_width(g)); }
+
+static void pad_planes(const dk_conv_geometry *g, int64_t cin, int64_t cs, const float *x, float *xp) {
+    int64_t Hp = g->oh + g->kh - 1, Wp = pad_width(g), ps = pad_stride(g);
+    int64_t lo = g->pw > 0 ? g->pw : 0, hi = g->w + g->pw < Wp ? g->w + g->pw : Wp;
+    for (int64_t c = 0; c < cin; c++)
+        for (int64_t r = 0; r < Hp; r++) {
+            float *d = xp + c * ps + r * Wp;
+            int64_t y = r - g->ph;
+            memset(d, 0, sizeof(float) * (size_t)Wp);
+            if (y >= 0 && y < g->h && hi > lo) memcpy(d + lo, x + c * cs + y * g->w + lo - g->pw, sizeof(float) * (size_t)(hi - lo));
+        }
+}
+
+// A tile is 6 output channels × 16 columns of a row, the product over the input channels
+// taken per tap on the 6×16 micro-kernel of the prepacked GEMM (sgemm_avx2.h): A the tap's
+// weights, B the padded image's rows, one input channel apart.
+DK_TARGET_AVX2 void dk_conv_direct_tiles_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout,
+                                              const float *x, const float *wp, const float *bias, int accumulate,
+                                              float *out) {
+    int64_t kh = g->kh, kw = g->kw, P = g->oh * g->ow, Wp = pad_width(g), ps = pad_stride(g);
+    float *xp = NULL;
+    if (kh > 0 && kw > 0 && cin > 0) {
+        if (!(xp = malloc(sizeof(float) * (size_t)(cin * ps)))) abort();
+        pad_planes(g, cin, cs, x, xp);
+    }
+    for (int64_t o0 = 0; o0 < cout; o0 += MR2) {
+        int64_t mr = cout - o0 < MR2 ? cout - o0 : MR2;
+        for (int64_t y = 0; y < g->oh; y++)
+            for (int64_t xs = 0; xs < g->ow; xs += NR2) {
+                int64_t nv = g->ow - xs < NR2 ? g->ow - xs : NR2;
+                float *c = out + o0 * P + y * g->ow + xs;
+                if (!xp && !accumulate)  // no taps (a phase of a kernel smaller than the stride): bias only
+                    for (int64_t r = 0; r < mr; r++) memset(c + r * P, 0, sizeof(float) * (size_t)nv);
+                for (int64_t i = 0; xp && i < kh; i++)
+                    for (int64_t j = 0; j < kw; j++)
+                        dk_micro_6x16_avx2(cin, wp + ((i * kw + j) * cout + o0) * cin, cin, mr, xp + (y + i) * Wp + xs + j, ps, c,
+                                           P, nv, accumulate || i + j > 0);
+                if (bias)
+                    for (int64_t r = 0; r < mr; r++)
+                        for (int64_t k = 0; k < nv; k++) c[r * P + k] += bias[o0 + r];
+            }
+    }
+    free(xp);
+}
+
+// row[0:nv] += the 16 lanes lo, hi (nv ≤ 16).
+DK_TARGET_AVX2 static void add_row16(float *row, __m256 lo, __m256 hi, int64_t nv) {
+    if (nv >= 16) {
+        _mm256_storeu_ps(row, _mm256_add_ps(lo, _mm256_loadu_ps(row)));
+        _mm256_storeu_ps(row + 8, _mm256_add_ps(hi, _mm256_loadu_ps(row + 8)));
+        return;
+    }
+    float t[16];
+    _mm256_storeu_ps(t, lo), _mm256_storeu_ps(t + 8, hi);
+    for (int64_t k = 0; k < nv; k++) row[k] += t[k];
+}
+
+// dWᵀ[((c0 + r)·kh + i)·kw + j][0:nv] += Σ_(y,x) x[c0 + r][y + i − ph][x + j − pw] · gpanel[(y·ow + x)·32 + 0:16]
+// for r < mr (planes HW apart), over the (y, x) whose input lies inside the image.
+DK_TARGET_AVX2 static void grad_tile_6x16(const dk_conv_geometry *g, const float *x, int64_t HW, int64_t i, int64_t j,
+                                          const float *gpanel, float *dwT, int64_t rowStride, int64_t mr, int64_t nv) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    int64_t W = g->w, ow = g->ow, dy = i - g->ph, dx = j - g->pw, yLo, yHi, xLo, xHi;
+    dk_tap_window(g, i, j, &yLo, &yHi, &xLo, &xHi);
+    for (int64_t y = yLo; y < yHi; y++) {
+        const float *a[6];
+        for (int r = 0; r < 6; r++) a[r] = x + (r < mr ? r : mr - 1) * HW + (y + dy) * W + dx + xLo;
+        const float *b = gpanel + (y * ow + xLo) * 32;
+        for (int64_t k = 0; k < xHi - xLo; k++, b += 32) {
+            __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), v;
+#define ROW(r, l, h)                   \
+    v = _mm256_broadcast_ss(a[r] + k); \
+    l = _mm256_fmadd_ps(v, b0, l);     \
+    h = _mm256_fmadd_ps(v, b1, h);
+            ROW(0, c00, c01) ROW(1, c10, c11) ROW(2, c20, c21) ROW(3, c30, c31) ROW(4, c40, c41) ROW(5, c50, c51)
+#undef ROW
+        }
+    }
+    __m256 lo[6] = {c00, c10, c20, c30, c40, c50}, hi[6] = {c01, c11, c21, c31, c41, c51};
+    for (int64_t r = 0; r < mr; r++) add_row16(dwT + r * rowStride, lo[r], hi[r], nv);
+}
+
+DK_TARGET_AVX2 void dk_conv_direct_grad_tiles_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout,
+                                                   const float *x, const float *panels, float *dwT) {
+    int64_t P = g->oh * g->ow, kh = g->kh, kw = g->kw;
+    for (int64_t o0 = 0; o0 < cout; o0 += 16) {
+        // Channels o0..o0+15 are columns o0 % 32 + 0:16 of the panel of o0 / 32.
+        const float *panel = panels + o0 / 32 * 32 * P + o0 % 32;
+        int64_t nv = cout - o0 < 16 ? cout - o0 : 16;
+        for (int64_t c0 = 0; c0 < cin; c0 += 6)
+            for (int64_t i = 0; i < kh; i++)
+                for (int64_t j = 0; j < kw; j++)
+                    grad_tile_6x16(g, x + c0 * cs, cs, i, j, panel, dwT + ((c0 * kh + i) * kw + j) * cout + o0, kh * kw * cout,
+                                   cin - c0 < 6 ? cin - c0 : 6, nv);
+    }
+}
+#endif
