@@ -49,20 +49,23 @@ int64_t dk_conv_winograd_packed_floats(int64_t cin, int64_t cout) {
 
 #ifdef DK_X86
 // U for 8 output channels o0..o0+7 (zero past cout) and one input channel at a time, in vectors
-// of the 8: the kernel taps are gathered o·so apart, and each of the 16 values is one store.
-DK_TARGET_AVX512 static void pack_weights_x86(int64_t cin, int64_t cout, const float *w, int64_t base, int64_t so,
-                                              int64_t sc, int64_t si, int64_t sj, float *up) {
+// of the 8: the kernel taps are gathered o·so apart, and each of the 16 values is one store
+// (AVX2 and AVX-512 CPUs).
+DK_TARGET_AVX2 static void pack_weights_x86(int64_t cin, int64_t cout, const float *w, int64_t base, int64_t so,
+                                            int64_t sc, int64_t si, int64_t sj, float *up) {
     int64_t coutp = tile_rows(cout);
     const __m256 half = _mm256_set1_ps(0.5f);
     for (int64_t o0 = 0; o0 < coutp; o0 += 8) {
-        __mmask8 valid = (__mmask8)(cout - o0 >= 8 ? 0xFF : (1u << (cout - o0)) - 1);
+        // The lanes of channels below cout (a gather reads only those).
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        __m256 valid = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)(cout - o0)), lane));
         __m256i offset = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)so));
         const float *wo = w + base + o0 * so;
         for (int64_t c = 0; c < cin; c++) {
             __m256 k[3][3], t[4][3];
             for (int i = 0; i < 3; i++)
                 for (int j = 0; j < 3; j++)
-                    k[i][j] = _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), valid, offset, wo + c * sc + i * si + j * sj, 4);
+                    k[i][j] = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), wo + c * sc + i * si + j * sj, offset, valid, 4);
             for (int j = 0; j < 3; j++) {  // t = G·k
                 __m256 sum = _mm256_add_ps(k[0][j], k[2][j]);
                 t[0][j] = k[0][j];
@@ -87,7 +90,7 @@ void dk_conv_winograd_pack_weights(int64_t cin, int64_t cout, const float *w, in
                                    int64_t si, int64_t sj, float *up) {
 #ifdef DK_X86
     // (offsets of the 8 gathered channels are 32-bit)
-    if (dk_cpu_has_avx512() && so > -(1 << 20) && so < (1 << 20)) {
+    if (dk_cpu_has_avx2() && so > -(1 << 20) && so < (1 << 20)) {
         pack_weights_x86(cin, cout, w, base, so, sc, si, sj, up);
         return;
     }
