@@ -20,13 +20,13 @@ int64_t dk_conv_direct_tile_weights_floats_avx2(const dk_conv_geometry *g, int64
     return cout * cin * g->kh * g->kw;
 }
 
-// wp[((i·kw + j)·cout + o)·cin + c] = w[base + o·so + c·sc + i·si + j·sj]: per tap, the rows of A
-// of dk_micro_6x16_avx2, one per output channel.
+// wp[((o·kh + i)·kw + j)·cin + c] = w[base + o·so + c·sc + i·si + j·sj]: the rows of A of
+// dk_micro_6x16_taps_avx2, one per output channel, tap by tap.
 void dk_conv_direct_pack_tile_weights_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
                                            int64_t so, int64_t sc, int64_t si, int64_t sj, float *wp) {
-    for (int64_t i = 0; i < g->kh; i++)
-        for (int64_t j = 0; j < g->kw; j++)
-            for (int64_t o = 0; o < cout; o++)
+    for (int64_t o = 0; o < cout; o++)
+        for (int64_t i = 0; i < g->kh; i++)
+            for (int64_t j = 0; j < g->kw; j++)
                 for (int64_t c = 0; c < cin; c++) *wp++ = w[base + o * so + c * sc + i * si + j * sj];
 }
 
@@ -48,17 +48,19 @@ static void pad_planes(const dk_conv_geometry *g, int64_t cin, int64_t cs, const
         }
 }
 
-// A tile is 6 output channels × 16 columns of a row, the product over the input channels
-// taken per tap on the 6×16 micro-kernel of the prepacked GEMM (sgemm_avx2.h): A the tap's
-// weights, B the padded image's rows, one input channel apart.
+// A tile is 6 output channels × 16 columns of a row, on the 6×16 micro-kernel of the prepacked
+// GEMM (sgemm_avx2.h) with the taps as stretches of its depth: A the weights, B the padded
+// image's rows, one input channel apart, each tap's from its own offset.
 DK_TARGET_AVX2 void dk_conv_direct_tiles_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout,
                                               const float *x, const float *wp, const float *bias, int accumulate,
                                               float *out) {
-    int64_t kh = g->kh, kw = g->kw, P = g->oh * g->ow, Wp = pad_width(g), ps = pad_stride(g);
+    int64_t taps = g->kh * g->kw, K = taps * cin, P = g->oh * g->ow, Wp = pad_width(g), ps = pad_stride(g);
     float *xp = NULL;
-    if (kh > 0 && kw > 0 && cin > 0) {
-        if (!(xp = malloc(sizeof(float) * (size_t)(cin * ps)))) abort();
+    int64_t *offset = NULL;
+    if (K > 0) {
+        if (!(xp = malloc(sizeof(float) * (size_t)(cin * ps))) || !(offset = malloc(sizeof(int64_t) * (size_t)taps))) abort();
         pad_planes(g, cin, cs, x, xp);
+        for (int64_t t = 0; t < taps; t++) offset[t] = t / g->kw * Wp + t % g->kw;
     }
     for (int64_t o0 = 0; o0 < cout; o0 += MR2) {
         int64_t mr = cout - o0 < MR2 ? cout - o0 : MR2;
@@ -66,18 +68,15 @@ DK_TARGET_AVX2 void dk_conv_direct_tiles_avx2(const dk_conv_geometry *g, int64_t
             for (int64_t xs = 0; xs < g->ow; xs += NR2) {
                 int64_t nv = g->ow - xs < NR2 ? g->ow - xs : NR2;
                 float *c = out + o0 * P + y * g->ow + xs;
-                if (!xp && !accumulate)  // no taps (a phase of a kernel smaller than the stride): bias only
+                if (xp) dk_micro_6x16_taps_avx2(taps, offset, cin, wp + o0 * K, K, mr, xp + y * Wp + xs, ps, c, P, nv, accumulate);
+                else if (!accumulate)  // no taps (a phase of a kernel smaller than the stride): bias only
                     for (int64_t r = 0; r < mr; r++) memset(c + r * P, 0, sizeof(float) * (size_t)nv);
-                for (int64_t i = 0; xp && i < kh; i++)
-                    for (int64_t j = 0; j < kw; j++)
-                        dk_micro_6x16_avx2(cin, wp + ((i * kw + j) * cout + o0) * cin, cin, mr, xp + (y + i) * Wp + xs + j, ps, c,
-                                           P, nv, accumulate || i + j > 0);
                 if (bias)
                     for (int64_t r = 0; r < mr; r++)
                         for (int64_t k = 0; k < nv; k++) c[r * P + k] += bias[o0 + r];
             }
     }
-    free(xp);
+    free(xp), free(offset);
 }
 
 // row[0:nv] += the 16 lanes lo, hi (nv ≤ 16).

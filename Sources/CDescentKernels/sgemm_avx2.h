@@ -18,5 +18,11 @@ void dk_gemm_pack_panels_f32(int transB, const float *B, int64_t ldb, int64_t p0
 /// floats, bs apart); mr ≤ 6, nv ≤ 16, B's columns past nv zero.
 DK_TARGET_AVX2 void dk_micro_6x16_avx2(int64_t kc, const float *a, int64_t lda, int64_t mr, const float *restrict b, int64_t bs,
                                        float *restrict c, int64_t ldc, int64_t nv, int accumulate);
+/// The same over `taps` stretches of kc: A's rows run on through them (taps·kc deep), and B's rows
+/// of stretch t start at b + tapOffset[t] (a convolution's taps over an image read in place;
+/// tapOffset NULL: every stretch at b).
+DK_TARGET_AVX2 void dk_micro_6x16_taps_avx2(int64_t taps, const int64_t *tapOffset, int64_t kc, const float *a, int64_t lda,
+                                            int64_t mr, const float *restrict b, int64_t bs, float *restrict c, int64_t ldc,
+                                            int64_t nv, int accumulate);
 #endif
 #endif

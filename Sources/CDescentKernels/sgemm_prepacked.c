@@ -50,23 +50,27 @@ DK_TARGET_AVX2 static inline void store_row(float *row, int64_t nv, __m256 lo, _
 // The 6×16 tile of sgemm_avx2.h. Rows past mr repeat the last row (computed, not stored);
 // columns past nv are zero padding of B, kept in registers (AVX2's masked stores are microcoded
 // on AMD: a partial tile goes through a buffer instead).
-DK_TARGET_AVX2 void dk_micro_6x16_avx2(int64_t kc, const float *a, int64_t lda, int64_t mr, const float *restrict b, int64_t bs,
-                                       float *restrict c, int64_t ldc, int64_t nv, int accumulate) {
+DK_TARGET_AVX2 void dk_micro_6x16_taps_avx2(int64_t taps, const int64_t *tapOffset, int64_t kc, const float *a, int64_t lda,
+                                            int64_t mr, const float *restrict b, int64_t bs, float *restrict c, int64_t ldc,
+                                            int64_t nv, int accumulate) {
     const float *r0 = a, *r1 = a + (mr > 1 ? 1 : 0) * lda, *r2 = a + (mr > 2 ? 2 : mr - 1) * lda;
     const float *r3 = a + (mr > 3 ? 3 : mr - 1) * lda, *r4 = a + (mr > 4 ? 4 : mr - 1) * lda;
     const float *r5 = a + (mr > 5 ? 5 : mr - 1) * lda;
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    for (int64_t k = 0; k < kc; k++) {
-        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), x;
+    for (int64_t t = 0; t < taps; t++, r0 += kc, r1 += kc, r2 += kc, r3 += kc, r4 += kc, r5 += kc) {
+        const float *bt = b + (tapOffset ? tapOffset[t] : 0);
+        for (int64_t k = 0; k < kc; k++) {
+            __m256 b0 = _mm256_loadu_ps(bt), b1 = _mm256_loadu_ps(bt + 8), x;
 #define ROW(r, lo, hi)                     \
     x = _mm256_broadcast_ss(r + k);        \
     lo = _mm256_fmadd_ps(x, b0, lo);       \
     hi = _mm256_fmadd_ps(x, b1, hi);
-        ROW(r0, c00, c01) ROW(r1, c10, c11) ROW(r2, c20, c21) ROW(r3, c30, c31) ROW(r4, c40, c41) ROW(r5, c50, c51)
+            ROW(r0, c00, c01) ROW(r1, c10, c11) ROW(r2, c20, c21) ROW(r3, c30, c31) ROW(r4, c40, c41) ROW(r5, c50, c51)
 #undef ROW
-        b += bs;
+            bt += bs;
+        }
     }
     // Stored row by row with the accumulators named (an array of them, indexed by r, made the
     // compiler spill accumulators inside the loop above).
@@ -76,6 +80,11 @@ DK_TARGET_AVX2 void dk_micro_6x16_avx2(int64_t kc, const float *a, int64_t lda, 
     if (mr > 3) store_row(c + 3 * ldc, nv, c30, c31, accumulate);
     if (mr > 4) store_row(c + 4 * ldc, nv, c40, c41, accumulate);
     if (mr > 5) store_row(c + 5 * ldc, nv, c50, c51, accumulate);
+}
+
+DK_TARGET_AVX2 void dk_micro_6x16_avx2(int64_t kc, const float *a, int64_t lda, int64_t mr, const float *restrict b, int64_t bs,
+                                       float *restrict c, int64_t ldc, int64_t nv, int accumulate) {
+    dk_micro_6x16_taps_avx2(1, NULL, kc, a, lda, mr, b, bs, c, ldc, nv, accumulate);
 }
 
 // C[:, j0:j1] (= or +=) A·B[:, j0:j1] on AVX2, B packed by dk_sgemm_pack_b.

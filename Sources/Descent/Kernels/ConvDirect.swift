@@ -112,6 +112,14 @@ extension Kernels {
         return x.dtype == .float32 && simd && dilation == (1, 1) && groups == 1 && x.shape[0] >= Parallel.threads
     }
 
+    /// Whether a strided convolution runs by stride phases (`Kernels.convolution2d`, as the input
+    /// gradient of a transposed convolution): where `convolutionTransposeDirectApplies` would
+    /// without AVX-512 (there im2col + the AVX-512 GEMM runs instead), a stride above 1.
+    static func convolutionStridedByPhasesApplies(_ x: Tensor, _ g: ConvGeometry, groups: Int) -> Bool {
+        MatmulBackend.resolved != .avx512 && (g.sh > 1 || g.sw > 1)
+            && convolutionTransposeDirectApplies(x, dilation: (g.dh, g.dw), groups: groups)
+    }
+
     /// The (Cin, Cout, kh, kw) weight of a transposed convolution packed by phases, once per call,
     /// for the forward pass or for the input gradient. `g`: h, w are the input's size, oh, ow the output's.
     static func convolutionTransposeDirectWeights(_ w: Tensor, _ g: dk_conv_geometry, inputGradient: Bool) -> Tensor {

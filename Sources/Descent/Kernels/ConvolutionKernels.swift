@@ -19,6 +19,9 @@ extension Kernels {
         /// Whether the forward ran Winograd on AVX2 (the input gradient then does too, when its
         /// geometry allows; the weight gradient takes the im2col path).
         let winograd: Bool
+        /// Whether the forward ran by stride phases, as the input gradient of a transposed
+        /// convolution (`convolutionStridedByPhasesApplies`; the backward then does too).
+        let phased: Bool
         /// im2col columns per (image, group), kept for the weight gradient when not too large.
         let columns: ConvPlan.Slots
     }
@@ -41,6 +44,11 @@ extension Kernels {
         let shared = !direct && convolutionWinogradSharesImages(x, g, groups: groups, outChannels: o)
         // Without AVX-512: Winograd on AVX2 for the 3×3 stride-1 geometries it takes.
         let winograd = !direct && !shared && convolutionWinogradAVX2Applies(x, g, groups: groups, outChannels: o)
+        // Strided, without AVX-512: the input gradient of the transposed convolution with the same
+        // weight, by its stride phases (conv_transpose_direct.c on the AVX2 direct tiles).
+        if !direct && !shared && !winograd && convolutionStridedByPhasesApplies(x, g, groups: groups) {
+            return convolutionByPhases(xd, wm, bias: bias, g)
+        }
         let keepColumns = !direct && !shared && !winograd && weightGradient && n * groups * k * pixels * x.dtype.byteSize <= 128 << 20
         let saved = ConvPlan.Slots(count: keepColumns ? n * groups : 0)
         let packed = direct || shared || winograd ? convolutionDirectWeights(wm, g, outChannels: o) : nil
@@ -68,7 +76,43 @@ extension Kernels {
             }
         }
         if let biasData, !direct && !shared && !winograd { addInPlace(out, biasData.reshape([1, o, 1, 1])) }
-        return (out, ConvolutionSaved(x: xd, w: wm, g: g, groups: groups, outChannels: o, direct: direct, winograd: winograd, columns: saved))
+        return (out, ConvolutionSaved(x: xd, w: wm, g: g, groups: groups, outChannels: o, direct: direct, winograd: winograd,
+                                      phased: false, columns: saved))
+    }
+
+    /// `convolution2d` as the adjoint of a transposed convolution T with the same weight (O, C, kh,
+    /// kw) read as T's (Cin, Cout, kh, kw): T maps (O, oh, ow) to (C, h, w), and the convolution
+    /// of x is T's input gradient for the output gradient x. Its input gradient is then T itself
+    /// applied to gout, and its weight gradient T's weight gradient with gout as T's input and x
+    /// as T's output gradient. conv_transpose_direct.c computes all three by stride phases.
+    private static func convolutionByPhases(_ xd: Tensor, _ wm: Tensor, bias: Tensor?, _ g: ConvGeometry) -> (Tensor, ConvolutionSaved) {
+        let (n, o, c) = (g.n, wm.shape[0], g.c)
+        let out = Tensor(uninitialized: [n, o, g.oh, g.ow], dtype: xd.dtype), cg = g.transposedCGeometry
+        let packed = convolutionTransposeDirectWeights(wm, cg, inputGradient: true)
+        ConvPlan.forEachImage(n, cost: o * c * g.kh * g.kw * g.oh * g.ow) { b in
+            // (T's input, unused without a weight gradient: any tensor of its shape.)
+            convolutionTransposeDirectBackward(out, xd, cg, image: b, cin: o, cout: c, packed: packed, dx: out, dwT: nil)
+        }
+        if let bias { addInPlace(out, bias.contiguousData().reshape([1, o, 1, 1])) }
+        return (out, ConvolutionSaved(x: xd, w: wm, g: g, groups: 1, outChannels: o, direct: false, winograd: false, phased: true,
+                                      columns: ConvPlan.Slots(count: 0)))
+    }
+
+    /// The backward of `convolutionByPhases`.
+    private static func convolutionByPhasesBackward(_ gc: Tensor, _ s: ConvolutionSaved, inputGradient needX: Bool,
+                                                    weightGradient needW: Bool) -> (Tensor?, Tensor?) {
+        let (g, o, c, cg) = (s.g, s.outChannels, s.g.c, s.g.transposedCGeometry)
+        let dx = needX ? Tensor(uninitialized: s.x.shape, dtype: s.x.dtype) : nil
+        let packed = needX ? convolutionTransposeDirectWeights(s.w, cg, inputGradient: false) : nil
+        let partials = ConvPlan.WeightGradPartials(shape: [o * g.kh * g.kw, c], dtype: s.w.dtype)
+        ConvPlan.forEachImageChunk(g.n, cost: 2 * o * c * g.kh * g.kw * g.oh * g.ow) { images in
+            let dwT = needW ? partials.accumulator(images.lowerBound) : nil
+            for b in images {
+                if let dx, let packed { convolutionTransposeDirect(gc, cg, image: b, cin: o, cout: c, packed: packed, bias: nil, out: dx) }
+                if let dwT { convolutionTransposeDirectBackward(gc, s.x, cg, image: b, cin: o, cout: c, packed: nil, dx: nil, dwT: dwT) }
+            }
+        }
+        return (dx, needW ? convolutionTransposeWeightLayout(partials.sum(), cg, weightShape: s.w.shape) : nil)
     }
 
     /// The input and weight gradients of `convolution2d` for the output gradient `gout`
@@ -79,6 +123,7 @@ extension Kernels {
         let (n, c, h, wd, kh, kw) = (g.n, g.c, g.h, g.w, g.kh, g.kw)
         let og = o / groups, cg = c / groups, pixels = g.oh * g.ow, k = cg * kh * kw
         let gc = gout.contiguousData()
+        if s.phased { return convolutionByPhasesBackward(gc, s, inputGradient: needX, weightGradient: needW) }
         // With stride 1, dx is the convolution of g with the flipped, transposed weight
         // (padded by k − 1 − p on the leading side, which may be negative).
         let gT = ConvGeometry(n: n, c: o, h: g.oh, w: g.ow, kh: kh, kw: kw, sh: 1, sw: 1, padH: kh - 1 - g.padH,

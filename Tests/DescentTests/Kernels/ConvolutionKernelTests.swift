@@ -162,11 +162,42 @@ final class ConvolutionKernelTests: XCTestCase {
         }
     }
 
+    /// Strided convolutions by stride phases (the input gradient of a transposed convolution, on
+    /// CPUs with AVX2 but not AVX-512) against the float64 im2col path: outputs and all gradients,
+    /// for strides 2, 3 and (2, 3), kernels 3×3, 1×1 (only one phase has taps: the shortcut of a
+    /// residual block), 4×4, 5×3 and 2×2 (kernel no larger than the stride), padding 0 to 2, inputs
+    /// whose last rows or columns no window reaches, 11 output and 7 input channels (partial
+    /// tiles), and a ResNet stage's 16 → 32 channels on 32×32.
+    func testStridedConvolutionByPhasesMatchesTheIm2colPath() {
+        Descent.manualSeed(59)
+        let geometry = ConvGeometry(n: 4, c: 1, h: 8, w: 8, kh: 3, kw: 3, sh: 2, sw: 2, padH: 1, padW: 1, dh: 1, dw: 1, oh: 4, ow: 4)
+        let expected = MatmulBackend.resolved != .avx512 && MatmulBackend.current != .portable && dk_cpu_has_avx2() != 0
+        XCTAssertEqual(Kernels.convolutionStridedByPhasesApplies(Tensor.zeros([4, 1, 8, 8]), geometry, groups: 1), expected)
+        // (kernel, stride, padding, height, width, input channels, output channels)
+        let cases: [(Size2, Size2, Size2, Int, Int, Int, Int)] = [
+            (3, 2, 1, 9, 20, 7, 11), (1, 2, 0, 8, 17, 7, 11), (4, 2, 1, 10, 16, 7, 11), ([5, 3], [2, 3], [2, 1], 11, 23, 7, 11),
+            (2, 2, 0, 7, 9, 7, 11), (3, 3, 0, 10, 14, 7, 11), (3, 2, 2, 5, 6, 7, 11), (3, 2, 1, 32, 32, 16, 32),
+        ]
+        for (kernel, stride, padding, height, width, cin, cout) in cases {
+            let inputs = [Tensor.randn([4, cin, height, width], dtype: .float64), Tensor.randn([cout, cin, kernel.h, kernel.w], dtype: .float64),
+                          Tensor.randn([cout], dtype: .float64)]
+            assertFloat32MatchesFloat64("kernel \(kernel) stride \(stride) padding \(padding) size \(height)x\(width)", inputs) {
+                conv2d($0[0], $0[1], bias: $0[2], stride: stride, padding: .explicit(padding))
+            }
+        }
+    }
+
     /// Stride 2 (im2col/col2im with even/odd permutes): a convolution and a transposed convolution
     /// in float32 against float64, with rows long enough to fill both halves of a vector and to
-    /// span several (19, 40 and 70 columns), odd and even kernels, with and without padding.
+    /// span several (19, 40 and 70 columns), odd and even kernels, with and without padding. With
+    /// the portable GEMM backend, so that strided convolutions take im2col on AVX2 CPUs too.
     func testStrideTwoColumnsMatchFloat64() {
         Descent.manualSeed(43)
+        let savedBackend = MatmulBackend.current
+        MatmulBackend.current = .portable
+        defer { MatmulBackend.current = savedBackend }
+        XCTAssertFalse(Kernels.convolutionStridedByPhasesApplies(Tensor.zeros([2, 3, 5, 40]), ConvGeometry(
+            n: 2, c: 3, h: 5, w: 40, kh: 3, kw: 3, sh: 2, sw: 2, padH: 1, padW: 1, dh: 1, dw: 1, oh: 3, ow: 20), groups: 1))
         for (kernel, padding, width) in [(3, 1, 40), (4, 1, 70), (3, 0, 19), (2, 0, 38)] as [(Int, Int, Int)] {
             let name = "kernel \(kernel) padding \(padding) width \(width)"
             assertFloat32MatchesFloat64("conv \(name)", [Tensor.randn([2, 3, 5, width], dtype: .float64),
