@@ -234,7 +234,8 @@ void dk_conv_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int6
     int64_t P = g->oh * g->ow;
     // gᵀ in panels of 32 output channels: panels[o0 / 32][p][j] = g[o0 + j][p] (0 past cout).
     dk_conv_grad_panels(gout, P, cout, P, panels);
-    if (padded_copy_floats(g, cin) > 0) grad_tiles_few_channels(g, cin, cout, x, panels, panels + (cout + 31) / 32 * 32 * P, dwT);
+    // (In AVX2 the generic tiles take few channels too: a 6-row tile wastes less than an 8-row one.)
+    if (padded_copy_floats(g, cin) > 0 && dk_simd_level() == 2) grad_tiles_few_channels(g, cin, cout, x, panels, panels + (cout + 31) / 32 * 32 * P, dwT);
     else dk_conv_direct_grad_tiles(g, cin, g->h * g->w, cout, x, panels, dwT);
 }
 #else

@@ -56,7 +56,7 @@ extension Kernels {
     /// on AVX-512 the direct kernels run instead): float32, one group, a 3×3 stride-1 geometry
     /// Winograd takes, with the BLAS or the built-in GEMM chosen automatically (an explicit
     /// `.portable` backend turns it off). The weight gradient then runs Winograd too where
-    /// `convolutionWinogradWeightGradAVX2Applies`, else im2col + GEMM.
+    /// `convolutionWinogradWeightGradAVX2Applies`, else the AVX2 direct tiles (conv_direct_avx2.c).
     static func convolutionWinogradAVX2Applies(_ x: Tensor, _ g: ConvGeometry, groups: Int, outChannels: Int) -> Bool {
         x.dtype == .float32 && MatmulBackend.resolved != .avx512 && MatmulBackend.current != .portable && dk_cpu_has_avx2() != 0
             && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && groups == 1

@@ -131,9 +131,10 @@ extension Kernels {
         let flippedKernel = direct || (s.winograd && convolutionWinogradAVX2Applies(gc, gT, groups: 1, outChannels: c))
         let dx = needX ? (flippedKernel ? Tensor(uninitialized: xd.shape, dtype: xd.dtype) : Tensor.zeros(xd.shape, dtype: xd.dtype)) : nil
         let wFlipped = needX && flippedKernel ? convolutionDirectWeights(wm, gT, outChannels: c, flipped: true) : nil
-        // The weight gradient by the direct kernels (AVX-512), or by Winograd's F(3×3, 2×2) in AVX2
-        // where the forward pass ran Winograd in AVX2 and the geometry suits it; else im2col + GEMM.
-        let kernelWeightGrad = direct || (s.winograd && convolutionWinogradWeightGradAVX2Applies(g, outChannels: o))
+        // The weight gradient by the direct kernels (AVX-512), or where the forward pass ran
+        // Winograd in AVX2 by Winograd's F(3×3, 2×2) in AVX2 where the geometry suits it, else by the
+        // AVX2 direct tiles (conv.c chooses); else im2col + GEMM.
+        let kernelWeightGrad = direct || s.winograd
         let partials = ConvPlan.WeightGradPartials(shape: [groups, k, og], dtype: wm.dtype)
         ConvPlan.forEachImageChunk(n, cost: 2 * o * k * pixels) { images in
             let dw = needW ? partials.accumulator(images.lowerBound) : nil

@@ -53,7 +53,8 @@ final class ConvolutionKernelTests: XCTestCase {
     /// output channels that leave a partial GEMM tile. Without AVX-512 the same cases run the
     /// AVX2 forms (8 tiles to a vector, so rows of 7 or 8 tiles are one vector each, and odd rows
     /// of tiles a vector past the output; the weight gradient on rows of more than 8 tiles, with
-    /// input channels that leave a partial 6-row tile and output channels a partial vector).
+    /// input channels that leave a partial 6-row tile and output channels a partial vector; on
+    /// shorter rows the AVX2 direct tiles).
     func testWinogradKernelMatchesTheIm2colPath() {
         Descent.manualSeed(53)
         // (padding, height, width, input channels, output channels)
@@ -72,7 +73,8 @@ final class ConvolutionKernelTests: XCTestCase {
             XCTAssertEqual(Kernels.convolutionWinogradAVX2Applies(inputs[0].float(), forward, groups: 1, outChannels: cout), avx2)
             XCTAssertEqual(Kernels.convolutionWinogradAVX2Applies(inputs[0].float(), inputGradient, groups: 1, outChannels: cin), avx2)
             if avx2 {
-                // The weight gradient by F(3×3, 2×2) in AVX2 for rows of more than 8 tiles.
+                // The weight gradient by F(3×3, 2×2) in AVX2 for rows of more than 8 tiles, else
+                // by the AVX2 direct tiles.
                 XCTAssertEqual(Kernels.convolutionWinogradWeightGradAVX2Applies(forward, outChannels: cout), (forward.ow + 1) / 2 > 8,
                                "padding \(padding) size \(height)x\(width)")
             }
