@@ -1,19 +1,28 @@
 import CDescentKernels
 
-// The direct float32 kernels (conv_direct.c, conv_transpose_direct.c; AVX-512, the transposed
-// convolution also on AVX2): convolutions with stride 1 and transposed convolutions by stride
+// The direct float32 kernels (conv_direct.c, conv_transpose_direct.c; AVX-512, and their AVX2
+// tiles in conv_direct_avx2.c): convolutions with stride 1 and transposed convolutions by stride
 // phases, one image per call on the calling thread, reading the images in place instead of
 // building column matrices.
 extension Kernels {
     /// Whether `convolutionDirect` applies: float32 on AVX-512, stride 1, no dilation, one
-    /// group, and at least one image per thread (each image then runs on one thread).
+    /// group, and at least one image per thread (each image then runs on one thread). (On AVX2,
+    /// stride-1 convolutions that Winograd does not take stay on im2col + GEMM: the AVX2 tiles
+    /// measured slower on the CNN's first layer, one input channel, than im2col + OpenBLAS.)
     static func convolutionDirectApplies(_ x: Tensor, _ g: ConvGeometry, groups: Int) -> Bool {
-        directKernelsTake(x, g, groups: groups) && g.n >= Parallel.threads
+        directKernelsTake(x, g, groups: groups) && g.n >= Parallel.threads && MatmulBackend.resolved == .avx512
     }
 
-    /// float32 on AVX-512, stride 1, no dilation, one group: what the direct kernels compute.
+    /// float32, stride 1, no dilation, one group: what the direct kernels compute.
     private static func directKernelsTake(_ x: Tensor, _ g: ConvGeometry, groups: Int) -> Bool {
-        x.dtype == .float32 && MatmulBackend.resolved == .avx512 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && groups == 1
+        x.dtype == .float32 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && groups == 1
+    }
+
+    /// Whether the AVX2 forms of the convolution kernels run: an AVX2 CPU without AVX-512, with
+    /// the BLAS or the built-in GEMM chosen automatically (an explicit `.portable` backend
+    /// keeps every convolution on im2col + GEMM).
+    static var avx2KernelsRun: Bool {
+        MatmulBackend.resolved != .avx512 && MatmulBackend.current != .portable && dk_cpu_has_avx2() != 0
     }
 
     /// Whether `convolutionDirect` runs Winograd's F(2×2, 3×3) for this geometry (conv_winograd.c):
@@ -58,8 +67,7 @@ extension Kernels {
     /// `.portable` backend turns it off). The weight gradient then runs Winograd too where
     /// `convolutionWinogradWeightGradAVX2Applies`, else the AVX2 direct tiles (conv_direct_avx2.c).
     static func convolutionWinogradAVX2Applies(_ x: Tensor, _ g: ConvGeometry, groups: Int, outChannels: Int) -> Bool {
-        x.dtype == .float32 && MatmulBackend.resolved != .avx512 && MatmulBackend.current != .portable && dk_cpu_has_avx2() != 0
-            && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && groups == 1
+        directKernelsTake(x, g, groups: groups) && avx2KernelsRun
             && withUnsafePointer(to: g.cGeometry) { dk_conv_winograd_applies($0, Int64(g.c), Int64(outChannels)) != 0 }
     }
 
@@ -108,7 +116,7 @@ extension Kernels {
     /// image per thread, on AVX-512, or on AVX2 (conv_direct_avx2.c's tiles) with the BLAS or the
     /// built-in GEMM chosen automatically (an explicit `.portable` backend turns it off).
     static func convolutionTransposeDirectApplies(_ x: Tensor, dilation: (Int, Int), groups: Int) -> Bool {
-        let simd = MatmulBackend.resolved == .avx512 || (MatmulBackend.current != .portable && dk_cpu_has_avx2() != 0)
+        let simd = MatmulBackend.resolved == .avx512 || avx2KernelsRun
         return x.dtype == .float32 && simd && dilation == (1, 1) && groups == 1 && x.shape[0] >= Parallel.threads
     }
 
