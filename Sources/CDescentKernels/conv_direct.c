@@ -8,6 +8,7 @@
 // The weight gradient reads the image the same way as the rows of its "A" operand (dWᵀ = col·gᵀ);
 // with fewer than 8 input channels, from a zero-padded copy (see padded_copy_floats).
 // conv.c chooses between this and Winograd's algorithm (conv_winograd.c) for each convolution.
+// Without AVX-512, the tiles and their weight layout are conv_direct_avx2.c's (dispatched here).
 #include "descent_kernels.h"
 #include <stdlib.h>
 #include <string.h>

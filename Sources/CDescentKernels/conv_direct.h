@@ -1,6 +1,6 @@
-// The direct convolution (conv_direct.c): one image, stride 1, AVX-512 (the tiles also in AVX2). conv.c runs it where
-// Winograd's algorithm does not apply; the transposed convolution (conv_transpose_direct.c)
-// runs its tiles phase by phase.
+// The direct convolution (conv_direct.c): one image, stride 1, AVX-512 (its tiles also in AVX2,
+// conv_direct_avx2.c, behind the same functions). conv.c runs it where Winograd's algorithm does
+// not apply; the transposed convolution (conv_transpose_direct.c) runs its tiles phase by phase.
 #ifndef DESCENT_CONV_DIRECT_H
 #define DESCENT_CONV_DIRECT_H
 #include "descent_kernels.h"

@@ -1,10 +1,11 @@
-// The AVX2 forms of the direct stride-1 tiles (conv_direct.c has the AVX-512 forms and says how a
-// tile reads the image in place): the transposed convolution (conv_transpose_direct.c) runs its
-// stride phases on them on CPUs without AVX-512. Same weight packing (8 output channels a group),
-// same panels of gᵀ; 8 lanes a vector, so a forward tile is 4 output channels × three runs of 8
-// columns (12 accumulators, 3 image loads and 4 broadcasts per input position), read from a
-// zero-padded copy of the image, and a weight-gradient tile 6 input rows × 16 output channels
-// (12 accumulators) reads the image in place.
+// The AVX2 forms of the direct stride-1 tiles (conv_direct.c has the AVX-512 forms): the
+// transposed convolution (conv_transpose_direct.c) runs its stride phases on them on CPUs without
+// AVX-512, and with it strided convolutions (as its input gradient). 8 lanes a vector and 16
+// registers: a forward tile is 6 output channels × 16 columns of a row on the 6×16 micro-kernel
+// of the prepacked GEMM (sgemm_avx2.h), over a zero-padded copy of the image (the masks an
+// in-place read needs would take registers the tile does not have), with weights of their own
+// layout; a weight-gradient tile is 6 input rows × 16 output channels of the same panels of gᵀ
+// as the AVX-512 form, reading the image in place.
 #include "descent_kernels.h"
 #include <stdlib.h>
 #include <string.h>
