@@ -64,18 +64,12 @@ extension Kernels {
     /// Whether a convolution runs by Winograd's F(2×2, 3×3) on AVX2 (conv_winograd.c's AVX2 forms;
     /// on AVX-512 the direct kernels run instead): float32, one group, a 3×3 stride-1 geometry
     /// Winograd takes, with the BLAS or the built-in GEMM chosen automatically (an explicit
-    /// `.portable` backend turns it off). The weight gradient then runs Winograd too where
-    /// `convolutionWinogradWeightGradAVX2Applies`, else the AVX2 direct tiles (conv_direct_avx2.c).
+    /// `.portable` backend turns it off). Its weight gradient then runs by a kernel too: conv.c
+    /// takes F(3×3, 2×2) where `dk_conv_winograd_weight_grad_applies` (at most 128·128 channel
+    /// pairs, rows of more than 8 tiles), else the AVX2 direct tiles (conv_direct_avx2.c).
     static func convolutionWinogradAVX2Applies(_ x: Tensor, _ g: ConvGeometry, groups: Int, outChannels: Int) -> Bool {
         directKernelsTake(x, g, groups: groups) && avx2KernelsRun
             && withUnsafePointer(to: g.cGeometry) { dk_conv_winograd_applies($0, Int64(g.c), Int64(outChannels)) != 0 }
-    }
-
-    /// Whether the weight gradient of a convolution that ran `convolutionWinogradAVX2Applies`
-    /// is computed by Winograd's F(3×3, 2×2) in AVX2 (conv_winograd_grad.c): the geometries its
-    /// AVX-512 form takes (at most 128·128 channel pairs, rows of more than 8 tiles).
-    static func convolutionWinogradWeightGradAVX2Applies(_ g: ConvGeometry, outChannels: Int) -> Bool {
-        withUnsafePointer(to: g.cGeometry) { dk_conv_winograd_weight_grad_applies($0, Int64(g.c), Int64(outChannels)) != 0 }
     }
 
     /// Whether a convolution with fewer images than threads runs by Winograd with the threads

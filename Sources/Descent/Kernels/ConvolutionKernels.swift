@@ -17,7 +17,7 @@ extension Kernels {
         /// Whether the forward ran the direct kernel (the backward then does too).
         let direct: Bool
         /// Whether the forward ran Winograd on AVX2 (the input gradient then does too, when its
-        /// geometry allows; the weight gradient takes the im2col path).
+        /// geometry allows; the weight gradient runs by a kernel, Winograd's or the direct tiles).
         let winograd: Bool
         /// Whether the forward ran by stride phases, as the input gradient of a transposed
         /// convolution (`convolutionStridedByPhasesApplies`; the backward then does too).
