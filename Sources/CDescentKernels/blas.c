@@ -88,6 +88,10 @@ static void load_once(void) {
     const char *choice = getenv("DESCENT_BLAS");
     if (choice && strcmp(choice, "none") == 0) return;
     choose_coretype();
+    // Descent calls the BLAS on one thread from each of its own pool's tasks (Gemm.swift): without
+    // this, OpenBLAS starts a server thread of its own at load, which spins (sched_yield) beside
+    // the pool's workers before it first sleeps.
+    setenv("OPENBLAS_NUM_THREADS", "1", 1);
     if (choice && *choice) {
         try_open(choice);
         return;

@@ -1,10 +1,10 @@
 // The AVX2 forms of the direct stride-1 tiles (conv_direct.c has the AVX-512 forms): the
 // transposed convolution (conv_transpose_direct.c) runs its stride phases on them on CPUs without
 // AVX-512, and with it strided convolutions (as its input gradient). 8 lanes a vector and 16
-// registers: a forward tile is 6 output channels × 16 columns of a row on the 6×16 micro-kernel
+// registers: a forward tile is 6 (or 4) output channels × 16 columns of a row on the 6×16 micro-kernel
 // of the prepacked GEMM (sgemm_avx2.h), over a zero-padded copy of the image (the masks an
 // in-place read needs would take registers the tile does not have), with weights of their own
-// layout; a weight-gradient tile is 6 input rows × 16 output channels of the same panels of gᵀ
+// layout; a weight-gradient tile is 6 (or 4) input rows × 16 output channels of the same panels of gᵀ
 // as the AVX-512 form, reading the image in place.
 #include "descent_kernels.h"
 #include <stdlib.h>
@@ -63,8 +63,8 @@ DK_TARGET_AVX2 void dk_conv_direct_tiles_avx2(const dk_conv_geometry *g, int64_t
         pad_planes(g, cin, cs, x, xp);
         for (int64_t t = 0; t < taps; t++) offset[t] = t / g->kw * Wp + t % g->kw;
     }
-    for (int64_t o0 = 0; o0 < cout; o0 += MR2) {
-        int64_t mr = cout - o0 < MR2 ? cout - o0 : MR2;
+    for (int64_t o0 = 0, mr; o0 < cout; o0 += mr) {
+        mr = dk_tile_rows_avx2(cout - o0);
         for (int64_t y = 0; y < g->oh; y++)
             for (int64_t xs = 0; xs < g->ow; xs += NR2) {
                 int64_t nv = g->ow - xs < NR2 ? g->ow - xs : NR2;
@@ -93,9 +93,11 @@ DK_TARGET_AVX2 static void add_row16(float *row, __m256 lo, __m256 hi, int64_t n
 }
 
 // dWᵀ[((c0 + r)·kh + i)·kw + j][0:nv] += Σ_(y,x) x[c0 + r][y + i − ph][x + j − pw] · gpanel[(y·ow + x)·32 + 0:16]
-// for r < mr (planes HW apart), over the (y, x) whose input lies inside the image.
-DK_TARGET_AVX2 static void grad_tile_6x16(const dk_conv_geometry *g, const float *x, int64_t HW, int64_t i, int64_t j,
-                                          const float *gpanel, float *dwT, int64_t rowStride, int64_t mr, int64_t nv) {
+// for r < mr (planes HW apart), over the (y, x) whose input lies inside the image; `rows` (6 or 4,
+// a constant where it is inlined) rows of accumulators.
+DK_TARGET_AVX2 static inline __attribute__((always_inline)) void grad_tile(int rows, const dk_conv_geometry *g,
+        const float *x, int64_t HW, int64_t i, int64_t j, const float *gpanel, float *dwT, int64_t rowStride, int64_t mr,
+        int64_t nv) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
@@ -111,12 +113,20 @@ DK_TARGET_AVX2 static void grad_tile_6x16(const dk_conv_geometry *g, const float
     v = _mm256_broadcast_ss(a[r] + k); \
     l = _mm256_fmadd_ps(v, b0, l);     \
     h = _mm256_fmadd_ps(v, b1, h);
-            ROW(0, c00, c01) ROW(1, c10, c11) ROW(2, c20, c21) ROW(3, c30, c31) ROW(4, c40, c41) ROW(5, c50, c51)
+            ROW(0, c00, c01) ROW(1, c10, c11) ROW(2, c20, c21) ROW(3, c30, c31)
+            if (rows > 4) { ROW(4, c40, c41) ROW(5, c50, c51) }
 #undef ROW
         }
     }
     __m256 lo[6] = {c00, c10, c20, c30, c40, c50}, hi[6] = {c01, c11, c21, c31, c41, c51};
     for (int64_t r = 0; r < mr; r++) add_row16(dwT + r * rowStride, lo[r], hi[r], nv);
+}
+
+// Tiles of at most 4 rows with 8 accumulators (dk_tile_rows_avx2 plans the rows).
+DK_TARGET_AVX2 static void grad_tile_6x16(const dk_conv_geometry *g, const float *x, int64_t HW, int64_t i, int64_t j,
+                                          const float *gpanel, float *dwT, int64_t rowStride, int64_t mr, int64_t nv) {
+    if (mr > 4) grad_tile(6, g, x, HW, i, j, gpanel, dwT, rowStride, mr, nv);
+    else grad_tile(4, g, x, HW, i, j, gpanel, dwT, rowStride, mr, nv);
 }
 
 DK_TARGET_AVX2 void dk_conv_direct_grad_tiles_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout,
@@ -126,11 +136,13 @@ DK_TARGET_AVX2 void dk_conv_direct_grad_tiles_avx2(const dk_conv_geometry *g, in
         // Channels o0..o0+15 are columns o0 % 32 + 0:16 of the panel of o0 / 32.
         const float *panel = panels + o0 / 32 * 32 * P + o0 % 32;
         int64_t nv = cout - o0 < 16 ? cout - o0 : 16;
-        for (int64_t c0 = 0; c0 < cin; c0 += 6)
+        for (int64_t c0 = 0, mr; c0 < cin; c0 += mr) {
+            mr = dk_tile_rows_avx2(cin - c0);
             for (int64_t i = 0; i < kh; i++)
                 for (int64_t j = 0; j < kw; j++)
                     grad_tile_6x16(g, x + c0 * cs, cs, i, j, panel, dwT + ((c0 * kh + i) * kw + j) * cout + o0, kh * kw * cout,
-                                   cin - c0 < 6 ? cin - c0 : 6, nv);
+                                   mr, nv);
+        }
     }
 }
 #endif

@@ -198,10 +198,12 @@ static void weight_grad_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cou
         gradient_transform_avx2(g, cout, panels, l, th0, rows, E);
         // M[ξ] (cin × ldo) (+)= V[ξ] (cin × T) · E[ξ] (T × ldo).
         for (int xi = 0; xi < 16; xi++)
-            for (int64_t c0 = 0; c0 < cin; c0 += MR2)
+            for (int64_t c0 = 0, mr; c0 < cin; c0 += mr) {
+                mr = dk_tile_rows_avx2(cin - c0);
                 for (int64_t o0 = 0; o0 < ldo; o0 += NR2)
-                    dk_micro_6x16_avx2(T, V + xi * l.vs + c0 * T, T, cin - c0 < MR2 ? cin - c0 : MR2, E + xi * es + o0, ldo,
-                                       M + xi * ms + c0 * ldo + o0, ldo, NR2, th0 > 0);
+                    dk_micro_6x16_avx2(T, V + xi * l.vs + c0 * T, T, mr, E + xi * es + o0, ldo, M + xi * ms + c0 * ldo + o0,
+                                       ldo, NR2, th0 > 0);
+            }
     }
     weight_transform_avx2(cin, cout, M, dwT);
 }

@@ -13,9 +13,14 @@
 void dk_gemm_pack_panels_f32(int transB, const float *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
                              float *dst);
 
+/// Rows of the next tile when `left` rows remain: 6, except that 7 or 8 rows go as two tiles of
+/// at most 4 (the kernel runs those with 4 rows of accumulators), so 32 rows are 4×6 + 2×4
+/// rather than 5×6 + a 6-row tile for 2.
+static inline int64_t dk_tile_rows_avx2(int64_t left) { return left == 7 || left == 8 ? 4 : left < MR2 ? left : MR2; }
+
 #ifdef DK_X86
 /// C[0:mr, 0:nv] (= or +=) A (6 rows, lda apart, read in place, kc deep) · B (kc rows of 16
-/// floats, bs apart); mr ≤ 6, nv ≤ 16, B's columns past nv zero.
+/// floats, bs apart); mr ≤ 6, nv ≤ 16, B's columns past nv zero. Tiles of mr ≤ 4 cost 4 rows.
 DK_TARGET_AVX2 void dk_micro_6x16_avx2(int64_t kc, const float *a, int64_t lda, int64_t mr, const float *restrict b, int64_t bs,
                                        float *restrict c, int64_t ldc, int64_t nv, int accumulate);
 /// The same over `taps` stretches of kc: A's rows run on through them (taps·kc deep), and B's rows

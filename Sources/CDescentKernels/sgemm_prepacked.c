@@ -47,12 +47,13 @@ DK_TARGET_AVX2 static inline void store_row(float *row, int64_t nv, __m256 lo, _
     for (int64_t j = 0; j < nv; j++) row[j] = accumulate ? row[j] + tile[j] : tile[j];
 }
 
-// The 6×16 tile of sgemm_avx2.h. Rows past mr repeat the last row (computed, not stored);
-// columns past nv are zero padding of B, kept in registers (AVX2's masked stores are microcoded
-// on AMD: a partial tile goes through a buffer instead).
-DK_TARGET_AVX2 void dk_micro_6x16_taps_avx2(int64_t taps, const int64_t *tapOffset, int64_t kc, const float *a, int64_t lda,
-                                            int64_t mr, const float *restrict b, int64_t bs, float *restrict c, int64_t ldc,
-                                            int64_t nv, int accumulate) {
+// The 6×16 tile of sgemm_avx2.h with `rows` (6 or 4, a constant where it is inlined) rows of
+// accumulators. Rows past mr repeat the last row (computed, not stored); columns past nv are zero
+// padding of B, kept in registers (AVX2's masked stores are microcoded on AMD: a partial tile goes
+// through a buffer instead).
+DK_TARGET_AVX2 static inline __attribute__((always_inline)) void micro_taps(int rows, int64_t taps, const int64_t *tapOffset,
+        int64_t kc, const float *a, int64_t lda, int64_t mr, const float *restrict b, int64_t bs, float *restrict c,
+        int64_t ldc, int64_t nv, int accumulate) {
     const float *r0 = a, *r1 = a + (mr > 1 ? 1 : 0) * lda, *r2 = a + (mr > 2 ? 2 : mr - 1) * lda;
     const float *r3 = a + (mr > 3 ? 3 : mr - 1) * lda, *r4 = a + (mr > 4 ? 4 : mr - 1) * lda;
     const float *r5 = a + (mr > 5 ? 5 : mr - 1) * lda;
@@ -67,7 +68,8 @@ DK_TARGET_AVX2 void dk_micro_6x16_taps_avx2(int64_t taps, const int64_t *tapOffs
     x = _mm256_broadcast_ss(r + k);        \
     lo = _mm256_fmadd_ps(x, b0, lo);       \
     hi = _mm256_fmadd_ps(x, b1, hi);
-            ROW(r0, c00, c01) ROW(r1, c10, c11) ROW(r2, c20, c21) ROW(r3, c30, c31) ROW(r4, c40, c41) ROW(r5, c50, c51)
+            ROW(r0, c00, c01) ROW(r1, c10, c11) ROW(r2, c20, c21) ROW(r3, c30, c31)
+            if (rows > 4) { ROW(r4, c40, c41) ROW(r5, c50, c51) }
 #undef ROW
             bt += bs;
         }
@@ -78,8 +80,16 @@ DK_TARGET_AVX2 void dk_micro_6x16_taps_avx2(int64_t taps, const int64_t *tapOffs
     if (mr > 1) store_row(c + ldc, nv, c10, c11, accumulate);
     if (mr > 2) store_row(c + 2 * ldc, nv, c20, c21, accumulate);
     if (mr > 3) store_row(c + 3 * ldc, nv, c30, c31, accumulate);
-    if (mr > 4) store_row(c + 4 * ldc, nv, c40, c41, accumulate);
-    if (mr > 5) store_row(c + 5 * ldc, nv, c50, c51, accumulate);
+    if (rows > 4 && mr > 4) store_row(c + 4 * ldc, nv, c40, c41, accumulate);
+    if (rows > 4 && mr > 5) store_row(c + 5 * ldc, nv, c50, c51, accumulate);
+}
+
+// Tiles of at most 4 rows run with 8 accumulators, so that they do not compute 6 rows for 4.
+DK_TARGET_AVX2 void dk_micro_6x16_taps_avx2(int64_t taps, const int64_t *tapOffset, int64_t kc, const float *a, int64_t lda,
+                                            int64_t mr, const float *restrict b, int64_t bs, float *restrict c, int64_t ldc,
+                                            int64_t nv, int accumulate) {
+    if (mr > 4) micro_taps(6, taps, tapOffset, kc, a, lda, mr, b, bs, c, ldc, nv, accumulate);
+    else micro_taps(4, taps, tapOffset, kc, a, lda, mr, b, bs, c, ldc, nv, accumulate);
 }
 
 DK_TARGET_AVX2 void dk_micro_6x16_avx2(int64_t kc, const float *a, int64_t lda, int64_t mr, const float *restrict b, int64_t bs,
@@ -103,8 +113,10 @@ DK_TARGET_AVX2 static void prepacked_avx2(int64_t M, int64_t N, int64_t K, const
             int64_t nv = j1 - jc < NR2 ? j1 - jc : NR2;
             // Column jc lies in panel jc / NR, at half (jc % NR) / NR2 of it.
             const float *b = packedB + p0 * np + (jc / NR) * NR * kc + jc % NR;
-            for (int64_t i = 0; i < M; i += MR2)
-                dk_micro_6x16_avx2(kc, A + i * lda + p0, lda, M - i < MR2 ? M - i : MR2, b, NR, C + i * ldc + jc, ldc, nv, acc);
+            for (int64_t i = 0, mr; i < M; i += mr) {
+                mr = dk_tile_rows_avx2(M - i);
+                dk_micro_6x16_avx2(kc, A + i * lda + p0, lda, mr, b, NR, C + i * ldc + jc, ldc, nv, acc);
+            }
         }
     }
 }

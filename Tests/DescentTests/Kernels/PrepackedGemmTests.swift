@@ -4,7 +4,7 @@ import XCTest
 
 /// The products with an operand packed once (sgemm_prepacked.c: the fused recurrent kernels'
 /// W_hh) against a naive Float64 product: rows that leave a partial tile (6 rows on AVX2, 8 on
-/// AVX-512), widths that leave a partial panel or half-panel, depths of one and several blocks,
+/// AVX-512; on AVX2 tails of 7 or 8 rows run as two 4-row tiles: 7, 8, 13, 32), widths that leave a partial panel or half-panel, depths of one and several blocks,
 /// a column range that starts at a later panel, B read transposed, and accumulation into C.
 final class PrepackedGemmTests: XCTestCase {
     func testPrepackedProductMatchesTheNaiveProduct() {
@@ -15,7 +15,7 @@ final class PrepackedGemmTests: XCTestCase {
         Descent.manualSeed(61)
         func values(_ n: Int) -> [Float] { Tensor.randn([n]).toArray(Float.self) }
         // (M, N, K)
-        for (m, n, k) in [(1, 5, 3), (5, 70, 280), (13, 33, 257), (32, 128, 128), (7, 64, 512), (6, 16, 1)] {
+        for (m, n, k) in [(1, 5, 3), (5, 70, 280), (13, 33, 257), (32, 128, 128), (7, 64, 512), (8, 40, 9), (6, 16, 1)] {
             for transB in [false, true] {
                 let a = values(m * k), b = values(k * n), c0 = values(m * n)
                 // B[p][j] is b[p·n + j], or b[j·k + p] stored transposed.
