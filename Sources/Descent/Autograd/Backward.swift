@@ -127,7 +127,7 @@ enum Autograd {
             let ownedByEngine = owned.remove(ObjectIdentifier(g)) != nil
             if node.isAccumulator {
                 if let v = node.variable {
-                    accumulate(g, into: v, canTake: ownedByEngine)
+                    accumulate(consume g, into: v, canTake: ownedByEngine)
                     for (_, hook) in node.postAccumulateHooks { hook(v) }
                 }
                 continue
@@ -175,12 +175,16 @@ enum Autograd {
     }
 
     /// Adds `g` to `t.grad`. The first gradient is copied so that no gradient aliases another,
-    /// unless `canTake`: a buffer the engine allocated and nothing else references.
-    static func accumulate(_ g: Tensor, into t: Tensor, canTake: Bool = false) {
+    /// unless `canTake` (a buffer the engine allocated and nothing else references) or `g` is
+    /// provably alone: this is the only reference to the tensor, and the tensor the only
+    /// reference to its storage, so no view, saved tensor or user's tensor shares it (a product's
+    /// fresh weight gradient, say).
+    static func accumulate(_ g: consuming Tensor, into t: Tensor, canTake: Bool = false) {
         if let existing = t.grad {
             t.grad = existing + g
-        } else {
-            t.grad = canTake && g.isContiguous ? g : Kernels.copyToContiguous(g)
+            return
         }
+        let alone = isKnownUniquelyReferenced(&g) && isKnownUniquelyReferenced(&g.storage) && g.storage.count == g.count
+        t.grad = (canTake || alone) && g.isContiguous ? g : Kernels.copyToContiguous(g)
     }
 }

@@ -14,8 +14,9 @@
 /// print(x.grad!)   // 2 * x
 /// ```
 public final class Tensor {
-    /// The shared buffer this tensor views.
-    public let storage: Storage
+    /// The shared buffer this tensor views. (Never reassigned: settable only so that backward can
+    /// ask `isKnownUniquelyReferenced` of it; unchecked, as a `let` would be.)
+    @exclusivity(unchecked) public internal(set) var storage: Storage
     /// Sizes of each dimension; `[]` for a scalar (0-d) tensor.
     public let shape: [Int]
     /// Step in elements between neighbours along each dimension (0 for expanded dimensions).

@@ -98,6 +98,41 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(b.grad!.scalars, [3, 3, 3, 3])
     }
 
+    /// A leaf's first gradient becomes its `grad` without a copy only when nothing else
+    /// references it: not the caller, not another leaf, not a view of the same buffer; and a
+    /// window of a larger buffer is copied rather than keeping the buffer alive.
+    func testFirstGradientIsTakenOnlyWhenNothingElseReferencesIt() {
+        let fresh = Tensor.randn([2, 3]), freshStorage = ObjectIdentifier(fresh.storage)
+        let a = Tensor.randn([2, 3]).requiringGrad()
+        Autograd.accumulate(consume fresh, into: a)
+        XCTAssertEqual(ObjectIdentifier(a.grad!.storage), freshStorage)
+
+        let held = Tensor.randn([2, 3]), b = Tensor.randn([2, 3]).requiringGrad()
+        Autograd.accumulate(held, into: b)
+        XCTAssertFalse(b.grad!.storage === held.storage)
+        XCTAssertEqual(b.grad!.scalars, held.scalars)
+
+        let base = Tensor.randn([6]), c = Tensor.randn([2, 3]).requiringGrad()
+        let view = base.reshape([2, 3])
+        Autograd.accumulate(consume view, into: c)
+        XCTAssertFalse(c.grad!.storage === base.storage)
+
+        let d = Tensor.randn([2, 3]).requiringGrad()
+        Autograd.accumulate(Tensor.randn([4, 3]).narrow(dim: 0, start: 0, length: 2), into: d)
+        XCTAssertEqual(d.grad!.storage.count, 6)
+
+        // x + y hands the same gradient (the caller's seed) to both leaves: three buffers, and
+        // writing one grad changes neither the other nor the seed.
+        let x = Tensor.zeros([3]).requiringGrad(), y = Tensor.zeros([3]).requiringGrad()
+        let seed = Tensor(shape: [3], scalars: [1, 2, 3] as [Float])
+        (x + y).backward(seed)
+        XCTAssertFalse(x.grad!.storage === y.grad!.storage)
+        XCTAssertFalse(x.grad!.storage === seed.storage || y.grad!.storage === seed.storage)
+        x.grad!.storage.typed(Float.self)[0] = 100
+        XCTAssertEqual(y.grad!.scalars, [1, 2, 3])
+        XCTAssertEqual(seed.scalars, [1, 2, 3])
+    }
+
     func testCastBackwardReturnsGradientInInputDtype() {
         let x = Tensor(shape: [2], scalars: [1, 2] as [Float]).requiringGrad()
         (x.double() * x.double()).sum().backward()
