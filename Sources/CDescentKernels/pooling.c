@@ -78,6 +78,7 @@ DK_TARGET_AVX512 static void maxpool_2wide_avx512(int64_t planes, const dk_pool_
                 }
                 int64_t o = (c * oh + oy) * ow + ox;
                 _mm512_mask_storeu_ps(values + o, m, best);
+                if (!indices) continue;
                 _mm512_mask_storeu_epi64(indices + o, (__mmask8)m, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(where)));
                 _mm512_mask_storeu_epi64(indices + o + 8, (__mmask8)(m >> 8),
                                          _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(where, 1)));
@@ -93,7 +94,8 @@ DK_TARGET_AVX512 static void maxpool_2wide_avx512(int64_t planes, const dk_pool_
     {                                                                                                \
         __m256 t = _mm256_or_ps(_mm256_cmp_ps(v, best, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q)); \
         best = _mm256_blendv_ps(best, v, t);                                                         \
-        where = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(where), _mm256_castsi256_ps(at), t)); \
+        if (withIndices)                                                                             \
+            where = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(where), _mm256_castsi256_ps(at), t)); \
     }
 
 DK_TARGET_AVX2 static __m256i first_lanes8(int64_t n) {
@@ -101,8 +103,9 @@ DK_TARGET_AVX2 static __m256i first_lanes8(int64_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n < 0 ? 0 : (n > 8 ? 8 : n))), lane);
 }
 
-DK_TARGET_AVX2 static void maxpool_2wide_avx2(int64_t planes, const dk_pool_geometry *g, const float *x,
-                                              float *values, int64_t *indices) {
+// withIndices (a constant where inlined) 0: values only, as inference needs.
+DK_TARGET_AVX2 static inline __attribute__((always_inline)) void maxpool_2wide_avx2_impl(int withIndices, int64_t planes,
+        const dk_pool_geometry *g, const float *x, float *values, int64_t *indices) {
     const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
     const __m256i one = _mm256_set1_epi32(1);
     int64_t h = g->h, w = g->w, sh = g->sh, oh = g->oh, ow = g->ow;
@@ -134,6 +137,15 @@ DK_TARGET_AVX2 static void maxpool_2wide_avx2(int64_t planes, const dk_pool_geom
                     TAKE8(od, _mm256_add_epi32(at, one))
                 }
                 int64_t o = (c * oh + oy) * ow + ox;
+                if (!withIndices) {
+                    if (n == 8) _mm256_storeu_ps(values + o, best);
+                    else {
+                        float vb[8];
+                        _mm256_storeu_ps(vb, best);
+                        for (int64_t k = 0; k < n; k++) values[o + k] = vb[k];
+                    }
+                    continue;
+                }
                 __m256i i0 = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(where));
                 __m256i i1 = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(where, 1));
                 if (n == 8) {
@@ -152,8 +164,23 @@ DK_TARGET_AVX2 static void maxpool_2wide_avx2(int64_t planes, const dk_pool_geom
         }
     }
 }
+
+DK_TARGET_AVX2 static void maxpool_2wide_avx2(int64_t planes, const dk_pool_geometry *g, const float *x, float *values,
+                                              int64_t *indices) {
+    if (indices) maxpool_2wide_avx2_impl(1, planes, g, x, values, indices);
+    else maxpool_2wide_avx2_impl(0, planes, g, x, values, NULL);
+}
 #undef TAKE8
 #endif
+
+int dk_maxpool2d_values_only(const dk_pool_geometry *g) {
+#ifdef DK_X86
+    return g->kw == 2 && g->sw == 2 && g->h * g->w < (1LL << 31) && (dk_cpu_has_avx512() || dk_cpu_has_avx2());
+#else
+    (void)g;
+    return 0;
+#endif
+}
 
 DK_DISPATCH(dk_maxpool2d_any_f32,
             (int64_t planes, const dk_pool_geometry *g, const float *x, float *values, int64_t *indices),

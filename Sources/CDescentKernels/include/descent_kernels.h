@@ -208,8 +208,11 @@ typedef struct {
     int64_t h, w, kh, kw, sh, sw, oh, ow;
 } dk_pool_geometry;
 /// Max pooling of `planes` contiguous (h, w) planes: values and the flat index (y·w + x) of
-/// each maximum in its plane (NaN wins, the last one, as in PyTorch).
+/// each maximum in its plane (NaN wins, the last one, as in PyTorch). `indices` may be NULL
+/// (values only) where dk_maxpool2d_values_only(g).
 void dk_maxpool2d_f32(int64_t planes, const dk_pool_geometry *g, const float *x, float *values, int64_t *indices);
+/// Whether dk_maxpool2d_f32 takes NULL indices for geometry g (its vector 2-wide kernels).
+int dk_maxpool2d_values_only(const dk_pool_geometry *g);
 /// Max pooling's input gradient for planes [c0, c1) of hw inputs and `per` outputs each: dx zeroed,
 /// then g added at the indices (< 0: none).
 void dk_maxpool2d_backward_f32(int64_t c0, int64_t c1, int64_t hw, int64_t per, const float *g, const int64_t *indices,

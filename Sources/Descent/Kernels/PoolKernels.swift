@@ -22,11 +22,9 @@ struct PoolWindows {
 extension Kernels {
     /// Max over each window of each (H, W) plane of contiguous `x` (planes × H × W); returns
     /// values and the flat index (y·W + x) of the maximum in its plane. NaN wins (the last
-    /// one), as in PyTorch.
-    static func maxPool(_ x: Tensor, planes: Int, _ p: PoolWindows) -> (Tensor, Tensor) {
+    /// one), as in PyTorch. Without `indices` (inference) the indices may be left out (nil).
+    static func maxPool(_ x: Tensor, planes: Int, _ p: PoolWindows, indices wanted: Bool = true) -> (Tensor, Tensor?) {
         let values = Tensor(uninitialized: [planes, p.oh, p.ow], dtype: x.dtype)
-        let indices = Tensor(uninitialized: [planes, p.oh, p.ow], dtype: .int64)
-        let ip = indices.storage.typed(Int64.self)
         // Windows that never leave the image (no padding, no overhang, no dilation): plain loops.
         let interior = !p.adaptive && p.ph == 0 && p.pw == 0 && p.dh == 1 && p.dw == 1
             && (p.oh - 1) * p.sh + p.kh <= p.h && (p.ow - 1) * p.sw + p.kw <= p.w
@@ -34,12 +32,17 @@ extension Kernels {
             // The vectorized C kernel (pooling.c).
             var g = dk_pool_geometry(h: Int64(p.h), w: Int64(p.w), kh: Int64(p.kh), kw: Int64(p.kw), sh: Int64(p.sh),
                                      sw: Int64(p.sw), oh: Int64(p.oh), ow: Int64(p.ow))
+            let indices = wanted || dk_maxpool2d_values_only(&g) == 0 ? Tensor(uninitialized: [planes, p.oh, p.ow], dtype: .int64) : nil
+            let ip = indices?.storage.typed(Int64.self)
             let xp = x.storage.typed(Float.self) + x.offset, vp = values.storage.typed(Float.self), per = p.oh * p.ow
             Parallel.forRange(planes, cost: per * p.kh * p.kw) { r in
-                dk_maxpool2d_f32(Int64(r.count), &g, xp + r.lowerBound * p.h * p.w, vp + r.lowerBound * per, ip + r.lowerBound * per)
+                dk_maxpool2d_f32(Int64(r.count), &g, xp + r.lowerBound * p.h * p.w, vp + r.lowerBound * per,
+                                 ip.map { $0 + r.lowerBound * per })
             }
             return (values, indices)
         }
+        let indices = Tensor(uninitialized: [planes, p.oh, p.ow], dtype: .int64)
+        let ip = indices.storage.typed(Int64.self)
         func go<T: FloatScalar>(_: T.Type) {
             let xp = x.storage.typed(T.self) + x.offset, vp = values.storage.typed(T.self)
             Parallel.forRange(planes, cost: p.oh * p.ow * p.kh * p.kw) { range in

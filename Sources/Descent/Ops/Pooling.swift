@@ -23,16 +23,18 @@ extension Tensor {
     }
 
     /// The max-pooling primitive over windows `p`; records its backward (scatter to the argmax).
-    private func maxPoolPrimitive(_ p: PoolWindows, op: String) -> (Tensor, Tensor) {
+    /// The indices are formed when returned or needed for the backward (nil otherwise).
+    private func maxPoolPrimitive(_ p: PoolWindows, returnIndices: Bool, op: String) -> (Tensor, Tensor?) {
         let (n, c, h, w) = checkPoolInput(op)
-        let (values, indices) = Kernels.maxPool(contiguousData(), planes: n * c, p)
+        let needsGrad = Tensor.needsGrad(self)
+        let (values, indices) = Kernels.maxPool(contiguousData(), planes: n * c, p, indices: returnIndices || needsGrad)
         let out = values.reshape([n, c, p.oh, p.ow]).detach()
-        if Tensor.needsGrad(self) {
+        if needsGrad, let indices {
             out.record("MaxPool2DWithIndicesBackward", [self]) { g in
                 [Kernels.maxPoolBackward(g, indices, planes: n * c, h: h, w: w).reshape([n, c, h, w])]
             }
         }
-        return (out, indices.reshape([n, c, p.oh, p.ow]))
+        return (out, indices?.reshape([n, c, p.oh, p.ow]))
     }
 
     private func avgPoolPrimitive(_ p: PoolWindows, countIncludePad: Bool, divisorOverride: Int?, op: String) -> Tensor {
@@ -62,12 +64,17 @@ extension Tensor {
     public func maxPool2dWithIndices(kernelSize: Size2, stride: Size2? = nil, padding: Size2 = 0, dilation: Size2 = 1,
                                      ceilMode: Bool = false) -> (values: Tensor, indices: Tensor) {
         _ = checkPoolInput("maxPool2d")
-        return maxPoolPrimitive(windows(kernel: kernelSize, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode, op: "maxPool2d"), op: "maxPool2d")
+        let (values, indices) = maxPoolPrimitive(windows(kernel: kernelSize, stride: stride, padding: padding, dilation: dilation,
+                                                         ceilMode: ceilMode, op: "maxPool2d"), returnIndices: true, op: "maxPool2d")
+        return (values, indices!)
     }
 
-    /// 2-D max pooling of (N, C, H, W); `stride` defaults to the kernel.
+    /// 2-D max pooling of (N, C, H, W); `stride` defaults to the kernel. (Without a gradient to
+    /// form, as in inference, no indices are kept.)
     public func maxPool2d(kernelSize: Size2, stride: Size2? = nil, padding: Size2 = 0, dilation: Size2 = 1, ceilMode: Bool = false) -> Tensor {
-        maxPool2dWithIndices(kernelSize: kernelSize, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode).values
+        _ = checkPoolInput("maxPool2d")
+        return maxPoolPrimitive(windows(kernel: kernelSize, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode,
+                                        op: "maxPool2d"), returnIndices: false, op: "maxPool2d").0
     }
 
     /// 2-D average pooling of (N, C, H, W). The divisor counts padding zeros when
@@ -94,7 +101,7 @@ extension Tensor {
 
     /// Adaptive max pooling to `outputSize` (windows as in `adaptiveAvgPool2d`).
     public func adaptiveMaxPool2d(_ outputSize: Size2) -> Tensor {
-        maxPoolPrimitive(adaptiveWindows(outputSize, op: "adaptiveMaxPool2d"), op: "adaptiveMaxPool2d").0
+        maxPoolPrimitive(adaptiveWindows(outputSize, op: "adaptiveMaxPool2d"), returnIndices: false, op: "adaptiveMaxPool2d").0
     }
 
     /// 1-D max pooling of (N, C, L).

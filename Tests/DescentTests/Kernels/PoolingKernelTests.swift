@@ -1,3 +1,4 @@
+import CDescentKernels
 import XCTest
 @testable import Descent
 
@@ -5,7 +6,8 @@ final class PoolingKernelTests: XCTestCase {
     /// The float32 max-pooling kernel (pooling.c: AVX-512 for windows two wide with stride two,
     /// row loops otherwise) against the float64 loops: values, indices and gradients, with ties
     /// (the first maximum wins) and NaN (the last NaN wins), for output rows that fill whole
-    /// vectors and leave remainders, and for several window heights and strides.
+    /// vectors and leave remainders, and for several window heights and strides; and in inference
+    /// (no gradient), where the 2-wide kernels form no indices, the same values.
     func testFloat32KernelMatchesTheReferenceLoops() {
         Descent.manualSeed(31)
         let geometries: [(Size2, Size2)] = [(2, 2), ([3, 2], [1, 2]), ([2, 3], [2, 1]), ([1, 2], [3, 2]), (3, 3)]
@@ -30,7 +32,13 @@ final class PoolingKernelTests: XCTestCase {
                 (v32 * g.to(.float32)).sum().backward()
                 (v64 * g).sum().backward()
                 assertClose(x32.grad!.to(.float64), x64.grad!, rtol: 1e-6, atol: 1e-6, "\(name) gradient")
+                // Without a gradient to form (inference), the values-only kernel gives the same values.
+                let inference = withNoGrad { x32.maxPool2d(kernelSize: kernel, stride: stride) }.toArray(Float.self)
+                for (p, q) in zip(inference, a) { XCTAssertTrue(p == q || (p.isNaN && q.isNaN), "\(name) inference values") }
             }
         }
+        // 2-wide windows (the CNN's 2×2 pooling) take the values-only kernel on x86-64 with AVX2.
+        var g = dk_pool_geometry(h: 28, w: 28, kh: 2, kw: 2, sh: 2, sw: 2, oh: 14, ow: 14)
+        XCTAssertEqual(dk_maxpool2d_values_only(&g) != 0, dk_cpu_has_avx2() != 0 || dk_cpu_has_avx512() != 0)
     }
 }
