@@ -173,7 +173,9 @@ DK_TARGET_AVX2 static void maxpool_2wide_avx2(int64_t planes, const dk_pool_geom
 #undef TAKE8
 #endif
 
-int dk_maxpool2d_values_only(const dk_pool_geometry *g) {
+// Windows two wide with stride two, on a CPU with a vector 2-wide kernel. (Flat indices are
+// formed in 32-bit lanes: planes of fewer than 2^31 elements.)
+static int two_wide(const dk_pool_geometry *g) {
 #ifdef DK_X86
     return g->kw == 2 && g->sw == 2 && g->h * g->w < (1LL << 31) && (dk_cpu_has_avx512() || dk_cpu_has_avx2());
 #else
@@ -182,19 +184,17 @@ int dk_maxpool2d_values_only(const dk_pool_geometry *g) {
 #endif
 }
 
+int dk_maxpool2d_values_only(const dk_pool_geometry *g) { return two_wide(g); }
+
 DK_DISPATCH(dk_maxpool2d_any_f32,
             (int64_t planes, const dk_pool_geometry *g, const float *x, float *values, int64_t *indices),
             (planes, g, x, values, indices))
 
 void dk_maxpool2d_f32(int64_t planes, const dk_pool_geometry *g, const float *x, float *values, int64_t *indices) {
 #ifdef DK_X86
-    // Flat indices are formed in 32-bit lanes: planes of fewer than 2^31 elements.
-    if (g->kw == 2 && g->sw == 2 && g->h * g->w < (1LL << 31) && dk_cpu_has_avx512()) {
-        maxpool_2wide_avx512(planes, g, x, values, indices);
-        return;
-    }
-    if (g->kw == 2 && g->sw == 2 && g->h * g->w < (1LL << 31) && dk_cpu_has_avx2()) {
-        maxpool_2wide_avx2(planes, g, x, values, indices);
+    if (two_wide(g)) {
+        if (dk_cpu_has_avx512()) maxpool_2wide_avx512(planes, g, x, values, indices);
+        else maxpool_2wide_avx2(planes, g, x, values, indices);
         return;
     }
 #endif
