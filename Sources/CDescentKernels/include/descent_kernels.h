@@ -188,7 +188,8 @@ void dk_conv_transpose2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int6
                                     const float *bias, float *out, float *scratch);
 /// One image's backward from g (cout, oh, ow): dx (cin, h, w) = the input gradient (from the weights
 /// packed for it; skipped when dx is NULL), and dwT += the weight gradient by phases (skipped when
-/// NULL; cin·kh·kw·cout floats, put in w's layout by dk_conv_transpose2d_weight_grad_layout).
+/// NULL; cin·kh·kw·cout floats, put in w's layout by dk_conv_transpose2d_weight_grad_layout). x is
+/// read only for dwT (NULL otherwise is fine).
 void dk_conv_transpose2d_direct_backward_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
                                              const float *gout, const float *wp, float *dx, float *dwT, float *scratch);
 /// dw (cin, cout, kh, kw) = the phase-ordered weight gradient dwT.

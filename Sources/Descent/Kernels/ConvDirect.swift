@@ -118,8 +118,7 @@ extension Kernels {
     /// gradient of a transposed convolution): where `convolutionTransposeDirectApplies` would
     /// without AVX-512 (there im2col + the AVX-512 GEMM runs instead), a stride above 1.
     static func convolutionStridedByPhasesApplies(_ x: Tensor, _ g: ConvGeometry, groups: Int) -> Bool {
-        MatmulBackend.resolved != .avx512 && (g.sh > 1 || g.sw > 1)
-            && convolutionTransposeDirectApplies(x, dilation: (g.dh, g.dw), groups: groups)
+        avx2KernelsRun && (g.sh > 1 || g.sw > 1) && convolutionTransposeDirectApplies(x, dilation: (g.dh, g.dw), groups: groups)
     }
 
     /// The (Cin, Cout, kh, kw) weight of a transposed convolution packed by phases, once per call,
@@ -148,13 +147,15 @@ extension Kernels {
 
     /// One image's backward of a transposed convolution: dx[image] from the weights packed for
     /// the input gradient (when `dx` is given), and the phase-ordered weight gradient added into
-    /// `dwT` (when given; `convolutionTransposeWeightLayout` puts it in the weight's layout).
-    static func convolutionTransposeDirectBackward(_ x: Tensor, _ gout: Tensor, _ g: dk_conv_geometry, image: Int, cin: Int, cout: Int,
+    /// `dwT` (when given; `convolutionTransposeWeightLayout` puts it in the weight's layout). The
+    /// input `x` is read only for the weight gradient.
+    static func convolutionTransposeDirectBackward(_ x: Tensor?, _ gout: Tensor, _ g: dk_conv_geometry, image: Int, cin: Int, cout: Int,
                                                    packed: Tensor?, dx: Tensor?, dwT: Tensor?) {
+        check(x != nil || dwT == nil, "[convTranspose2d] the weight gradient needs the input")
         withUnsafePointer(to: g) { gp in
             let scratch = Tensor(uninitialized: [Int(dk_conv_transpose2d_scratch_floats(gp, Int64(cin), Int64(cout)))], dtype: .float32)
             let (inPlane, outPlane) = (cin * Int(g.h * g.w), cout * Int(g.oh * g.ow))
-            dk_conv_transpose2d_direct_backward_f32(gp, Int64(cin), Int64(cout), x.storage.typed(Float.self) + x.offset + image * inPlane,
+            dk_conv_transpose2d_direct_backward_f32(gp, Int64(cin), Int64(cout), x.map { UnsafePointer($0.storage.typed(Float.self) + $0.offset + image * inPlane) },
                                                     gout.storage.typed(Float.self) + gout.offset + image * outPlane,
                                                     packed.map { UnsafePointer($0.storage.typed(Float.self)) },
                                                     dx.map { $0.storage.typed(Float.self) + $0.offset + image * inPlane },

@@ -90,8 +90,7 @@ extension Kernels {
         let out = Tensor(uninitialized: [n, o, g.oh, g.ow], dtype: xd.dtype), cg = g.transposedCGeometry
         let packed = convolutionTransposeDirectWeights(wm, cg, inputGradient: true)
         ConvPlan.forEachImage(n, cost: o * c * g.kh * g.kw * g.oh * g.ow) { b in
-            // (T's input, unused without a weight gradient: any tensor of its shape.)
-            convolutionTransposeDirectBackward(out, xd, cg, image: b, cin: o, cout: c, packed: packed, dx: out, dwT: nil)
+            convolutionTransposeDirectBackward(nil, xd, cg, image: b, cin: o, cout: c, packed: packed, dx: out, dwT: nil)
         }
         if let bias { addInPlace(out, bias.contiguousData().reshape([1, o, 1, 1])) }
         return (out, ConvolutionSaved(x: xd, w: wm, g: g, groups: 1, outChannels: o, direct: false, winograd: false, phased: true,
