@@ -192,13 +192,10 @@ void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64_t cin, int64_t c
     else dk_conv_direct_grad_tiles_avx2(g, cin, cs, cout, x, panels, dwT);
 }
 
-// dWᵀ (cin·kh·kw, cout) += col(x) · gᵀ with the rows of a tile taken from 8 (channel, tap) pairs
-// k = (c·kh + i)·kw + j: row k of col(x) at pixel (y, x) is xp[c][y + i][x + j], xp the image
-// zero-padded (no range of valid pixels per tap).
-DK_TARGET_AVX512 static void grad_tiles_few_channels(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
-                                                     const float *panels, float *xp, float *dwT) {
-    int64_t kh = g->kh, kw = g->kw, oh = g->oh, ow = g->ow, P = oh * ow, K = cin * kh * kw;
-    int64_t Hp = oh + kh - 1, Wp = ow + kw - 1;
+// x (cin, h, w) zero-padded: xp[c][r][col] = x[c][r − ph][col − pw], (oh + kh − 1) rows of
+// (ow + kw − 1) columns per channel (padded_copy_floats).
+static void padded_copy(const dk_conv_geometry *g, int64_t cin, const float *x, float *xp) {
+    int64_t Hp = g->oh + g->kh - 1, Wp = g->ow + g->kw - 1;
     for (int64_t c = 0; c < cin; c++)
         for (int64_t r = 0; r < Hp; r++) {
             float *d = xp + (c * Hp + r) * Wp;
@@ -206,6 +203,15 @@ DK_TARGET_AVX512 static void grad_tiles_few_channels(const dk_conv_geometry *g, 
             memset(d, 0, sizeof(float) * (size_t)Wp);
             if (y >= 0 && y < g->h) memcpy(d + lo, x + (c * g->h + y) * g->w, sizeof(float) * (size_t)n);
         }
+}
+
+// dWᵀ (cin·kh·kw, cout) += col(x) · gᵀ with the rows of a tile taken from 8 (channel, tap) pairs
+// k = (c·kh + i)·kw + j: row k of col(x) at pixel (y, x) is xp[c][y + i][x + j], xp the padded copy
+// (no range of valid pixels per tap).
+DK_TARGET_AVX512 static void grad_tiles_few_channels(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *xp,
+                                                     const float *panels, float *dwT) {
+    int64_t kh = g->kh, kw = g->kw, oh = g->oh, ow = g->ow, P = oh * ow, K = cin * kh * kw;
+    int64_t Hp = oh + kh - 1, Wp = ow + kw - 1;
     for (int64_t o0 = 0; o0 < cout; o0 += 32) {
         __mmask16 m0 = dk_first_lanes(cout - o0), m1 = dk_first_lanes(cout - o0 - 16);
         for (int64_t k0 = 0; k0 < K; k0 += 8) {
@@ -235,9 +241,14 @@ void dk_conv_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int6
     int64_t P = g->oh * g->ow;
     // gᵀ in panels of 32 output channels: panels[o0 / 32][p][j] = g[o0 + j][p] (0 past cout).
     dk_conv_grad_panels(gout, P, cout, P, panels);
-    // (In AVX2 the generic tiles take few channels too: a 6-row tile wastes less than an 8-row one.)
-    if (padded_copy_floats(g, cin) > 0 && dk_simd_level() == 2) grad_tiles_few_channels(g, cin, cout, x, panels, panels + (cout + 31) / 32 * 32 * P, dwT);
-    else dk_conv_direct_grad_tiles(g, cin, g->h * g->w, cout, x, panels, dwT);
+    if (padded_copy_floats(g, cin) > 0) {
+        float *xp = panels + (cout + 31) / 32 * 32 * P;
+        padded_copy(g, cin, x, xp);
+        if (dk_simd_level() == 2) grad_tiles_few_channels(g, cin, cout, xp, panels, dwT);
+        else dk_conv_direct_grad_tiles_few_channels_avx2(g, cin, cout, xp, panels, dwT);
+    } else {
+        dk_conv_direct_grad_tiles(g, cin, g->h * g->w, cout, x, panels, dwT);
+    }
 }
 #else
 #define DK_NO_DIRECT(...) { abort(); }

@@ -27,6 +27,10 @@ void dk_conv_direct_tiles_avx2(const dk_conv_geometry *g, int64_t cin, int64_t c
                                const float *wp, const float *bias, int accumulate, float *out);
 void dk_conv_direct_grad_tiles_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x,
                                     const float *panels, float *dwT);
+/// dWᵀ (cin·kh·kw, cout) += col(x) · gᵀ for fewer than 8 input channels, from x zero-padded to
+/// (oh + kh − 1) × (ow + kw − 1) per channel (xp, conv_direct.c's padded copy).
+void dk_conv_direct_grad_tiles_few_channels_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *xp,
+                                                 const float *panels, float *dwT);
 #endif
 /// Floats of scratch dk_conv_direct_f32 needs (a copy of the planes, or 0).
 int64_t dk_conv_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin);

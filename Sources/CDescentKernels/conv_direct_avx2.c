@@ -69,46 +69,35 @@ DK_TARGET_AVX2 void dk_conv_direct_tiles_avx2(const dk_conv_geometry *g, int64_t
             for (int64_t xs = 0; xs < g->ow; xs += NR2) {
                 int64_t nv = g->ow - xs < NR2 ? g->ow - xs : NR2;
                 float *c = out + o0 * P + y * g->ow + xs;
-                if (xp) dk_micro_6x16_taps_avx2(taps, offset, cin, wp + o0 * K, K, mr, xp + y * Wp + xs, ps, c, P, nv, accumulate);
-                else if (!accumulate)  // no taps (a phase of a kernel smaller than the stride): bias only
-                    for (int64_t r = 0; r < mr; r++) memset(c + r * P, 0, sizeof(float) * (size_t)nv);
-                if (bias)
-                    for (int64_t r = 0; r < mr; r++)
-                        for (int64_t k = 0; k < nv; k++) c[r * P + k] += bias[o0 + r];
+                const float *b = bias ? bias + o0 : NULL;
+                if (xp) {
+                    dk_micro_6x16_taps_avx2(taps, offset, cin, wp + o0 * K, K, mr, xp + y * Wp + xs, ps, b, c, P, nv, accumulate);
+                    continue;
+                }
+                // No taps (a phase of a kernel smaller than the stride): the bias only.
+                for (int64_t r = 0; r < mr; r++) {
+                    __m256 v = _mm256_set1_ps(b ? b[r] : 0.0f);
+                    dk_store_row16(c + r * P, nv, v, v, accumulate);
+                }
             }
     }
     free(xp), free(offset);
 }
 
-// row[0:nv] += the 16 lanes lo, hi (nv ≤ 16).
-DK_TARGET_AVX2 static void add_row16(float *row, __m256 lo, __m256 hi, int64_t nv) {
-    if (nv >= 16) {
-        _mm256_storeu_ps(row, _mm256_add_ps(lo, _mm256_loadu_ps(row)));
-        _mm256_storeu_ps(row + 8, _mm256_add_ps(hi, _mm256_loadu_ps(row + 8)));
-        return;
-    }
-    float t[16];
-    _mm256_storeu_ps(t, lo), _mm256_storeu_ps(t + 8, hi);
-    for (int64_t k = 0; k < nv; k++) row[k] += t[k];
-}
-
-// dWᵀ[((c0 + r)·kh + i)·kw + j][0:nv] += Σ_(y,x) x[c0 + r][y + i − ph][x + j − pw] · gpanel[(y·ow + x)·32 + 0:16]
-// for r < mr (planes HW apart), over the (y, x) whose input lies inside the image; `rows` (6 or 4,
-// a constant where it is inlined) rows of accumulators.
-DK_TARGET_AVX2 static inline __attribute__((always_inline)) void grad_tile(int rows, const dk_conv_geometry *g,
-        const float *x, int64_t HW, int64_t i, int64_t j, const float *gpanel, float *dwT, int64_t rowStride, int64_t mr,
-        int64_t nv) {
+// Rows r < mr (planes or taps apart, as `base` gives them) of dWᵀ, columns 0:nv, += Σ_(y in
+// [y0, y1)) Σ_(k < n) base[r][y·ys + k] · b[y·bs + 32·k + 0:16]: `rows` (6 or 4, a constant where
+// it is inlined) rows of accumulators, rows past mr repeating the last.
+DK_TARGET_AVX2 static inline __attribute__((always_inline)) void grad_rows(int rows, const float *const base[6], int64_t ys,
+        int64_t y0, int64_t y1, int64_t n, const float *b, int64_t bs, float *dwT, int64_t rowStride, int64_t mr, int64_t nv) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    int64_t W = g->w, ow = g->ow, dy = i - g->ph, dx = j - g->pw, yLo, yHi, xLo, xHi;
-    dk_tap_window(g, i, j, &yLo, &yHi, &xLo, &xHi);
-    for (int64_t y = yLo; y < yHi; y++) {
+    for (int64_t y = y0; y < y1; y++) {
         const float *a[6];
-        for (int r = 0; r < 6; r++) a[r] = x + (r < mr ? r : mr - 1) * HW + (y + dy) * W + dx + xLo;
-        const float *b = gpanel + (y * ow + xLo) * 32;
-        for (int64_t k = 0; k < xHi - xLo; k++, b += 32) {
-            __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), v;
+        for (int r = 0; r < 6; r++) a[r] = base[r] + y * ys;
+        const float *by = b + y * bs;
+        for (int64_t k = 0; k < n; k++, by += 32) {
+            __m256 b0 = _mm256_loadu_ps(by), b1 = _mm256_loadu_ps(by + 8), v;
 #define ROW(r, l, h)                   \
     v = _mm256_broadcast_ss(a[r] + k); \
     l = _mm256_fmadd_ps(v, b0, l);     \
@@ -119,7 +108,19 @@ DK_TARGET_AVX2 static inline __attribute__((always_inline)) void grad_tile(int r
         }
     }
     __m256 lo[6] = {c00, c10, c20, c30, c40, c50}, hi[6] = {c01, c11, c21, c31, c41, c51};
-    for (int64_t r = 0; r < mr; r++) add_row16(dwT + r * rowStride, lo[r], hi[r], nv);
+    for (int64_t r = 0; r < mr; r++) dk_store_row16(dwT + r * rowStride, nv, lo[r], hi[r], 1);
+}
+
+// dWᵀ[((c0 + r)·kh + i)·kw + j][0:nv] += Σ_(y,x) x[c0 + r][y + i − ph][x + j − pw] · gpanel[(y·ow + x)·32 + 0:16]
+// for r < mr (planes HW apart), over the (y, x) whose input lies inside the image.
+DK_TARGET_AVX2 static inline __attribute__((always_inline)) void grad_tile(int rows, const dk_conv_geometry *g,
+        const float *x, int64_t HW, int64_t i, int64_t j, const float *gpanel, float *dwT, int64_t rowStride, int64_t mr,
+        int64_t nv) {
+    int64_t W = g->w, ow = g->ow, dy = i - g->ph, dx = j - g->pw, yLo, yHi, xLo, xHi;
+    dk_tap_window(g, i, j, &yLo, &yHi, &xLo, &xHi);
+    const float *base[6];
+    for (int r = 0; r < 6; r++) base[r] = x + (r < mr ? r : mr - 1) * HW + dy * W + dx + xLo;
+    grad_rows(rows, base, W, yLo, yHi, xHi - xLo, gpanel + xLo * 32, ow * 32, dwT, rowStride, mr, nv);
 }
 
 // Tiles of at most 4 rows with 8 accumulators (dk_tile_rows_avx2 plans the rows).
@@ -142,6 +143,29 @@ DK_TARGET_AVX2 void dk_conv_direct_grad_tiles_avx2(const dk_conv_geometry *g, in
                 for (int64_t j = 0; j < kw; j++)
                     grad_tile_6x16(g, x + c0 * cs, cs, i, j, panel, dwT + ((c0 * kh + i) * kw + j) * cout + o0, kh * kw * cout,
                                    mr, nv);
+        }
+    }
+}
+// With fewer than 8 input channels (conv_direct.c's padded copy): the rows of a tile are (channel,
+// tap) pairs k = (c·kh + i)·kw + j, row k at pixel (y, x) being xp[c][y + i][x + j] of the image
+// zero-padded to (oh + kh − 1) × (ow + kw − 1) per channel, so that a tile is not one channel's
+// row computed 4 or 6 times.
+DK_TARGET_AVX2 void dk_conv_direct_grad_tiles_few_channels_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cout,
+                                                                const float *xp, const float *panels, float *dwT) {
+    int64_t kh = g->kh, kw = g->kw, oh = g->oh, ow = g->ow, P = oh * ow, K = cin * kh * kw;
+    int64_t Hp = oh + kh - 1, Wp = ow + kw - 1;
+    for (int64_t o0 = 0; o0 < cout; o0 += 16) {
+        const float *panel = panels + o0 / 32 * 32 * P + o0 % 32;
+        int64_t nv = cout - o0 < 16 ? cout - o0 : 16;
+        for (int64_t k0 = 0, mr; k0 < K; k0 += mr) {
+            mr = dk_tile_rows_avx2(K - k0);
+            const float *base[6];
+            for (int r = 0; r < 6; r++) {
+                int64_t k = k0 + (r < mr ? r : mr - 1), c = k / (kh * kw), i = k / kw % kh, j = k % kw;
+                base[r] = xp + (c * Hp + i) * Wp + j;
+            }
+            if (mr > 4) grad_rows(6, base, Wp, 0, oh, ow, panel, ow * 32, dwT + k0 * cout + o0, cout, mr, nv);
+            else grad_rows(4, base, Wp, 0, oh, ow, panel, ow * 32, dwT + k0 * cout + o0, cout, mr, nv);
         }
     }
 }

@@ -30,36 +30,19 @@ void dk_sgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t l
     }
 }
 
-// row[0:nv] (= or +=) the 16 lanes of lo, hi (nv ≤ 16).
-DK_TARGET_AVX2 static inline void store_row(float *row, int64_t nv, __m256 lo, __m256 hi, int accumulate) {
-    if (nv == NR2) {
-        if (accumulate) {
-            lo = _mm256_add_ps(lo, _mm256_loadu_ps(row));
-            hi = _mm256_add_ps(hi, _mm256_loadu_ps(row + 8));
-        }
-        _mm256_storeu_ps(row, lo);
-        _mm256_storeu_ps(row + 8, hi);
-        return;
-    }
-    float tile[NR2];
-    _mm256_storeu_ps(tile, lo);
-    _mm256_storeu_ps(tile + 8, hi);
-    for (int64_t j = 0; j < nv; j++) row[j] = accumulate ? row[j] + tile[j] : tile[j];
-}
-
 // The 6×16 tile of sgemm_avx2.h with `rows` (6 or 4, a constant where it is inlined) rows of
 // accumulators. Rows past mr repeat the last row (computed, not stored); columns past nv are zero
-// padding of B, kept in registers (AVX2's masked stores are microcoded on AMD: a partial tile goes
-// through a buffer instead).
+// padding of B, kept in registers (a partial row is stored in pieces of 4, 2 and 1 lanes).
 DK_TARGET_AVX2 static inline __attribute__((always_inline)) void micro_taps(int rows, int64_t taps, const int64_t *tapOffset,
-        int64_t kc, const float *a, int64_t lda, int64_t mr, const float *restrict b, int64_t bs, float *restrict c,
-        int64_t ldc, int64_t nv, int accumulate) {
+        int64_t kc, const float *a, int64_t lda, int64_t mr, const float *restrict b, int64_t bs, const float *bias,
+        float *restrict c, int64_t ldc, int64_t nv, int accumulate) {
     const float *r0 = a, *r1 = a + (mr > 1 ? 1 : 0) * lda, *r2 = a + (mr > 2 ? 2 : mr - 1) * lda;
     const float *r3 = a + (mr > 3 ? 3 : mr - 1) * lda, *r4 = a + (mr > 4 ? 4 : mr - 1) * lda;
     const float *r5 = a + (mr > 5 ? 5 : mr - 1) * lda;
-    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+#define START(r) (bias ? _mm256_set1_ps(bias[r < mr ? r : mr - 1]) : _mm256_setzero_ps())
+    __m256 c00 = START(0), c01 = c00, c10 = START(1), c11 = c10, c20 = START(2), c21 = c20;
+    __m256 c30 = START(3), c31 = c30, c40 = START(4), c41 = c40, c50 = START(5), c51 = c50;
+#undef START
     for (int64_t t = 0; t < taps; t++, r0 += kc, r1 += kc, r2 += kc, r3 += kc, r4 += kc, r5 += kc) {
         const float *bt = b + (tapOffset ? tapOffset[t] : 0);
         for (int64_t k = 0; k < kc; k++) {
@@ -76,25 +59,25 @@ DK_TARGET_AVX2 static inline __attribute__((always_inline)) void micro_taps(int 
     }
     // Stored row by row with the accumulators named (an array of them, indexed by r, made the
     // compiler spill accumulators inside the loop above).
-    store_row(c, nv, c00, c01, accumulate);
-    if (mr > 1) store_row(c + ldc, nv, c10, c11, accumulate);
-    if (mr > 2) store_row(c + 2 * ldc, nv, c20, c21, accumulate);
-    if (mr > 3) store_row(c + 3 * ldc, nv, c30, c31, accumulate);
-    if (rows > 4 && mr > 4) store_row(c + 4 * ldc, nv, c40, c41, accumulate);
-    if (rows > 4 && mr > 5) store_row(c + 5 * ldc, nv, c50, c51, accumulate);
+    dk_store_row16(c, nv, c00, c01, accumulate);
+    if (mr > 1) dk_store_row16(c + ldc, nv, c10, c11, accumulate);
+    if (mr > 2) dk_store_row16(c + 2 * ldc, nv, c20, c21, accumulate);
+    if (mr > 3) dk_store_row16(c + 3 * ldc, nv, c30, c31, accumulate);
+    if (rows > 4 && mr > 4) dk_store_row16(c + 4 * ldc, nv, c40, c41, accumulate);
+    if (rows > 4 && mr > 5) dk_store_row16(c + 5 * ldc, nv, c50, c51, accumulate);
 }
 
 // Tiles of at most 4 rows run with 8 accumulators, so that they do not compute 6 rows for 4.
 DK_TARGET_AVX2 void dk_micro_6x16_taps_avx2(int64_t taps, const int64_t *tapOffset, int64_t kc, const float *a, int64_t lda,
-                                            int64_t mr, const float *restrict b, int64_t bs, float *restrict c, int64_t ldc,
-                                            int64_t nv, int accumulate) {
-    if (mr > 4) micro_taps(6, taps, tapOffset, kc, a, lda, mr, b, bs, c, ldc, nv, accumulate);
-    else micro_taps(4, taps, tapOffset, kc, a, lda, mr, b, bs, c, ldc, nv, accumulate);
+                                            int64_t mr, const float *restrict b, int64_t bs, const float *bias,
+                                            float *restrict c, int64_t ldc, int64_t nv, int accumulate) {
+    if (mr > 4) micro_taps(6, taps, tapOffset, kc, a, lda, mr, b, bs, bias, c, ldc, nv, accumulate);
+    else micro_taps(4, taps, tapOffset, kc, a, lda, mr, b, bs, bias, c, ldc, nv, accumulate);
 }
 
 DK_TARGET_AVX2 void dk_micro_6x16_avx2(int64_t kc, const float *a, int64_t lda, int64_t mr, const float *restrict b, int64_t bs,
                                        float *restrict c, int64_t ldc, int64_t nv, int accumulate) {
-    dk_micro_6x16_taps_avx2(1, NULL, kc, a, lda, mr, b, bs, c, ldc, nv, accumulate);
+    dk_micro_6x16_taps_avx2(1, NULL, kc, a, lda, mr, b, bs, NULL, c, ldc, nv, accumulate);
 }
 
 // C[:, j0:j1] (= or +=) A·B[:, j0:j1] on AVX2, B packed by dk_sgemm_pack_b.

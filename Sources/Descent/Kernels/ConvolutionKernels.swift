@@ -4,8 +4,8 @@ import Foundation
 // The convolution algorithms behind Ops/Convolution.swift, and the choice between them: float32
 // on AVX-512 by the direct kernels (Kernels/ConvDirect.swift: stride-1 convolution, with
 // Winograd's algorithm for 3×3 kernels; transposed convolution by stride phases); on AVX2
-// Winograd for 3×3 stride-1 convolutions and transposed convolution by stride phases on the
-// AVX2 direct tiles; everything else by im2col + GEMM; images spread over the thread pool
+// Winograd for 3×3 stride-1 convolutions, the AVX2 direct tiles for other stride-1 convolutions,
+// and transposed and strided convolutions by stride phases on those tiles; everything else by im2col + GEMM; images spread over the thread pool
 // (ConvPlan).
 
 extension Kernels {
@@ -16,9 +16,10 @@ extension Kernels {
         let g: ConvGeometry, groups: Int, outChannels: Int
         /// Whether the forward ran the direct kernel (the backward then does too).
         let direct: Bool
-        /// Whether the forward ran Winograd on AVX2 (the input gradient then does too, when its
-        /// geometry allows; the weight gradient runs by a kernel, Winograd's or the direct tiles).
-        let winograd: Bool
+        /// Whether the forward ran on the AVX2 stride-1 kernels, Winograd or the direct tiles
+        /// (`convolutionAVX2KernelsApply`; the input gradient then does too, when its geometry
+        /// allows; the weight gradient runs by a kernel, Winograd's or the direct tiles).
+        let avx2Kernels: Bool
         /// Whether the forward ran by stride phases, as the input gradient of a transposed
         /// convolution (`convolutionStridedByPhasesApplies`; the backward then does too).
         let phased: Bool
@@ -42,16 +43,16 @@ extension Kernels {
         // Fewer images than threads: the threads share each image's rows of tiles (Winograd); the
         // backward then takes the im2col path.
         let shared = !direct && convolutionWinogradSharesImages(x, g, groups: groups, outChannels: o)
-        // Without AVX-512: Winograd on AVX2 for the 3×3 stride-1 geometries it takes.
-        let winograd = !direct && !shared && convolutionWinogradAVX2Applies(x, g, groups: groups, outChannels: o)
+        // Without AVX-512: Winograd or the direct tiles on AVX2 for the stride-1 geometries they take.
+        let avx2Kernels = !direct && !shared && convolutionAVX2KernelsApply(x, g, groups: groups, outChannels: o)
         // Strided, without AVX-512: the input gradient of the transposed convolution with the same
         // weight, by its stride phases (conv_transpose_direct.c on the AVX2 direct tiles).
-        if !direct && !shared && !winograd && convolutionStridedByPhasesApplies(x, g, groups: groups) {
+        if !direct && !shared && !avx2Kernels && convolutionStridedByPhasesApplies(x, g, groups: groups) {
             return convolutionByPhases(xd, wm, bias: bias, g)
         }
-        let keepColumns = !direct && !shared && !winograd && weightGradient && n * groups * k * pixels * x.dtype.byteSize <= 128 << 20
+        let keepColumns = !direct && !shared && !avx2Kernels && weightGradient && n * groups * k * pixels * x.dtype.byteSize <= 128 << 20
         let saved = ConvPlan.Slots(count: keepColumns ? n * groups : 0)
-        let packed = direct || shared || winograd ? convolutionDirectWeights(wm, g, outChannels: o) : nil
+        let packed = direct || shared || avx2Kernels ? convolutionDirectWeights(wm, g, outChannels: o) : nil
         let biasData = bias?.contiguousData()
         if let packed, shared {
             let parts = Parallel.threads
@@ -75,8 +76,8 @@ extension Kernels {
                 }
             }
         }
-        if let biasData, !direct && !shared && !winograd { addInPlace(out, biasData.reshape([1, o, 1, 1])) }
-        return (out, ConvolutionSaved(x: xd, w: wm, g: g, groups: groups, outChannels: o, direct: direct, winograd: winograd,
+        if let biasData, !direct && !shared && !avx2Kernels { addInPlace(out, biasData.reshape([1, o, 1, 1])) }
+        return (out, ConvolutionSaved(x: xd, w: wm, g: g, groups: groups, outChannels: o, direct: direct, avx2Kernels: avx2Kernels,
                                       phased: false, columns: saved))
     }
 
@@ -93,7 +94,7 @@ extension Kernels {
             convolutionTransposeDirectBackward(nil, xd, cg, image: b, cin: o, cout: c, packed: packed, dx: out, dwT: nil)
         }
         if let bias { addInPlace(out, bias.contiguousData().reshape([1, o, 1, 1])) }
-        return (out, ConvolutionSaved(x: xd, w: wm, g: g, groups: 1, outChannels: o, direct: false, winograd: false, phased: true,
+        return (out, ConvolutionSaved(x: xd, w: wm, g: g, groups: 1, outChannels: o, direct: false, avx2Kernels: false, phased: true,
                                       columns: ConvPlan.Slots(count: 0)))
     }
 
@@ -127,13 +128,13 @@ extension Kernels {
         // (padded by k − 1 − p on the leading side, which may be negative).
         let gT = ConvGeometry(n: n, c: o, h: g.oh, w: g.ow, kh: kh, kw: kw, sh: 1, sw: 1, padH: kh - 1 - g.padH,
                               padW: kw - 1 - g.padW, dh: 1, dw: 1, oh: h, ow: wd)
-        let flippedKernel = direct || (s.winograd && convolutionWinogradAVX2Applies(gc, gT, groups: 1, outChannels: c))
+        let flippedKernel = direct || (s.avx2Kernels && convolutionAVX2KernelsApply(gc, gT, groups: 1, outChannels: c))
         let dx = needX ? (flippedKernel ? Tensor(uninitialized: xd.shape, dtype: xd.dtype) : Tensor.zeros(xd.shape, dtype: xd.dtype)) : nil
         let wFlipped = needX && flippedKernel ? convolutionDirectWeights(wm, gT, outChannels: c, flipped: true) : nil
-        // The weight gradient by the direct kernels (AVX-512), or where the forward pass ran
-        // Winograd in AVX2 by Winograd's F(3×3, 2×2) in AVX2 where the geometry suits it, else by the
+        // The weight gradient by the direct kernels (AVX-512), or where the forward pass ran on the
+        // AVX2 kernels by Winograd's F(3×3, 2×2) in AVX2 where the geometry suits it, else by the
         // AVX2 direct tiles (conv.c chooses); else im2col + GEMM.
-        let kernelWeightGrad = direct || s.winograd
+        let kernelWeightGrad = direct || s.avx2Kernels
         let partials = ConvPlan.WeightGradPartials(shape: [groups, k, og], dtype: wm.dtype)
         ConvPlan.forEachImageChunk(n, cost: 2 * o * k * pixels) { images in
             let dw = needW ? partials.accumulator(images.lowerBound) : nil

@@ -19,28 +19,46 @@ final class ConvolutionKernelTests: XCTestCase {
         }
     }
 
-    /// The direct float32 convolution (conv_direct.c: stride 1) against the float64 im2col path:
-    /// outputs and all gradients, for kernels 1x1, 3x3, 5x5 and 3x2, symmetric, asymmetric ("same"
-    /// with an even kernel) and no padding, output channels that leave a partial tile, rows that
-    /// leave a partial vector, span several, or are short enough that one tile holds two rows
-    /// (14, 16, 7 columns), planes of a multiple of 128 floats (8×16, copied by the kernel), and
-    /// padding wider than the kernel (the input gradient's convolution then has negative padding).
-    /// With 5 input channels, the weight gradient takes its tile rows from (channel, tap) pairs of
-    /// a zero-padded copy.
+    /// The direct float32 convolution (conv_direct.c: stride 1; without AVX-512 the AVX2 direct
+    /// tiles of conv_direct_avx2.c) against the float64 im2col path: outputs and all gradients, for
+    /// kernels 1x1, 3x3, 5x5 and 3x2, symmetric, asymmetric ("same" with an even kernel) and no
+    /// padding, output channels that leave a partial tile, rows that leave a partial vector, span
+    /// several, or are short enough that one tile holds two rows (14, 16, 7 columns), planes of a
+    /// multiple of 128 floats (8×16, copied by the kernel), and padding wider than the kernel (the
+    /// input gradient's convolution then has negative padding). With 5, 3 and 1 input channels
+    /// (a first layer), the weight gradient takes its tile rows from (channel, tap) pairs of a
+    /// zero-padded copy. On AVX2 the tiles take rows that fill 3/4 of their runs of 16 columns
+    /// (the others stay on im2col), and with fewer images than threads only small work.
     func testDirectKernelMatchesTheIm2colPath() {
         Descent.manualSeed(41)
         let geometry = ConvGeometry(n: 4, c: 1, h: 1, w: 32, kh: 1, kw: 1, sh: 1, sw: 1, padH: 0, padW: 0, dh: 1, dw: 1, oh: 1, ow: 32)
-        XCTAssertEqual(Kernels.convolutionDirectApplies(Tensor.zeros([1]), geometry, groups: 1), MatmulBackend.resolved == .avx512)
-        let cases: [(Size2, ConvPadding, Int, Int)] = [(3, 1, 7, 30), (1, 0, 7, 40), (5, 2, 7, 70), ([3, 2], "same", 7, 33),
-                                                       ([4, 4], "same", 7, 26), (3, 0, 7, 29), (3, 1, 7, 14), (3, 1, 8, 16),
-                                                       (2, 0, 9, 7), (5, 2, 8, 16), (3, 3, 6, 20)]
-        for (kernel, padding, height, width) in cases {
-            let inputs = [Tensor.randn([4, 5, height, width], dtype: .float64), Tensor.randn([11, 5, kernel.h, kernel.w], dtype: .float64),
+        let float32 = Tensor.zeros([1])
+        XCTAssertEqual(Kernels.convolutionDirectApplies(float32, geometry, groups: 1), MatmulBackend.resolved == .avx512)
+        let avx2 = MatmulBackend.resolved != .avx512 && MatmulBackend.current != .portable && dk_cpu_has_avx2() != 0
+        let cases: [(Size2, ConvPadding, Int, Int, Int)] = [(3, 1, 7, 30, 5), (1, 0, 7, 40, 5), (5, 2, 7, 70, 5), ([3, 2], "same", 7, 33, 5),
+                                                            ([4, 4], "same", 7, 26, 5), (3, 0, 7, 29, 5), (3, 1, 7, 14, 5), (3, 1, 8, 16, 5),
+                                                            (2, 0, 9, 7, 5), (5, 2, 8, 16, 5), (3, 3, 6, 20, 5), (3, 1, 9, 28, 1),
+                                                            (3, 1, 6, 32, 3), (5, 0, 7, 20, 1)]
+        for (kernel, padding, height, width, cin) in cases {
+            let inputs = [Tensor.randn([4, cin, height, width], dtype: .float64), Tensor.randn([11, cin, kernel.h, kernel.w], dtype: .float64),
                           Tensor.randn([11], dtype: .float64)]
-            assertFloat32MatchesFloat64("kernel \(kernel) padding \(padding) size \(height)x\(width)", inputs) {
-                conv2d($0[0], $0[1], bias: $0[2], padding: padding)
-            }
+            let name = "kernel \(kernel) padding \(padding) size \(height)x\(width) channels \(cin)"
+            let y = conv2d(inputs[0].float(), inputs[1].float(), padding: padding)
+            let forward = ConvGeometry(n: 4, c: cin, h: height, w: width, kh: kernel.h, kw: kernel.w, sh: 1, sw: 1,
+                                       padH: (height - y.shape[2] + kernel.h - 1) / 2, padW: (width - y.shape[3] + kernel.w - 1) / 2,
+                                       dh: 1, dw: 1, oh: y.shape[2], ow: y.shape[3])
+            XCTAssertEqual(Kernels.convolutionAVX2KernelsApply(float32, forward, groups: 1, outChannels: 11),
+                           avx2 && 4 * forward.ow >= 3 * ((forward.ow + 15) / 16 * 16), name)
+            assertFloat32MatchesFloat64(name, inputs) { conv2d($0[0], $0[1], bias: $0[2], padding: padding) }
         }
+        // Fewer images than threads: small work on the tiles (one image on one thread), large on im2col.
+        let saved = Descent.threads
+        defer { Descent.threads = saved }
+        Descent.threads = 2
+        let small = ConvGeometry(n: 1, c: 1, h: 28, w: 28, kh: 3, kw: 3, sh: 1, sw: 1, padH: 1, padW: 1, dh: 1, dw: 1, oh: 28, ow: 28)
+        let large = ConvGeometry(n: 1, c: 64, h: 32, w: 32, kh: 5, kw: 5, sh: 1, sw: 1, padH: 2, padW: 2, dh: 1, dw: 1, oh: 32, ow: 32)
+        XCTAssertEqual(Kernels.convolutionAVX2KernelsApply(float32, small, groups: 1, outChannels: 16), avx2)
+        XCTAssertFalse(Kernels.convolutionAVX2KernelsApply(float32, large, groups: 1, outChannels: 64))
     }
 
     /// The 3×3 convolution by Winograd's F(2×2, 3×3) (conv_winograd.c), which the direct path
@@ -70,8 +88,8 @@ final class ConvolutionKernelTests: XCTestCase {
             XCTAssertEqual(Kernels.convolutionWinogradApplies(forward, outChannels: cout), avx512, "padding \(padding) size \(height)x\(width)")
             XCTAssertEqual(Kernels.convolutionWinogradApplies(inputGradient, outChannels: cin), avx512, "padding \(padding) size \(height)x\(width)")
             let avx2 = !avx512 && MatmulBackend.current != .portable && dk_cpu_has_avx2() != 0
-            XCTAssertEqual(Kernels.convolutionWinogradAVX2Applies(inputs[0].float(), forward, groups: 1, outChannels: cout), avx2)
-            XCTAssertEqual(Kernels.convolutionWinogradAVX2Applies(inputs[0].float(), inputGradient, groups: 1, outChannels: cin), avx2)
+            XCTAssertEqual(Kernels.convolutionAVX2KernelsApply(inputs[0].float(), forward, groups: 1, outChannels: cout), avx2)
+            XCTAssertEqual(Kernels.convolutionAVX2KernelsApply(inputs[0].float(), inputGradient, groups: 1, outChannels: cin), avx2)
             if avx2 {
                 // The weight gradient by F(3×3, 2×2) in AVX2 for rows of more than 8 tiles, else
                 // by the AVX2 direct tiles.
