@@ -135,6 +135,10 @@ void dk_gemm_builtin_f64(int transA, int transB, int64_t M, int64_t N, int64_t K
 void dk_sgemm(int useBlas, int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
               int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
     if (M == 0 || N == 0) return;
+    if (M == 1) {  // one row (a linear layer on one sample): no packing
+        dk_sgemm_one_row(transA, transB, N, K, alpha, A, lda, B, ldb, beta, C);
+        return;
+    }
     if (useBlas && K > 0 && dk_blas_load() && M < 2147483647 && N < 2147483647 && K < 2147483647) {
         p_sgemm(RowMajor, transA ? Trans : NoTrans, transB ? Trans : NoTrans, (int)M, (int)N, (int)K, alpha, A,
                 (int)lda, B, (int)ldb, beta, C, (int)ldc);

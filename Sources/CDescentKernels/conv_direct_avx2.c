@@ -1,11 +1,13 @@
-// The AVX2 forms of the direct stride-1 tiles (conv_direct.c has the AVX-512 forms): the
-// transposed convolution (conv_transpose_direct.c) runs its stride phases on them on CPUs without
-// AVX-512, and with it strided convolutions (as its input gradient). 8 lanes a vector and 16
-// registers: a forward tile is 6 (or 4) output channels × 16 columns of a row on the 6×16 micro-kernel
-// of the prepacked GEMM (sgemm_avx2.h), over a zero-padded copy of the image (the masks an
-// in-place read needs would take registers the tile does not have), with weights of their own
-// layout; a weight-gradient tile is 6 (or 4) input rows × 16 output channels of the same panels of gᵀ
-// as the AVX-512 form, reading the image in place.
+// The AVX2 forms of the direct stride-1 tiles (conv_direct.c has the AVX-512 forms): stride-1
+// convolutions that Winograd does not take run on them on CPUs without AVX-512, and so do the
+// transposed convolution's stride phases (conv_transpose_direct.c) and with it strided
+// convolutions (as its input gradient). 8 lanes a vector and 16 registers: a forward tile is 6 (or
+// 4) output channels × 16 columns of a row (or 8 of each of two rows) on the 6×16 micro-kernel of
+// the prepacked GEMM (sgemm_avx2.h), over a zero-padded copy of the image (the masks an in-place
+// read needs would take registers the tile does not have), with weights of their own layout; a
+// weight-gradient tile is 6 (or 4) input rows × 16 output channels of the same panels of gᵀ as the
+// AVX-512 form, reading the image in place (with fewer than 8 input channels, (channel, tap) rows
+// of a padded copy).
 #include "descent_kernels.h"
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,14 @@
 #include "conv_direct.h"
 #include "sgemm_avx2.h"
 #include "simd.h"
+
+// Rows of at most 8 outputs go two to a tile (its 16 columns' halves are rows y and y + 1), so
+// that 8×8 images fill the tiles; wider rows go in runs of 16 columns.
+static int two_rows(const dk_conv_geometry *g) { return g->ow <= 8; }
+
+int dk_conv_direct_tiles_fill_avx2(const dk_conv_geometry *g) {
+    return two_rows(g) ? g->ow >= 6 : 4 * g->ow >= 3 * ((g->ow + 15) / 16 * 16);
+}
 
 #ifdef DK_X86
 
@@ -32,13 +42,15 @@ void dk_conv_direct_pack_tile_weights_avx2(const dk_conv_geometry *g, int64_t ci
 }
 
 // The image zero-padded for the forward tiles: xp[c][r][col] = x[c][r − ph][col − pw] (0
-// outside), oh + kh − 1 rows of `pad_width` columns (the runs of 16 of a row and the taps' reach),
-// planes `pad_stride` apart. Every run of a tile is then 16 plain loads of one row.
-static int64_t pad_width(const dk_conv_geometry *g) { return (g->ow + 15) / 16 * 16 + g->kw - 1; }
-static int64_t pad_stride(const dk_conv_geometry *g) { return dk_conv_plane_stride((g->oh + g->kh - 1) * pad_width(g)); }
+// outside), `pad_rows` rows (oh + kh − 1, one more for an odd count of rows taken two at a time)
+// of `pad_width` columns (the runs of a row and the taps' reach), planes `pad_stride` apart.
+// Every half of a tile is then 8 plain loads of one row.
+static int64_t pad_width(const dk_conv_geometry *g) { return (two_rows(g) ? 8 : (g->ow + 15) / 16 * 16) + g->kw - 1; }
+static int64_t pad_rows(const dk_conv_geometry *g) { return (two_rows(g) ? (g->oh + 1) / 2 * 2 : g->oh) + g->kh - 1; }
+static int64_t pad_stride(const dk_conv_geometry *g) { return dk_conv_plane_stride(pad_rows(g) * pad_width(g)); }
 
 static void pad_planes(const dk_conv_geometry *g, int64_t cin, int64_t cs, const float *x, float *xp) {
-    int64_t Hp = g->oh + g->kh - 1, Wp = pad_width(g), ps = pad_stride(g);
+    int64_t Hp = pad_rows(g), Wp = pad_width(g), ps = pad_stride(g);
     int64_t lo = g->pw > 0 ? g->pw : 0, hi = g->w + g->pw < Wp ? g->w + g->pw : Wp;
     for (int64_t c = 0; c < cin; c++)
         for (int64_t r = 0; r < Hp; r++) {
@@ -49,13 +61,14 @@ static void pad_planes(const dk_conv_geometry *g, int64_t cin, int64_t cs, const
         }
 }
 
-// A tile is 6 output channels × 16 columns of a row, on the 6×16 micro-kernel of the prepacked
-// GEMM (sgemm_avx2.h) with the taps as stretches of its depth: A the weights, B the padded
-// image's rows, one input channel apart, each tap's from its own offset.
+// A tile is 6 output channels × 16 columns (of one row, or 8 of each of two rows), on the 6×16
+// micro-kernel of the prepacked GEMM (sgemm_avx2.h) with the taps as stretches of its depth: A the
+// weights, B the padded image's rows, one input channel apart, each tap's from its own offset.
 DK_TARGET_AVX2 void dk_conv_direct_tiles_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout,
                                               const float *x, const float *wp, const float *bias, int accumulate,
                                               float *out) {
     int64_t taps = g->kh * g->kw, K = taps * cin, P = g->oh * g->ow, Wp = pad_width(g), ps = pad_stride(g);
+    int two = two_rows(g);
     float *xp = NULL;
     int64_t *offset = NULL;
     if (K > 0) {
@@ -65,19 +78,20 @@ DK_TARGET_AVX2 void dk_conv_direct_tiles_avx2(const dk_conv_geometry *g, int64_t
     }
     for (int64_t o0 = 0, mr; o0 < cout; o0 += mr) {
         mr = dk_tile_rows_avx2(cout - o0);
-        for (int64_t y = 0; y < g->oh; y++)
+        for (int64_t y = 0; y < g->oh; y += two ? 2 : 1)
             for (int64_t xs = 0; xs < g->ow; xs += NR2) {
                 int64_t nv = g->ow - xs < NR2 ? g->ow - xs : NR2;
+                dk_tile_halves h = two ? (dk_tile_halves){Wp, g->ow, g->ow, y + 1 < g->oh ? g->ow : 0} : dk_contiguous_halves(nv);
                 float *c = out + o0 * P + y * g->ow + xs;
                 const float *b = bias ? bias + o0 : NULL;
                 if (xp) {
-                    dk_micro_6x16_taps_avx2(taps, offset, cin, wp + o0 * K, K, mr, xp + y * Wp + xs, ps, b, c, P, nv, accumulate);
+                    dk_micro_6x16_taps_avx2(taps, offset, cin, wp + o0 * K, K, mr, xp + y * Wp + xs, ps, b, c, P, h, accumulate);
                     continue;
                 }
                 // No taps (a phase of a kernel smaller than the stride): the bias only.
                 for (int64_t r = 0; r < mr; r++) {
                     __m256 v = _mm256_set1_ps(b ? b[r] : 0.0f);
-                    dk_store_row16(c + r * P, nv, v, v, accumulate);
+                    dk_store_halves(c + r * P, h, v, v, accumulate);
                 }
             }
     }
@@ -108,7 +122,7 @@ DK_TARGET_AVX2 static inline __attribute__((always_inline)) void grad_rows(int r
         }
     }
     __m256 lo[6] = {c00, c10, c20, c30, c40, c50}, hi[6] = {c01, c11, c21, c31, c41, c51};
-    for (int64_t r = 0; r < mr; r++) dk_store_row16(dwT + r * rowStride, nv, lo[r], hi[r], 1);
+    for (int64_t r = 0; r < mr; r++) dk_store_halves(dwT + r * rowStride, dk_contiguous_halves(nv), lo[r], hi[r], 1);
 }
 
 // dWᵀ[((c0 + r)·kh + i)·kw + j][0:nv] += Σ_(y,x) x[c0 + r][y + i − ph][x + j − pw] · gpanel[(y·ow + x)·32 + 0:16]

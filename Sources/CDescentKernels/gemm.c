@@ -126,3 +126,31 @@ void dk_gemm_pack_panels_f32(int transB, const float *B, int64_t ldb, int64_t p0
     pack_b_f32(transB, B, ldb, p0, kc, j0, nc, dst);
 }
 DEFINE_GEMM(double, f64, 6, 16)
+
+// C (1 × N) = alpha·a·op(B) + beta·C for one row a (a vector–matrix product, which GEMM's packing
+// only slows down): a[p] = A[p·(lda if transA else 1)]; with B transposed (N rows of K), N dot
+// products, each in 32 lanes of partial sums; else the sum of K scaled rows of B.
+DK_CLONES void dk_sgemm_one_row(int transA, int transB, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                                const float *B, int64_t ldb, float beta, float *C) {
+    int64_t as = transA ? lda : 1;
+    for (int64_t j = 0; j < N; j++) C[j] = beta == 0 ? 0 : beta * C[j];
+    if (transB) {
+        for (int64_t j = 0; j < N; j++) {
+            const float *b = B + j * ldb;
+            float acc[32] = {0}, s = 0;
+            int64_t p = 0;
+            if (as == 1)
+                for (; p + 32 <= K; p += 32)
+                    for (int l = 0; l < 32; l++) acc[l] += A[p + l] * b[p + l];
+            for (; p < K; p++) s += A[p * as] * b[p];
+            for (int l = 0; l < 32; l++) s += acc[l];
+            C[j] += alpha * s;
+        }
+        return;
+    }
+    for (int64_t p = 0; p < K; p++) {
+        float v = alpha * A[p * as];
+        const float *b = B + p * ldb;
+        for (int64_t j = 0; j < N; j++) C[j] += v * b[j];
+    }
+}

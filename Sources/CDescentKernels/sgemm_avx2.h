@@ -44,11 +44,24 @@ DK_TARGET_AVX2 static inline __m256 dk_load_first8(const float *p, int64_t n) {
     return high ? _mm256_set_m128(t, lo) : _mm256_set_m128(_mm_setzero_ps(), t);
 }
 
-/// row[0:nv] (= or += when accumulate) the 16 lanes lo, hi (nv ≤ 16).
-DK_TARGET_AVX2 static inline void dk_store_row16(float *row, int64_t nv, __m256 lo, __m256 hi, int accumulate) {
-    if (accumulate) lo = _mm256_add_ps(lo, dk_load_first8(row, nv)), hi = _mm256_add_ps(hi, dk_load_first8(row + 8, nv - 8));
-    dk_store_first8(row, lo, nv);
-    dk_store_first8(row + 8, hi, nv - 8);
+/// Where the two 8-lane halves of a tile's 16 columns lie: B's high half `bHigh` floats after its
+/// low half, C's `cHigh` after, and how many lanes of each are stored (nLow, nHigh ≤ 8). 16
+/// contiguous columns: bHigh = cHigh = 8; two rows of at most 8 columns (a convolution's rows of
+/// 6–8 pixels): bHigh the padded row's width, cHigh the output row's.
+typedef struct {
+    int64_t bHigh, cHigh, nLow, nHigh;
+} dk_tile_halves;
+
+/// The halves of nv ≤ 16 contiguous columns.
+static inline dk_tile_halves dk_contiguous_halves(int64_t nv) {
+    return (dk_tile_halves){8, 8, nv < 8 ? nv : 8, nv - 8};
+}
+
+/// The row's halves (= or += when accumulate) lo, hi.
+DK_TARGET_AVX2 static inline void dk_store_halves(float *row, dk_tile_halves h, __m256 lo, __m256 hi, int accumulate) {
+    if (accumulate) lo = _mm256_add_ps(lo, dk_load_first8(row, h.nLow)), hi = _mm256_add_ps(hi, dk_load_first8(row + h.cHigh, h.nHigh));
+    dk_store_first8(row, lo, h.nLow);
+    dk_store_first8(row + h.cHigh, hi, h.nHigh);
 }
 
 /// C[0:mr, 0:nv] (= or +=) A (6 rows, lda apart, read in place, kc deep) · B (kc rows of 16
@@ -56,10 +69,10 @@ DK_TARGET_AVX2 static inline void dk_store_row16(float *row, int64_t nv, __m256 
 DK_TARGET_AVX2 void dk_micro_6x16_avx2(int64_t kc, const float *a, int64_t lda, int64_t mr, const float *restrict b, int64_t bs,
                                        float *restrict c, int64_t ldc, int64_t nv, int accumulate);
 /// The same over `taps` stretches of kc: A's rows run on through them (taps·kc deep), and B's rows
-/// of stretch t start at b + tapOffset[t] (a convolution's taps over an image read in place;
-/// tapOffset NULL: every stretch at b); bias (NULL: none) adds bias[r] to row r.
+/// of stretch t start at b + tapOffset[t] (a convolution's taps over an image read in place);
+/// bias (NULL: none) adds bias[r] to row r; the columns' halves as `h` places them.
 DK_TARGET_AVX2 void dk_micro_6x16_taps_avx2(int64_t taps, const int64_t *tapOffset, int64_t kc, const float *a, int64_t lda,
                                             int64_t mr, const float *restrict b, int64_t bs, const float *bias,
-                                            float *restrict c, int64_t ldc, int64_t nv, int accumulate);
+                                            float *restrict c, int64_t ldc, dk_tile_halves h, int accumulate);
 #endif
 #endif

@@ -31,11 +31,12 @@ void dk_sgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t l
 }
 
 // The 6×16 tile of sgemm_avx2.h with `rows` (6 or 4, a constant where it is inlined) rows of
-// accumulators. Rows past mr repeat the last row (computed, not stored); columns past nv are zero
-// padding of B, kept in registers (a partial row is stored in pieces of 4, 2 and 1 lanes).
+// accumulators. Rows past mr repeat the last row (computed, not stored); lanes past a half's count
+// are computed from whatever B holds there and not stored (a partial half is stored in pieces of
+// 4, 2 and 1 lanes).
 DK_TARGET_AVX2 static inline __attribute__((always_inline)) void micro_taps(int rows, int64_t taps, const int64_t *tapOffset,
         int64_t kc, const float *a, int64_t lda, int64_t mr, const float *restrict b, int64_t bs, const float *bias,
-        float *restrict c, int64_t ldc, int64_t nv, int accumulate) {
+        float *restrict c, int64_t ldc, dk_tile_halves h, int accumulate) {
     const float *r0 = a, *r1 = a + (mr > 1 ? 1 : 0) * lda, *r2 = a + (mr > 2 ? 2 : mr - 1) * lda;
     const float *r3 = a + (mr > 3 ? 3 : mr - 1) * lda, *r4 = a + (mr > 4 ? 4 : mr - 1) * lda;
     const float *r5 = a + (mr > 5 ? 5 : mr - 1) * lda;
@@ -44,9 +45,9 @@ DK_TARGET_AVX2 static inline __attribute__((always_inline)) void micro_taps(int 
     __m256 c30 = START(3), c31 = c30, c40 = START(4), c41 = c40, c50 = START(5), c51 = c50;
 #undef START
     for (int64_t t = 0; t < taps; t++, r0 += kc, r1 += kc, r2 += kc, r3 += kc, r4 += kc, r5 += kc) {
-        const float *bt = b + (tapOffset ? tapOffset[t] : 0);
+        const float *bt = b + tapOffset[t];
         for (int64_t k = 0; k < kc; k++) {
-            __m256 b0 = _mm256_loadu_ps(bt), b1 = _mm256_loadu_ps(bt + 8), x;
+            __m256 b0 = _mm256_loadu_ps(bt), b1 = _mm256_loadu_ps(bt + h.bHigh), x;
 #define ROW(r, lo, hi)                     \
     x = _mm256_broadcast_ss(r + k);        \
     lo = _mm256_fmadd_ps(x, b0, lo);       \
@@ -59,25 +60,28 @@ DK_TARGET_AVX2 static inline __attribute__((always_inline)) void micro_taps(int 
     }
     // Stored row by row with the accumulators named (an array of them, indexed by r, made the
     // compiler spill accumulators inside the loop above).
-    dk_store_row16(c, nv, c00, c01, accumulate);
-    if (mr > 1) dk_store_row16(c + ldc, nv, c10, c11, accumulate);
-    if (mr > 2) dk_store_row16(c + 2 * ldc, nv, c20, c21, accumulate);
-    if (mr > 3) dk_store_row16(c + 3 * ldc, nv, c30, c31, accumulate);
-    if (rows > 4 && mr > 4) dk_store_row16(c + 4 * ldc, nv, c40, c41, accumulate);
-    if (rows > 4 && mr > 5) dk_store_row16(c + 5 * ldc, nv, c50, c51, accumulate);
+    dk_store_halves(c, h, c00, c01, accumulate);
+    if (mr > 1) dk_store_halves(c + ldc, h, c10, c11, accumulate);
+    if (mr > 2) dk_store_halves(c + 2 * ldc, h, c20, c21, accumulate);
+    if (mr > 3) dk_store_halves(c + 3 * ldc, h, c30, c31, accumulate);
+    if (rows > 4 && mr > 4) dk_store_halves(c + 4 * ldc, h, c40, c41, accumulate);
+    if (rows > 4 && mr > 5) dk_store_halves(c + 5 * ldc, h, c50, c51, accumulate);
 }
 
 // Tiles of at most 4 rows run with 8 accumulators, so that they do not compute 6 rows for 4.
 DK_TARGET_AVX2 void dk_micro_6x16_taps_avx2(int64_t taps, const int64_t *tapOffset, int64_t kc, const float *a, int64_t lda,
                                             int64_t mr, const float *restrict b, int64_t bs, const float *bias,
-                                            float *restrict c, int64_t ldc, int64_t nv, int accumulate) {
-    if (mr > 4) micro_taps(6, taps, tapOffset, kc, a, lda, mr, b, bs, bias, c, ldc, nv, accumulate);
-    else micro_taps(4, taps, tapOffset, kc, a, lda, mr, b, bs, bias, c, ldc, nv, accumulate);
+                                            float *restrict c, int64_t ldc, dk_tile_halves h, int accumulate) {
+    if (mr > 4) micro_taps(6, taps, tapOffset, kc, a, lda, mr, b, bs, bias, c, ldc, h, accumulate);
+    else micro_taps(4, taps, tapOffset, kc, a, lda, mr, b, bs, bias, c, ldc, h, accumulate);
 }
 
+// One stretch of 16 contiguous columns (constants where micro_taps is inlined).
 DK_TARGET_AVX2 void dk_micro_6x16_avx2(int64_t kc, const float *a, int64_t lda, int64_t mr, const float *restrict b, int64_t bs,
                                        float *restrict c, int64_t ldc, int64_t nv, int accumulate) {
-    dk_micro_6x16_taps_avx2(1, NULL, kc, a, lda, mr, b, bs, NULL, c, ldc, nv, accumulate);
+    static const int64_t none = 0;
+    if (mr > 4) micro_taps(6, 1, &none, kc, a, lda, mr, b, bs, NULL, c, ldc, dk_contiguous_halves(nv), accumulate);
+    else micro_taps(4, 1, &none, kc, a, lda, mr, b, bs, NULL, c, ldc, dk_contiguous_halves(nv), accumulate);
 }
 
 // C[:, j0:j1] (= or +=) A·B[:, j0:j1] on AVX2, B packed by dk_sgemm_pack_b.

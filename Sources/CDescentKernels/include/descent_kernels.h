@@ -59,6 +59,10 @@ void dk_sgemm(int useBlas, int transA, int transB, int64_t M, int64_t N, int64_t
               const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 void dk_dgemm(int useBlas, int transA, int transB, int64_t M, int64_t N, int64_t K, double alpha,
               const double *A, int64_t lda, const double *B, int64_t ldb, double beta, double *C, int64_t ldc);
+/// dk_sgemm's product for M = 1 (one row of A: a vector–matrix product), without BLAS or
+/// packing; dk_sgemm runs it for every single-row product.
+void dk_sgemm_one_row(int transA, int transB, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                      const float *B, int64_t ldb, float beta, float *C);
 
 /// 1 when the CPU has AVX-512F, AVX-512BW/DQ/VL.
 int dk_cpu_has_avx512(void);
@@ -162,6 +166,10 @@ void dk_conv2d_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const f
 /// stride 1, no dilation, padding 0...2, at least 16 channels in and out, and rows of tiles
 /// that fill most of a vector.
 int dk_conv_winograd_applies(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+/// Whether the AVX2 direct tiles (conv_direct_avx2.c, where Winograd does not apply and the CPU
+/// lacks AVX-512) fill most of their columns with output: rows of 6–8 pixels (two rows to a
+/// tile), or rows that fill at least 3/4 of their runs of 16 pixels.
+int dk_conv_direct_tiles_fill_avx2(const dk_conv_geometry *g);
 /// Where it applies, part `part` of `parts` of dk_conv2d_f32 (a share of the image's rows of
 /// output tiles; the parts may run on different threads, each with its own scratch).
 void dk_conv_winograd_part_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,

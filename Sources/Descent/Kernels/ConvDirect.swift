@@ -65,17 +65,19 @@ extension Kernels {
     /// instead): float32, one group, stride 1, no dilation, with the BLAS or the built-in GEMM chosen
     /// automatically (an explicit `.portable` backend turns them off). conv.c then runs Winograd's
     /// F(2×2, 3×3) (conv_winograd.c's AVX2 forms) for the 3×3 geometries it takes, else the AVX2
-    /// direct tiles (conv_direct_avx2.c: 6 output channels × 16 columns of a row), which are taken
-    /// only for rows that fill at least 3/4 of their runs of 16 columns (28 of 32, not 8 of 16), and
-    /// with fewer images than threads only for small work (an image runs on one thread). The
+    /// direct tiles (conv_direct_avx2.c: 6 output channels × 16 columns of a row, or 8 of each of
+    /// two rows), which are taken only where their columns are mostly output
+    /// (`dk_conv_direct_tiles_fill_avx2`: 28 of 32 columns, 12 of 16, two rows of 6–8; not rows of
+    /// 9, 5 or 33 pixels), and with fewer images than threads only for small work (an image runs on
+    /// one thread). The
     /// weight gradient then runs by a kernel too: F(3×3, 2×2) where
     /// `dk_conv_winograd_weight_grad_applies` (at most 128·128 channel pairs, rows of more than 8
     /// tiles), else the AVX2 direct tiles.
     static func convolutionAVX2KernelsApply(_ x: Tensor, _ g: ConvGeometry, groups: Int, outChannels: Int) -> Bool {
         guard directKernelsTake(x, g, groups: groups) && avx2KernelsRun else { return false }
         if withUnsafePointer(to: g.cGeometry, { dk_conv_winograd_applies($0, Int64(g.c), Int64(outChannels)) != 0 }) { return true }
-        let rowsFill = 4 * g.ow >= 3 * ((g.ow + 15) / 16 * 16)
-        return rowsFill && (g.n >= Parallel.threads || outChannels * g.c * g.kh * g.kw * g.oh * g.ow <= 1 << 20)
+        let tilesFill = withUnsafePointer(to: g.cGeometry) { dk_conv_direct_tiles_fill_avx2($0) != 0 }
+        return tilesFill && (g.n >= Parallel.threads || outChannels * g.c * g.kh * g.kw * g.oh * g.ow <= 1 << 20)
     }
 
     /// Whether a convolution with fewer images than threads runs by Winograd with the threads

@@ -1,3 +1,4 @@
+import CDescentKernels
 import Descent
 import XCTest
 
@@ -17,7 +18,8 @@ final class GemmTests: XCTestCase {
 
     private func checkForms(dtype: DType, file: StaticString = #filePath, line: UInt = #line) {
         Descent.manualSeed(3)
-        let shapes = [(1, 1, 1), (1, 7, 5), (7, 1, 5), (5, 7, 1), (13, 37, 29), (64, 33, 70), (6, 32, 300), (97, 65, 257)]
+        let shapes = [(1, 1, 1), (1, 7, 5), (7, 1, 5), (5, 7, 1), (1, 10, 1568), (1, 33, 70), (13, 37, 29), (64, 33, 70), (6, 32, 300),
+                      (97, 65, 257)]
         for (m, n, k) in shapes {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 let a = ta ? Tensor.randn([k, m], dtype: dtype).t : Tensor.randn([m, k], dtype: dtype)
@@ -75,6 +77,33 @@ final class GemmTests: XCTestCase {
                 assertClose(a.matmul(b).to(.float64), naive(a, b.contiguous()), rtol: 1e-4, atol: 1e-3, "\(m)x\(n)x\(k) sliced B t\(threads)")
             }
             Descent.threads = saved
+        }
+    }
+
+    /// dk_sgemm on one row (its own path, dk_sgemm_one_row, before any BLAS): C = a·op(B) and
+    /// C = 2·a·op(B) + C, with a read along a row or a column of A (transA), B's rows or columns
+    /// (transB), leading dimensions wider than the operands, depths of several 32-lane blocks and a
+    /// remainder, and a NaN in C that β = 0 must not carry.
+    func testOneRowProduct() {
+        Descent.manualSeed(13)
+        let (n, k, lda, ldb) = (9, 75, 3, 80)
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let aStore = Tensor.randn([ta ? k * lda : k]).toArray(Float.self)
+            let bStore = Tensor.randn([max(n, k) * ldb]).toArray(Float.self)
+            let a = (0..<k).map { Double(aStore[ta ? $0 * lda : $0]) }
+            func b(_ p: Int, _ j: Int) -> Double { Double(bStore[tb ? j * ldb + p : p * ldb + j]) }
+            let exact = (0..<n).map { j in (0..<k).reduce(0.0) { $0 + a[$1] * b($1, j) } }
+            for beta: Float in [0, 1] {
+                var c = (0..<n).map { Float($0) - 4 }
+                c[2] = beta == 0 ? .nan : c[2]
+                let before = c.map(Double.init)
+                dk_sgemm(0, ta ? 1 : 0, tb ? 1 : 0, 1, Int64(n), Int64(k), 2, aStore, Int64(ta ? lda : k), bStore, Int64(ldb), beta, &c,
+                         Int64(n))
+                for j in 0..<n {
+                    let expected = 2 * exact[j] + (beta == 0 ? 0 : before[j])
+                    XCTAssertEqual(Double(c[j]), expected, accuracy: 1e-4 * max(1, abs(expected)), "ta \(ta) tb \(tb) beta \(beta) column \(j)")
+                }
+            }
         }
     }
 
