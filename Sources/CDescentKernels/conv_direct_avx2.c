@@ -160,6 +160,7 @@ DK_TARGET_AVX2 void dk_conv_direct_grad_tiles_avx2(const dk_conv_geometry *g, in
         }
     }
 }
+
 // With fewer than 8 input channels (conv_direct.c's padded copy): the rows of a tile are (channel,
 // tap) pairs k = (c·kh + i)·kw + j, row k at pixel (y, x) being xp[c][y + i][x + j] of the image
 // zero-padded to (oh + kh − 1) × (ow + kw − 1) per channel, so that a tile is not one channel's

@@ -138,12 +138,7 @@ DK_TARGET_AVX2 static inline __attribute__((always_inline)) void maxpool_2wide_a
                 }
                 int64_t o = (c * oh + oy) * ow + ox;
                 if (!withIndices) {
-                    if (n == 8) _mm256_storeu_ps(values + o, best);
-                    else {
-                        float vb[8];
-                        _mm256_storeu_ps(vb, best);
-                        for (int64_t k = 0; k < n; k++) values[o + k] = vb[k];
-                    }
+                    dk_store_first8(values + o, best, n);
                     continue;
                 }
                 __m256i i0 = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(where));

@@ -19,31 +19,6 @@ void dk_gemm_pack_panels_f32(int transB, const float *B, int64_t ldb, int64_t p0
 static inline int64_t dk_tile_rows_avx2(int64_t left) { return left == 7 || left == 8 ? 4 : left < MR2 ? left : MR2; }
 
 #ifdef DK_X86
-/// p[0:n] = the first n lanes of v (n ≤ 0: none, n ≥ 8: all), as stores of 4, 2 and 1 lanes
-/// (AVX2's masked stores are microcoded on AMD's cores).
-DK_TARGET_AVX2 static inline void dk_store_first8(float *p, __m256 v, int64_t n) {
-    if (n >= 8) {
-        _mm256_storeu_ps(p, v);
-        return;
-    }
-    __m128 q = _mm256_castps256_ps128(v);
-    if (n >= 4) _mm_storeu_ps(p, q), q = _mm256_extractf128_ps(v, 1), p += 4, n -= 4;
-    if (n >= 2) _mm_storel_pi((__m64 *)p, q), q = _mm_movehl_ps(q, q), p += 2, n -= 2;
-    if (n >= 1) _mm_store_ss(p, q);
-}
-
-/// The first n floats at p in the first n lanes, the others 0 (n as for dk_store_first8).
-DK_TARGET_AVX2 static inline __m256 dk_load_first8(const float *p, int64_t n) {
-    if (n >= 8) return _mm256_loadu_ps(p);
-    if (n <= 0) return _mm256_setzero_ps();
-    __m128 lo = _mm_setzero_ps(), t = _mm_setzero_ps();
-    int high = n >= 4, pair;
-    if (high) lo = _mm_loadu_ps(p), p += 4, n -= 4;
-    if ((pair = n >= 2)) t = _mm_castpd_ps(_mm_load_sd((const double *)p)), p += 2, n -= 2;
-    if (n >= 1) t = pair ? _mm_insert_ps(t, _mm_load_ss(p), 0x20) : _mm_load_ss(p);
-    return high ? _mm256_set_m128(t, lo) : _mm256_set_m128(_mm_setzero_ps(), t);
-}
-
 /// Where the two 8-lane halves of a tile's 16 columns lie: B's high half `bHigh` floats after its
 /// low half, C's `cHigh` after, and how many lanes of each are stored (nLow, nHigh ≤ 8). 16
 /// contiguous columns: bHigh = cHigh = 8; two rows of at most 8 columns (a convolution's rows of
@@ -65,7 +40,8 @@ DK_TARGET_AVX2 static inline void dk_store_halves(float *row, dk_tile_halves h, 
 }
 
 /// C[0:mr, 0:nv] (= or +=) A (6 rows, lda apart, read in place, kc deep) · B (kc rows of 16
-/// floats, bs apart); mr ≤ 6, nv ≤ 16, B's columns past nv zero. Tiles of mr ≤ 4 cost 4 rows.
+/// floats, bs apart); mr ≤ 6, nv ≤ 16 (columns past nv are computed, not stored). Tiles of mr ≤ 4
+/// cost 4 rows.
 DK_TARGET_AVX2 void dk_micro_6x16_avx2(int64_t kc, const float *a, int64_t lda, int64_t mr, const float *restrict b, int64_t bs,
                                        float *restrict c, int64_t ldc, int64_t nv, int accumulate);
 /// The same over `taps` stretches of kc: A's rows run on through them (taps·kc deep), and B's rows

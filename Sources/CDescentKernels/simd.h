@@ -1,5 +1,6 @@
 // Shared by the C kernels: the x86 targets they are compiled for, the run-time dispatch among
-// them (AVX-512, AVX2+FMA, baseline) and the lane masks of AVX-512 tails.
+// them (AVX-512, AVX2+FMA, baseline), the lane masks of AVX-512 tails and the partial loads and
+// stores of AVX2 tails.
 #ifndef DESCENT_SIMD_H
 #define DESCENT_SIMD_H
 #include "descent_kernels.h"
@@ -50,6 +51,31 @@ static inline int dk_simd_level(void) {
 // The first n of 16 lanes (none for n ≤ 0, all for n ≥ 16).
 static inline __mmask16 dk_first_lanes(int64_t n) {
     return n >= 16 ? (__mmask16)0xFFFF : (n <= 0 ? 0 : (__mmask16)((1u << n) - 1));
+}
+
+/// p[0:n] = the first n lanes of v (n ≤ 0: none, n ≥ 8: all), as stores of 4, 2 and 1 lanes
+/// (AVX2's masked stores are microcoded on AMD's cores).
+DK_TARGET_AVX2 static inline void dk_store_first8(float *p, __m256 v, int64_t n) {
+    if (n >= 8) {
+        _mm256_storeu_ps(p, v);
+        return;
+    }
+    __m128 q = _mm256_castps256_ps128(v);
+    if (n >= 4) _mm_storeu_ps(p, q), q = _mm256_extractf128_ps(v, 1), p += 4, n -= 4;
+    if (n >= 2) _mm_storel_pi((__m64 *)p, q), q = _mm_movehl_ps(q, q), p += 2, n -= 2;
+    if (n >= 1) _mm_store_ss(p, q);
+}
+
+/// The first n floats at p in the first n lanes, the others 0 (n as for dk_store_first8).
+DK_TARGET_AVX2 static inline __m256 dk_load_first8(const float *p, int64_t n) {
+    if (n >= 8) return _mm256_loadu_ps(p);
+    if (n <= 0) return _mm256_setzero_ps();
+    __m128 lo = _mm_setzero_ps(), t = _mm_setzero_ps();
+    int high = n >= 4, pair;
+    if (high) lo = _mm_loadu_ps(p), p += 4, n -= 4;
+    if ((pair = n >= 2)) t = _mm_castpd_ps(_mm_load_sd((const double *)p)), p += 2, n -= 2;
+    if (n >= 1) t = pair ? _mm_insert_ps(t, _mm_load_ss(p), 0x20) : _mm_load_ss(p);
+    return high ? _mm256_set_m128(t, lo) : _mm256_set_m128(_mm_setzero_ps(), t);
 }
 #endif
 

@@ -69,8 +69,7 @@ extension Kernels {
     /// two rows), which are taken only where their columns are mostly output
     /// (`dk_conv_direct_tiles_fill_avx2`: 28 of 32 columns, 12 of 16, two rows of 6–8; not rows of
     /// 9, 5 or 33 pixels), and with fewer images than threads only for small work (an image runs on
-    /// one thread). The
-    /// weight gradient then runs by a kernel too: F(3×3, 2×2) where
+    /// one thread). The weight gradient then runs by a kernel too: F(3×3, 2×2) where
     /// `dk_conv_winograd_weight_grad_applies` (at most 128·128 channel pairs, rows of more than 8
     /// tiles), else the AVX2 direct tiles.
     static func convolutionAVX2KernelsApply(_ x: Tensor, _ g: ConvGeometry, groups: Int, outChannels: Int) -> Bool {

@@ -5,8 +5,8 @@ import Foundation
 // on AVX-512 by the direct kernels (Kernels/ConvDirect.swift: stride-1 convolution, with
 // Winograd's algorithm for 3×3 kernels; transposed convolution by stride phases); on AVX2
 // Winograd for 3×3 stride-1 convolutions, the AVX2 direct tiles for other stride-1 convolutions,
-// and transposed and strided convolutions by stride phases on those tiles; everything else by im2col + GEMM; images spread over the thread pool
-// (ConvPlan).
+// and transposed and strided convolutions by stride phases on those tiles; everything else by
+// im2col + GEMM; images spread over the thread pool (ConvPlan).
 
 extension Kernels {
     /// What a convolution's forward pass keeps for its backward.
