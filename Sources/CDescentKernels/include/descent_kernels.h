@@ -84,6 +84,14 @@ int dk_sgemm_avx512_available(void);
 void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                      const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads);
 
+/// 1 when the CPU has AVX512-BF16 (and AVX-512F/BW/DQ/VL): dk_bgemm_avx512bf16 can run.
+int dk_bgemm_avx512bf16_available(void);
+/// C (float32) = op(A) op(B) (or C += … when `accumulate`), row-major, on bfloat16 values with
+/// float32 sums (vdpbf16ps), with `threads` threads. A (B) is stored as raw bfloat16 when aBF16
+/// (bBF16), else as float32, rounded to the nearest bfloat16 (ties to even) as it is read.
+void dk_bgemm_avx512bf16(int transA, int transB, int64_t M, int64_t N, int64_t K, const void *A, int aBF16, int64_t lda,
+                         const void *B, int bBF16, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads);
+
 /// 1 when dk_sgemm_prepacked can run on this CPU (AVX-512, or AVX2 with FMA).
 int dk_sgemm_prepacked_available(void);
 /// Floats that dk_sgemm_pack_b writes for a K×N operand B.
@@ -138,6 +146,10 @@ void dk_tanh_f32(int64_t n, const float *x, float *y);
 /// y = max(x, 0) (NaN and −0 kept) and dx = 0 where y ≤ 0, else g, over n contiguous floats (elementwise.c).
 void dk_relu_f32(int64_t n, const float *x, float *y);
 void dk_relu_grad_f32(int64_t n, const float *g, const float *y, float *dx);
+/// y = x rounded to the nearest bfloat16 (ties to even; NaN stays NaN), kept as float32.
+void dk_round_bf16_f32(int64_t n, const float *x, float *y);
+/// y = x rounded to bfloat16 (its bits), as dk_round_bf16_f32 rounds.
+void dk_f32_to_bf16(int64_t n, const float *x, uint16_t *y);
 
 /// One image's convolution geometry (see Kernels/Im2col.swift).
 typedef struct {

@@ -9,8 +9,10 @@
 // this is what bf16 dot-product hardware computes — and the result is rounded to bfloat16, as
 // PyTorch's bf16 output is. The gradients flowing back through those roundings are rounded the
 // same way (PyTorch's gradients of bf16 tensors are bf16). On this CPU path the rounded values
-// are kept in float32 storage and the float32 kernels do the arithmetic (the float32
-// emulation); the roundings are one pass each over the operands and the result.
+// are kept in float32 storage. Where the CPU has bf16 dot-product instructions (AVX512-BF16)
+// the matrix products, forward and backward, run on them (`Kernels.bfloat16Gemm`); elsewhere,
+// and in the convolutions' own kernels, float32 arithmetic on the rounded values does the work
+// (the float32 emulation). The roundings are one pass each over the operands and the result.
 //
 // As PyTorch does, the rounded copy of a weight (a leaf tensor that requires a gradient) is made
 // once per autocast region and reused by every product in it — a recurrent layer's W_hh at every
@@ -58,9 +60,10 @@ enum Autocast {
     static func lowerPrecision(_ operands: [Tensor?], _ body: ([Tensor?]) -> Tensor) -> Tensor? {
         let state = ThreadState.current
         guard state.autocast, operands.allSatisfy({ $0 == nil || $0!.dtype == .float32 }) else { return nil }
+        let roundedOperands = operands.map { $0.map { rounded($0, state) } }
         state.autocast = false
         defer { state.autocast = true }
-        return body(operands.map { $0.map { rounded($0, state) } }).bfloat16Rounded()
+        return Kernels.withBFloat16Operands { body(roundedOperands) }.bfloat16Rounded()
     }
 
     /// `t` rounded to bfloat16 values; for a weight (a leaf that requires a gradient, with grad

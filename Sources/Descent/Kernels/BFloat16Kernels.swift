@@ -1,4 +1,8 @@
-// The kernel of Tensor.bfloat16Rounded (Ops/BFloat16Rounding.swift).
+// The kernels of bfloat16 values: rounding float32 tensors to bfloat16 (Tensor.bfloat16Rounded,
+// Ops/BFloat16Rounding.swift), and products of bfloat16 values on the CPU's bf16 dot-product
+// instructions (AVX512-BF16) where it has them.
+import CDescentKernels
+import Foundation
 
 /// Rounds a Float to the nearest bfloat16 value (kept as Float).
 struct RoundToBFloat16Fn: ElementFn1 {
@@ -7,5 +11,73 @@ struct RoundToBFloat16Fn: ElementFn1 {
 
 extension Kernels {
     /// `x` (float32) with every value rounded to bfloat16 precision, in a new contiguous tensor.
-    static func roundToBFloat16(_ x: Tensor) -> Tensor { mapLoop(x, cost: 1, RoundToBFloat16Fn()) }
+    static func roundToBFloat16(_ x: Tensor) -> Tensor {
+        vectorizedFloat(x, cost: 1, dk_round_bf16_f32) ?? mapLoop(x, cost: 1, RoundToBFloat16Fn())
+    }
+
+    /// `x` (float32) rounded to a bfloat16 tensor (a contiguous copy).
+    static func toBFloat16(_ x: Tensor) -> Tensor {
+        guard x.isContiguous else { return convert(x, Float.self, BFloat16.self) { BFloat16($0) } }
+        let out = Tensor(uninitialized: x.shape, dtype: .bfloat16)
+        let xp = x.storage.typed(Float.self) + x.offset, op = out.storage.typed(UInt16.self)
+        Parallel.forRange(x.count, cost: 1) { r in dk_f32_to_bf16(Int64(r.count), xp + r.lowerBound, op + r.lowerBound) }
+        return out
+    }
+
+    /// Whether products of bfloat16 values run on the CPU's bf16 dot-product instructions
+    /// (AVX512-BF16: each pair of products exact, sums in float32). Off, or on a CPU without
+    /// them, they run as float32 products of the same values, which differ only in the order of
+    /// the float32 sums. Starts on where the CPU has them, unless `DESCENT_BF16_DOT=0`.
+    static var bfloat16DotProducts: Bool {
+        get { bfloat16DotCell.value }
+        set { bfloat16DotCell.value = newValue && dk_bgemm_avx512bf16_available() != 0 }
+    }
+    private static let bfloat16DotCell = GlobalCell<Bool>(
+        dk_bgemm_avx512bf16_available() != 0 && ProcessInfo.processInfo.environment["DESCENT_BF16_DOT"] != "0")
+
+    /// Runs `body` with the calling thread's float32 products taken as products of bfloat16
+    /// values when `on` (see `ThreadState.bfloat16Operands`).
+    static func withBFloat16Operands<R>(_ on: Bool = true, _ body: () -> R) -> R {
+        let state = ThreadState.current
+        let previous = state.bfloat16Operands
+        state.bfloat16Operands = on
+        defer { state.bfloat16Operands = previous }
+        return body()
+    }
+
+    /// C (float32) = op(A)·op(B), or C += … when `accumulate`, for A and B holding bfloat16
+    /// values (raw bfloat16 storage when `aBF16`/`bBF16`, else float32, rounded to the nearest
+    /// bfloat16), on the bf16 dot-product kernel. Without one (callers check
+    /// `bfloat16DotProducts` first) it multiplies float32 copies of the values.
+    static func bfloat16Gemm(transA ta: Bool, transB tb: Bool, m: Int, n: Int, k: Int, a: UnsafeRawPointer, aBF16: Bool,
+                             lda: Int, b: UnsafeRawPointer, bBF16: Bool, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                             accumulate: Bool = false) {
+        guard dk_bgemm_avx512bf16_available() != 0 else {
+            let aCols = ta ? m : k, bCols = tb ? k : n
+            let av = bfloat16Values(a, bf16: aBF16, rows: ta ? k : m, cols: aCols, ld: lda)
+            let bv = bfloat16Values(b, bf16: bBF16, rows: tb ? n : k, cols: bCols, ld: ldb)
+            av.withUnsafeBufferPointer { ap in
+                bv.withUnsafeBufferPointer { bp in
+                    gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: ap.baseAddress!, lda: max(aCols, 1), b: bp.baseAddress!,
+                         ldb: max(bCols, 1), c: c, ldc: ldc, accumulate: accumulate)
+                }
+            }
+            return
+        }
+        dk_bgemm_avx512bf16(ta ? 1 : 0, tb ? 1 : 0, Int64(m), Int64(n), Int64(k), a, aBF16 ? 1 : 0, Int64(lda), b, bBF16 ? 1 : 0,
+                            Int64(ldb), c, Int64(ldc), accumulate ? 1 : 0, Int32(Parallel.threads))
+    }
+
+    /// The rows × cols matrix at `p` (leading dimension `ld`) as float32 bfloat16 values.
+    private static func bfloat16Values(_ p: UnsafeRawPointer, bf16: Bool, rows: Int, cols: Int, ld: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: rows * cols)
+        for r in 0..<rows {
+            for j in 0..<cols {
+                let at = r * ld + j
+                out[r * cols + j] = bf16 ? BFloat16(bitPattern: p.load(fromByteOffset: 2 * at, as: UInt16.self)).float
+                    : BFloat16.round(p.load(fromByteOffset: 4 * at, as: Float.self))
+            }
+        }
+        return out
+    }
 }

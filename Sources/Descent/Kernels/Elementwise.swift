@@ -48,7 +48,7 @@ enum Kernels {
         case (.float64, .int64): return convert(x, Double.self, Int64.self) { Double.toInt64($0) }
         case (.int64, .float32): return convert(x, Int64.self, Float.self) { Float($0) }
         case (.int64, .float64): return convert(x, Int64.self, Double.self) { Double($0) }
-        case (.float32, .bfloat16): return convert(x, Float.self, BFloat16.self) { BFloat16($0) }
+        case (.float32, .bfloat16): return toBFloat16(x)
         case (.float64, .bfloat16): return convert(x, Double.self, BFloat16.self) { BFloat16(Float($0)) }
         case (.int64, .bfloat16): return convert(x, Int64.self, BFloat16.self) { BFloat16(Float($0)) }
         case (.bfloat16, .float32): return convert(x, BFloat16.self, Float.self) { $0.float }

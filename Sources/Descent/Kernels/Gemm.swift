@@ -91,7 +91,8 @@ extension Kernels {
     }
 
     /// `out[b] = a[b] · b[b]` for batch dims broadcast; `a` is (..., m, k), `b` is (..., k, n),
-    /// both of the same rank ≥ 2, `batch` their broadcast batch shape.
+    /// both of the same rank ≥ 2, `batch` their broadcast batch shape. Two bfloat16 tensors
+    /// (with `bfloat16DotProducts` on) give a float32 product.
     static func matmul(_ a0: Tensor, _ b0: Tensor, batch: [Int]) -> Tensor {
         var a = a0, b = b0
         let r = a.rank
@@ -100,7 +101,7 @@ extension Kernels {
         if MatrixLayout(rows: k, cols: n, rowStride: b.strides[r - 2], colStride: b.strides[r - 1]) == nil { b = copyToContiguous(b) }
         let la = MatrixLayout(rows: m, cols: k, rowStride: a.strides[r - 2], colStride: a.strides[r - 1])!
         let lb = MatrixLayout(rows: k, cols: n, rowStride: b.strides[r - 2], colStride: b.strides[r - 1])!
-        let out = Tensor(uninitialized: batch + [m, n], dtype: a.dtype)
+        let out = Tensor(uninitialized: batch + [m, n], dtype: a.dtype == .bfloat16 ? .float32 : a.dtype)
         if out.count == 0 { return out }
         if batch.isEmpty {
             gemm(a, b, out, la.trans, lb.trans, M: m, N: n, K: k, lda: la.ld, ldb: lb.ld, aOff: 0, bOff: 0, cOff: 0)
@@ -135,7 +136,11 @@ extension Kernels {
         case .float64:
             gemm(transA: ta, transB: tb, m: M, n: N, k: K, a: a.storage.typed(Double.self) + a.offset + aOff, lda: lda,
                  b: b.storage.typed(Double.self) + b.offset + bOff, ldb: ldb, c: c.storage.typed(Double.self) + c.offset + cOff, ldc: N)
-        case .bfloat16: bfloat16Unsupported("matmul")
+        case .bfloat16:
+            // Only with the bf16 dot-product kernel (Tensor.matmul), into a float32 C.
+            bfloat16Gemm(transA: ta, transB: tb, m: M, n: N, k: K, a: a.storage.typed(UInt16.self) + a.offset + aOff, aBF16: true,
+                         lda: lda, b: b.storage.typed(UInt16.self) + b.offset + bOff, bBF16: true, ldb: ldb,
+                         c: c.storage.typed(Float.self) + c.offset + cOff, ldc: N)
         case .int64:
             let ap = a.storage.typed(Int64.self) + a.offset + aOff
             let bp = b.storage.typed(Int64.self) + b.offset + bOff
@@ -176,6 +181,11 @@ extension Kernels {
     /// the backend of `MatmulBackend`. Inside a parallel task it runs on the calling thread.
     static func gemm(transA ta: Bool, transB tb: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+        if bfloat16DotProducts && ThreadState.current.bfloat16Operands {
+            bfloat16Gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: a, aBF16: false, lda: lda, b: b, bBF16: false, ldb: ldb,
+                         c: c, ldc: ldc, accumulate: accumulate)
+            return
+        }
         let backend = MatmulBackend.resolved
         if backend == .avx512 {
             dk_sgemm_avx512(ta ? 1 : 0, tb ? 1 : 0, Int64(m), Int64(n), Int64(k), a, Int64(lda), b, Int64(ldb), c, Int64(ldc),

@@ -15,6 +15,10 @@ final class ThreadState {
     var detectAnomaly = false
     /// Inside `withAutocast`: products take bfloat16 operands.
     var autocast = false
+    /// The float32 products being computed have bfloat16 values as operands: an autocast
+    /// product, or the backward of one (whose incoming gradient is rounded to bfloat16 too).
+    /// `Kernels.gemm` then runs them on the bf16 dot-product kernel where the CPU has one.
+    var bfloat16Operands = false
     /// How many `withAutocast` blocks (enabled or not) the thread is inside.
     var autocastDepth = 0
     /// Inside `withAutocast`: the bfloat16-rounded copy of each leaf tensor that requires a

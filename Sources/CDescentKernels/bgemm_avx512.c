@@ -1,0 +1,267 @@
+// bfloat16 GEMM on AVX512-BF16 dot products (vdpbf16ps): C (float32) (= or +=) op(A)·op(B), where
+// A and B hold bfloat16 values, stored as bfloat16 or as float32 (rounded to the nearest bfloat16,
+// ties to even, as they are packed). Each product of two bfloat16 values is exact in float32 and
+// the sums are float32: what PyTorch's bf16 matmul computes on such CPUs.
+//
+// vdpbf16ps multiplies pairs: lane j of the result gains a[2j]·b[2j] + a[2j+1]·b[2j+1]. Both
+// operands are therefore packed with depths k and k + 1 side by side in one 32-bit word (k even,
+// in the low half; an odd depth's last word is padded with zero):
+// - B into 32-column panels, dst[panel][k/2][j] (as the float32 GEMM's panels, one word a pair);
+// - A, stored by rows, into rows of words dst[i][k/2] (read by the kernel as the float32 GEMM
+//   reads A in place); A stored transposed, into 8-row panels dst[panel][k/2][i].
+// An 8×32 micro-kernel (16 accumulators, two B vectors, one broadcast word of A per row) sums
+// the tile; blocks and the split over threads follow the float32 AVX-512 GEMM (sgemm_avx512.c).
+#include "descent_kernels.h"
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "simd.h"
+
+#ifdef DK_X86
+#define DK_TARGET_BF16 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512bf16,fma,avx2")))
+
+#define BMR 8      // rows of the tile
+#define BNR 32     // columns of the tile (a panel of B)
+#define BKC 512    // depth of a block, in values (256 words)
+#define BMC 128    // rows of a block of A
+#define BNC 1024   // columns of a block of B
+#define APAD 16    // words added to a packed row of A, so that rows are not a multiple of 1 KiB apart
+
+int dk_bgemm_avx512bf16_available(void) {
+    static _Atomic int cached = -1;
+    int c = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (c >= 0) return c;
+    __builtin_cpu_init();
+    c = dk_cpu_has_avx512() && __builtin_cpu_supports("avx512bf16");
+    atomic_store_explicit(&cached, c, memory_order_relaxed);
+    return c;
+}
+
+// An operand as the kernel reads it: element (r, k) — r a row of op(A) or a column of op(B), k the
+// depth — at p[k·ld + r] when depthStrided (A transposed, B not), else at p[r·ld + k];
+// bfloat16 or float32 storage.
+typedef struct {
+    const void *p;
+    int bf16, depthStrided;
+    int64_t ld;
+} operand_t;
+
+// n ≤ 16 consecutive values at element offset `at` of x, as float32 (lanes past n are 0).
+DK_TARGET_BF16 static inline __m512 load16(const operand_t *x, int64_t at, int64_t n) {
+    __mmask16 m = dk_first_lanes(n);
+    if (!x->bf16) return _mm512_maskz_loadu_ps(m, (const float *)x->p + at);
+    __m256i h = _mm256_maskz_loadu_epi16(m, (const uint16_t *)x->p + at);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+// Words (lo[j], hi[j]) for 16 lanes, rounded to bfloat16 (lo in the low half).
+DK_TARGET_BF16 static inline __m512i pairs16(__m512 lo, __m512 hi) {
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
+                                                21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    return _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+}
+
+// The 16 words of depths k0 + 2t, k0 + 2t + 1 (t < 16) of element row r, where depths are
+// contiguous (A by rows, B transposed); depths past k1 are 0.
+DK_TARGET_BF16 static inline __m512i run_of_pairs(const operand_t *x, int64_t r, int64_t k0, int64_t k1) {
+    int64_t at = r * x->ld + k0, n = k1 - k0;
+    // Values k0..k0+31 as 32 bfloat16 in order: word t is (k0 + 2t, k0 + 2t + 1).
+    return (__m512i)_mm512_cvtne2ps_pbh(load16(x, at + 16, n - 16), load16(x, at, n));
+}
+
+// Transposes 16 vectors of 16 words in place: r[i][j] ↔ r[j][i].
+DK_TARGET_BF16 static inline void transpose16(__m512i r[16]) {
+    __m512i t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    // u[4i + c]'s 128-bit lane l holds column 4l + c of rows 4i..4i+3.
+    for (int c = 0; c < 4; c++) {
+        __m512i p0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44), p1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xEE);
+        __m512i p2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44), p3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xEE);
+        r[c] = _mm512_shuffle_i32x4(p0, p2, 0x88);
+        r[4 + c] = _mm512_shuffle_i32x4(p0, p2, 0xDD);
+        r[8 + c] = _mm512_shuffle_i32x4(p1, p3, 0x88);
+        r[12 + c] = _mm512_shuffle_i32x4(p1, p3, 0xDD);
+    }
+}
+
+// Panels dst[panel][t][w] (panel at dst + w0·words, w0 the panel's first lane) of lanes
+// l0..<l0+nl and depths k0..<k1 of x, `width` (8 or 32) lanes a panel, zero lanes past nl; a
+// lane is a column of B or a row of A.
+DK_TARGET_BF16 static void pack_panels(const operand_t *x, int64_t l0, int64_t nl, int64_t k0, int64_t k1, int width,
+                                       uint32_t *dst) {
+    int64_t words = (k1 - k0 + 1) / 2;
+    for (int64_t w0 = 0; w0 < nl; w0 += width) {
+        uint32_t *panel = dst + w0 * words;
+        if (x->depthStrided) {
+            // Lanes contiguous (B by rows, A transposed): two rows of depth make 16 words.
+            for (int64_t g = 0; g < width && w0 + g < nl; g += 16) {
+                int64_t n = nl - w0 - g;
+                for (int64_t t = 0; t < words; t++) {
+                    int64_t k = k0 + 2 * t, at = k * x->ld + l0 + w0 + g;
+                    __m512 lo = load16(x, at, n), hi = k + 1 < k1 ? load16(x, at + x->ld, n) : _mm512_setzero_ps();
+                    __m512i v = pairs16(lo, hi);
+                    if (width == BMR) _mm256_storeu_si256((__m256i *)(panel + t * width), _mm512_castsi512_si256(v));
+                    else _mm512_storeu_si512(panel + t * width + g, v);
+                }
+            }
+            continue;
+        }
+        // Depths contiguous (B transposed; A by rows is packed by pack_rows): 16 lanes' runs of
+        // 16 words, transposed.
+        for (int64_t g = 0; g < width; g += 16)
+            for (int64_t t0 = 0; t0 < words; t0 += 16) {
+                __m512i r[16];
+                for (int64_t j = 0; j < 16; j++)
+                    r[j] = w0 + g + j < nl ? run_of_pairs(x, l0 + w0 + g + j, k0 + 2 * t0, k1) : _mm512_setzero_si512();
+                transpose16(r);
+                for (int64_t t = 0; t < 16 && t0 + t < words; t++) _mm512_storeu_si512(panel + (t0 + t) * width + g, r[t]);
+            }
+    }
+}
+
+// Rows dst[i][t] (`stride` words apart) of rows i0..<i0+m, depths k0..<k1 of A stored by rows;
+// rows up to the next multiple of 8 are zero.
+DK_TARGET_BF16 static void pack_rows(const operand_t *x, int64_t i0, int64_t m, int64_t k0, int64_t k1, int64_t stride,
+                                     uint32_t *dst) {
+    int64_t words = (k1 - k0 + 1) / 2;
+    for (int64_t i = 0; i < (m + BMR - 1) / BMR * BMR; i++)
+        for (int64_t t = 0; t < words; t += 16) {
+            __mmask16 keep = dk_first_lanes(words - t);
+            __m512i v = i < m ? run_of_pairs(x, i0 + i, k0 + 2 * t, k1) : _mm512_setzero_si512();
+            _mm512_mask_storeu_epi32(dst + i * stride + t, keep, v);
+        }
+}
+
+// C[0:mr, 0:32] (= or +=) A (8 rows) · B (one packed panel), `words` deep. Row r of A at step t
+// is the word a[r·rs + t·ks]; two base pointers and two offsets reach all eight rows.
+DK_TARGET_BF16 static void micro_8x32(int64_t words, const uint32_t *a, int64_t rs, int64_t ks, const uint32_t *restrict b,
+                                      float *restrict c, int64_t ldc, int64_t mr, __mmask16 m0, __mmask16 m1, int accumulate) {
+    const char *p = (const char *)a, *q = (const char *)(a + 4 * rs);
+    const int64_t r1 = rs * 4, r3 = 3 * r1, step = ks * 4;
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    __m512 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+    for (int64_t t = 0; t < words; t++) {
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16), x;
+#define ROW(addr, lo, hi)                                      \
+    x = (__m512bh)_mm512_set1_epi32(*(const int32_t *)(addr)); \
+    lo = _mm512_dpbf16_ps(lo, x, b0);                          \
+    hi = _mm512_dpbf16_ps(hi, x, b1);
+        ROW(p, c00, c01) ROW(p + r1, c10, c11) ROW(p + 2 * r1, c20, c21) ROW(p + r3, c30, c31)
+        ROW(q, c40, c41) ROW(q + r1, c50, c51) ROW(q + 2 * r1, c60, c61) ROW(q + r3, c70, c71)
+#undef ROW
+        b += BNR;
+        p += step;
+        q += step;
+    }
+    __m512 lo[BMR] = {c00, c10, c20, c30, c40, c50, c60, c70};
+    __m512 hi[BMR] = {c01, c11, c21, c31, c41, c51, c61, c71};
+    for (int64_t r = 0; r < mr; r++) {
+        float *row = c + r * ldc;
+        __m512 v0 = lo[r], v1 = hi[r];
+        if (accumulate) {
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row + 16));
+        }
+        _mm512_mask_storeu_ps(row, m0, v0);
+        _mm512_mask_storeu_ps(row + 16, m1, v1);
+    }
+}
+
+typedef struct {
+    operand_t a, b;
+    float *C;
+    int64_t M, N, K, ldc, parts;
+    int splitN, accumulate;
+} job_t;
+
+// Per-thread packing buffers, kept between calls (as in sgemm_avx512.c).
+static __thread uint32_t *tl_abuf, *tl_bbuf;
+
+static uint32_t *thread_buffer(uint32_t **slot, size_t words) {
+    if (!*slot) {
+        *slot = aligned_alloc(64, sizeof(uint32_t) * words);
+        if (!*slot) abort();
+    }
+    return *slot;
+}
+
+// C[i0:i1, j0:j1] (= or +=) op(A)[i0:i1, :] · op(B)[:, j0:j1].
+DK_TARGET_BF16 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    int64_t K = job->K, ldc = job->ldc;
+    if (i1 <= i0 || j1 <= j0) return;
+    if (K == 0) {
+        if (!job->accumulate)
+            for (int64_t i = i0; i < i1; i++) memset(job->C + i * ldc + j0, 0, sizeof(float) * (size_t)(j1 - j0));
+        return;
+    }
+    // Blocks of even depth, balanced so that the last is not a sliver.
+    int64_t kBlocks = (K + BKC - 1) / BKC, kcMax = ((K + kBlocks - 1) / kBlocks + 1) / 2 * 2;
+    uint32_t *abuf = thread_buffer(&tl_abuf, BMC * (BKC / 2 + APAD));
+    uint32_t *bbuf = thread_buffer(&tl_bbuf, BNC * BKC / 2);
+    for (int64_t jc = j0; jc < j1; jc += BNC) {
+        int64_t nc = j1 - jc < BNC ? j1 - jc : BNC;
+        for (int64_t k0 = 0; k0 < K; k0 += kcMax) {
+            int64_t k1 = K - k0 < kcMax ? K : k0 + kcMax, words = (k1 - k0 + 1) / 2;
+            int acc = k0 > 0 || job->accumulate;
+            pack_panels(&job->b, jc, nc, k0, k1, BNR, bbuf);
+            for (int64_t ic = i0; ic < i1; ic += BMC) {
+                int64_t mc = i1 - ic < BMC ? i1 - ic : BMC, rs, ks, stride = words + APAD;
+                if (job->a.depthStrided) pack_panels(&job->a, ic, mc, k0, k1, BMR, abuf), rs = 1, ks = BMR;
+                else pack_rows(&job->a, ic, mc, k0, k1, stride, abuf), rs = stride, ks = 1;
+                for (int64_t jr = 0; jr < nc; jr += BNR) {
+                    __mmask16 m0 = dk_first_lanes(nc - jr), m1 = dk_first_lanes(nc - jr - 16);
+                    for (int64_t ir = 0; ir < mc; ir += BMR) {
+                        const uint32_t *a = job->a.depthStrided ? abuf + ir * words : abuf + ir * stride;
+                        micro_8x32(words, a, rs, ks, bbuf + jr * words, job->C + (ic + ir) * ldc + jc + jr, ldc,
+                                   mc - ir < BMR ? mc - ir : BMR, m0, m1, acc);
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void task(void *ctx, int64_t t) {
+    const job_t *job = ctx;
+    int64_t size = job->splitN ? job->N : job->M, unit = job->splitN ? BNR : BMR;
+    int64_t units = (size + unit - 1) / unit;
+    int64_t s0 = units * t / job->parts * unit, s1 = units * (t + 1) / job->parts * unit;
+    if (s1 > size) s1 = size;
+    if (job->splitN) block(job, 0, job->M, s0, s1);
+    else block(job, s0, s1, 0, job->N);
+}
+
+void dk_bgemm_avx512bf16(int transA, int transB, int64_t M, int64_t N, int64_t K, const void *A, int aBF16, int64_t lda,
+                         const void *B, int bBF16, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads) {
+    if (M <= 0 || N <= 0) return;
+    job_t job = {{A, aBF16, transA, lda}, {B, bBF16, !transB, ldb}, C, M, N, K, ldc, 1, 0, accumulate};
+    // Split the larger side (each part packs all of the other operand); below ~1 MFLOP a part
+    // does not pay for its hand-off.
+    int64_t mUnits = (M + BMR - 1) / BMR, nUnits = (N + BNR - 1) / BNR, work = M * N * K;
+    job.splitN = nUnits * BNR >= mUnits * BMR;
+    int64_t parts = threads < 1 ? 1 : threads, units = job.splitN ? nUnits : mUnits;
+    if (parts > units) parts = units;
+    while (parts > 1 && work / parts < 500000) parts--;
+    job.parts = parts;
+    dk_parallel_for(parts, threads, task, &job);
+}
+
+#else
+int dk_bgemm_avx512bf16_available(void) { return 0; }
+void dk_bgemm_avx512bf16(int transA, int transB, int64_t M, int64_t N, int64_t K, const void *A, int aBF16, int64_t lda,
+                         const void *B, int bBF16, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads) {
+    (void)transA; (void)transB; (void)M; (void)N; (void)K; (void)A; (void)aBF16; (void)lda; (void)B; (void)bBF16;
+    (void)ldb; (void)C; (void)ldc; (void)accumulate; (void)threads;
+    abort();
+}
+#endif

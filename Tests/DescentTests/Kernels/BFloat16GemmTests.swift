@@ -1,0 +1,139 @@
+import CDescentKernels
+@testable import Descent
+import XCTest
+
+/// The bfloat16 dot-product GEMM (AVX512-BF16, bgemm_avx512.c) against float64 sums of the
+/// same bfloat16 products, and its use by autocast and by bfloat16 tensors.
+final class BFloat16GemmTests: XCTestCase {
+    private var savedThreads = 1
+    override func setUp() { savedThreads = Descent.threads }
+    override func tearDown() {
+        Kernels.bfloat16DotProducts = true
+        Descent.threads = savedThreads
+    }
+
+    /// A fixed sequence of uniform values in [-2, 2).
+    private struct Values {
+        var state: UInt64
+        mutating func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 24) * 4 - 2
+        }
+    }
+
+    /// On a CPU without AVX512-BF16 the kernel is never chosen; with it, it is on by default.
+    func testDotProductsAreOnExactlyWhereTheCPUHasThem() {
+        let has = dk_bgemm_avx512bf16_available() != 0
+        Kernels.bfloat16DotProducts = true
+        XCTAssertEqual(Kernels.bfloat16DotProducts, has)
+        Kernels.bfloat16DotProducts = false
+        XCTAssertFalse(Kernels.bfloat16DotProducts)
+    }
+
+    /// Every transpose form, float32 (rounded as packed) and bfloat16 storage, leading dimensions
+    /// wider than the operands, accumulation, odd depths, and sizes that cross the tile (8×32),
+    /// the row and column blocks (128, 1024) and the depth blocks (512, balanced to even
+    /// depths), on 1 and 2 threads.
+    func testKernelMatchesExactProductsWithFloat32Sums() throws {
+        try XCTSkipUnless(dk_bgemm_avx512bf16_available() != 0, "no AVX512-BF16 on this CPU (the kernel cannot run here)")
+        var rng = Values(state: 7)
+        let shapes = [(1, 1, 1), (8, 32, 2), (7, 33, 3), (13, 47, 19), (64, 256, 784), (129, 70, 515), (33, 1030, 1025),
+                      (200, 40, 1100)]
+        var cases = 0
+        for threads in [1, 2] {
+            Descent.threads = threads
+            for (s, (m, n, k)) in shapes.enumerated() {
+                for ta in [false, true] {
+                    for tb in [false, true] {
+                        let aBF16 = (s + (ta ? 1 : 0)) % 2 == 0, bBF16 = !aBF16, accumulate = (s + (tb ? 1 : 0)) % 2 == 1
+                        check(m, n, k, ta, tb, aBF16, bBF16, accumulate, &rng)
+                        cases += 1
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(cases, 64)
+    }
+
+    private func check(_ m: Int, _ n: Int, _ k: Int, _ ta: Bool, _ tb: Bool, _ aBF16: Bool, _ bBF16: Bool, _ accumulate: Bool,
+                       _ rng: inout Values) {
+        let lda = ta ? m + 3 : k + 5, ldb = tb ? k + 2 : n + 1, ldc = n + 7
+        let aCount = (ta ? k : m) * lda, bCount = (tb ? n : k) * ldb
+        // float32 values that are not bfloat16 values: the kernel must round them to nearest even.
+        let a = (0..<aCount).map { _ in rng.next() }, b = (0..<bCount).map { _ in rng.next() }
+        let a16 = a.map { BFloat16($0).bitPattern }, b16 = b.map { BFloat16($0).bitPattern }
+        var c = [Float](repeating: accumulate ? 1.5 : .nan, count: m * ldc)
+        a.withUnsafeBufferPointer { af in a16.withUnsafeBufferPointer { ah in
+            b.withUnsafeBufferPointer { bf in b16.withUnsafeBufferPointer { bh in
+                c.withUnsafeMutableBufferPointer { cp in
+                    Kernels.bfloat16Gemm(transA: ta, transB: tb, m: m, n: n, k: k,
+                                         a: aBF16 ? UnsafeRawPointer(ah.baseAddress!) : UnsafeRawPointer(af.baseAddress!), aBF16: aBF16,
+                                         lda: lda, b: bBF16 ? UnsafeRawPointer(bh.baseAddress!) : UnsafeRawPointer(bf.baseAddress!),
+                                         bBF16: bBF16, ldb: ldb, c: cp.baseAddress!, ldc: ldc, accumulate: accumulate)
+                }
+            } }
+        } }
+        let label = "\(m)x\(n)x\(k) ta \(ta) tb \(tb) bf16 storage \(aBF16)/\(bBF16) accumulate \(accumulate)"
+        var worst = 0.0
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum = accumulate ? 1.5 : 0.0
+                for p in 0..<k {
+                    let x = Double(BFloat16(bitPattern: a16[ta ? p * lda + i : i * lda + p]).float)
+                    let y = Double(BFloat16(bitPattern: b16[tb ? j * ldb + p : p * ldb + j]).float)
+                    sum += x * y
+                }
+                // float32 sums of k exact products, each term at most 4 in size.
+                worst = max(worst, abs(Double(c[i * ldc + j]) - sum) / (4 * Double(k) + 2))
+            }
+            for j in n..<ldc where !(accumulate ? c[i * ldc + j] == 1.5 : c[i * ldc + j].isNaN) {
+                XCTFail("\(label): C[\(i), \(j)] past the product was written")
+                return
+            }
+        }
+        XCTAssertLessThanOrEqual(worst, 2e-7, label)
+    }
+
+    /// Autocast's products, forward and backward, run on the kernel where the CPU has it. The
+    /// kernel's instructions take subnormal inputs as zero (as the hardware defines them), which
+    /// the float32 emulation does not: that shows which one ran. Normal values give the same
+    /// results either way, to the rounding of the float32 sums.
+    func testAutocastProductsRunOnTheKernel() {
+        let has = dk_bgemm_avx512bf16_available() != 0
+        func run(dot: Bool, x0: Float) -> (y: [Float], gw: [Float], gx: [Float]) {
+            Kernels.bfloat16DotProducts = dot
+            Descent.manualSeed(5)
+            let layer = Linear(37, 21)
+            let x = (Tensor.randn([9, 37]) * Double(x0)).requiringGrad()
+            let y = withAutocast { layer(x) }
+            (y * Tensor.randn([9, 21])).sum().backward()
+            return (y.scalars, layer.weight.grad!.scalars, x.grad!.scalars)
+        }
+        let tiny = Float.leastNormalMagnitude / 64
+        let onKernel = run(dot: true, x0: tiny), emulated = run(dot: false, x0: tiny)
+        XCTAssertGreaterThan(emulated.gw.map(abs).max()!, 0, "the emulation keeps subnormal products")
+        XCTAssertEqual(onKernel.gw.map(abs).max()! == 0, has, "weight gradient on the kernel (subnormal x as zero)")
+        XCTAssertEqual(onKernel.y == run(dot: true, x0: 0).y, has, "output: only the bias where x is taken as zero")
+        let a = run(dot: true, x0: 1), b = run(dot: false, x0: 1)
+        for (name, p, q) in [("output", a.y, b.y), ("weight gradient", a.gw, b.gw), ("input gradient", a.gx, b.gx)] {
+            let scale = q.map(abs).max()!
+            let worst = zip(p, q).map { abs($0 - $1) }.max()! / scale
+            XCTAssertLessThanOrEqual(worst, 0x1p-8, name)  // at most a bfloat16 rounding apart
+            XCTAssertGreaterThan(Double(zip(p, q).filter { $0 == $1 }.count) / Double(p.count), 0.9, name)
+        }
+    }
+
+    /// bfloat16 tensors multiply on the kernel (float32 sums, the result rounded once), also
+    /// with a transposed operand.
+    func testBFloat16TensorProduct() {
+        Descent.manualSeed(2)
+        let a = Tensor.randn([70, 300]).to(.bfloat16), b = Tensor.randn([300, 45]).to(.bfloat16)
+        for (y, expected) in [(a.matmul(b), a.float().matmul(b.float())),
+                              (a.t.matmul(b.slice(dim: 0, 0..<70)), a.float().t.matmul(b.float().slice(dim: 0, 0..<70)))] {
+            XCTAssertEqual(y.dtype, .bfloat16)
+            XCTAssertEqual(y.shape, expected.shape)
+            let scale = expected.abs().max().item
+            XCTAssertLessThanOrEqual((y.float() - expected).abs().max().item / scale, 0x1p-8)
+        }
+    }
+}
