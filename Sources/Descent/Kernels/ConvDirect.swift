@@ -6,12 +6,17 @@ import CDescentKernels
 // building column matrices.
 extension Kernels {
     /// Whether `convolutionDirect` applies: float32 on AVX-512, stride 1, no dilation, one
-    /// group, and at least one image per thread (each image then runs on one thread). (On AVX2,
-    /// stride-1 convolutions that Winograd does not take stay on im2col + GEMM: the AVX2 tiles
-    /// measured slower on the CNN's first layer, one input channel, than im2col + OpenBLAS.)
-    static func convolutionDirectApplies(_ x: Tensor, _ g: ConvGeometry, groups: Int) -> Bool {
-        directKernelsTake(x, g, groups: groups) && g.n >= Parallel.threads && MatmulBackend.resolved == .avx512
+    /// group, and at least one image per thread (each image then runs on one thread), or fewer
+    /// images but little work (`oneThreadWork`). (Without AVX-512, `convolutionAVX2KernelsApply`.)
+    static func convolutionDirectApplies(_ x: Tensor, _ g: ConvGeometry, groups: Int, outChannels: Int) -> Bool {
+        directKernelsTake(x, g, groups: groups) && MatmulBackend.resolved == .avx512
+            && (g.n >= Parallel.threads || g.n * outChannels * g.c * g.kh * g.kw * g.oh * g.ow <= oneThreadWork)
     }
+
+    /// Multiply-adds of a convolution with fewer images than threads below which the direct
+    /// kernels (one image on one thread) still beat im2col + GEMM split over the threads: a
+    /// batch-1 inference's layers (measured on the CNN's two convolutions, 0.1 and 0.9 M).
+    static let oneThreadWork = 1 << 20
 
     /// float32, stride 1, no dilation, one group: what the direct kernels compute.
     private static func directKernelsTake(_ x: Tensor, _ g: ConvGeometry, groups: Int) -> Bool {
@@ -76,7 +81,7 @@ extension Kernels {
         guard directKernelsTake(x, g, groups: groups) && avx2KernelsRun else { return false }
         if withUnsafePointer(to: g.cGeometry, { dk_conv_winograd_applies($0, Int64(g.c), Int64(outChannels)) != 0 }) { return true }
         let tilesFill = withUnsafePointer(to: g.cGeometry) { dk_conv_direct_tiles_fill_avx2($0) != 0 }
-        return tilesFill && (g.n >= Parallel.threads || outChannels * g.c * g.kh * g.kw * g.oh * g.ow <= 1 << 20)
+        return tilesFill && (g.n >= Parallel.threads || g.n * outChannels * g.c * g.kh * g.kw * g.oh * g.ow <= oneThreadWork)
     }
 
     /// Whether a convolution with fewer images than threads runs by Winograd with the threads

@@ -39,7 +39,7 @@ extension Kernels {
         // Per image: col = im2col(x[b]) (k × pixels); out[b, group] = W[group] (og × k) · col.
         // The columns are kept for the weight gradient when they are not too large.
         // The direct kernel builds no columns; the weight gradient then forms them again.
-        let direct = convolutionDirectApplies(x, g, groups: groups)
+        let direct = convolutionDirectApplies(x, g, groups: groups, outChannels: o)
         // Fewer images than threads: the threads share each image's rows of tiles (Winograd); the
         // backward then takes the im2col path.
         let shared = !direct && convolutionWinogradSharesImages(x, g, groups: groups, outChannels: o)

@@ -29,12 +29,13 @@ final class ConvolutionKernelTests: XCTestCase {
     /// gradient's convolution then has negative padding). With 5, 3 and 1 input channels (a first
     /// layer), the weight gradient takes its tile rows from (channel, tap) pairs of a zero-padded
     /// copy. On AVX2 the tiles take only rows whose tiles are mostly output (`tiles`: rows of 33
-    /// and 5 stay on im2col), and with fewer images than threads only small work.
+    /// and 5 stay on im2col), and with fewer images than threads only small work (on AVX-512 the
+    /// direct kernels too).
     func testDirectKernelMatchesTheIm2colPath() {
         Descent.manualSeed(41)
         let geometry = ConvGeometry(n: 4, c: 1, h: 1, w: 32, kh: 1, kw: 1, sh: 1, sw: 1, padH: 0, padW: 0, dh: 1, dw: 1, oh: 1, ow: 32)
         let float32 = Tensor.zeros([1])
-        XCTAssertEqual(Kernels.convolutionDirectApplies(float32, geometry, groups: 1), MatmulBackend.resolved == .avx512)
+        XCTAssertEqual(Kernels.convolutionDirectApplies(float32, geometry, groups: 1, outChannels: 11), MatmulBackend.resolved == .avx512)
         let avx2 = MatmulBackend.resolved != .avx512 && MatmulBackend.current != .portable && dk_cpu_has_avx2() != 0
         // (kernel, padding, height, width, input channels, whether the AVX2 tiles take it)
         let cases: [(Size2, ConvPadding, Int, Int, Int, Bool)] = [
@@ -63,6 +64,11 @@ final class ConvolutionKernelTests: XCTestCase {
         let large = ConvGeometry(n: 1, c: 64, h: 32, w: 32, kh: 5, kw: 5, sh: 1, sw: 1, padH: 2, padW: 2, dh: 1, dw: 1, oh: 32, ow: 32)
         XCTAssertEqual(Kernels.convolutionAVX2KernelsApply(float32, small, groups: 1, outChannels: 16), avx2)
         XCTAssertFalse(Kernels.convolutionAVX2KernelsApply(float32, large, groups: 1, outChannels: 64))
+        // The same rule for the AVX-512 direct kernels.
+        XCTAssertEqual(Kernels.convolutionDirectApplies(float32, small, groups: 1, outChannels: 16), MatmulBackend.resolved == .avx512)
+        XCTAssertFalse(Kernels.convolutionDirectApplies(float32, large, groups: 1, outChannels: 64))
+        let one = [Tensor.randn([1, 1, 28, 28], dtype: .float64), Tensor.randn([16, 1, 3, 3], dtype: .float64), Tensor.randn([16], dtype: .float64)]
+        assertFloat32MatchesFloat64("one image on two threads", one) { conv2d($0[0], $0[1], bias: $0[2], padding: 1) }
     }
 
     /// The 3×3 convolution by Winograd's F(2×2, 3×3) (conv_winograd.c), which the direct path
