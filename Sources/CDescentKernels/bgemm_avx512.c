@@ -8,7 +8,8 @@
 // in the low half; an odd depth's last word is padded with zero):
 // - B into 32-column panels, dst[panel][k/2][j] (as the float32 GEMM's panels, one word a pair);
 // - A, stored by rows, into rows of words dst[i][k/2] (read by the kernel as the float32 GEMM
-//   reads A in place); A stored transposed, into 8-row panels dst[panel][k/2][i].
+//   reads A in place), or bfloat16 A by rows read in place; A stored transposed, into 8-row
+//   panels dst[panel][k/2][i].
 // An 8×32 micro-kernel (16 accumulators, two B vectors, one broadcast word of A per row) sums
 // the tile; blocks and the split over threads follow the float32 AVX-512 GEMM (sgemm_avx512.c).
 #include "descent_kernels.h"
@@ -143,11 +144,11 @@ DK_TARGET_BF16 static void pack_rows(const operand_t *x, int64_t i0, int64_t m, 
 }
 
 // C[0:mr, 0:32] (= or +=) A (8 rows) · B (one packed panel), `words` deep. Row r of A at step t
-// is the word a[r·rs + t·ks]; two base pointers and two offsets reach all eight rows.
-DK_TARGET_BF16 static void micro_8x32(int64_t words, const uint32_t *a, int64_t rs, int64_t ks, const uint32_t *restrict b,
+// is the word at byte a + r·rs + t·ks; two base pointers and two offsets reach all eight rows.
+DK_TARGET_BF16 static void micro_8x32(int64_t words, const char *a, int64_t rs, int64_t ks, const uint32_t *restrict b,
                                       float *restrict c, int64_t ldc, int64_t mr, __mmask16 m0, __mmask16 m1, int accumulate) {
-    const char *p = (const char *)a, *q = (const char *)(a + 4 * rs);
-    const int64_t r1 = rs * 4, r3 = 3 * r1, step = ks * 4;
+    const char *p = a, *q = a + 4 * rs;
+    const int64_t r1 = rs, r3 = 3 * r1, step = ks;
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
     __m512 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     for (int64_t t = 0; t < words; t++) {
@@ -206,6 +207,9 @@ DK_TARGET_BF16 static void block(const job_t *job, int64_t i0, int64_t i1, int64
     }
     // Blocks of even depth, balanced so that the last is not a sliver.
     int64_t kBlocks = (K + BKC - 1) / BKC, kcMax = ((K + kBlocks - 1) / kBlocks + 1) / 2 * 2;
+    // bfloat16 A by rows holds its pairs of depths side by side already: it is read in place, but
+    // for an odd depth (whose last pair would read past the row).
+    int inPlace = job->a.bf16 && !job->a.depthStrided && K % 2 == 0;
     uint32_t *abuf = thread_buffer(&tl_abuf, BMC * (BKC / 2 + APAD));
     uint32_t *bbuf = thread_buffer(&tl_bbuf, BNC * BKC / 2);
     for (int64_t jc = j0; jc < j1; jc += BNC) {
@@ -215,13 +219,18 @@ DK_TARGET_BF16 static void block(const job_t *job, int64_t i0, int64_t i1, int64
             int acc = k0 > 0 || job->accumulate;
             pack_panels(&job->b, jc, nc, k0, k1, BNR, bbuf);
             for (int64_t ic = i0; ic < i1; ic += BMC) {
-                int64_t mc = i1 - ic < BMC ? i1 - ic : BMC, rs, ks, stride = words + APAD;
-                if (job->a.depthStrided) pack_panels(&job->a, ic, mc, k0, k1, BMR, abuf), rs = 1, ks = BMR;
-                else pack_rows(&job->a, ic, mc, k0, k1, stride, abuf), rs = stride, ks = 1;
+                int64_t mc = i1 - ic < BMC ? i1 - ic : BMC, stride = words + APAD, full = inPlace ? mc / BMR * BMR : 0;
+                // Packed: panels (A transposed), rows, or (A read in place) the last partial tile's rows.
+                if (job->a.depthStrided) pack_panels(&job->a, ic, mc, k0, k1, BMR, abuf);
+                else if (full < mc) pack_rows(&job->a, ic + full, mc - full, k0, k1, stride, abuf);
                 for (int64_t jr = 0; jr < nc; jr += BNR) {
                     __mmask16 m0 = dk_first_lanes(nc - jr), m1 = dk_first_lanes(nc - jr - 16);
                     for (int64_t ir = 0; ir < mc; ir += BMR) {
-                        const uint32_t *a = job->a.depthStrided ? abuf + ir * words : abuf + ir * stride;
+                        const char *a;
+                        int64_t rs, ks;
+                        if (job->a.depthStrided) a = (const char *)(abuf + ir * words), rs = 4, ks = 4 * BMR;
+                        else if (ir < full) a = (const char *)job->a.p + 2 * ((ic + ir) * job->a.ld + k0), rs = 2 * job->a.ld, ks = 4;
+                        else a = (const char *)(abuf + (ir - full) * stride), rs = 4 * stride, ks = 4;
                         micro_8x32(words, a, rs, ks, bbuf + jr * words, job->C + (ic + ir) * ldc + jc + jr, ldc,
                                    mc - ir < BMR ? mc - ir : BMR, m0, m1, acc);
                     }

@@ -257,18 +257,21 @@ extension ConvGeometry {
 }
 
 /// How convolutions spread their per-image work: across the thread pool, each image's GEMMs
-/// then running on its thread (a product inside a pool task is not split again).
+/// then running on its thread (a product inside a pool task is not split again). The tasks
+/// multiply bfloat16 values when their caller does (`ThreadState.bfloat16Operands`, autocast).
 enum ConvPlan {
     static func forEachImage(_ n: Int, cost: Int, _ body: (Int) -> Void) {
         // Images handed out one at a time (an image is far more than a hand-off), so that a
         // thread slowed by other work on its core takes fewer.
-        Parallel.forRange(n, cost: cost, chunksPerThread: n) { r in for b in r { body(b) } }
+        let bf16 = ThreadState.current.bfloat16Operands
+        Parallel.forRange(n, cost: cost, chunksPerThread: n) { r in Kernels.withBFloat16Operands(bf16) { for b in r { body(b) } } }
     }
 
     /// Runs `body` over the images in contiguous chunks across the pool (a few chunks per
     /// thread, fixed by the batch size and thread count).
     static func forEachImageChunk(_ n: Int, cost: Int, _ body: (Range<Int>) -> Void) {
-        Parallel.forRange(n, cost: cost, chunksPerThread: 4, body)
+        let bf16 = ThreadState.current.bfloat16Operands
+        Parallel.forRange(n, cost: cost, chunksPerThread: 4) { r in Kernels.withBFloat16Operands(bf16) { body(r) } }
     }
 
     /// Tensors written by index from parallel tasks (each index by one task only).
