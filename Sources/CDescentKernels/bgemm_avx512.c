@@ -20,7 +20,6 @@
 #include "simd.h"
 
 #ifdef DK_X86
-#define DK_TARGET_BF16 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512bf16,fma,avx2")))
 
 #define BMR 8      // rows of the tile
 #define BNR 32     // columns of the tile (a panel of B)
@@ -54,13 +53,6 @@ DK_TARGET_BF16 static inline __m512 load16(const operand_t *x, int64_t at, int64
     if (!x->bf16) return _mm512_maskz_loadu_ps(m, (const float *)x->p + at);
     __m256i h = _mm256_maskz_loadu_epi16(m, (const uint16_t *)x->p + at);
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
-// Words (lo[j], hi[j]) for 16 lanes, rounded to bfloat16 (lo in the low half).
-DK_TARGET_BF16 static inline __m512i pairs16(__m512 lo, __m512 hi) {
-    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
-                                                21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    return _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
 }
 
 // The 16 words of depths k0 + 2t, k0 + 2t + 1 (t < 16) of element row r, where depths are
@@ -110,7 +102,7 @@ DK_TARGET_BF16 static void pack_panels(const operand_t *x, int64_t l0, int64_t n
                 for (int64_t t = 0; t < words; t++) {
                     int64_t k = k0 + 2 * t, at = k * x->ld + l0 + w0 + g;
                     __m512 lo = load16(x, at, n), hi = k + 1 < k1 ? load16(x, at + x->ld, n) : _mm512_setzero_ps();
-                    __m512i v = pairs16(lo, hi);
+                    __m512i v = dk_bf16_pairs16(lo, hi);
                     if (width == BMR) _mm256_storeu_si256((__m256i *)(panel + t * width), _mm512_castsi512_si256(v));
                     else _mm512_storeu_si512(panel + t * width + g, v);
                 }

@@ -58,20 +58,6 @@ int64_t dk_conv_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int
 
 #ifdef DK_X86
 
-// A run of 16 output columns: row y, columns xs..<xs+16 (y < 0: none).
-typedef struct {
-    int64_t y, xs;
-} dk_run;
-
-// The run's lanes l whose input column xs + l + j − pw lies in 0..<W and that are output columns.
-static __mmask16 run_lanes(const dk_conv_geometry *g, dk_run r, int64_t j) {
-    int64_t lo = g->pw - j - r.xs, hi = g->w + g->pw - j - r.xs;
-    if (lo < 0) lo = 0;
-    if (hi > g->ow - r.xs) hi = g->ow - r.xs;
-    if (hi > 16) hi = 16;
-    return r.y < 0 || hi <= lo ? 0 : (__mmask16)(((1u << (hi - lo)) - 1) << lo);
-}
-
 // out[r][run] (+= with `accumulate`) for 8 output channels r < mr and two runs: bias[r] (if any) + Σ over (i, j, c) of
 // wp[(i·kw + j)·cin + c][r] · x[c][y + i − ph][xs + j − pw + 0:16] (planes `cs` apart).
 DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t cin, int64_t cs, const float *x, dk_run r0,
@@ -86,7 +72,7 @@ DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t cin, i
         int v0 = iy0 + i >= 0 && iy0 + i < H, v1 = r1.y >= 0 && iy1 + i >= 0 && iy1 + i < H;
         if (!v0 && !v1) continue;
         for (int64_t j = 0; j < kw; j++) {
-            __mmask16 m0 = v0 ? run_lanes(g, r0, j) : 0, m1 = v1 ? run_lanes(g, r1, j) : 0;
+            __mmask16 m0 = v0 ? dk_run_lanes(g, r0, j) : 0, m1 = v1 ? dk_run_lanes(g, r1, j) : 0;
             const float *bc = m0 ? x + (iy0 + i) * W + r0.xs + j - g->pw : x;
             const float *ec = m1 ? x + (iy1 + i) * W + r1.xs + j - g->pw : x;
             const float *wk = wp + (i * kw + j) * cin * 8;

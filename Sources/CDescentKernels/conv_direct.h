@@ -18,6 +18,21 @@ void dk_conv_direct_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, in
 void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x,
                                const float *panels, float *dwT);
 #ifdef DK_X86
+#include "simd.h"
+/// A run of 16 output columns of the AVX-512 tiles: row y, columns xs..<xs+16 (y < 0: none).
+typedef struct {
+    int64_t y, xs;
+} dk_run;
+
+/// The run's lanes l whose input column xs + l + j − pw lies in 0..<W and that are output columns.
+static inline __mmask16 dk_run_lanes(const dk_conv_geometry *g, dk_run r, int64_t j) {
+    int64_t lo = g->pw - j - r.xs, hi = g->w + g->pw - j - r.xs;
+    if (lo < 0) lo = 0;
+    if (hi > g->ow - r.xs) hi = g->ow - r.xs;
+    if (hi > 16) hi = 16;
+    return r.y < 0 || hi <= lo ? 0 : (__mmask16)(((1u << (hi - lo)) - 1) << lo);
+}
+
 /// The AVX2 forms of the four above (conv_direct_avx2.c), which they call on CPUs without AVX-512
 /// (a weight layout of their own: per tap, one row of input channels per output channel).
 int64_t dk_conv_direct_tile_weights_floats_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cout);

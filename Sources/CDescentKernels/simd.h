@@ -11,6 +11,8 @@
 #define DK_X86 1
 #define DK_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma,avx2")))
 #define DK_TARGET_AVX2 __attribute__((target("avx2,fma")))
+// AVX-512 with the bfloat16 dot products (callers check dk_bgemm_avx512bf16_available()).
+#define DK_TARGET_BF16 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512bf16,fma,avx2")))
 #endif
 
 #ifdef DK_X86
@@ -76,6 +78,14 @@ DK_TARGET_AVX2 static inline __m256 dk_load_first8(const float *p, int64_t n) {
     if ((pair = n >= 2)) t = _mm_castpd_ps(_mm_load_sd((const double *)p)), p += 2, n -= 2;
     if (n >= 1) t = pair ? _mm_insert_ps(t, _mm_load_ss(p), 0x20) : _mm_load_ss(p);
     return high ? _mm256_set_m128(t, lo) : _mm256_set_m128(_mm_setzero_ps(), t);
+}
+
+/// Words (lo[j], hi[j]) for 16 lanes, each rounded to the nearest bfloat16 (ties to even; lo in
+/// the low half): the operand of vdpbf16ps for two depths.
+DK_TARGET_BF16 static inline __m512i dk_bf16_pairs16(__m512 lo, __m512 hi) {
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
+                                                21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    return _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
 }
 #endif
 

@@ -174,6 +174,17 @@ int64_t dk_conv2d_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t
 /// packed weights (bias may be NULL).
 void dk_conv2d_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
                    const float *bias, float *out, float *scratch);
+/// The stride-1 convolution of dk_conv2d_f32 on bfloat16 values with AVX512-BF16 dot products
+/// (conv_direct_bf16.c; callers check dk_bgemm_avx512bf16_available()): x and w rounded to the
+/// nearest bfloat16, products exact, sums in float32. Words of the packed weights, words of
+/// scratch (64-byte aligned), the packing (strides as for dk_conv2d_pack_weights: the input
+/// channels taken two to a word), and out (cout, oh, ow) = bias + w ⋆ x for one image.
+int64_t dk_conv_direct_bf16_weight_words(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+int64_t dk_conv_direct_bf16_scratch_words(const dk_conv_geometry *g, int64_t cin);
+void dk_conv_direct_bf16_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
+                                      int64_t so, int64_t sc, int64_t si, int64_t sj, uint32_t *wp);
+void dk_conv_direct_bf16(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const uint32_t *wp,
+                         const float *bias, float *out, uint32_t *scratch);
 /// Whether dk_conv2d_f32 runs Winograd's F(2×2, 3×3) (conv_winograd.c): a 3×3 kernel,
 /// stride 1, no dilation, padding 0...2, at least 16 channels in and out, and rows of tiles
 /// that fill most of a vector.

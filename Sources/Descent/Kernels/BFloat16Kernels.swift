@@ -12,7 +12,9 @@ struct RoundToBFloat16Fn: ElementFn1 {
 extension Kernels {
     /// `x` (float32) with every value rounded to bfloat16 precision, in a new contiguous tensor.
     static func roundToBFloat16(_ x: Tensor) -> Tensor {
-        vectorizedFloat(x, cost: 1, dk_round_bf16_f32) ?? mapLoop(x, cost: 1, RoundToBFloat16Fn())
+        // A strided x (a broadcast gradient, say) is copied first: copy and vector pass beat the
+        // scalar strided loop.
+        vectorizedFloat(x.isContiguous ? x : copyToContiguous(x), cost: 1, dk_round_bf16_f32) ?? mapLoop(x, cost: 1, RoundToBFloat16Fn())
     }
 
     /// `x` (float32) rounded to a bfloat16 tensor (a contiguous copy).

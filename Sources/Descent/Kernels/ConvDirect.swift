@@ -39,30 +39,56 @@ extension Kernels {
 
     /// The weights of a direct convolution packed for conv_direct.c, once per call: `w` is the
     /// convolution's (O, C, kh, kw) kernel, or with `flipped` the (C, O, kh, kw) kernel of the
-    /// convolution whose input gradient this one computes (used flipped and transposed).
-    static func convolutionDirectWeights(_ w: Tensor, _ g: ConvGeometry, outChannels: Int, flipped: Bool = false) -> Tensor {
+    /// convolution whose input gradient this one computes (used flipped and transposed). With
+    /// `bfloat16` (see `convolutionDirectBFloat16`), packed for conv_direct_bf16.c: pairs of
+    /// bfloat16 values, one 32-bit word per float32 element of the tensor.
+    static func convolutionDirectWeights(_ w: Tensor, _ g: ConvGeometry, outChannels: Int, flipped: Bool = false,
+                                         bfloat16: Bool = false) -> Tensor {
         withUnsafePointer(to: g.cGeometry) { gp in
-            let packed = Tensor(uninitialized: [Int(dk_conv2d_packed_floats(gp, Int64(g.c), Int64(outChannels)))], dtype: .float32)
+            let (cin, cout) = (Int64(g.c), Int64(outChannels))
+            let count = bfloat16 ? dk_conv_direct_bf16_weight_words(gp, cin, cout) : dk_conv2d_packed_floats(gp, cin, cout)
+            let packed = Tensor(uninitialized: [Int(count)], dtype: .float32)
             let (kh, kw, taps) = (Int64(g.kh), Int64(g.kw), Int64(g.kh * g.kw))
             // (O, C, kh, kw), or w[c][o][kh−1−i][kw−1−j] of a (C, O, kh, kw) kernel.
-            let (base, so, sc, si, sj) = flipped ? ((kh - 1) * kw + kw - 1, taps, Int64(outChannels) * taps, -kw, Int64(-1))
-                                                 : (Int64(0), Int64(g.c) * taps, taps, kw, Int64(1))
-            dk_conv2d_pack_weights(gp, Int64(g.c), Int64(outChannels), w.storage.typed(Float.self) + w.offset,
-                                          base, so, sc, si, sj, packed.storage.typed(Float.self))
+            let (base, so, sc, si, sj) = flipped ? ((kh - 1) * kw + kw - 1, taps, cout * taps, -kw, Int64(-1))
+                                                 : (Int64(0), cin * taps, taps, kw, Int64(1))
+            let wp = w.storage.typed(Float.self) + w.offset, dst = packed.storage.typed(Float.self)
+            if bfloat16 {
+                dk_conv_direct_bf16_pack_weights(gp, cin, cout, wp, base, so, sc, si, sj, words(dst))
+            } else {
+                dk_conv2d_pack_weights(gp, cin, cout, wp, base, so, sc, si, sj, dst)
+            }
             return packed
         }
     }
 
-    /// out[image] (O, oh, ow) = bias + w ⋆ x[image] by the direct kernel (conv_direct.c) from
-    /// weights packed by `convolutionDirectWeights`, on the calling thread: no column matrix.
+    /// Whether a direct convolution runs on bfloat16 values (conv_direct_bf16.c, AVX512-BF16 dot
+    /// products) instead of float32: where `convolutionDirectApplies`, inside autocast's products
+    /// or their backward (`ThreadState.bfloat16Operands`) on a CPU with the instructions.
+    static var convolutionDirectBFloat16: Bool { bfloat16DotProducts && ThreadState.current.bfloat16Operands }
+
+    /// 32-bit words kept in a float32 tensor's storage (the bfloat16 kernels' packed pairs).
+    private static func words(_ p: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<UInt32> {
+        UnsafeMutableRawPointer(p).assumingMemoryBound(to: UInt32.self)
+    }
+
+    /// out[image] (O, oh, ow) = bias + w ⋆ x[image] by the direct kernel (conv_direct.c, or
+    /// conv_direct_bf16.c with `bfloat16`) from weights packed by `convolutionDirectWeights`, on
+    /// the calling thread: no column matrix.
     static func convolutionDirect(_ x: Tensor, _ g: ConvGeometry, image: Int, packed: Tensor, bias: Tensor? = nil,
-                                  outChannels: Int, out: Tensor) {
+                                  outChannels: Int, out: Tensor, bfloat16: Bool = false) {
         withUnsafePointer(to: g.cGeometry) { gp in
-            let floats = Int(dk_conv2d_scratch_floats(gp, Int64(g.c), Int64(outChannels)))  // 0: none needed
-            let scratch = floats > 0 ? Tensor(uninitialized: [floats], dtype: .float32) : nil
-            dk_conv2d_f32(gp, Int64(g.c), Int64(outChannels), x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w,
-                                 packed.storage.typed(Float.self), bias.map { UnsafePointer($0.storage.typed(Float.self) + $0.offset) },
-                                 out.storage.typed(Float.self) + out.offset + image * outChannels * g.oh * g.ow, scratch?.storage.typed(Float.self))
+            let (cin, cout) = (Int64(g.c), Int64(outChannels))
+            let xp = x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w
+            let bp = bias.map { UnsafePointer($0.storage.typed(Float.self) + $0.offset) }
+            let op = out.storage.typed(Float.self) + out.offset + image * outChannels * g.oh * g.ow
+            let count = Int(bfloat16 ? dk_conv_direct_bf16_scratch_words(gp, cin) : dk_conv2d_scratch_floats(gp, cin, cout))
+            let scratch = count > 0 ? Tensor(uninitialized: [count], dtype: .float32) : nil  // 0: none needed
+            if bfloat16 {
+                dk_conv_direct_bf16(gp, cin, cout, xp, words(packed.storage.typed(Float.self)), bp, op, words(scratch!.storage.typed(Float.self)))
+            } else {
+                dk_conv2d_f32(gp, cin, cout, xp, packed.storage.typed(Float.self), bp, op, scratch?.storage.typed(Float.self))
+            }
         }
     }
 

@@ -52,7 +52,9 @@ extension Kernels {
         }
         let keepColumns = !direct && !shared && !avx2Kernels && weightGradient && n * groups * k * pixels * x.dtype.byteSize <= 128 << 20
         let saved = ConvPlan.Slots(count: keepColumns ? n * groups : 0)
-        let packed = direct || shared || avx2Kernels ? convolutionDirectWeights(wm, g, outChannels: o) : nil
+        // Inside autocast, on AVX512-BF16: the direct kernel on bfloat16 values.
+        let bf16 = direct && convolutionDirectBFloat16
+        let packed = direct || shared || avx2Kernels ? convolutionDirectWeights(wm, g, outChannels: o, bfloat16: bf16) : nil
         let biasData = bias?.contiguousData()
         if let packed, shared {
             let parts = Parallel.threads
@@ -65,7 +67,7 @@ extension Kernels {
         } else {
             ConvPlan.forEachImage(n, cost: o * k * pixels) { b in
                 if let packed {
-                    convolutionDirect(xd, g, image: b, packed: packed, bias: biasData, outChannels: o, out: out)
+                    convolutionDirect(xd, g, image: b, packed: packed, bias: biasData, outChannels: o, out: out, bfloat16: bf16)
                     return
                 }
                 for grp in 0..<groups {
@@ -130,7 +132,8 @@ extension Kernels {
                               padW: kw - 1 - g.padW, dh: 1, dw: 1, oh: h, ow: wd)
         let flippedKernel = direct || (s.avx2Kernels && convolutionAVX2KernelsApply(gc, gT, groups: 1, outChannels: c))
         let dx = needX ? (flippedKernel ? Tensor(uninitialized: xd.shape, dtype: xd.dtype) : Tensor.zeros(xd.shape, dtype: xd.dtype)) : nil
-        let wFlipped = needX && flippedKernel ? convolutionDirectWeights(wm, gT, outChannels: c, flipped: true) : nil
+        let bf16 = direct && convolutionDirectBFloat16
+        let wFlipped = needX && flippedKernel ? convolutionDirectWeights(wm, gT, outChannels: c, flipped: true, bfloat16: bf16) : nil
         // The weight gradient by the direct kernels (AVX-512), or where the forward pass ran on the
         // AVX2 kernels by Winograd's F(3×3, 2×2) in AVX2 where the geometry suits it, else by the
         // AVX2 direct tiles (conv.c chooses); else im2col + GEMM.
@@ -139,7 +142,7 @@ extension Kernels {
         ConvPlan.forEachImageChunk(n, cost: 2 * o * k * pixels) { images in
             let dw = needW ? partials.accumulator(images.lowerBound) : nil
             for b in images {
-                if let dx, let wFlipped { convolutionDirect(gc, gT, image: b, packed: wFlipped, outChannels: c, out: dx) }
+                if let dx, let wFlipped { convolutionDirect(gc, gT, image: b, packed: wFlipped, outChannels: c, out: dx, bfloat16: bf16) }
                 if kernelWeightGrad, let dw { convolutionDirectWeightGrad(xd, g, image: b, gout: gc, outChannels: o, into: dw) }
                 for grp in 0..<groups {
                     let gOff = (b * o + grp * og) * pixels

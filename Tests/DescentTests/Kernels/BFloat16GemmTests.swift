@@ -138,3 +138,52 @@ final class BFloat16GemmTests: XCTestCase {
         }
     }
 }
+
+/// The direct convolution on bfloat16 values (conv_direct_bf16.c), which autocast's stride-1
+/// convolutions run on AVX512-BF16 CPUs, against the float32 emulation of the same products.
+final class BFloat16ConvolutionTests: XCTestCase {
+    override func tearDown() { Kernels.bfloat16DotProducts = true }
+
+    /// Output, input gradient (the same kernel, flipped weights) and weight and bias gradients,
+    /// for odd channel counts (a pair with one channel), output channels that leave a partial
+    /// tile of 8, rows longer than a run of 16 and shorter, 1×1, 3×3, 5×5 and 3×2 kernels, with
+    /// and without padding. At most a bfloat16 rounding apart (the float32 sums differ in order).
+    func testMatchesTheFloat32Emulation() {
+        let cases: [(kernel: Size2, padding: ConvPadding, h: Int, w: Int, cin: Int, cout: Int)] = [
+            (3, 1, 8, 8, 16, 16), (3, 1, 7, 20, 5, 11), (1, 0, 6, 33, 3, 8), (5, 2, 9, 17, 4, 9), ([3, 2], "same", 6, 13, 1, 6),
+            (3, 0, 10, 18, 7, 19),
+        ]
+        for (kernel, padding, h, w, cin, cout) in cases {
+            let name = "kernel \(kernel) padding \(padding) \(h)x\(w) \(cin)→\(cout)"
+            func run(dot: Bool) -> [[Float]] {
+                Kernels.bfloat16DotProducts = dot
+                Descent.manualSeed(11)
+                let x = Tensor.randn([4, cin, h, w]).requiringGrad()
+                let weight = Tensor.randn([cout, cin, kernel.h, kernel.w]).requiringGrad(), bias = Tensor.randn([cout]).requiringGrad()
+                let y = withAutocast { conv2d(x, weight, bias: bias, padding: padding) }
+                (y * Tensor.randn(y.shape)).sum().backward()
+                return [y.scalars, x.grad!.scalars, weight.grad!.scalars, bias.grad!.scalars]
+            }
+            let kernelRun = run(dot: true), emulated = run(dot: false)
+            for (i, part) in ["output", "input gradient", "weight gradient", "bias gradient"].enumerated() {
+                let p = kernelRun[i], q = emulated[i], scale = q.map(abs).max()!
+                XCTAssertLessThanOrEqual(zip(p, q).map { abs($0 - $1) }.max()! / scale, 0x1p-7, "\(name): \(part)")
+                XCTAssertGreaterThan(Double(zip(p, q).filter { $0 == $1 }.count) / Double(p.count), 0.5, "\(name): \(part)")
+            }
+        }
+    }
+
+    /// Which kernel ran shows in subnormal inputs, which the dot-product instructions take as
+    /// zero and float32 arithmetic keeps.
+    func testAutocastConvolutionsRunOnTheKernel() {
+        let has = dk_bgemm_avx512bf16_available() != 0
+        func output(dot: Bool) -> [Float] {
+            Kernels.bfloat16DotProducts = dot
+            Descent.manualSeed(4)
+            let x = Tensor.randn([2, 6, 9, 12]) * Double(Float.leastNormalMagnitude / 64), weight = Tensor.randn([8, 6, 3, 3])
+            return withAutocast { conv2d(x, weight, padding: 1) }.scalars
+        }
+        XCTAssertGreaterThan(output(dot: false).map(abs).max()!, 0)
+        XCTAssertEqual(output(dot: true).map(abs).max()! == 0, has)
+    }
+}
