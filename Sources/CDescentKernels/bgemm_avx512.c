@@ -246,11 +246,14 @@ void dk_bgemm_avx512bf16(int transA, int transB, int64_t M, int64_t N, int64_t K
                          const void *B, int bBF16, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads) {
     if (M <= 0 || N <= 0) return;
     job_t job = {{A, aBF16, transA, lda}, {B, bBF16, !transB, ldb}, C, M, N, K, ldc, 1, 0, accumulate};
-    // Split the larger side (each part packs all of the other operand); below ~1 MFLOP a part
-    // does not pay for its hand-off.
+    // Split the larger side (each part packs all of the other operand) into parts that threads
+    // take as they come free: four per thread when each stays large (≥ 16 M multiply-adds), so
+    // that a thread slowed by other work on its core takes fewer; below ~1 MFLOP a part does not
+    // pay for its hand-off.
     int64_t mUnits = (M + BMR - 1) / BMR, nUnits = (N + BNR - 1) / BNR, work = M * N * K;
     job.splitN = nUnits * BNR >= mUnits * BMR;
     int64_t parts = threads < 1 ? 1 : threads, units = job.splitN ? nUnits : mUnits;
+    if (parts > 1 && work / (4 * parts) >= (int64_t)16 << 20) parts *= 4;
     if (parts > units) parts = units;
     while (parts > 1 && work / parts < 500000) parts--;
     job.parts = parts;

@@ -62,10 +62,16 @@ extension Kernels {
         }
     }
 
-    /// Whether a direct convolution runs on bfloat16 values (conv_direct_bf16.c, AVX512-BF16 dot
-    /// products) instead of float32: where `convolutionDirectApplies`, inside autocast's products
-    /// or their backward (`ThreadState.bfloat16Operands`) on a CPU with the instructions.
-    static var convolutionDirectBFloat16: Bool { bfloat16DotProducts && ThreadState.current.bfloat16Operands }
+    /// Whether a direct convolution (where `convolutionDirectApplies`) runs on bfloat16 values
+    /// (conv_direct_bf16.c, AVX512-BF16 dot products) instead of float32: inside autocast's
+    /// products or their backward (`ThreadState.bfloat16Operands`) on a CPU with the
+    /// instructions; for a geometry that Winograd takes, only where rows fill at least 2/3 of
+    /// their runs of 16 (rows of 8 fill half of each, and Winograd's float32 products then do
+    /// as well).
+    static func convolutionDirectBFloat16(_ g: ConvGeometry, outChannels: Int) -> Bool {
+        guard bfloat16DotProducts && ThreadState.current.bfloat16Operands else { return false }
+        return 3 * g.ow >= 2 * 16 * ((g.ow + 15) / 16) || !convolutionWinogradApplies(g, outChannels: outChannels)
+    }
 
     /// 32-bit words kept in a float32 tensor's storage (the bfloat16 kernels' packed pairs).
     private static func words(_ p: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<UInt32> {

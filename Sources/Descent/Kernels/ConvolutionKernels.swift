@@ -53,7 +53,7 @@ extension Kernels {
         let keepColumns = !direct && !shared && !avx2Kernels && weightGradient && n * groups * k * pixels * x.dtype.byteSize <= 128 << 20
         let saved = ConvPlan.Slots(count: keepColumns ? n * groups : 0)
         // Inside autocast, on AVX512-BF16: the direct kernel on bfloat16 values.
-        let bf16 = direct && convolutionDirectBFloat16
+        let bf16 = direct && convolutionDirectBFloat16(g, outChannels: o)
         let packed = direct || shared || avx2Kernels ? convolutionDirectWeights(wm, g, outChannels: o, bfloat16: bf16) : nil
         let biasData = bias?.contiguousData()
         if let packed, shared {
@@ -132,7 +132,7 @@ extension Kernels {
                               padW: kw - 1 - g.padW, dh: 1, dw: 1, oh: h, ow: wd)
         let flippedKernel = direct || (s.avx2Kernels && convolutionAVX2KernelsApply(gc, gT, groups: 1, outChannels: c))
         let dx = needX ? (flippedKernel ? Tensor(uninitialized: xd.shape, dtype: xd.dtype) : Tensor.zeros(xd.shape, dtype: xd.dtype)) : nil
-        let bf16 = direct && convolutionDirectBFloat16
+        let bf16 = direct && convolutionDirectBFloat16(gT, outChannels: c)
         let wFlipped = needX && flippedKernel ? convolutionDirectWeights(wm, gT, outChannels: c, flipped: true, bfloat16: bf16) : nil
         // The weight gradient by the direct kernels (AVX-512), or where the forward pass ran on the
         // AVX2 kernels by Winograd's F(3×3, 2×2) in AVX2 where the geometry suits it, else by the
