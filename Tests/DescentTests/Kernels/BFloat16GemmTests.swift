@@ -101,10 +101,10 @@ final class BFloat16GemmTests: XCTestCase {
     /// results either way, to the rounding of the float32 sums.
     func testAutocastProductsRunOnTheKernel() {
         let has = dk_bgemm_avx512bf16_available() != 0
-        func run(dot: Bool, x0: Float) -> (y: [Float], gw: [Float], gx: [Float]) {
+        func run(dot: Bool, x0: Float, bias: Bool = true) -> (y: [Float], gw: [Float], gx: [Float]) {
             Kernels.bfloat16DotProducts = dot
             Descent.manualSeed(5)
-            let layer = Linear(37, 21)
+            let layer = Linear(37, 21, bias: bias)
             let x = (Tensor.randn([9, 37]) * Double(x0)).requiringGrad()
             let y = withAutocast { layer(x) }
             (y * Tensor.randn([9, 21])).sum().backward()
@@ -114,7 +114,9 @@ final class BFloat16GemmTests: XCTestCase {
         let onKernel = run(dot: true, x0: tiny), emulated = run(dot: false, x0: tiny)
         XCTAssertGreaterThan(emulated.gw.map(abs).max()!, 0, "the emulation keeps subnormal products")
         XCTAssertEqual(onKernel.gw.map(abs).max()! == 0, has, "weight gradient on the kernel (subnormal x as zero)")
-        XCTAssertEqual(onKernel.y == run(dot: true, x0: 0).y, has, "output: only the bias where x is taken as zero")
+        // Without a bias the output is the products alone: zero on the kernel, subnormal emulated.
+        XCTAssertEqual(run(dot: true, x0: tiny, bias: false).y.allSatisfy { $0 == 0 }, has, "output on the kernel")
+        XCTAssertFalse(run(dot: false, x0: tiny, bias: false).y.allSatisfy { $0 == 0 }, "output emulated")
         let a = run(dot: true, x0: 1), b = run(dot: false, x0: 1)
         for (name, p, q) in [("output", a.y, b.y), ("weight gradient", a.gw, b.gw), ("input gradient", a.gx, b.gx)] {
             let scale = q.map(abs).max()!
