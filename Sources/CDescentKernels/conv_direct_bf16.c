@@ -3,8 +3,12 @@
 // taken two at a time. The image is first rewritten as planes of channel pairs, word (y, x) of
 // plane p holding x[2p][y][x] and x[2p + 1][y][x] rounded to bfloat16, so that a run of 16
 // output columns still loads as one vector (16 words) for each tap, and the weights of a tap as
-// pairs of channels too: vdpbf16ps then adds both channels' products to each output. Products of
-// bfloat16 values are exact in float32 and the sums float32, as PyTorch's bf16 convolutions.
+// pairs of channels too: vdpbf16ps then adds both channels' products to each output. The weight
+// gradient pairs pixels instead: dWᵀ[(c, i, j)][o] sums x[c][y + i − ph][x + j − pw]·g[o][y][x]
+// over pixels (x, x + 1) at a time, the image read from a zero-padded bfloat16 copy (two
+// adjacent pixels make one word wherever they start) and g from panels of 32 output channels
+// holding its pixel pairs. Products of bfloat16 values are exact in float32 and the sums float32,
+// as PyTorch's bf16 convolutions.
 #include "descent_kernels.h"
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +133,111 @@ void dk_conv_direct_bf16(const dk_conv_geometry *g, int64_t cin, int64_t cout, c
     if (!dk_bgemm_avx512bf16_available()) abort();
     direct_bf16(g, cin, cout, x, wp, bias, out, scratch);
 }
+// The weight gradient's scratch: g's pair panels (words), then the padded bfloat16 copy of x
+// (Hp = oh + kh − 1 rows of Wp = ow + kw columns: one zero column past the taps' reach, read by an
+// odd row's last pair), then g's float32 panels (dk_conv_grad_panels).
+static int64_t padded_rows(const dk_conv_geometry *g) { return g->oh + g->kh - 1; }
+static int64_t padded_width(const dk_conv_geometry *g) { return g->ow + g->kw; }
+static int64_t pair_panel_words(const dk_conv_geometry *g, int64_t cout) { return (cout + 31) / 32 * 32 * g->oh * ((g->ow + 1) / 2); }
+static int64_t padded_copy_words(const dk_conv_geometry *g, int64_t cin) {
+    return ((cin * padded_rows(g) * padded_width(g) + 1) / 2 + 16 + 15) / 16 * 16;  // whole 64-byte lines
+}
+
+int64_t dk_conv_direct_bf16_weight_grad_scratch_words(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    return pair_panel_words(g, cout) + padded_copy_words(g, cin) + (cout + 31) / 32 * 32 * g->oh * g->ow;
+}
+
+// xp[c][r][col] = x[c][r − ph][col − pw] rounded to bfloat16, 0 outside the image.
+DK_TARGET_BF16 static void padded_copy_bf16(const dk_conv_geometry *g, int64_t cin, const float *x, uint16_t *xp) {
+    int64_t Hp = padded_rows(g), Wp = padded_width(g);
+    for (int64_t c = 0; c < cin; c++)
+        for (int64_t r = 0; r < Hp; r++) {
+            uint16_t *d = xp + (c * Hp + r) * Wp;
+            memset(d, 0, sizeof(uint16_t) * (size_t)Wp);
+            int64_t y = r - g->ph, lo = g->pw < Wp ? g->pw : Wp, n = g->w < Wp - lo ? g->w : Wp - lo;
+            if (y < 0 || y >= g->h) continue;
+            const float *s = x + (c * g->h + y) * g->w;
+            for (int64_t at = 0; at < n; at += 16) {
+                __mmask16 m = dk_first_lanes(n - at);
+                __m256i v = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, s + at));
+                _mm256_mask_storeu_epi16(d + lo + at, m, v);
+            }
+        }
+}
+
+// gp[t][y][q][j] = (g[32t + j][y][2q], g[32t + j][y][2q + 1]) rounded (0 past the row and past
+// cout), from g's float32 panels[t][p][j] (p = y·ow + x).
+DK_TARGET_BF16 static void pair_panels(const dk_conv_geometry *g, int64_t cout, const float *panels, uint32_t *gp) {
+    int64_t oh = g->oh, ow = g->ow, Q = (ow + 1) / 2, P = oh * ow;
+    for (int64_t t = 0; t < (cout + 31) / 32; t++)
+        for (int64_t y = 0; y < oh; y++)
+            for (int64_t q = 0; q < Q; q++) {
+                const float *a = panels + (t * P + y * ow + 2 * q) * 32;
+                uint32_t *d = gp + ((t * oh + y) * Q + q) * 32;
+                int second = 2 * q + 1 < ow;
+                for (int h = 0; h < 32; h += 16)
+                    _mm512_storeu_si512(d + h, dk_bf16_pairs16(_mm512_loadu_ps(a + h), second ? _mm512_loadu_ps(a + 32 + h) : _mm512_setzero_ps()));
+            }
+}
+
+// dWᵀ[k0 + r][o0 : o0 + 32] += Σ over pixels of xp at row k0 + r's tap · g, for 8 rows k = (c·kh + i)·kw + j.
+DK_TARGET_BF16 static void grad_tiles_bf16(const dk_conv_geometry *g, int64_t cin, int64_t cout, const uint16_t *xp,
+                                           const uint32_t *gp, float *dwT) {
+    int64_t kh = g->kh, kw = g->kw, oh = g->oh, Q = (g->ow + 1) / 2, K = cin * kh * kw, Hp = padded_rows(g), Wp = padded_width(g);
+    for (int64_t o0 = 0; o0 < cout; o0 += 32) {
+        __mmask16 m0 = dk_first_lanes(cout - o0), m1 = dk_first_lanes(cout - o0 - 16);
+        const uint32_t *gt = gp + o0 / 32 * oh * Q * 32;
+        for (int64_t k0 = 0; k0 < K; k0 += 8) {
+            int64_t mr = K - k0 < 8 ? K - k0 : 8;
+            const uint16_t *base[8];
+            for (int r = 0; r < 8; r++) {
+                int64_t k = k0 + (r < mr ? r : mr - 1), c = k / (kh * kw), i = k / kw % kh, j = k % kw;
+                base[r] = xp + (c * Hp + i) * Wp + j;
+            }
+            __m512 lo[8], hi[8];
+            for (int r = 0; r < 8; r++) lo[r] = hi[r] = _mm512_setzero_ps();
+            for (int64_t y = 0; y < oh; y++) {
+                const uint16_t *a0 = base[0] + y * Wp, *a1 = base[1] + y * Wp, *a2 = base[2] + y * Wp, *a3 = base[3] + y * Wp;
+                const uint16_t *a4 = base[4] + y * Wp, *a5 = base[5] + y * Wp, *a6 = base[6] + y * Wp, *a7 = base[7] + y * Wp;
+                const uint32_t *b = gt + y * Q * 32;
+                for (int64_t q = 0; q < Q; q++, b += 32) {
+                    __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16), v;
+                    int32_t w;
+#define ROW(a, r)                                    \
+    memcpy(&w, a + 2 * q, 4);                        \
+    v = (__m512bh)_mm512_set1_epi32(w);              \
+    lo[r] = _mm512_dpbf16_ps(lo[r], v, b0);          \
+    hi[r] = _mm512_dpbf16_ps(hi[r], v, b1);
+                    ROW(a0, 0) ROW(a1, 1) ROW(a2, 2) ROW(a3, 3) ROW(a4, 4) ROW(a5, 5) ROW(a6, 6) ROW(a7, 7)
+#undef ROW
+                }
+            }
+            for (int64_t r = 0; r < mr; r++) {
+                float *row = dwT + (k0 + r) * cout + o0;
+                _mm512_mask_storeu_ps(row, m0, _mm512_add_ps(lo[r], _mm512_maskz_loadu_ps(m0, row)));
+                _mm512_mask_storeu_ps(row + 16, m1, _mm512_add_ps(hi[r], _mm512_maskz_loadu_ps(m1, row + 16)));
+            }
+        }
+    }
+}
+
+void dk_conv_direct_bf16_weight_grad(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *gout,
+                                     float *dwT, uint32_t *scratch) {
+    if (!dk_bgemm_avx512bf16_available()) abort();
+    uint32_t *gp = scratch;
+    uint16_t *xp = (uint16_t *)(gp + pair_panel_words(g, cout));
+    float *panels = (float *)(gp + pair_panel_words(g, cout) + padded_copy_words(g, cin));
+    dk_conv_grad_panels(gout, g->oh * g->ow, cout, g->oh * g->ow, panels);
+    pair_panels(g, cout, panels, gp);
+    padded_copy_bf16(g, cin, x, xp);
+    grad_tiles_bf16(g, cin, cout, xp, gp, dwT);
+}
 #else
+void dk_conv_direct_bf16_weight_grad(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *gout,
+                                     float *dwT, uint32_t *scratch) {
+    (void)g; (void)cin; (void)cout; (void)x; (void)gout; (void)dwT; (void)scratch;
+    abort();
+}
 void dk_conv_direct_bf16(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const uint32_t *wp,
                          const float *bias, float *out, uint32_t *scratch) {
     (void)g; (void)cin; (void)cout; (void)x; (void)wp; (void)bias; (void)out; (void)scratch;

@@ -185,6 +185,11 @@ void dk_conv_direct_bf16_pack_weights(const dk_conv_geometry *g, int64_t cin, in
                                       int64_t so, int64_t sc, int64_t si, int64_t sj, uint32_t *wp);
 void dk_conv_direct_bf16(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const uint32_t *wp,
                          const float *bias, float *out, uint32_t *scratch);
+/// Its weight gradient for one image (pixels taken two at a time): dWᵀ (cin·kh·kw, cout) +=
+/// col(x)·gᵀ, x (cin, h, w) and g (cout, oh, ow) rounded to bfloat16; scratch words (64-byte aligned).
+int64_t dk_conv_direct_bf16_weight_grad_scratch_words(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+void dk_conv_direct_bf16_weight_grad(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *gout,
+                                     float *dwT, uint32_t *scratch);
 /// Whether dk_conv2d_f32 runs Winograd's F(2×2, 3×3) (conv_winograd.c): a 3×3 kernel,
 /// stride 1, no dilation, padding 0...2, at least 16 channels in and out, and rows of tiles
 /// that fill most of a vector.

@@ -140,13 +140,21 @@ extension Kernels {
     }
 
     /// dWᵀ (C·kh·kw, O) += col(x[image]) · g[image]ᵀ by the direct kernel, on the calling thread.
+    /// With `bfloat16`, on bfloat16 values (conv_direct_bf16.c: pixels two at a time).
     static func convolutionDirectWeightGrad(_ x: Tensor, _ g: ConvGeometry, image: Int, gout: Tensor, outChannels: Int,
-                                            into dwT: Tensor) {
+                                            into dwT: Tensor, bfloat16: Bool = false) {
         withUnsafePointer(to: g.cGeometry) { gp in
-            let scratch = Tensor(uninitialized: [Int(dk_conv2d_weight_grad_scratch_floats(gp, Int64(g.c), Int64(outChannels)))], dtype: .float32)
-            dk_conv2d_weight_grad_f32(gp, Int64(g.c), Int64(outChannels), x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w,
-                                             gout.storage.typed(Float.self) + gout.offset + image * outChannels * g.oh * g.ow,
-                                             dwT.storage.typed(Float.self) + dwT.offset, scratch.storage.typed(Float.self))
+            let (cin, cout) = (Int64(g.c), Int64(outChannels))
+            let count = bfloat16 ? dk_conv_direct_bf16_weight_grad_scratch_words(gp, cin, cout) : dk_conv2d_weight_grad_scratch_floats(gp, cin, cout)
+            let scratch = Tensor(uninitialized: [Int(count)], dtype: .float32)
+            let xp = x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w
+            let gop = gout.storage.typed(Float.self) + gout.offset + image * outChannels * g.oh * g.ow
+            let dst = dwT.storage.typed(Float.self) + dwT.offset
+            if bfloat16 {
+                dk_conv_direct_bf16_weight_grad(gp, cin, cout, xp, gop, dst, words(scratch.storage.typed(Float.self)))
+            } else {
+                dk_conv2d_weight_grad_f32(gp, cin, cout, xp, gop, dst, scratch.storage.typed(Float.self))
+            }
         }
     }
 

@@ -138,12 +138,14 @@ extension Kernels {
         // AVX2 kernels by Winograd's F(3×3, 2×2) in AVX2 where the geometry suits it, else by the
         // AVX2 direct tiles (conv.c chooses); else im2col + GEMM.
         let kernelWeightGrad = direct || s.avx2Kernels
+        // Inside autocast, on AVX512-BF16: the direct kernels' weight gradient on bfloat16 values.
+        let bf16W = direct && bfloat16DotProducts && ThreadState.current.bfloat16Operands
         let partials = ConvPlan.WeightGradPartials(shape: [groups, k, og], dtype: wm.dtype)
         ConvPlan.forEachImageChunk(n, cost: 2 * o * k * pixels) { images in
             let dw = needW ? partials.accumulator(images.lowerBound) : nil
             for b in images {
                 if let dx, let wFlipped { convolutionDirect(gc, gT, image: b, packed: wFlipped, outChannels: c, out: dx, bfloat16: bf16) }
-                if kernelWeightGrad, let dw { convolutionDirectWeightGrad(xd, g, image: b, gout: gc, outChannels: o, into: dw) }
+                if kernelWeightGrad, let dw { convolutionDirectWeightGrad(xd, g, image: b, gout: gc, outChannels: o, into: dw, bfloat16: bf16W) }
                 for grp in 0..<groups {
                     let gOff = (b * o + grp * og) * pixels
                     if needW && !kernelWeightGrad {
