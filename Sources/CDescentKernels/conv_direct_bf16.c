@@ -147,20 +147,21 @@ int64_t dk_conv_direct_bf16_weight_grad_scratch_words(const dk_conv_geometry *g,
     return pair_panel_words(g, cout) + padded_copy_words(g, cin) + (cout + 31) / 32 * 32 * g->oh * g->ow;
 }
 
-// xp[c][r][col] = x[c][r − ph][col − pw] rounded to bfloat16, 0 outside the image.
+// xp[c][r][col] = x[c][r − ph][col − pw] rounded to bfloat16, 0 outside the image: each run of 16
+// columns one masked load (lanes outside the row are not read) and one store.
 DK_TARGET_BF16 static void padded_copy_bf16(const dk_conv_geometry *g, int64_t cin, const float *x, uint16_t *xp) {
-    int64_t Hp = padded_rows(g), Wp = padded_width(g);
+    int64_t Hp = padded_rows(g), Wp = padded_width(g), pw = g->pw, W = g->w;
     for (int64_t c = 0; c < cin; c++)
         for (int64_t r = 0; r < Hp; r++) {
             uint16_t *d = xp + (c * Hp + r) * Wp;
-            memset(d, 0, sizeof(uint16_t) * (size_t)Wp);
-            int64_t y = r - g->ph, lo = g->pw < Wp ? g->pw : Wp, n = g->w < Wp - lo ? g->w : Wp - lo;
-            if (y < 0 || y >= g->h) continue;
-            const float *s = x + (c * g->h + y) * g->w;
-            for (int64_t at = 0; at < n; at += 16) {
-                __mmask16 m = dk_first_lanes(n - at);
-                __m256i v = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, s + at));
-                _mm256_mask_storeu_epi16(d + lo + at, m, v);
+            int64_t y = r - g->ph;
+            const float *s = y >= 0 && y < g->h ? x + (c * g->h + y) * W : NULL;
+            for (int64_t col = 0; col < Wp; col += 16) {
+                // Lanes l with 0 ≤ col + l − pw < W.
+                int64_t lo = pw - col > 0 ? pw - col : 0, hi = W + pw - col < 16 ? W + pw - col : 16;
+                __mmask16 m = s && hi > lo ? (__mmask16)(dk_first_lanes(hi) & ~dk_first_lanes(lo)) : 0;
+                __m256i v = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, s ? s + col - pw : x));
+                _mm256_mask_storeu_epi16(d + col, dk_first_lanes(Wp - col), v);
             }
         }
 }
