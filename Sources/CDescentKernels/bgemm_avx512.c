@@ -1,4 +1,5 @@
-// bfloat16 GEMM on AVX512-BF16 dot products (vdpbf16ps): C (float32) (= or +=) op(A)·op(B), where
+// bfloat16 GEMM on AVX512-BF16 dot products (vdpbf16ps): C (float32, or bfloat16 rounded once
+// from the float32 sums) (= or +=) op(A)·op(B), where
 // A and B hold bfloat16 values, stored as bfloat16 or as float32 (rounded to the nearest bfloat16,
 // ties to even, as they are packed). Each product of two bfloat16 values is exact in float32 and
 // the sums are float32: what PyTorch's bf16 matmul computes on such CPUs.
@@ -172,9 +173,9 @@ DK_TARGET_BF16 static void micro_8x32(int64_t words, const char *a, int64_t rs, 
 
 typedef struct {
     operand_t a, b;
-    float *C;
+    void *C;  // float32, or bfloat16 when cBF16
     int64_t M, N, K, ldc, parts;
-    int splitN, accumulate;
+    int splitN, accumulate, cBF16;
 } job_t;
 
 // Per-thread packing buffers, kept between calls (as in sgemm_avx512.c).
@@ -188,13 +189,12 @@ static uint32_t *thread_buffer(uint32_t **slot, size_t words) {
     return *slot;
 }
 
-// C[i0:i1, j0:j1] (= or +=) op(A)[i0:i1, :] · op(B)[:, j0:j1].
-DK_TARGET_BF16 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
-    int64_t K = job->K, ldc = job->ldc;
-    if (i1 <= i0 || j1 <= j0) return;
+// C[0:i1−i0, 0:j1−j0] (float32, rows ldc apart) (= or +=) op(A)[i0:i1, :] · op(B)[:, j0:j1].
+DK_TARGET_BF16 static void products(const job_t *job, float *C, int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    int64_t K = job->K;
     if (K == 0) {
         if (!job->accumulate)
-            for (int64_t i = i0; i < i1; i++) memset(job->C + i * ldc + j0, 0, sizeof(float) * (size_t)(j1 - j0));
+            for (int64_t i = i0; i < i1; i++) memset(C + (i - i0) * ldc, 0, sizeof(float) * (size_t)(j1 - j0));
         return;
     }
     // Blocks of even depth, balanced so that the last is not a sliver.
@@ -223,11 +223,41 @@ DK_TARGET_BF16 static void block(const job_t *job, int64_t i0, int64_t i1, int64
                         if (job->a.depthStrided) a = (const char *)(abuf + ir * words), rs = 4, ks = 4 * BMR;
                         else if (ir < full) a = (const char *)job->a.p + 2 * ((ic + ir) * job->a.ld + k0), rs = 2 * job->a.ld, ks = 4;
                         else a = (const char *)(abuf + (ir - full) * stride), rs = 4 * stride, ks = 4;
-                        micro_8x32(words, a, rs, ks, bbuf + jr * words, job->C + (ic + ir) * ldc + jc + jr, ldc,
+                        micro_8x32(words, a, rs, ks, bbuf + jr * words, C + (ic + ir - i0) * ldc + jc + jr - j0, ldc,
                                    mc - ir < BMR ? mc - ir : BMR, m0, m1, acc);
                     }
                 }
             }
+        }
+    }
+}
+
+static __thread float *tl_cbuf;  // a part's float32 sums when C is bfloat16
+static __thread size_t tl_cfloats;
+
+// C[i0:i1, j0:j1] of the job: in place for float32 C; for bfloat16 C, summed in a float32 buffer
+// of the thread's and rounded once at the end.
+DK_TARGET_BF16 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    if (i1 <= i0 || j1 <= j0) return;
+    if (!job->cBF16) {
+        products(job, (float *)job->C + i0 * job->ldc + j0, job->ldc, i0, i1, j0, j1);
+        return;
+    }
+    int64_t n = j1 - j0;
+    size_t need = (size_t)((i1 - i0) * n);
+    if (tl_cfloats < need) {
+        free(tl_cbuf);
+        tl_cbuf = aligned_alloc(64, (need * sizeof(float) + 63) / 64 * 64);
+        if (!tl_cbuf) abort();
+        tl_cfloats = need;
+    }
+    products(job, tl_cbuf, n, i0, i1, j0, j1);
+    for (int64_t i = i0; i < i1; i++) {
+        const float *s = tl_cbuf + (i - i0) * n;
+        uint16_t *d = (uint16_t *)job->C + i * job->ldc + j0;
+        for (int64_t j = 0; j < n; j += 16) {
+            __mmask16 m = dk_first_lanes(n - j);
+            _mm256_mask_storeu_epi16(d + j, m, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, s + j)));
         }
     }
 }
@@ -243,9 +273,10 @@ static void task(void *ctx, int64_t t) {
 }
 
 void dk_bgemm_avx512bf16(int transA, int transB, int64_t M, int64_t N, int64_t K, const void *A, int aBF16, int64_t lda,
-                         const void *B, int bBF16, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads) {
+                         const void *B, int bBF16, int64_t ldb, void *C, int cBF16, int64_t ldc, int accumulate, int threads) {
     if (M <= 0 || N <= 0) return;
-    job_t job = {{A, aBF16, transA, lda}, {B, bBF16, !transB, ldb}, C, M, N, K, ldc, 1, 0, accumulate};
+    if (cBF16 && accumulate) abort();  // not offered: a bfloat16 C is written, never added to
+    job_t job = {{A, aBF16, transA, lda}, {B, bBF16, !transB, ldb}, C, M, N, K, ldc, 1, 0, accumulate, cBF16};
     // Split the larger side (each part packs all of the other operand) into parts that threads
     // take as they come free: four per thread when each stays large (≥ 16 M multiply-adds), so
     // that a thread slowed by other work on its core takes fewer; below ~1 MFLOP a part does not
@@ -263,8 +294,8 @@ void dk_bgemm_avx512bf16(int transA, int transB, int64_t M, int64_t N, int64_t K
 #else
 int dk_bgemm_avx512bf16_available(void) { return 0; }
 void dk_bgemm_avx512bf16(int transA, int transB, int64_t M, int64_t N, int64_t K, const void *A, int aBF16, int64_t lda,
-                         const void *B, int bBF16, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads) {
-    (void)transA; (void)transB; (void)M; (void)N; (void)K; (void)A; (void)aBF16; (void)lda; (void)B; (void)bBF16;
+                         const void *B, int bBF16, int64_t ldb, void *C, int cBF16, int64_t ldc, int accumulate, int threads) {
+    (void)transA; (void)cBF16; (void)transB; (void)M; (void)N; (void)K; (void)A; (void)aBF16; (void)lda; (void)B; (void)bBF16;
     (void)ldb; (void)C; (void)ldc; (void)accumulate; (void)threads;
     abort();
 }

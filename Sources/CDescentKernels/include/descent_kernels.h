@@ -86,11 +86,12 @@ void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, co
 
 /// 1 when the CPU has AVX512-BF16 (and AVX-512F/BW/DQ/VL): dk_bgemm_avx512bf16 can run.
 int dk_bgemm_avx512bf16_available(void);
-/// C (float32) = op(A) op(B) (or C += … when `accumulate`), row-major, on bfloat16 values with
-/// float32 sums (vdpbf16ps), with `threads` threads. A (B) is stored as raw bfloat16 when aBF16
-/// (bBF16), else as float32, rounded to the nearest bfloat16 (ties to even) as it is read.
+/// C = op(A) op(B) (or C += … when `accumulate`), row-major, on bfloat16 values with float32
+/// sums (vdpbf16ps), with `threads` threads. A (B) is stored as raw bfloat16 when aBF16 (bBF16),
+/// else as float32, rounded to the nearest bfloat16 (ties to even) as it is read. C is float32,
+/// or with cBF16 raw bfloat16 rounded once from the sums (then not `accumulate`).
 void dk_bgemm_avx512bf16(int transA, int transB, int64_t M, int64_t N, int64_t K, const void *A, int aBF16, int64_t lda,
-                         const void *B, int bBF16, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads);
+                         const void *B, int bBF16, int64_t ldb, void *C, int cBF16, int64_t ldc, int accumulate, int threads);
 
 /// 1 when dk_sgemm_prepacked can run on this CPU (AVX-512, or AVX2 with FMA).
 int dk_sgemm_prepacked_available(void);

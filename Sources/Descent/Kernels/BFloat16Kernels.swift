@@ -47,27 +47,36 @@ extension Kernels {
         return body()
     }
 
-    /// C (float32) = op(A)·op(B), or C += … when `accumulate`, for A and B holding bfloat16
-    /// values (raw bfloat16 storage when `aBF16`/`bBF16`, else float32, rounded to the nearest
-    /// bfloat16), on the bf16 dot-product kernel. Without one (callers check
+    /// C = op(A)·op(B), or C += … when `accumulate`, for A and B holding bfloat16 values (raw
+    /// bfloat16 storage when `aBF16`/`bBF16`, else float32, rounded to the nearest bfloat16), on
+    /// the bf16 dot-product kernel. C is float32, or with `cBF16` bfloat16 rounded once from the
+    /// float32 sums (then not `accumulate`). Without the kernel (callers check
     /// `bfloat16DotProducts` first) it multiplies float32 copies of the values.
     static func bfloat16Gemm(transA ta: Bool, transB tb: Bool, m: Int, n: Int, k: Int, a: UnsafeRawPointer, aBF16: Bool,
-                             lda: Int, b: UnsafeRawPointer, bBF16: Bool, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                             accumulate: Bool = false) {
+                             lda: Int, b: UnsafeRawPointer, bBF16: Bool, ldb: Int, c: UnsafeMutableRawPointer, cBF16: Bool = false,
+                             ldc: Int, accumulate: Bool = false) {
         guard dk_bgemm_avx512bf16_available() != 0 else {
             let aCols = ta ? m : k, bCols = tb ? k : n
             let av = bfloat16Values(a, bf16: aBF16, rows: ta ? k : m, cols: aCols, ld: lda)
             let bv = bfloat16Values(b, bf16: bBF16, rows: tb ? n : k, cols: bCols, ld: ldb)
+            var sums = [Float](repeating: 0, count: cBF16 ? m * n : 0)
             av.withUnsafeBufferPointer { ap in
                 bv.withUnsafeBufferPointer { bp in
-                    gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: ap.baseAddress!, lda: max(aCols, 1), b: bp.baseAddress!,
-                         ldb: max(bCols, 1), c: c, ldc: ldc, accumulate: accumulate)
+                    sums.withUnsafeMutableBufferPointer { sp in
+                        gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: ap.baseAddress!, lda: max(aCols, 1), b: bp.baseAddress!,
+                             ldb: max(bCols, 1), c: cBF16 ? sp.baseAddress! : c.assumingMemoryBound(to: Float.self),
+                             ldc: cBF16 ? max(n, 1) : ldc, accumulate: accumulate)
+                    }
                 }
+            }
+            if cBF16 {
+                let cp = c.assumingMemoryBound(to: UInt16.self)
+                for i in 0..<m { for j in 0..<n { cp[i * ldc + j] = BFloat16(sums[i * n + j]).bitPattern } }
             }
             return
         }
         dk_bgemm_avx512bf16(ta ? 1 : 0, tb ? 1 : 0, Int64(m), Int64(n), Int64(k), a, aBF16 ? 1 : 0, Int64(lda), b, bBF16 ? 1 : 0,
-                            Int64(ldb), c, Int64(ldc), accumulate ? 1 : 0, Int32(Parallel.threads))
+                            Int64(ldb), c, cBF16 ? 1 : 0, Int64(ldc), accumulate ? 1 : 0, Int32(Parallel.threads))
     }
 
     /// The rows × cols matrix at `p` (leading dimension `ld`) as float32 bfloat16 values.

@@ -92,7 +92,7 @@ extension Kernels {
 
     /// `out[b] = a[b] · b[b]` for batch dims broadcast; `a` is (..., m, k), `b` is (..., k, n),
     /// both of the same rank ≥ 2, `batch` their broadcast batch shape. Two bfloat16 tensors
-    /// (with `bfloat16DotProducts` on) give a float32 product.
+    /// (with `bfloat16DotProducts` on) multiply on the bf16 dot-product kernel.
     static func matmul(_ a0: Tensor, _ b0: Tensor, batch: [Int]) -> Tensor {
         var a = a0, b = b0
         let r = a.rank
@@ -101,7 +101,7 @@ extension Kernels {
         if MatrixLayout(rows: k, cols: n, rowStride: b.strides[r - 2], colStride: b.strides[r - 1]) == nil { b = copyToContiguous(b) }
         let la = MatrixLayout(rows: m, cols: k, rowStride: a.strides[r - 2], colStride: a.strides[r - 1])!
         let lb = MatrixLayout(rows: k, cols: n, rowStride: b.strides[r - 2], colStride: b.strides[r - 1])!
-        let out = Tensor(uninitialized: batch + [m, n], dtype: a.dtype == .bfloat16 ? .float32 : a.dtype)
+        let out = Tensor(uninitialized: batch + [m, n], dtype: a.dtype)
         if out.count == 0 { return out }
         if batch.isEmpty {
             gemm(a, b, out, la.trans, lb.trans, M: m, N: n, K: k, lda: la.ld, ldb: lb.ld, aOff: 0, bOff: 0, cOff: 0)
@@ -137,10 +137,10 @@ extension Kernels {
             gemm(transA: ta, transB: tb, m: M, n: N, k: K, a: a.storage.typed(Double.self) + a.offset + aOff, lda: lda,
                  b: b.storage.typed(Double.self) + b.offset + bOff, ldb: ldb, c: c.storage.typed(Double.self) + c.offset + cOff, ldc: N)
         case .bfloat16:
-            // Only with the bf16 dot-product kernel (Tensor.matmul), into a float32 C.
+            // Only with the bf16 dot-product kernel (Tensor.matmul).
             bfloat16Gemm(transA: ta, transB: tb, m: M, n: N, k: K, a: a.storage.typed(UInt16.self) + a.offset + aOff, aBF16: true,
                          lda: lda, b: b.storage.typed(UInt16.self) + b.offset + bOff, bBF16: true, ldb: ldb,
-                         c: c.storage.typed(Float.self) + c.offset + cOff, ldc: N)
+                         c: c.storage.typed(UInt16.self) + c.offset + cOff, cBF16: true, ldc: N)
         case .int64:
             let ap = a.storage.typed(Int64.self) + a.offset + aOff
             let bp = b.storage.typed(Int64.self) + b.offset + bOff

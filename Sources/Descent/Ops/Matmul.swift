@@ -29,7 +29,7 @@ extension Tensor {
         case (_, 1): y = a.batchedProduct(b.unsqueeze(1)).squeeze(dim: -1)
         default: y = a.batchedProduct(b)
         }
-        return bf16 ? y.to(.bfloat16) : y
+        return y
     }
 
     /// The primitive: (..., m, k) · (..., k, n) with broadcast batch dims.

@@ -54,27 +54,36 @@ final class BFloat16GemmTests: XCTestCase {
             }
         }
         XCTAssertEqual(cases, 72)
+        // A bfloat16 C, rounded once from the float32 sums (several depth blocks, partial tiles).
+        for (m, n, k) in [(13, 47, 20), (33, 1030, 1025), (129, 70, 515)] {
+            check(m, n, k, false, false, true, true, false, &rng, bfloat16Output: true)
+            check(m, n, k, true, true, false, true, false, &rng, bfloat16Output: true)
+        }
     }
 
     private func check(_ m: Int, _ n: Int, _ k: Int, _ ta: Bool, _ tb: Bool, _ aBF16: Bool, _ bBF16: Bool, _ accumulate: Bool,
-                       _ rng: inout Values) {
+                       _ rng: inout Values, bfloat16Output: Bool = false) {
         let lda = ta ? m + 3 : k + 5, ldb = tb ? k + 2 : n + 1, ldc = n + 7
         let aCount = (ta ? k : m) * lda, bCount = (tb ? n : k) * ldb
         // float32 values that are not bfloat16 values: the kernel must round them to nearest even.
         let a = (0..<aCount).map { _ in rng.next() }, b = (0..<bCount).map { _ in rng.next() }
         let a16 = a.map { BFloat16($0).bitPattern }, b16 = b.map { BFloat16($0).bitPattern }
         var c = [Float](repeating: accumulate ? 1.5 : .nan, count: m * ldc)
+        var c16 = [UInt16](repeating: 0xFFFF, count: bfloat16Output ? m * ldc : 0)  // NaN
         a.withUnsafeBufferPointer { af in a16.withUnsafeBufferPointer { ah in
             b.withUnsafeBufferPointer { bf in b16.withUnsafeBufferPointer { bh in
-                c.withUnsafeMutableBufferPointer { cp in
+                c.withUnsafeMutableBufferPointer { cp in c16.withUnsafeMutableBufferPointer { ch in
                     Kernels.bfloat16Gemm(transA: ta, transB: tb, m: m, n: n, k: k,
                                          a: aBF16 ? UnsafeRawPointer(ah.baseAddress!) : UnsafeRawPointer(af.baseAddress!), aBF16: aBF16,
                                          lda: lda, b: bBF16 ? UnsafeRawPointer(bh.baseAddress!) : UnsafeRawPointer(bf.baseAddress!),
-                                         bBF16: bBF16, ldb: ldb, c: cp.baseAddress!, ldc: ldc, accumulate: accumulate)
-                }
+                                         bBF16: bBF16, ldb: ldb,
+                                         c: bfloat16Output ? UnsafeMutableRawPointer(ch.baseAddress!) : UnsafeMutableRawPointer(cp.baseAddress!),
+                                         cBF16: bfloat16Output, ldc: ldc, accumulate: accumulate)
+                } }
             } }
         } }
-        let label = "\(m)x\(n)x\(k) ta \(ta) tb \(tb) bf16 storage \(aBF16)/\(bBF16) accumulate \(accumulate)"
+        if bfloat16Output { c = c16.map { BFloat16(bitPattern: $0).float } }
+        let label = "\(m)x\(n)x\(k) ta \(ta) tb \(tb) bf16 storage \(aBF16)/\(bBF16) accumulate \(accumulate) bf16 C \(bfloat16Output)"
         var worst = 0.0
         for i in 0..<m {
             for j in 0..<n {
@@ -84,8 +93,10 @@ final class BFloat16GemmTests: XCTestCase {
                     let y = Double(BFloat16(bitPattern: b16[tb ? j * ldb + p : p * ldb + j]).float)
                     sum += x * y
                 }
-                // float32 sums of k exact products, each term at most 4 in size.
-                worst = max(worst, abs(Double(c[i * ldc + j]) - sum) / (4 * Double(k) + 2))
+                // float32 sums of k exact products, each term at most 4 in size (and a bfloat16 C
+                // rounded once: half a bfloat16 step of the value, at most 2⁻⁸ of it, more).
+                let rounding = bfloat16Output ? abs(sum) * 0x1p-8 : 0
+                worst = max(worst, max(0, abs(Double(c[i * ldc + j]) - sum) - rounding) / (4 * Double(k) + 2))
             }
             for j in n..<ldc where !(accumulate ? c[i * ldc + j] == 1.5 : c[i * ldc + j].isNaN) {
                 XCTFail("\(label): C[\(i), \(j)] past the product was written")
