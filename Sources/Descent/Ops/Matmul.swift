@@ -13,8 +13,7 @@ extension Tensor {
         if let y = Autocast.lowerPrecision([self, other], { $0[0]!.matmul($0[1]!) }) { return y }
         // Two bfloat16 tensors: on the bf16 dot-product kernel where the CPU has one (not for
         // gradients, which are float32 products of the float32 copies), else on those copies.
-        let bf16 = dtype == .bfloat16 && other.dtype == .bfloat16
-        if bf16 && (!Kernels.bfloat16DotProducts || Tensor.needsGrad(self, other)) {
+        if dtype == .bfloat16 && other.dtype == .bfloat16 && (!Kernels.bfloat16DotProducts || Tensor.needsGrad(self, other)) {
             return float().matmul(other.float()).to(.bfloat16)
         }
         let (a, b) = Tensor.promoted(self, other)
@@ -22,14 +21,12 @@ extension Tensor {
               "[matmul] both arguments need at least 1 dimension, got shapes \(Shape.describe(a.shape)) and \(Shape.describe(b.shape))")
         let ka = a.shape[a.rank - 1], kb = b.shape[b.rank == 1 ? 0 : b.rank - 2]
         check(ka == kb, "[matmul] cannot multiply \(Shape.describe(a.shape)) by \(Shape.describe(b.shape)): inner sizes \(ka) and \(kb) differ")
-        let y: Tensor
         switch (a.rank, b.rank) {
-        case (1, 1): y = a.unsqueeze(0).batchedProduct(b.unsqueeze(1)).reshape([])
-        case (1, _): y = a.unsqueeze(0).batchedProduct(b).squeeze(dim: -2)
-        case (_, 1): y = a.batchedProduct(b.unsqueeze(1)).squeeze(dim: -1)
-        default: y = a.batchedProduct(b)
+        case (1, 1): return a.unsqueeze(0).batchedProduct(b.unsqueeze(1)).reshape([])
+        case (1, _): return a.unsqueeze(0).batchedProduct(b).squeeze(dim: -2)
+        case (_, 1): return a.batchedProduct(b.unsqueeze(1)).squeeze(dim: -1)
+        default: return a.batchedProduct(b)
         }
-        return y
     }
 
     /// The primitive: (..., m, k) · (..., k, n) with broadcast batch dims.
