@@ -97,8 +97,9 @@ DK_TARGET_BF16 static void pack_panels(const operand_t *x, int64_t l0, int64_t n
     for (int64_t w0 = 0; w0 < nl; w0 += width) {
         uint32_t *panel = dst + w0 * words;
         if (x->depthStrided) {
-            // Lanes contiguous (B by rows, A transposed): two rows of depth make 16 words.
-            for (int64_t g = 0; g < width && w0 + g < nl; g += 16) {
+            // Lanes contiguous (B by rows, A transposed): two rows of depth make 16 words (zero
+            // past nl, so that a partial panel holds no stale words).
+            for (int64_t g = 0; g < width; g += 16) {
                 int64_t n = nl - w0 - g;
                 for (int64_t t = 0; t < words; t++) {
                     int64_t k = k0 + 2 * t, at = k * x->ld + l0 + w0 + g;
