@@ -27,14 +27,6 @@ int64_t dk_conv_direct_bf16_scratch_words(const dk_conv_geometry *g, int64_t cin
     return pairs_of(cin) * dk_conv_plane_stride(g->h * g->w);
 }
 
-// The bits of x rounded to the nearest bfloat16 (ties to even; NaN kept, quiet).
-static uint32_t bf16_bits(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (u >> 16) | 0x40u;
-    return (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
-}
-
 void dk_conv_direct_bf16_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
                                       int64_t so, int64_t sc, int64_t si, int64_t sj, uint32_t *wp) {
     int64_t kh = g->kh, kw = g->kw, cp = pairs_of(cin), K = cp * kh * kw;
@@ -45,8 +37,8 @@ void dk_conv_direct_bf16_pack_weights(const dk_conv_geometry *g, int64_t cin, in
                     uint32_t *d = wp + o0 * K + ((i * kw + j) * cp + p) * 8;
                     for (int64_t r = 0; r < 8; r++) {
                         int64_t at = base + (o0 + r) * so + 2 * p * sc + i * si + j * sj;
-                        uint32_t lo = o0 + r < cout ? bf16_bits(w[at]) : 0;
-                        uint32_t hi = o0 + r < cout && 2 * p + 1 < cin ? bf16_bits(w[at + sc]) : 0;
+                        uint32_t lo = o0 + r < cout ? dk_bf16_rounded_bits(w[at]) >> 16 : 0;
+                        uint32_t hi = o0 + r < cout && 2 * p + 1 < cin ? dk_bf16_rounded_bits(w[at + sc]) >> 16 : 0;
                         d[r] = lo | hi << 16;
                     }
                 }

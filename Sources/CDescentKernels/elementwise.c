@@ -18,26 +18,17 @@ static inline __attribute__((always_inline)) void dk_relu_grad_f32_impl(int64_t 
 DK_DISPATCH(dk_relu_f32, (int64_t n, const float *x, float *y), (n, x, y))
 DK_DISPATCH(dk_relu_grad_f32, (int64_t n, const float *g, const float *y, float *dx), (n, g, y, dx))
 
-// The bits of x rounded to the nearest bfloat16 (ties to even), in the upper half; a NaN keeps
-// its sign and becomes quiet (BFloat16.roundedBits in Swift).
-static inline __attribute__((always_inline)) uint32_t bf16_bits(float x) {
-    uint32_t u;
-    __builtin_memcpy(&u, &x, 4);
-    uint32_t r = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u, nan = (u | 0x00400000u) & 0xFFFF0000u;
-    return (u & 0x7FFFFFFFu) > 0x7F800000u ? nan : r;
-}
-
 // y = x rounded to bfloat16 values, kept as float32.
 static inline __attribute__((always_inline)) void dk_round_bf16_f32_impl(int64_t n, const float *restrict x, float *restrict y) {
     for (int64_t i = 0; i < n; i++) {
-        uint32_t b = bf16_bits(x[i]);
+        uint32_t b = dk_bf16_rounded_bits(x[i]);
         __builtin_memcpy(y + i, &b, 4);
     }
 }
 
 // y = x as bfloat16 (its bits).
 static inline __attribute__((always_inline)) void dk_f32_to_bf16_impl(int64_t n, const float *restrict x, uint16_t *restrict y) {
-    for (int64_t i = 0; i < n; i++) y[i] = (uint16_t)(bf16_bits(x[i]) >> 16);
+    for (int64_t i = 0; i < n; i++) y[i] = (uint16_t)(dk_bf16_rounded_bits(x[i]) >> 16);
 }
 
 DK_DISPATCH(dk_round_bf16_f32, (int64_t n, const float *x, float *y), (n, x, y))

@@ -1,6 +1,6 @@
 // Shared by the C kernels: the x86 targets they are compiled for, the run-time dispatch among
-// them (AVX-512, AVX2+FMA, baseline), the lane masks of AVX-512 tails and the partial loads and
-// stores of AVX2 tails.
+// them (AVX-512, AVX2+FMA, baseline), the lane masks of AVX-512 tails, the partial loads and
+// stores of AVX2 tails, and rounding to bfloat16 (scalar, and as pairs for vdpbf16ps).
 #ifndef DESCENT_SIMD_H
 #define DESCENT_SIMD_H
 #include "descent_kernels.h"
@@ -28,6 +28,15 @@ static inline int dk_simd_level(void) {
     return l;
 }
 #endif
+
+/// The bits of x rounded to the nearest bfloat16 (ties to even), in the upper half, the lower
+/// half zero; a NaN keeps its sign and becomes quiet (as BFloat16.roundedBits in Swift).
+static inline __attribute__((always_inline)) uint32_t dk_bf16_rounded_bits(float x) {
+    uint32_t u;
+    __builtin_memcpy(&u, &x, 4);
+    uint32_t r = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u, nan = (u | 0x00400000u) & 0xFFFF0000u;
+    return (u & 0x7FFFFFFFu) > 0x7F800000u ? nan : r;
+}
 
 // Defines NAME_impl (inline body) variants NAME_avx512, NAME_avx2, NAME_base and the public NAME
 // that calls the best one for this CPU.
