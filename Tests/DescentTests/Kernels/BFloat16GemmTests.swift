@@ -138,16 +138,21 @@ final class BFloat16GemmTests: XCTestCase {
     }
 
     /// bfloat16 tensors multiply on the kernel (float32 sums, the result rounded once), also
-    /// with a transposed operand.
+    /// with a transposed operand, a batch against a shared matrix and a batch against a batch.
     func testBFloat16TensorProduct() {
-        Descent.manualSeed(2)
-        let a = Tensor.randn([70, 300]).to(.bfloat16), b = Tensor.randn([300, 45]).to(.bfloat16)
-        for (y, expected) in [(a.matmul(b), a.float().matmul(b.float())),
-                              (a.t.matmul(b.slice(dim: 0, 0..<70)), a.float().t.matmul(b.float().slice(dim: 0, 0..<70)))] {
-            XCTAssertEqual(y.dtype, .bfloat16)
-            XCTAssertEqual(y.shape, expected.shape)
-            let scale = expected.abs().max().item
-            XCTAssertLessThanOrEqual((y.float() - expected).abs().max().item / scale, 0x1p-8)
+        for dot in [true, false] {  // on the kernel (where the CPU has it), and on float32 copies
+            Kernels.bfloat16DotProducts = dot
+            Descent.manualSeed(2)
+            let a = Tensor.randn([70, 300]).to(.bfloat16), b = Tensor.randn([300, 45]).to(.bfloat16)
+            let a3 = a.reshape([2, 35, 300]), b3 = Tensor.randn([2, 300, 45]).to(.bfloat16)
+            for (y, expected) in [(a.matmul(b), a.float().matmul(b.float())),
+                                  (a.t.matmul(b.slice(dim: 0, 0..<70)), a.float().t.matmul(b.float().slice(dim: 0, 0..<70))),
+                                  (a3.matmul(b), a3.float().matmul(b.float())), (a3.matmul(b3), a3.float().matmul(b3.float()))] {
+                XCTAssertEqual(y.dtype, .bfloat16)
+                XCTAssertEqual(y.shape, expected.shape)
+                let scale = expected.abs().max().item
+                XCTAssertLessThanOrEqual((y.float() - expected).abs().max().item / scale, 0x1p-8, "dot products \(dot)")
+            }
         }
     }
 }
