@@ -67,15 +67,16 @@ DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t cin, i
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
     __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
     __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps(), c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
-    int64_t H = g->h, W = g->w, kh = g->kh, kw = g->kw, iy0 = r0.y - g->ph, iy1 = r1.y - g->ph;
-    for (int64_t i = 0; i < kh; i++) {
-        int v0 = iy0 + i >= 0 && iy0 + i < H, v1 = r1.y >= 0 && iy1 + i >= 0 && iy1 + i < H;
-        if (!v0 && !v1) continue;
-        for (int64_t j = 0; j < kw; j++) {
-            __mmask16 m0 = v0 ? dk_run_lanes(g, r0, j) : 0, m1 = v1 ? dk_run_lanes(g, r1, j) : 0;
-            const float *bc = m0 ? x + (iy0 + i) * W + r0.xs + j - g->pw : x;
-            const float *ec = m1 ? x + (iy1 + i) * W + r1.xs + j - g->pw : x;
-            const float *wk = wp + (i * kw + j) * cin * 8;
+    const dk_run runs[2] = {r0, r1};
+    for (int64_t i = 0; i < g->kh; i++) {
+        for (int64_t j = 0; j < g->kw; j++) {
+            __mmask16 m[2];
+            int64_t at[2];
+            dk_tap_of_runs(g, runs, i, j, m, at);
+            if (!m[0] && !m[1]) continue;
+            __mmask16 m0 = m[0], m1 = m[1];
+            const float *bc = x + at[0], *ec = x + at[1];
+            const float *wk = wp + (i * g->kw + j) * cin * 8;
             // Masked loads cost more than plain ones: runs wholly inside the image (most of
             // them) load without a mask.
 #define ROW(p, lo, hi)                 \
@@ -114,13 +115,9 @@ DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t cin, i
 DK_TARGET_AVX512 static void direct_tiles_avx512(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x,
                                                 const float *wp, const float *bias, int accumulate, float *out) {
     int64_t K = cin * g->kh * g->kw, P = g->oh * g->ow;
-    // Runs of 16 in row-major order, taken two at a time.
-    int64_t perRow = (g->ow + 15) / 16, runs = g->oh * perRow;
     for (int64_t o0 = 0; o0 < cout; o0 += 8)
-        for (int64_t t = 0; t < runs; t += 2) {
-            dk_run r0 = {t / perRow, t % perRow * 16};
-            dk_run r1 = t + 1 < runs ? (dk_run){(t + 1) / perRow, (t + 1) % perRow * 16} : (dk_run){-1, 0};
-            tile_8x32(g, cin, cs, x, r0, r1, wp + o0 * K, bias ? bias + o0 : NULL, accumulate, out + o0 * P, P,
+        for (int64_t t = 0; t < dk_run_count(g); t += 2) {
+            tile_8x32(g, cin, cs, x, dk_run_at(g, t), dk_run_at(g, t + 1), wp + o0 * K, bias ? bias + o0 : NULL, accumulate, out + o0 * P, P,
                       cout - o0 < 8 ? cout - o0 : 8);
         }
 }

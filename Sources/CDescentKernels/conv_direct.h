@@ -33,6 +33,24 @@ static inline __mmask16 dk_run_lanes(const dk_conv_geometry *g, dk_run r, int64_
     return r.y < 0 || hi <= lo ? 0 : (__mmask16)(((1u << (hi - lo)) - 1) << lo);
 }
 
+/// The tiles' runs in row-major order, two to a tile: how many, and run t (y = −1 past the last).
+static inline int64_t dk_run_count(const dk_conv_geometry *g) { return g->oh * ((g->ow + 15) / 16); }
+static inline dk_run dk_run_at(const dk_conv_geometry *g, int64_t t) {
+    int64_t perRow = (g->ow + 15) / 16;
+    return t < g->oh * perRow ? (dk_run){t / perRow, t % perRow * 16} : (dk_run){-1, 0};
+}
+
+/// Tap (i, j) of a tile's runs r: the lanes m[r] it reads inside the image (0: none) and the
+/// element offset at[r] of the first of them in an (h, w) plane (0 when none).
+static inline void dk_tap_of_runs(const dk_conv_geometry *g, const dk_run r[2], int64_t i, int64_t j, __mmask16 m[2],
+                                  int64_t at[2]) {
+    for (int k = 0; k < 2; k++) {
+        int64_t iy = r[k].y - g->ph + i;
+        m[k] = r[k].y >= 0 && iy >= 0 && iy < g->h ? dk_run_lanes(g, r[k], j) : 0;
+        at[k] = m[k] ? iy * g->w + r[k].xs + j - g->pw : 0;
+    }
+}
+
 /// The AVX2 forms of the four above (conv_direct_avx2.c), which they call on CPUs without AVX-512
 /// (a weight layout of their own: per tap, one row of input channels per output channel).
 int64_t dk_conv_direct_tile_weights_floats_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cout);

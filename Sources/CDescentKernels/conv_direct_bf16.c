@@ -53,15 +53,16 @@ DK_TARGET_BF16 static void tile_8x32(const dk_conv_geometry *g, int64_t cp, int6
                                      int64_t mr) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
     __m512 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
-    int64_t H = g->h, W = g->w, kh = g->kh, kw = g->kw, iy0 = r0.y - g->ph, iy1 = r1.y - g->ph;
-    for (int64_t i = 0; i < kh; i++) {
-        int v0 = iy0 + i >= 0 && iy0 + i < H, v1 = r1.y >= 0 && iy1 + i >= 0 && iy1 + i < H;
-        if (!v0 && !v1) continue;
-        for (int64_t j = 0; j < kw; j++) {
-            __mmask16 m0 = v0 ? dk_run_lanes(g, r0, j) : 0, m1 = v1 ? dk_run_lanes(g, r1, j) : 0;
-            const uint32_t *bc = m0 ? xw + (iy0 + i) * W + r0.xs + j - g->pw : xw;
-            const uint32_t *ec = m1 ? xw + (iy1 + i) * W + r1.xs + j - g->pw : xw;
-            const uint32_t *wk = wp + (i * kw + j) * cp * 8;
+    const dk_run runs[2] = {r0, r1};
+    for (int64_t i = 0; i < g->kh; i++) {
+        for (int64_t j = 0; j < g->kw; j++) {
+            __mmask16 m[2];
+            int64_t at[2];
+            dk_tap_of_runs(g, runs, i, j, m, at);
+            if (!m[0] && !m[1]) continue;
+            __mmask16 m0 = m[0], m1 = m[1];
+            const uint32_t *bc = xw + at[0], *ec = xw + at[1];
+            const uint32_t *wk = wp + (i * g->kw + j) * cp * 8;
 #define ROW(word, lo, hi)                                \
     v = (__m512bh)_mm512_set1_epi32((int32_t)(word));    \
     lo = _mm512_dpbf16_ps(lo, v, b0);                    \
@@ -109,13 +110,9 @@ DK_TARGET_BF16 static void direct_bf16(const dk_conv_geometry *g, int64_t cin, i
                                        const float *bias, float *out, uint32_t *scratch) {
     int64_t cp = pairs_of(cin), hw = g->h * g->w, cs = dk_conv_plane_stride(hw), K = cp * g->kh * g->kw, P = g->oh * g->ow;
     pair_planes(cin, hw, x, cs, scratch);
-    // Runs of 16 in row-major order, taken two at a time (as conv_direct.c's tiles).
-    int64_t perRow = (g->ow + 15) / 16, runs = g->oh * perRow;
     for (int64_t o0 = 0; o0 < cout; o0 += 8)
-        for (int64_t t = 0; t < runs; t += 2) {
-            dk_run r0 = {t / perRow, t % perRow * 16};
-            dk_run r1 = t + 1 < runs ? (dk_run){(t + 1) / perRow, (t + 1) % perRow * 16} : (dk_run){-1, 0};
-            tile_8x32(g, cp, cs, scratch, r0, r1, wp + o0 * K, bias ? bias + o0 : NULL, out + o0 * P, P,
+        for (int64_t t = 0; t < dk_run_count(g); t += 2) {
+            tile_8x32(g, cp, cs, scratch, dk_run_at(g, t), dk_run_at(g, t + 1), wp + o0 * K, bias ? bias + o0 : NULL, out + o0 * P, P,
                       cout - o0 < 8 ? cout - o0 : 8);
         }
 }

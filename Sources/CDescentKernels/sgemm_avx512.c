@@ -239,9 +239,33 @@ static void sliced_product(const job_t *job, int threads) {
     else free(bpack);
 }
 
+// A one-row product's columns j0..<j1 (a part of dk_sgemm_avx512's, split over the threads).
+typedef struct {
+    const job_t *job;
+    int64_t parts;
+} one_row_t;
+
+static void one_row_part(void *ctx, int64_t t) {
+    const one_row_t *o = ctx;
+    const job_t *job = o->job;
+    int64_t j0 = job->N * t / o->parts, j1 = job->N * (t + 1) / o->parts;
+    dk_sgemm_one_row(job->transA, job->transB, j1 - j0, job->K, 1, job->A, job->lda, job->B + j0 * (job->transB ? job->ldb : 1),
+                     job->ldb, job->accumulate ? 1 : 0, job->C + j0);
+}
+
 void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                      const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate, int threads) {
     if (M <= 0 || N <= 0) return;
+    if (M == 1) {
+        // A vector–matrix product (a batch-1 linear layer): no packing, as dk_sgemm does; split
+        // by columns when there is enough work (≥ 2¹⁵ multiply-adds a part).
+        job_t one = {transA, transB, M, N, K, lda, ldb, ldc, A, B, C, 1, 0, accumulate, 0, NULL, 0};
+        int64_t parts = N * K >> 15;
+        one_row_t o = {&one, parts < 1 ? 1 : parts > threads ? threads : parts};
+        if (o.parts > N) o.parts = N;
+        dk_parallel_for(o.parts, threads, one_row_part, &o);
+        return;
+    }
     job_t job = {transA, transB, M, N, K, lda, ldb, ldc, A, B, C, 1, 0, accumulate, 0, NULL, 0};
     // Reading A in place thrashes the L1 when its rows are a multiple of 1 KiB apart; packing
     // also pays once M is large (each packed panel then serves many column panels).

@@ -90,12 +90,13 @@ extension Tensor {
         let edges = inputs.map { t -> GradNode.Edge? in
             t.requiresGrad ? GradNode.Edge(node: t.ensureGradNode(), shape: t.shape, dtype: t.dtype) : nil
         }
+        let state = ThreadState.current
         // A node recorded inside an autocast product computes its backward products on bfloat16
         // values too (ThreadState.bfloat16Operands).
         let node = GradNode(op: op, inputs: edges,
-                            backward: ThreadState.current.bfloat16Operands ? { g in Kernels.withBFloat16Operands { backward(g) } } : backward)
+                            backward: state.bfloat16Operands ? { g in Kernels.withBFloat16Operands { backward(g) } } : backward)
         gradNode = node
-        if ThreadState.current.detectAnomaly {
+        if state.detectAnomaly {
             let site = CallSite()
             node.callSite = site
             node.inputShapes = inputs.map(\.shape)

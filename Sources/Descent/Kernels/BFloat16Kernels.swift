@@ -4,22 +4,17 @@
 import CDescentKernels
 import Foundation
 
-/// Rounds a Float to the nearest bfloat16 value (kept as Float).
-struct RoundToBFloat16Fn: ElementFn1 {
-    @inline(__always) func callAsFunction(_ x: Float) -> Float { BFloat16.round(x) }
-}
-
 extension Kernels {
     /// `x` (float32) with every value rounded to bfloat16 precision, in a new contiguous tensor.
+    /// A strided x (a broadcast gradient, say) is copied first: copy and vector pass beat a
+    /// scalar strided loop.
     static func roundToBFloat16(_ x: Tensor) -> Tensor {
-        // A strided x (a broadcast gradient, say) is copied first: copy and vector pass beat the
-        // scalar strided loop.
-        vectorizedFloat(x.isContiguous ? x : copyToContiguous(x), cost: 1, dk_round_bf16_f32) ?? mapLoop(x, cost: 1, RoundToBFloat16Fn())
+        vectorizedFloat(x.isContiguous ? x : copyToContiguous(x), cost: 1, dk_round_bf16_f32)!
     }
 
-    /// `x` (float32) rounded to a bfloat16 tensor (a contiguous copy).
-    static func toBFloat16(_ x: Tensor) -> Tensor {
-        guard x.isContiguous else { return convert(x, Float.self, BFloat16.self) { BFloat16($0) } }
+    /// `x` (float32) rounded to a bfloat16 tensor (a contiguous copy; a strided x copied first).
+    static func toBFloat16(_ x0: Tensor) -> Tensor {
+        let x = x0.isContiguous ? x0 : copyToContiguous(x0)
         let out = Tensor(uninitialized: x.shape, dtype: .bfloat16)
         let xp = x.storage.typed(Float.self) + x.offset, op = out.storage.typed(UInt16.self)
         Parallel.forRange(x.count, cost: 1) { r in dk_f32_to_bf16(Int64(r.count), xp + r.lowerBound, op + r.lowerBound) }

@@ -187,14 +187,6 @@ extension Kernels {
             return
         }
         let backend = MatmulBackend.resolved
-        if backend == .avx512 && m == 1 {
-            // One row (a vector–matrix product): no packing (dk_sgemm does the same on the others).
-            splitGemm(m: 1, n: n, k: k, blas: true) { _, cols in
-                dk_sgemm_one_row(ta ? 1 : 0, tb ? 1 : 0, Int64(cols.count), Int64(k), 1, a, Int64(lda), b + cols.lowerBound * (tb ? ldb : 1),
-                                 Int64(ldb), accumulate ? 1 : 0, c + cols.lowerBound)
-            }
-            return
-        }
         if backend == .avx512 {
             dk_sgemm_avx512(ta ? 1 : 0, tb ? 1 : 0, Int64(m), Int64(n), Int64(k), a, Int64(lda), b, Int64(ldb), c, Int64(ldc),
                             accumulate ? 1 : 0, Int32(Parallel.threads))
