@@ -32,6 +32,11 @@ extension Kernels {
     private static let bfloat16DotCell = GlobalCell<Bool>(
         dk_bgemm_avx512bf16_available() != 0 && ProcessInfo.processInfo.environment["DESCENT_BF16_DOT"] != "0")
 
+    /// Whether the calling thread's float32 products run on the bf16 dot-product kernels now:
+    /// inside autocast's products or their backward (`ThreadState.bfloat16Operands`), with
+    /// `bfloat16DotProducts` on.
+    static var bfloat16KernelsRun: Bool { bfloat16DotProducts && ThreadState.current.bfloat16Operands }
+
     /// Runs `body` with the calling thread's float32 products taken as products of bfloat16
     /// values when `on` (see `ThreadState.bfloat16Operands`).
     static func withBFloat16Operands<R>(_ on: Bool = true, _ body: () -> R) -> R {

@@ -69,7 +69,7 @@ extension Kernels {
     /// their runs of 16 (rows of 8 fill half of each, and Winograd's float32 products then do
     /// as well).
     static func convolutionDirectBFloat16(_ g: ConvGeometry, outChannels: Int) -> Bool {
-        guard bfloat16DotProducts && ThreadState.current.bfloat16Operands else { return false }
+        guard bfloat16KernelsRun else { return false }
         return 3 * g.ow >= 2 * 16 * ((g.ow + 15) / 16) || !convolutionWinogradApplies(g, outChannels: outChannels)
     }
 

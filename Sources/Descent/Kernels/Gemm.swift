@@ -181,7 +181,7 @@ extension Kernels {
     /// the backend of `MatmulBackend`. Inside a parallel task it runs on the calling thread.
     static func gemm(transA ta: Bool, transB tb: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
-        if bfloat16DotProducts && ThreadState.current.bfloat16Operands {
+        if bfloat16KernelsRun {
             bfloat16Gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: a, aBF16: false, lda: lda, b: b, bBF16: false, ldb: ldb,
                          c: c, ldc: ldc, accumulate: accumulate)
             return

@@ -204,4 +204,46 @@ final class BFloat16ConvolutionTests: XCTestCase {
         XCTAssertGreaterThan(output(dot: false).map(abs).max()!, 0)
         XCTAssertEqual(output(dot: true).map(abs).max()! == 0, has)
     }
+
+    /// Transposed convolutions inside autocast run their products on the kernel (by columns and
+    /// the bf16 GEMM; the direct kernel is float32): output, input, weight and bias gradients as
+    /// the float32 emulation gives them, to a bfloat16 rounding, for strides 1, 2 and 3 (with
+    /// output padding) and a grouped one. Subnormal inputs, taken as zero by the instructions,
+    /// show that the forward pass, the input gradient and the weight gradient ran on it.
+    func testAutocastTransposedConvolutions() {
+        let has = dk_bgemm_avx512bf16_available() != 0
+        let cases: [(kernel: Int, stride: Int, padding: Int, outputPadding: Int, groups: Int, h: Int, w: Int, cin: Int, cout: Int)] = [
+            (4, 2, 1, 0, 1, 8, 8, 16, 8), (3, 1, 1, 0, 1, 6, 9, 5, 7), (3, 3, 0, 2, 1, 5, 4, 6, 3), (2, 2, 0, 0, 2, 4, 5, 4, 6),
+        ]
+        for c in cases {
+            let name = "kernel \(c.kernel) stride \(c.stride) groups \(c.groups) \(c.cin)→\(c.cout)"
+            /// y, dx, dW, db for an input scaled by `xScale` and an upstream gradient by `gScale`.
+            func run(dot: Bool, xScale: Double = 1, gScale: Double = 1, bias: Bool = true) -> [[Float]] {
+                Kernels.bfloat16DotProducts = dot
+                Descent.manualSeed(9)
+                let layer = ConvTranspose2d(c.cin, c.cout, kernelSize: Size2(c.kernel), stride: Size2(c.stride), padding: Size2(c.padding),
+                                            outputPadding: Size2(c.outputPadding), groups: c.groups, bias: bias)
+                let x = (Tensor.randn([3, c.cin, c.h, c.w]) * xScale).requiringGrad()
+                let y = withAutocast { layer(x) }
+                (y * (Tensor.randn(y.shape) * gScale)).sum().backward()
+                return [y.scalars, x.grad!.scalars, layer.weight.grad!.scalars] + (bias ? [layer.bias!.grad!.scalars] : [])
+            }
+            let kernelRun = run(dot: true), emulated = run(dot: false)
+            for (i, part) in ["output", "input gradient", "weight gradient", "bias gradient"].enumerated() {
+                let p = kernelRun[i], q = emulated[i], scale = q.map(abs).max()!
+                XCTAssertLessThanOrEqual(zip(p, q).map { abs($0 - $1) }.max()! / scale, 0x1p-7, "\(name): \(part)")
+                XCTAssertGreaterThan(Double(zip(p, q).filter { $0 == $1 }.count) / Double(p.count), 0.5, "\(name): \(part)")
+            }
+            let tiny = Double(Float.leastNormalMagnitude / 64)
+            // A subnormal input: zero output and weight gradient on the kernel, not emulated.
+            let xTiny = run(dot: true, xScale: tiny, bias: false), xTinyEmulated = run(dot: false, xScale: tiny, bias: false)
+            for (i, part) in [(0, "output"), (2, "weight gradient")] {
+                XCTAssertGreaterThan(xTinyEmulated[i].map(abs).max()!, 0, "\(name): \(part) emulated")
+                XCTAssertEqual(xTiny[i].map(abs).max()! == 0, has, "\(name): \(part) on the kernel")
+            }
+            // A subnormal upstream gradient: a zero input gradient on the kernel.
+            XCTAssertGreaterThan(run(dot: false, gScale: tiny, bias: false)[1].map(abs).max()!, 0, "\(name): input gradient emulated")
+            XCTAssertEqual(run(dot: true, gScale: tiny, bias: false)[1].map(abs).max()! == 0, has, "\(name): input gradient on the kernel")
+        }
+    }
 }
