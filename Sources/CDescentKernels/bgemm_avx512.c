@@ -139,8 +139,10 @@ DK_TARGET_BF16 static void pack_rows(const operand_t *x, int64_t i0, int64_t m, 
 
 // C[0:mr, 0:32] (= or +=) A (8 rows) · B (one packed panel), `words` deep. Row r of A at step t
 // is the word at byte a + r·rs + t·ks; two base pointers and two offsets reach all eight rows.
+// With roundResult each sum is rounded to bfloat16 before it is stored or added.
 DK_TARGET_BF16 static void micro_8x32(int64_t words, const char *a, int64_t rs, int64_t ks, const uint32_t *restrict b,
-                                      float *restrict c, int64_t ldc, int64_t mr, __mmask16 m0, __mmask16 m1, int accumulate) {
+                                      float *restrict c, int64_t ldc, int64_t mr, __mmask16 m0, __mmask16 m1, int accumulate,
+                                      int roundResult) {
     const char *p = a, *q = a + 4 * rs;
     const int64_t r1 = rs, r3 = 3 * r1, step = ks;
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
@@ -163,6 +165,7 @@ DK_TARGET_BF16 static void micro_8x32(int64_t words, const char *a, int64_t rs, 
     for (int64_t r = 0; r < mr; r++) {
         float *row = c + r * ldc;
         __m512 v0 = lo[r], v1 = hi[r];
+        if (roundResult) v0 = dk_bf16_round16(v0), v1 = dk_bf16_round16(v1);
         if (accumulate) {
             v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));
             v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row + 16));
@@ -225,7 +228,7 @@ DK_TARGET_BF16 static void products(const job_t *job, float *C, int64_t ldc, int
                         else if (ir < full) a = (const char *)job->a.p + 2 * ((ic + ir) * job->a.ld + k0), rs = 2 * job->a.ld, ks = 4;
                         else a = (const char *)(abuf + (ir - full) * stride), rs = 4 * stride, ks = 4;
                         micro_8x32(words, a, rs, ks, bbuf + jr * words, C + (ic + ir - i0) * ldc + jc + jr - j0, ldc,
-                                   mc - ir < BMR ? mc - ir : BMR, m0, m1, acc);
+                                   mc - ir < BMR ? mc - ir : BMR, m0, m1, acc, 0);
                     }
                 }
             }
@@ -292,7 +295,55 @@ void dk_bgemm_avx512bf16(int transA, int transB, int64_t M, int64_t N, int64_t K
     dk_parallel_for(parts, threads, task, &job);
 }
 
+// Prepacked products (the fused recurrent kernels' per-step products under autocast): B packed
+// once into 32-column panels of the whole depth, A packed for each call.
+
+int64_t dk_bgemm_packed_b_words(int64_t K, int64_t N) {
+    return (N + BNR - 1) / BNR * BNR * ((K + 1) / 2);
+}
+
+void dk_bgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t ldb, uint32_t *dst) {
+    operand_t b = {B, 0, !transB, ldb};
+    pack_panels(&b, 0, N, 0, K, BNR, dst);
+}
+
+static __thread uint32_t *tl_prepacked_a;  // A's rows for dk_bgemm_prepacked
+static __thread size_t tl_prepacked_words;
+
+void dk_bgemm_prepacked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const uint32_t *packedB, int64_t j0,
+                        int64_t j1, float *C, int64_t ldc, int accumulate, int roundResult) {
+    if (M <= 0 || j1 <= j0) return;
+    int64_t words = (K + 1) / 2, stride = words + APAD;
+    size_t need = (size_t)((M + BMR - 1) / BMR * BMR * stride);
+    if (tl_prepacked_words < need) {
+        free(tl_prepacked_a);
+        tl_prepacked_a = aligned_alloc(64, (need * sizeof(uint32_t) + 63) / 64 * 64);
+        if (!tl_prepacked_a) abort();
+        tl_prepacked_words = need;
+    }
+    operand_t a = {A, 0, 0, lda};
+    pack_rows(&a, 0, M, 0, K, stride, tl_prepacked_a);
+    (void)N;
+    for (int64_t jr = j0; jr < j1; jr += BNR) {
+        __mmask16 m0 = dk_first_lanes(j1 - jr), m1 = dk_first_lanes(j1 - jr - 16);
+        for (int64_t ir = 0; ir < M; ir += BMR)
+            micro_8x32(words, (const char *)(tl_prepacked_a + ir * stride), 4 * stride, 4, packedB + jr * words, C + ir * ldc + jr,
+                       ldc, M - ir < BMR ? M - ir : BMR, m0, m1, accumulate, roundResult);
+    }
+}
+
 #else
+int64_t dk_bgemm_packed_b_words(int64_t K, int64_t N) { (void)K; (void)N; abort(); }
+void dk_bgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t ldb, uint32_t *dst) {
+    (void)transB; (void)K; (void)N; (void)B; (void)ldb; (void)dst;
+    abort();
+}
+void dk_bgemm_prepacked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const uint32_t *packedB, int64_t j0,
+                        int64_t j1, float *C, int64_t ldc, int accumulate, int roundResult) {
+    (void)M; (void)N; (void)K; (void)A; (void)lda; (void)packedB; (void)j0; (void)j1; (void)C; (void)ldc; (void)accumulate;
+    (void)roundResult;
+    abort();
+}
 int dk_bgemm_avx512bf16_available(void) { return 0; }
 void dk_bgemm_avx512bf16(int transA, int transB, int64_t M, int64_t N, int64_t K, const void *A, int aBF16, int64_t lda,
                          const void *B, int bBF16, int64_t ldb, void *C, int cBF16, int64_t ldc, int accumulate, int threads) {

@@ -3,7 +3,8 @@
 // 32-column panels) for which it forms the three gate columns of h·W_hhᵀ (W_hh packed once per
 // sequence) and the cell. PyTorch's formula: r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n
 // + r·gh_n), h' = (1 − z)·n + z·h, with gh = h·W_hhᵀ + b_hh. The forward keeps r, z, n and gh_n, so
-// the backward evaluates no exp. See Ops/FusedRecurrentSequence.swift for the primitive.
+// the backward evaluates no exp. Under autocast the products run on the bf16 kernel with rounded
+// results (s->bfloat16; sequence.h). See Ops/FusedRecurrentSequence.swift for the primitive.
 #include "descent_kernels.h"
 #include <stdlib.h>
 #include <string.h>
@@ -144,8 +145,7 @@ void dk_gru_sequence_backward_f32(const dk_recurrent_shape *s, const float *grad
     int64_t B = s->batch, H = s->hidden, T = s->steps;
     memcpy(dh0, grad + T * B * H, sizeof(float) * (size_t)(B * H));
     if (T == 0) return;
-    float *packed = packed_buffer(dk_sgemm_packed_b_floats(3 * H, H));
-    dk_sgemm_pack_b(0, 3 * H, H, s->whh, H, packed);
+    float *packed = pack_recurrent_weight(s, 3);
     gru_ctx x = {.s = s, .packed = packed, .parts = parts_for(s), .gates = (float *)gates, .ghn = (float *)ghn,
                  .hPrev = (float *)hPrev, .grad = grad, .dGi = dGi, .dGh = dGh, .dh = dh0};
     run_steps(s, 1, x.parts, backward_task, &x, &x.t, &x.next);

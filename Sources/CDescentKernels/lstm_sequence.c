@@ -5,8 +5,9 @@
 // synchronisation a step needs. Backward mirrors it: each thread forms its units' columns of dh =
 // dG·W_hh and then their cell gradient. The forward saves the activated gates, tanh(c') and the
 // states entering each step, so the backward evaluates no exp. Gate layout as PyTorch stacks them:
-// i, f, g, o. See Ops/FusedRecurrentSequence.swift for the primitive; Ops/RecurrentSequence.swift
-// is its oracle.
+// i, f, g, o. Under autocast the products run on the bf16 kernel with rounded results
+// (s->bfloat16; sequence.h). See Ops/FusedRecurrentSequence.swift for the primitive;
+// Ops/RecurrentSequence.swift is its oracle.
 #include "descent_kernels.h"
 #include <stdlib.h>
 #include <string.h>
@@ -147,8 +148,7 @@ void dk_lstm_sequence_backward_f32(const dk_recurrent_shape *s, const float *gra
     memcpy(dh0, grad + T * B * H, sizeof(float) * (size_t)(B * H));
     memcpy(dc0, grad + (T + 1) * B * H, sizeof(float) * (size_t)(B * H));
     if (T == 0) return;
-    float *packed = packed_buffer(dk_sgemm_packed_b_floats(4 * H, H));
-    dk_sgemm_pack_b(0, 4 * H, H, s->whh, H, packed);
+    float *packed = pack_recurrent_weight(s, 4);
     seq_ctx x = {.s = s, .packed = packed, .parts = parts_for(s), .grad = grad, .cgates = gates, .cPrev = (float *)cPrev,
                  .tanhC = (float *)tanhC, .dGates = dGates, .dh = dh0, .dc = dc0};
     run_steps(s, 1, x.parts, backward_task, &x, &x.t, &x.next);

@@ -31,12 +31,44 @@ static inline float *packed_buffer(int64_t n) {
 // The step processed at position s of the loop.
 static inline int64_t step_at(const dk_recurrent_shape *s, int64_t i) { return s->reverse ? s->steps - 1 - i : i; }
 
+// Under autocast (s->bfloat16) the products run on the bf16 kernel: W_hh is packed as bfloat16
+// words (dk_bgemm_pack_b, in the same 4-byte slots), h and dG are rounded as they are packed, and
+// each product's sums are rounded to bfloat16 (autocast's rounded result) before they are stored
+// or added.
+
+// 4-byte slots of a packed K×N operand B.
+static inline int64_t packed_slots(const dk_recurrent_shape *s, int64_t K, int64_t N) {
+    return s->bfloat16 ? dk_bgemm_packed_b_words(K, N) : dk_sgemm_packed_b_floats(K, N);
+}
+
+// op(B) (K×N, B = s->whh + offset with rows ldb apart) packed into dst.
+static inline void pack_operand(const dk_recurrent_shape *s, int transB, int64_t K, int64_t N, int64_t offset, int64_t ldb,
+                                float *dst) {
+    if (s->bfloat16) dk_bgemm_pack_b(transB, K, N, s->whh + offset, ldb, (uint32_t *)dst);
+    else dk_sgemm_pack_b(transB, K, N, s->whh + offset, ldb, dst);
+}
+
+// C[:, j0:j1] (= or +=) A·B[:, j0:j1] with B packed by pack_operand.
+static inline void packed_product(const dk_recurrent_shape *s, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                                  const float *packed, int64_t j0, int64_t j1, float *C, int64_t ldc, int accumulate) {
+    if (s->bfloat16) dk_bgemm_prepacked(M, N, K, A, lda, (const uint32_t *)packed, j0, j1, C, ldc, accumulate, 1);
+    else dk_sgemm_prepacked(M, N, K, A, lda, packed, j0, j1, C, ldc, accumulate);
+}
+
 // W_hhᵀ (H × gates·H) packed for h·W_hhᵀ as one block per gate, so that a part's hidden units
-// are whole panels in each gate. The blocks are dk_sgemm_packed_b_floats(H, H) apart.
+// are whole panels in each gate. The blocks are packed_slots(s, H, H) apart.
 static inline float *pack_gate_blocks(const dk_recurrent_shape *s, int gates) {
-    int64_t H = s->hidden, floats = dk_sgemm_packed_b_floats(H, H);
-    float *packed = packed_buffer(gates * floats);
-    for (int q = 0; q < gates; q++) dk_sgemm_pack_b(1, H, H, s->whh + q * H * H, H, packed + q * floats);
+    int64_t H = s->hidden, slots = packed_slots(s, H, H);
+    float *packed = packed_buffer(gates * slots);
+    for (int q = 0; q < gates; q++) pack_operand(s, 1, H, H, q * H * H, H, packed + q * slots);
+    return packed;
+}
+
+// W_hh (gates·H × H) packed for dG·W_hh.
+static inline float *pack_recurrent_weight(const dk_recurrent_shape *s, int gates) {
+    int64_t H = s->hidden;
+    float *packed = packed_buffer(packed_slots(s, gates * H, H));
+    pack_operand(s, 0, gates * H, H, 0, H, packed);
     return packed;
 }
 
@@ -44,17 +76,16 @@ static inline float *pack_gate_blocks(const dk_recurrent_shape *s, int gates) {
 // pack_gate_blocks: one part's columns of a step's recurrent product (g rows gates·H apart).
 static inline void gate_products(const dk_recurrent_shape *s, int gates, const float *h, const float *packed, int64_t j0,
                                  int64_t j1, float *g, int accumulate) {
-    int64_t B = s->batch, H = s->hidden, floats = dk_sgemm_packed_b_floats(H, H);
-    for (int q = 0; q < gates; q++)
-        dk_sgemm_prepacked(B, H, H, h, H, packed + q * floats, j0, j1, g + q * H, gates * H, accumulate);
+    int64_t B = s->batch, H = s->hidden, slots = packed_slots(s, H, H);
+    for (int q = 0; q < gates; q++) packed_product(s, B, H, H, h, H, packed + q * slots, j0, j1, g + q * H, gates * H, accumulate);
 }
 
-// dh[:, j0:j1] += dG · W_hh[:, j0:j1] (W_hh (gates·H, H) packed by dk_sgemm_pack_b): the gradient
-// that reaches a state through the next step's recurrent product, for one part's units.
+// dh[:, j0:j1] += dG · W_hh[:, j0:j1] (W_hh packed by pack_recurrent_weight): the gradient that
+// reaches a state through the next step's recurrent product, for one part's units.
 static inline void add_recurrent_gradient(const dk_recurrent_shape *s, int gates, const float *dG, const float *packed,
                                           int64_t j0, int64_t j1, float *dh) {
     int64_t B = s->batch, H = s->hidden;
-    dk_sgemm_prepacked(B, H, gates * H, dG, gates * H, packed, j0, j1, dh, H, 1);
+    packed_product(s, B, H, gates * H, dG, gates * H, packed, j0, j1, dh, H, 1);
 }
 
 // Runs one parallel phase per step: forward over the steps in processing order, with *t the

@@ -89,6 +89,17 @@ DK_TARGET_AVX2 static inline __m256 dk_load_first8(const float *p, int64_t n) {
     return high ? _mm256_set_m128(t, lo) : _mm256_set_m128(_mm_setzero_ps(), t);
 }
 
+/// v rounded to the nearest bfloat16 values (ties to even), kept as float32, as
+/// dk_bf16_rounded_bits rounds (subnormals kept; a NaN stays a quiet NaN).
+DK_TARGET_AVX512 static inline __m512 dk_bf16_round16(__m512 v) {
+    const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7FFF), high = _mm512_set1_epi32((int)0xFFFF0000u);
+    __m512i u = _mm512_castps_si512(v);
+    __m512i r = _mm512_and_si512(_mm512_add_epi32(_mm512_add_epi32(u, bias), _mm512_and_si512(_mm512_srli_epi32(u, 16), one)), high);
+    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F800000));
+    __m512i quiet = _mm512_and_si512(_mm512_or_si512(u, _mm512_set1_epi32(0x00400000)), high);
+    return _mm512_castsi512_ps(_mm512_mask_mov_epi32(r, nan, quiet));
+}
+
 /// Words (lo[j], hi[j]) for 16 lanes, each rounded to the nearest bfloat16 (ties to even; lo in
 /// the low half): the operand of vdpbf16ps for two depths.
 DK_TARGET_BF16 static inline __m512i dk_bf16_pairs16(__m512 lo, __m512 hi) {

@@ -93,6 +93,19 @@ int dk_bgemm_avx512bf16_available(void);
 void dk_bgemm_avx512bf16(int transA, int transB, int64_t M, int64_t N, int64_t K, const void *A, int aBF16, int64_t lda,
                          const void *B, int bBF16, int64_t ldb, void *C, int cBF16, int64_t ldc, int accumulate, int threads);
 
+/// Words that dk_bgemm_pack_b writes for a K×N operand B (callers check
+/// dk_bgemm_avx512bf16_available()).
+int64_t dk_bgemm_packed_b_words(int64_t K, int64_t N);
+/// Packs all of op(B) (K×N, float32, rounded to bfloat16 as it is packed) once, for products
+/// that reuse it (dk_bgemm_prepacked); dst 64-byte aligned.
+void dk_bgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t ldb, uint32_t *dst);
+/// C[:, j0:j1] (= or += with `accumulate`) A·B[:, j0:j1] on bfloat16 values with float32 sums:
+/// A (M×K float32 by rows) rounded as it is packed, B packed by dk_bgemm_pack_b; with
+/// `roundResult` each sum is rounded to bfloat16 before it is stored or added (an autocast
+/// product's rounded result). j0 a multiple of 32; C points at column 0; the calling thread.
+void dk_bgemm_prepacked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const uint32_t *packedB, int64_t j0,
+                        int64_t j1, float *C, int64_t ldc, int accumulate, int roundResult);
+
 /// 1 when dk_sgemm_prepacked can run on this CPU (AVX-512, or AVX2 with FMA).
 int dk_sgemm_prepacked_available(void);
 /// Floats that dk_sgemm_pack_b writes for a K×N operand B.
@@ -122,6 +135,9 @@ typedef struct {
     int threads;
     const float *whh;   // (4H, H) LSTM gates i, f, g, o; (3H, H) GRU gates r, z, n
     const float *masks; // (T, B): 1 while a sequence runs at position t, or NULL
+    // 1: autocast's products on the bf16 kernel (dk_bgemm_prepacked): h·W_hhᵀ and dG·W_hh take
+    // bfloat16 operands (rounded as they are packed) and their sums are rounded to bfloat16.
+    int32_t bfloat16;
 } dk_recurrent_shape;
 /// gates (T, B, 4H): x·W_ihᵀ + biases in, activated gates out (kept for backward). Writes the
 /// states entering each step hPrev, cPrev (T, B, H), tanh(c') (T, B, H) and out (T + 2, B, H):

@@ -10,11 +10,14 @@
 // PyTorch's bf16 output is. The gradients flowing back through those roundings are rounded the
 // same way (PyTorch's gradients of bf16 tensors are bf16). On this CPU path the rounded values
 // are kept in float32 storage. Where the CPU has bf16 dot-product instructions (AVX512-BF16)
-// the matrix products, the direct stride-1 convolutions and the strided and transposed
-// convolutions (by columns and the GEMM), forward and backward, run on them
-// (`Kernels.bfloat16Gemm`, `Kernels.convolutionDirectBFloat16`, `Kernels.bfloat16KernelsRun`);
+// the matrix products, the direct stride-1 convolutions, the strided and transposed
+// convolutions (by columns and the GEMM) and the fused LSTM and GRU loops' per-step products,
+// forward and backward, run on them (`Kernels.bfloat16Gemm`, `Kernels.convolutionDirectBFloat16`,
+// `Kernels.bfloat16KernelsRun`, `Kernels.fusedSequenceRunsBFloat16`);
 // elsewhere, and in Winograd's float32 kernel for 3×3 convolutions with short rows, float32
-// arithmetic on the rounded values does the work (the float32 emulation). The roundings are one pass each over the operands and the result.
+// arithmetic on the rounded values does the work (the float32 emulation), and the recurrent
+// layers run step by step, each step's h·W_hhᵀ an autocast product. The roundings are one pass
+// each over the operands and the result.
 //
 // As PyTorch does, the rounded copy of a weight (a leaf tensor that requires a gradient) is made
 // once per autocast region and reused by every product in it — a recurrent layer's W_hh at every

@@ -24,10 +24,20 @@ func recurrentInputProjection(_ cell: RecurrentCellKind, _ x: Tensor, _ w: Recur
 /// One direction over x (T, B, I) from h (B, H) and, for LSTM, c: the input projection as one
 /// matrix product, then the time loop as one primitive. Returns the outputs (T, B, H), the
 /// final h and (LSTM) c. `masks[t]` (B, 1) holds 1 for sequences still running at position t.
+/// Under autocast (where `Kernels.fusedSequenceRunsBFloat16`) the input projection is an
+/// autocast product, and the loop's products run on the bf16 kernel with W_hh rounded once per
+/// region (autocast's copy), each step's h·W_hhᵀ rounded as the composite's autocast product is.
 func recurrentDirection(_ cell: RecurrentCellKind, _ x: Tensor, _ w: RecurrentWeights, _ reverse: Bool, _ h: Tensor,
                         _ c: Tensor?, _ masks: [Tensor]?) -> (Tensor, Tensor, Tensor?) {
-    Tensor.recurrentSequence(cell, proj: recurrentInputProjection(cell, x, w), h0: h, c0: c,
-                             whh: w.hh, bhh: cell == .gru ? w.bhh : nil, masks: masks, reverse: reverse)
+    let proj = recurrentInputProjection(cell, x, w), state = ThreadState.current
+    let autocast = state.autocast
+    let whh = autocast ? Autocast.rounded(w.hh, state) : w.hh
+    return Autocast.disabled {
+        Kernels.withBFloat16Operands(autocast) {
+            Tensor.recurrentSequence(cell, proj: proj, h0: h, c0: c, whh: whh, bhh: cell == .gru ? w.bhh : nil, masks: masks,
+                                     reverse: reverse)
+        }
+    }
 }
 
 /// The same direction composed step by step from primitives (matmul, fused cell ops): the

@@ -12,12 +12,24 @@ extension Kernels {
             && (MatmulBackend.resolved == .avx512 || (MatmulBackend.current != .portable && dk_sgemm_prepacked_available() != 0))
     }
 
+    /// Whether an LSTM or GRU layer-direction over float32 `x` runs on the fused kernels under
+    /// autocast, its per-step products on the bf16 kernel (`dk_bgemm_prepacked`): where the CPU
+    /// has AVX512-BF16 (`bfloat16DotProducts`). Elsewhere autocast runs the step-by-step
+    /// composite, each step's h·W_hhᵀ an autocast product.
+    static func fusedSequenceRunsBFloat16(_ cell: RecurrentCellKind, _ x: Tensor) -> Bool {
+        (cell == .lstm || cell == .gru) && bfloat16DotProducts && fusedSequenceApplies(x)
+    }
+
     /// The raw inputs of a fused sequence: contiguous copies and the kernel's description.
     /// The tensors the description points into live as long as this value.
     struct FusedSequence {
         let steps: Int, batch: Int, gates: Int, hidden: Int
         let whh: Tensor, masks: Tensor?
         let reverse: Bool
+        /// Autocast's products on the bf16 kernel (`bfloat16KernelsRun` when made): h·W_hhᵀ
+        /// and dG·W_hh on bfloat16 operands, their results rounded; the weight gradient's
+        /// product then runs on the bf16 GEMM too (the backward runs with the flag).
+        let bfloat16: Bool
         /// The activated gates (LSTM i, f, g, o; GRU r, z, n), written by the forward kernel.
         let activated: Tensor
         /// Saved states: h entering each step; LSTM: c entering each step and tanh(c);
@@ -34,6 +46,7 @@ extension Kernels {
                 return rows
             }
             self.reverse = reverse
+            bfloat16 = bfloat16KernelsRun
             activated = copyToContiguous(proj.detach())
             let states = [steps, batch, hidden]
             hPrev = Tensor(uninitialized: states, dtype: .float32)
@@ -43,7 +56,8 @@ extension Kernels {
 
         func shape() -> dk_recurrent_shape {
             dk_recurrent_shape(steps: Int64(steps), batch: Int64(batch), hidden: Int64(hidden), reverse: reverse ? 1 : 0,
-                               threads: Int32(Parallel.threads), whh: ptr(whh), masks: masks.map { UnsafePointer(ptr($0)) })
+                               threads: Int32(Parallel.threads), whh: ptr(whh), masks: masks.map { UnsafePointer(ptr($0)) },
+                               bfloat16: bfloat16 ? 1 : 0)
         }
 
         /// dW_hh = Σ_t dG_tᵀ·h_{t−1}: one product over all steps.

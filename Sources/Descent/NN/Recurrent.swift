@@ -109,9 +109,10 @@ public class RecurrentLayer: Module {
     private func direction(_ x: Tensor, _ w: RecurrentWeights, reverse: Bool, h: Tensor, c: Tensor,
                            masks: [Tensor]?) -> (Tensor, Tensor, Tensor?) {
         let cell = cellKind
-        // Under autocast the step-by-step composite runs, so that every step's hidden product
-        // h·W_hhᵀ takes bfloat16 operands (the sequence primitive multiplies inside its loop).
-        let run = useReference || isAutocastEnabled ? recurrentDirectionReference : recurrentDirection
+        // Under autocast every step's hidden product h·W_hhᵀ takes bfloat16 operands: inside the
+        // fused LSTM and GRU loops on AVX512-BF16, else in the step-by-step composite.
+        let composite = useReference || (isAutocastEnabled && !Kernels.fusedSequenceRunsBFloat16(cell, x))
+        let run = composite ? recurrentDirectionReference : recurrentDirection
         return run(cell, x, w, reverse, h, cell == .lstm ? c : nil, masks)
     }
 

@@ -4,7 +4,8 @@
 // step-by-step composite (`recurrentDirectionReference` in Functional/Recurrent.swift), with
 // `recurrentSequence` (Ops/RecurrentSequence.swift: float64 and other CPUs) between them;
 // RecurrentTests compares all three, outputs and every gradient, and the fixtures tie them to
-// PyTorch.
+// PyTorch. Under autocast on AVX512-BF16 CPUs they also run, their per-step products on the bf16
+// kernel (BFloat16RecurrentTests compares them with autocast's step-by-step composite).
 
 extension Tensor {
     /// LSTM over `proj` (T, B, 4H) = x·W_ihᵀ + b_ih + b_hh, from h0, c0 (B, H), with W_hh

@@ -1,0 +1,86 @@
+import CDescentKernels
+@testable import Descent
+import XCTest
+
+/// Autocast's LSTM and GRU on AVX512-BF16 CPUs: the fused time loops with their per-step products
+/// on the bf16 kernel (`dk_bgemm_prepacked`), against the step-by-step composite that autocast
+/// runs elsewhere (`bfloat16DotProducts` off), where every step's h·W_hhᵀ is an autocast product.
+final class BFloat16RecurrentTests: XCTestCase {
+    override func tearDown() { Kernels.bfloat16DotProducts = true }
+
+    /// Outputs, final states and every gradient (input, initial states, all weights and biases)
+    /// for LSTM and GRU: two layers, bidirectional, sequences of different lengths, a hidden
+    /// size that is not a whole number of 32-unit panels and a batch that is not a whole number
+    /// of 8-row tiles. At most a bfloat16 rounding apart: the float32 sums run in another
+    /// order, and W_hh's gradient is rounded once (the fused loop) or at every step (the
+    /// composite's per-step product). Outputs and states take the same roundings: most of their
+    /// values are the same to the bit.
+    func testFusedLoopsMatchTheComposite() {
+        for lstm in [true, false] {
+            func run(dot: Bool) -> [(String, [Float])] {
+                Kernels.bfloat16DotProducts = dot
+                Descent.manualSeed(21)
+                let layer: RecurrentLayer = lstm ? LSTM(6, 40, numLayers: 2, bidirectional: true)
+                                                 : GRU(6, 40, numLayers: 2, bidirectional: true)
+                let x = Tensor.randn([9, 5, 6]).requiringGrad(), h0 = Tensor.randn([4, 5, 40]).requiringGrad()
+                let c0 = Tensor.randn([4, 5, 40]).requiringGrad(), lengths = [9, 4, 7, 1, 9]
+                let (out, hN, cN): (Tensor, Tensor, Tensor?) = withAutocast {
+                    if let m = layer as? LSTM {
+                        let (o, s) = m(x, (h0, c0), lengths: lengths)
+                        return (o, s.h, s.c)
+                    }
+                    let (o, h) = (layer as! GRU)(x, h0, lengths: lengths)
+                    return (o, h, nil)
+                }
+                var loss = (out * Tensor.randn(out.shape)).sum() + (hN * Tensor.randn(hN.shape)).sum()
+                if let cN { loss = loss + (cN * Tensor.randn(cN.shape)).sum() }
+                loss.backward()
+                var parts = [("output", out.scalars), ("h", hN.scalars), ("grad x", x.grad!.scalars), ("grad h0", h0.grad!.scalars)]
+                if let cN { parts += [("c", cN.scalars), ("grad c0", c0.grad!.scalars)] }
+                return parts + layer.namedParameters().map { ("grad \($0.name)", $0.tensor.grad!.scalars) }
+            }
+            let fused = run(dot: true), composite = run(dot: false)
+            XCTAssertEqual(fused.map(\.0), composite.map(\.0))
+            for ((name, p), (_, q)) in zip(fused, composite) {
+                let scale = q.map(abs).max()!
+                XCTAssertGreaterThan(scale, 0, "\(lstm ? "LSTM" : "GRU") \(name)")
+                XCTAssertLessThanOrEqual(zip(p, q).map { abs($0 - $1) }.max()! / scale, 0x1p-7, "\(lstm ? "LSTM" : "GRU") \(name)")
+                // The same roundings: most values the same to the bit (but W_hh's gradients and the
+                // biases summed from them).
+                let equalShare = Double(zip(p, q).filter { $0 == $1 }.count) / Double(p.count)
+                if ["output", "h", "c"].contains(name) { XCTAssertGreaterThan(equalShare, 0.9, "\(lstm ? "LSTM" : "GRU") \(name)") }
+                if ["grad x", "grad h0", "grad c0"].contains(name) { XCTAssertGreaterThan(equalShare, 0.8, "\(lstm ? "LSTM" : "GRU") \(name)") }
+            }
+        }
+    }
+
+    /// Which products ran on the kernel shows in subnormal values, which the instructions take
+    /// as zero and float32 arithmetic keeps. With a zero input, no biases and a subnormal initial
+    /// state, the first step's h·W_hhᵀ is zero on the kernel and subnormal in the composite;
+    /// with a subnormal upstream gradient, so are dG·W_hh and its share of h0's gradient. On a
+    /// CPU without the instructions both runs are the composite and agree.
+    func testProductsRunOnTheKernel() {
+        let has = dk_bgemm_avx512bf16_available() != 0, tiny = Double(Float.leastNormalMagnitude / 8)
+        for lstm in [true, false] {
+            func run(dot: Bool, hScale: Double, gScale: Double) -> (out: [Float], dh0: [Float]) {
+                Kernels.bfloat16DotProducts = dot
+                Descent.manualSeed(3)
+                let layer: RecurrentLayer = lstm ? LSTM(4, 16, bias: false) : GRU(4, 16, bias: false)
+                let x = Tensor.zeros([2, 3, 4]), h0 = (Tensor.randn([1, 3, 16]) * hScale).requiringGrad()
+                let out: Tensor = withAutocast {
+                    if let m = layer as? LSTM { return m(x, (h0, Tensor.zeros([1, 3, 16]))).output }
+                    return (layer as! GRU)(x, h0).output
+                }
+                (out * (Tensor.randn(out.shape) * gScale)).sum().backward()
+                return (out.scalars, h0.grad!.scalars)
+            }
+            let name = lstm ? "LSTM" : "GRU"
+            let forwardKernel = run(dot: true, hScale: tiny, gScale: 1), forwardComposite = run(dot: false, hScale: tiny, gScale: 1)
+            XCTAssertEqual(forwardKernel.out == forwardComposite.out, !has, "\(name) output")
+            if lstm { XCTAssertEqual(forwardKernel.out.allSatisfy { $0 == 0 }, has, "LSTM output: zero on the kernel") }
+            let backwardKernel = run(dot: true, hScale: 1, gScale: tiny), backwardComposite = run(dot: false, hScale: 1, gScale: tiny)
+            XCTAssertGreaterThan(backwardComposite.dh0.map(abs).max()!, 0, "\(name) initial state's gradient in the composite")
+            XCTAssertEqual(backwardKernel.dh0 == backwardComposite.dh0, !has, "\(name) initial state's gradient")
+        }
+    }
+}
