@@ -75,8 +75,12 @@ def descent_workloads(binary, threads, reps):
 
 TRAINING = [("mlp", "mlp_train_b64"), ("cnn", "cnn_train_b64"), ("cnn_bn", "cnn_bn_train_b64"),
             ("lstm", "lstm_train_s50_b32_h128"), ("gru", "gru_train_s50_b32_h128"), ("resnet", "resnet_train_b32_32x32"),
-            ("mlp_bf16", "mlp_train_b64_bf16"), ("cnn_bf16", "cnn_train_b64_bf16"), ("resnet_bf16", "resnet_train_b32_32x32_bf16")]
+            ("mlp_bf16", "mlp_train_b64_bf16"), ("cnn_bf16", "cnn_train_b64_bf16"), ("resnet_bf16", "resnet_train_b32_32x32_bf16"),
+            ("lstm_bf16", "lstm_train_s50_b32_h128_bf16"), ("gru_bf16", "gru_train_s50_b32_h128_bf16")]
 TORCH_ONE = os.path.join(ROOT, "Scripts", "bench_torch_one.py")
+# Workloads of Descent's that the reference script does not time: PyTorch's side is
+# bench_torch_one.py (the reference's RNN step under autocast), run in the same rounds.
+EXTRA = [("lstm_bf16", "lstm_train_s50_b32_h128_bf16"), ("gru_bf16", "gru_train_s50_b32_h128_bf16")]
 
 
 def descent_one(binary, name, threads, reps, batch=None):
@@ -104,6 +108,8 @@ def workloads_suite(args):
         time.sleep(1)
         for k, v in torch_workloads(args.threads, args.reps).items():
             theirs.setdefault(k, []).append(v)
+        for workload, name in EXTRA:
+            theirs.setdefault(name, []).append(torch_one(workload, args.threads, args.reps)[0])
         time.sleep(1)
     rows = {}
     for k in theirs:
@@ -182,7 +188,8 @@ def report(args):
     out.append("### Every workload, side by side")
     out.append("")
     out.append(f"Median milliseconds over {args.rounds} rounds, each round running Descent's `descent bench workloads` and "
-               "PyTorch's `torch_reference.py` one after the other. Ratio: Descent time ÷ PyTorch time (below 1: Descent "
+               "PyTorch's `torch_reference.py` one after the other (the LSTM and GRU steps under autocast, which the "
+               "reference does not time, by `Scripts/bench_torch_one.py` in the same round). Ratio: Descent time ÷ PyTorch time (below 1: Descent "
                "faster); for the GFLOP/s rows PyTorch's rate ÷ Descent's, so that below 1 still means Descent faster. "
                "Paired: the median over rounds of each round's ratio.")
     out.append("")

@@ -4,8 +4,9 @@ for peak memory (max RSS) and for batch-size and thread scaling (Scripts/bench_c
 
     python3 Scripts/bench_torch_one.py WORKLOAD THREADS REPS [BATCH]
 
-WORKLOAD is one of mlp, cnn, cnn_bn, lstm, gru, resnet, and mlp_bf16, cnn_bf16, resnet_bf16
-(bfloat16 autocast); `import` reports the process with torch imported and nothing run. The models, the step (`train_step`, `autocast_step`), the ResNet's `Block`
+WORKLOAD is one of mlp, cnn, cnn_bn, lstm, gru, resnet, and mlp_bf16, cnn_bf16, resnet_bf16,
+lstm_bf16, gru_bf16 (bfloat16 autocast; the reference script has no autocast RNN step, so these
+wrap its RNN step's forward in `torch.autocast` as its `autocast_step` does); `import` reports the process with torch imported and nothing run. The models, the step (`train_step`, `autocast_step`), the ResNet's `Block`
 and `timeit` are the reference's own: its imports, function and class definitions and its model
 assignments are executed from its source, nothing else of it. Prints `median_ms peak_rss_mb`
 (VmHWM).
@@ -53,9 +54,12 @@ def main():
         head = nn.Linear(128, 1)
         x, y = torch.randn(32, 50, 64), torch.randn(32, 1)
         opt = torch.optim.SGD(list(rnn.parameters()) + list(head.parameters()), lr=0.01)
+        autocast = name.endswith("_bf16")
         def step():
             opt.zero_grad(set_to_none=False)
-            F.mse_loss(head(rnn(x)[0][:, -1]), y).backward()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                loss = F.mse_loss(head(rnn(x)[0][:, -1]), y)
+            loss.backward()
             opt.step()
     ms = ns["timeit"](step, reps=reps)
     # VmHWM: the peak of this program (ru_maxrss would include the parent's memory at the fork).

@@ -85,6 +85,18 @@ struct Workloads: ParsableCommand {
                     opt.step()
                 }
             }
+            // The same step under autocast (not in the reference script: its PyTorch side is
+            // Scripts/bench_torch_one.py's lstm_bf16 and gru_bf16).
+            time("\(name)_train_s50_b32_h128_bf16") {
+                let rnn = makeRNN(), head = Linear(128, 1)
+                let x = Tensor.randn([32, 50, 64]), y = Tensor.randn([32, 1])
+                let opt = SGD(rnn.parameters() + head.parameters(), lr: 0.01)
+                return {
+                    opt.zeroGrad()
+                    withAutocast { mseLoss(head(rnn(x).select(dim: 1, index: -1)), y) }.backward()
+                    opt.step()
+                }
+            }
         }
         let conv = Conv2d(64, 64, kernelSize: 3, padding: 1)
         time("conv3x3_64_fwdbwd_b16_32x32", reps: max(10, reps / 3)) {
