@@ -8,7 +8,8 @@
 // over pixels (x, x + 1) at a time, the image read from a zero-padded bfloat16 copy (two
 // adjacent pixels make one word wherever they start) and g from panels of 32 output channels
 // holding its pixel pairs. Products of bfloat16 values are exact in float32 and the sums float32,
-// as PyTorch's bf16 convolutions.
+// as PyTorch's bf16 convolutions; the forward tiles store their sums (plus the bias) rounded to
+// bfloat16, as autocast's result is, so that no separate pass rounds them.
 #include "descent_kernels.h"
 #include <stdlib.h>
 #include <string.h>
@@ -88,8 +89,8 @@ DK_TARGET_BF16 static void tile_8x32(const dk_conv_geometry *g, int64_t cp, int6
     float *o0 = out + r0.y * g->ow + r0.xs, *o1 = r1.y >= 0 ? out + r1.y * g->ow + r1.xs : out;
     for (int64_t r = 0; r < mr; r++) {
         __m512 add = _mm512_set1_ps(bias ? bias[r] : 0.0f);
-        _mm512_mask_storeu_ps(o0 + r * outStride, s0, _mm512_add_ps(lo[r], add));
-        _mm512_mask_storeu_ps(o1 + r * outStride, s1, _mm512_add_ps(hi[r], add));
+        _mm512_mask_storeu_ps(o0 + r * outStride, s0, dk_bf16_round16(_mm512_add_ps(lo[r], add)));
+        _mm512_mask_storeu_ps(o1 + r * outStride, s1, dk_bf16_round16(_mm512_add_ps(hi[r], add)));
     }
 }
 

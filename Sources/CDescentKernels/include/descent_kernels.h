@@ -195,7 +195,8 @@ void dk_conv2d_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const f
 /// (conv_direct_bf16.c; callers check dk_bgemm_avx512bf16_available()): x and w rounded to the
 /// nearest bfloat16, products exact, sums in float32. Words of the packed weights, words of
 /// scratch (64-byte aligned), the packing (strides as for dk_conv2d_pack_weights: the input
-/// channels taken two to a word), and out (cout, oh, ow) = bias + w ⋆ x for one image.
+/// channels taken two to a word), and out (cout, oh, ow) = bias + w ⋆ x for one image, each
+/// value rounded to bfloat16 (autocast's product result).
 int64_t dk_conv_direct_bf16_weight_words(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 int64_t dk_conv_direct_bf16_scratch_words(const dk_conv_geometry *g, int64_t cin);
 void dk_conv_direct_bf16_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,

@@ -79,6 +79,8 @@ extension Kernels {
             }
         }
         if let biasData, !direct && !shared && !avx2Kernels { addInPlace(out, biasData.reshape([1, o, 1, 1])) }
+        // The bf16 direct kernel stores autocast's rounded result: its rounding makes no pass.
+        out.holdsBFloat16Values = bf16
         return (out, ConvolutionSaved(x: xd, w: wm, g: g, groups: groups, outChannels: o, direct: direct, avx2Kernels: avx2Kernels,
                                       phased: false, columns: saved))
     }
@@ -165,6 +167,9 @@ extension Kernels {
                 }
             }
         }
+        // The bf16 direct kernel stores dx rounded, as autocast's rounding of the input's
+        // gradient would.
+        if let dx, wFlipped != nil && bf16 { dx.holdsBFloat16Values = true }
         return (dx, needW ? partials.sumTransposed(to: wm.shape) : nil)
     }
 

@@ -9,7 +9,9 @@ extension Tensor {
     /// bfloat16 tensor in PyTorch is a bfloat16 tensor. Shape: any → same; float32 only.
     public func bfloat16Rounded() -> Tensor {
         check(dtype == .float32, "[bfloat16Rounded] expected a float32 tensor, got \(dtype)")
-        let out = Kernels.roundToBFloat16(self)
+        // A kernel's output already rounded (`holdsBFloat16Values`): the same values, no pass.
+        let out = holdsBFloat16Values ? Tensor(storage: storage, shape: shape, strides: strides, offset: offset)
+                                      : Kernels.roundToBFloat16(self)
         if Tensor.needsGrad(self) { out.record("BFloat16RoundBackward", [self]) { g in [g.bfloat16Rounded()] } }
         return out
     }

@@ -28,6 +28,10 @@ public final class Tensor {
     /// requires a gradient, the node that accumulates into `grad`).
     var gradNode: GradNode?
     var isLeafRequiringGrad = false
+    /// Set by a kernel on the fresh output it wrote already rounded to bfloat16 values (the
+    /// bf16 direct convolution's), so that autocast's rounding of it (`bfloat16Rounded`) makes
+    /// no second pass. Only set on tensors that autocast rounds next and nothing else sees.
+    var holdsBFloat16Values = false
     /// The accumulated gradient (leaves, and non-leaves after `retainGrad()`).
     public var grad: Tensor?
 

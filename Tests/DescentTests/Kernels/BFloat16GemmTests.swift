@@ -188,6 +188,10 @@ final class BFloat16ConvolutionTests: XCTestCase {
                 XCTAssertLessThanOrEqual(zip(p, q).map { abs($0 - $1) }.max()! / scale, 0x1p-7, "\(name): \(part)")
                 XCTAssertGreaterThan(Double(zip(p, q).filter { $0 == $1 }.count) / Double(p.count), 0.5, "\(name): \(part)")
             }
+            // The kernel stores them rounded (autocast then makes no rounding pass of its own).
+            for (i, part) in [(0, "output"), (1, "input gradient")] {
+                XCTAssertEqual(kernelRun[i].filter { $0 != BFloat16.round($0) }.count, 0, "\(name): \(part) values that are not bfloat16")
+            }
         }
     }
 
