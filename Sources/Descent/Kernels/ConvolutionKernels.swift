@@ -133,7 +133,8 @@ extension Kernels {
         let gT = ConvGeometry(n: n, c: o, h: g.oh, w: g.ow, kh: kh, kw: kw, sh: 1, sw: 1, padH: kh - 1 - g.padH,
                               padW: kw - 1 - g.padW, dh: 1, dw: 1, oh: h, ow: wd)
         let flippedKernel = direct || (s.avx2Kernels && convolutionAVX2KernelsApply(gc, gT, groups: 1, outChannels: c))
-        let dx = needX ? (flippedKernel ? Tensor(uninitialized: xd.shape, dtype: xd.dtype) : Tensor.zeros(xd.shape, dtype: xd.dtype)) : nil
+        // (col2im adds into dx: each image's task zeroes its part first, in parallel.)
+        let dx = needX ? Tensor(uninitialized: xd.shape, dtype: xd.dtype) : nil
         let bf16 = direct && convolutionDirectBFloat16(gT, outChannels: c)
         let wFlipped = needX && flippedKernel ? convolutionDirectWeights(wm, gT, outChannels: c, flipped: true, bfloat16: bf16) : nil
         // The weight gradient by the direct kernels (AVX-512), or where the forward pass ran on the
@@ -147,6 +148,7 @@ extension Kernels {
             let dw = needW ? partials.accumulator(images.lowerBound) : nil
             for b in images {
                 if let dx, let wFlipped { convolutionDirect(gc, gT, image: b, packed: wFlipped, outChannels: c, out: dx, bfloat16: bf16) }
+                if let dx, wFlipped == nil { ConvPlan.zeroImage(dx, b) }
                 if kernelWeightGrad, let dw { convolutionDirectWeightGrad(xd, g, image: b, gout: gc, outChannels: o, into: dw, bfloat16: bf16W) }
                 for grp in 0..<groups {
                     let gOff = (b * o + grp * og) * pixels
@@ -196,14 +198,16 @@ extension Kernels {
         // took 0.75 of the direct kernel's time on one thread, 0.78 on two (AMD EPYC, Zen 4).
         let direct = convolutionTransposeDirectApplies(x, dilation: (g.dh, g.dw), groups: groups) && !bfloat16KernelsRun
         let cg = g.transposedCGeometry
-        let out = direct ? Tensor(uninitialized: [n, cout, g.h, g.w], dtype: x.dtype) : Tensor.zeros([n, cout, g.h, g.w], dtype: x.dtype)
+        let out = Tensor(uninitialized: [n, cout, g.h, g.w], dtype: x.dtype)
         let packed = direct ? convolutionTransposeDirectWeights(wm, cg, inputGradient: false) : nil
-        // Otherwise per image: col = W[group]ᵀ (k × cing) · x[b, group] (cing × pixels); out[b] += col2im(col).
+        // Otherwise per image: out[b] = 0, col = W[group]ᵀ (k × cing) · x[b, group] (cing × pixels),
+        // out[b] += col2im(col).
         ConvPlan.forEachImage(n, cost: cin * k * pixels) { b in
             if let packed {
                 convolutionTransposeDirect(xd, cg, image: b, cin: cin, cout: cout, packed: packed, bias: biasData, out: out)
                 return
             }
+            ConvPlan.zeroImage(out, b)
             for grp in 0..<groups {
                 let col = Tensor(uninitialized: [k, pixels], dtype: x.dtype)
                 gemm(true, false, m: k, n: pixels, k: cing, a: wm, aOffset: grp * cing * k, lda: k,
@@ -285,6 +289,12 @@ enum ConvPlan {
     static func forEachImageChunk(_ n: Int, cost: Int, _ body: (Range<Int>) -> Void) {
         let bf16 = ThreadState.current.bfloat16Operands
         Parallel.forRange(n, cost: cost, chunksPerThread: 4) { r in Kernels.withBFloat16Operands(bf16) { body(r) } }
+    }
+
+    /// Zeroes image `b` of the contiguous (N, …) tensor `t` (from the task that then adds into it).
+    static func zeroImage(_ t: Tensor, _ b: Int) {
+        let bytes = t.count / t.shape[0] * t.dtype.byteSize
+        (t.storage.pointer + (t.offset + b * t.count / t.shape[0]) * t.dtype.byteSize).initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
     }
 
     /// Tensors written by index from parallel tasks (each index by one task only).
