@@ -30,6 +30,10 @@ def reference_namespace(threads, reps):
 
 def main():
     name, threads, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    known = ["mlp", "cnn", "cnn_bn", "lstm", "gru", "resnet"]
+    if name != "import" and name not in known + [k + "_bf16" for k in known]:
+        sys.exit(f"bench_torch_one.py: unknown workload {name!r}; expected import or one of "
+                 + ", ".join(known) + ", each also with _bf16")
     ns = reference_namespace(threads, reps)
     torch, F = ns["torch"], ns["F"]
     torch.manual_seed(0)

@@ -74,27 +74,19 @@ struct Workloads: ParsableCommand {
             Self.trainStep(Self.cnn(batchNorm: true), Tensor.randn([b64, 1, 28, 28]), Tensor.randint([b64], high: 10))
         }
         for (name, makeRNN) in [("lstm", { LSTM(64, 128, batchFirst: true) as RecurrentLayer }), ("gru", { GRU(64, 128, batchFirst: true) })] {
-            time("\(name)_train_s50_b32_h128") {
-                let rnn = makeRNN(), head = Linear(128, 1)
-                let x = Tensor.randn([32, 50, 64]), y = Tensor.randn([32, 1])
-                let opt = SGD(rnn.parameters() + head.parameters(), lr: 0.01)
-                return {
-                    opt.zeroGrad()
-                    // head(rnn(x)[0][:, -1])
-                    mseLoss(head(rnn(x).select(dim: 1, index: -1)), y).backward()
-                    opt.step()
-                }
-            }
-            // The same step under autocast (not in the reference script: its PyTorch side is
-            // Scripts/bench_torch_one.py's lstm_bf16 and gru_bf16).
-            time("\(name)_train_s50_b32_h128_bf16") {
-                let rnn = makeRNN(), head = Linear(128, 1)
-                let x = Tensor.randn([32, 50, 64]), y = Tensor.randn([32, 1])
-                let opt = SGD(rnn.parameters() + head.parameters(), lr: 0.01)
-                return {
-                    opt.zeroGrad()
-                    withAutocast { mseLoss(head(rnn(x).select(dim: 1, index: -1)), y) }.backward()
-                    opt.step()
+            // The step, then the same step under autocast (`_bf16`: not in the reference script;
+            // its PyTorch side is Scripts/bench_torch_one.py's lstm_bf16 and gru_bf16).
+            for autocast in [false, true] {
+                time("\(name)_train_s50_b32_h128" + (autocast ? "_bf16" : "")) {
+                    let rnn = makeRNN(), head = Linear(128, 1)
+                    let x = Tensor.randn([32, 50, 64]), y = Tensor.randn([32, 1])
+                    let opt = SGD(rnn.parameters() + head.parameters(), lr: 0.01)
+                    return {
+                        opt.zeroGrad()
+                        // head(rnn(x)[0][:, -1])
+                        withAutocast(enabled: autocast) { mseLoss(head(rnn(x).select(dim: 1, index: -1)), y) }.backward()
+                        opt.step()
+                    }
                 }
             }
         }
