@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bgemm_amx.h"
 #include "simd.h"
 
 #ifdef DK_X86
@@ -137,6 +138,27 @@ DK_TARGET_BF16 static void pack_rows(const operand_t *x, int64_t i0, int64_t m, 
         }
 }
 
+// The rows of pack_rows (dst[i][t], `stride` words apart, zero up to the next multiple of 8)
+// from A stored transposed (depths strided), for the AMX tiles, which read A by rows: 16 rows'
+// words for 16 depth pairs at a time, transposed.
+DK_TARGET_BF16 static void pack_rows_transposed(const operand_t *x, int64_t i0, int64_t m, int64_t k0, int64_t k1,
+                                                int64_t stride, uint32_t *dst) {
+    int64_t words = (k1 - k0 + 1) / 2, rows = (m + BMR - 1) / BMR * BMR;
+    for (int64_t l = 0; l < rows; l += 16)
+        for (int64_t t0 = 0; t0 < words; t0 += 16) {
+            __m512i r[16];
+            for (int64_t t = 0; t < 16; t++) {
+                int64_t k = k0 + 2 * (t0 + t), at = k * x->ld + i0 + l;
+                __m512 lo = k < k1 ? load16(x, at, m - l) : _mm512_setzero_ps();
+                __m512 hi = k + 1 < k1 ? load16(x, at + x->ld, m - l) : _mm512_setzero_ps();
+                r[t] = dk_bf16_pairs16(lo, hi);
+            }
+            transpose16(r);
+            __mmask16 keep = dk_first_lanes(words - t0);
+            for (int64_t j = 0; j < 16 && l + j < rows; j++) _mm512_mask_storeu_epi32(dst + (l + j) * stride + t0, keep, r[j]);
+        }
+}
+
 // C[0:mr, 0:32] (= or +=) A (8 rows) · B (one packed panel), `words` deep. Row r of A at step t
 // is the word at byte a + r·rs + t·ks; two base pointers and two offsets reach all eight rows.
 // With roundResult each sum is rounded to bfloat16 before it is stored or added.
@@ -193,6 +215,28 @@ static uint32_t *thread_buffer(uint32_t **slot, size_t words) {
     return *slot;
 }
 
+// The AMX part of a block's panel: rows 0, 32, … of the block's A (by rows: rows ic + … of A
+// read in place while whole blocks of 32 lie before `full`, else the packed rows) times the
+// full panel b into c (the block's first row), over the first tileWords words on the tiles and
+// the rest on micro_8x32. Returns the first row left for micro_8x32.
+DK_TARGET_BF16 __attribute__((noinline)) static int64_t amx_rows(const job_t *job, const uint32_t *abuf, int64_t ic, int64_t k0,
+                                                                int64_t mc, int64_t full, int64_t stride, int64_t words,
+                                                                int64_t tileWords, const uint32_t *b, float *c, int64_t ldc, int acc) {
+    int64_t ir = 0;
+    for (; (ir < full ? full : mc) - ir >= 32; ir += 32) {
+        const char *a;
+        int64_t rs;
+        if (ir < full) a = (const char *)job->a.p + 2 * ((ic + ir) * job->a.ld + k0), rs = 2 * job->a.ld;
+        else a = (const char *)(abuf + (ir - full) * stride), rs = 4 * stride;
+        dk_amx_tile_32x32(tileWords, a, rs, b, c + ir * ldc, ldc, acc);
+        if (tileWords < words)
+            for (int64_t r = 0; r < 32; r += BMR)
+                micro_8x32(words - tileWords, a + r * rs + 4 * tileWords, rs, 4, b + tileWords * BNR, c + (ir + r) * ldc, ldc, BMR,
+                           0xFFFF, 0xFFFF, 1, 0);
+    }
+    return ir;
+}
+
 // C[0:i1−i0, 0:j1−j0] (float32, rows ldc apart) (= or +=) op(A)[i0:i1, :] · op(B)[:, j0:j1].
 DK_TARGET_BF16 static void products(const job_t *job, float *C, int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     int64_t K = job->K;
@@ -206,34 +250,44 @@ DK_TARGET_BF16 static void products(const job_t *job, float *C, int64_t ldc, int
     // bfloat16 A by rows holds its pairs of depths side by side already: it is read in place, but
     // for an odd depth (whose last pair would read past the row).
     int inPlace = job->a.bf16 && !job->a.depthStrided && K % 2 == 0;
+    // On AMX, full 32×32 blocks of C run on the tiles (over the depth's whole multiples of 16
+    // words; the rest, and blocks at the edges, on micro_8x32), which read A by rows.
+    int amx = dk_amx_path(), aRows = amx || !job->a.depthStrided;
     uint32_t *abuf = thread_buffer(&tl_abuf, BMC * (BKC / 2 + APAD));
     uint32_t *bbuf = thread_buffer(&tl_bbuf, BNC * BKC / 2);
+    if (amx) dk_amx_configure();
     for (int64_t jc = j0; jc < j1; jc += BNC) {
         int64_t nc = j1 - jc < BNC ? j1 - jc : BNC;
         for (int64_t k0 = 0; k0 < K; k0 += kcMax) {
-            int64_t k1 = K - k0 < kcMax ? K : k0 + kcMax, words = (k1 - k0 + 1) / 2;
+            int64_t k1 = K - k0 < kcMax ? K : k0 + kcMax, words = (k1 - k0 + 1) / 2, tileWords = amx ? words / 16 * 16 : 0;
             int acc = k0 > 0 || job->accumulate;
             pack_panels(&job->b, jc, nc, k0, k1, BNR, bbuf);
             for (int64_t ic = i0; ic < i1; ic += BMC) {
                 int64_t mc = i1 - ic < BMC ? i1 - ic : BMC, stride = words + APAD, full = inPlace ? mc / BMR * BMR : 0;
                 // Packed: panels (A transposed), rows, or (A read in place) the last partial tile's rows.
-                if (job->a.depthStrided) pack_panels(&job->a, ic, mc, k0, k1, BMR, abuf);
+                if (!aRows) pack_panels(&job->a, ic, mc, k0, k1, BMR, abuf);
+                else if (job->a.depthStrided) pack_rows_transposed(&job->a, ic, mc, k0, k1, stride, abuf);
                 else if (full < mc) pack_rows(&job->a, ic + full, mc - full, k0, k1, stride, abuf);
                 for (int64_t jr = 0; jr < nc; jr += BNR) {
                     __mmask16 m0 = dk_first_lanes(nc - jr), m1 = dk_first_lanes(nc - jr - 16);
-                    for (int64_t ir = 0; ir < mc; ir += BMR) {
+                    float *c = C + (ic - i0) * ldc + jc + jr - j0;
+                    // Full panels on AMX: rows in blocks of 32 (of A read in place, or packed).
+                    int64_t ir = tileWords > 0 && nc - jr >= BNR
+                                     ? amx_rows(job, abuf, ic, k0, mc, full, stride, words, tileWords, bbuf + jr * words, c, ldc, acc)
+                                     : 0;
+                    for (; ir < mc; ir += BMR) {
                         const char *a;
                         int64_t rs, ks;
-                        if (job->a.depthStrided) a = (const char *)(abuf + ir * words), rs = 4, ks = 4 * BMR;
+                        if (!aRows) a = (const char *)(abuf + ir * words), rs = 4, ks = 4 * BMR;
                         else if (ir < full) a = (const char *)job->a.p + 2 * ((ic + ir) * job->a.ld + k0), rs = 2 * job->a.ld, ks = 4;
                         else a = (const char *)(abuf + (ir - full) * stride), rs = 4 * stride, ks = 4;
-                        micro_8x32(words, a, rs, ks, bbuf + jr * words, C + (ic + ir - i0) * ldc + jc + jr - j0, ldc,
-                                   mc - ir < BMR ? mc - ir : BMR, m0, m1, acc, 0);
+                        micro_8x32(words, a, rs, ks, bbuf + jr * words, c + ir * ldc, ldc, mc - ir < BMR ? mc - ir : BMR, m0, m1, acc, 0);
                     }
                 }
             }
         }
     }
+    if (amx) dk_amx_release();
 }
 
 static __thread float *tl_cbuf;  // a part's float32 sums when C is bfloat16

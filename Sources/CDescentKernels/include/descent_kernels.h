@@ -93,6 +93,21 @@ int dk_bgemm_avx512bf16_available(void);
 void dk_bgemm_avx512bf16(int transA, int transB, int64_t M, int64_t N, int64_t K, const void *A, int aBF16, int64_t lda,
                          const void *B, int bBF16, int64_t ldb, void *C, int cBF16, int64_t ldc, int accumulate, int threads);
 
+/// 1 when the CPU has AMX (AMX-TILE and AMX-BF16) with AVX512-BF16 and Linux granted this
+/// process the tile state: dk_bgemm_avx512bf16 can run its blocks on the matrix units.
+int dk_bgemm_amx_available(void);
+/// 1 when dk_bgemm_avx512bf16 runs its blocks on AMX now: available, and not turned off by
+/// DESCENT_AMX=0 or dk_bgemm_set_amx(0).
+int dk_bgemm_amx_active(void);
+/// Turns AMX on or off for dk_bgemm_avx512bf16 (off, it runs on AVX512-BF16 alone); returns
+/// the new dk_bgemm_amx_active(). Set it while no product runs.
+int dk_bgemm_set_amx(int on);
+
+/// Tests: with `on`, dk_bgemm_avx512bf16 runs its AMX path (with AVX512-BF16, any CPU) with each
+/// tile product on a scalar model of tdpbf16ps reading the same memory; returns whether the
+/// model is on.
+int dk_bgemm_amx_model(int on);
+
 /// Words that dk_bgemm_pack_b writes for a K×N operand B (callers check
 /// dk_bgemm_avx512bf16_available()).
 int64_t dk_bgemm_packed_b_words(int64_t K, int64_t N);

@@ -32,6 +32,16 @@ extension Kernels {
     private static let bfloat16DotCell = GlobalCell<Bool>(
         dk_bgemm_avx512bf16_available() != 0 && ProcessInfo.processInfo.environment["DESCENT_BF16_DOT"] != "0")
 
+    /// Whether the bf16 GEMM runs its full 32×32 blocks on the CPU's matrix units (AMX tiles,
+    /// `tdpbf16ps`; bgemm_amx.c) rather than on AVX512-BF16 alone: on by default where the CPU
+    /// has AMX-TILE and AMX-BF16 and Linux grants the process the tile state, unless
+    /// `DESCENT_AMX=0`; it cannot be turned on elsewhere. The sums are the same exact products'
+    /// in float32, in another order. Set it while no product runs.
+    static var bfloat16MatrixUnits: Bool {
+        get { dk_bgemm_amx_active() != 0 }
+        set { _ = dk_bgemm_set_amx(newValue ? 1 : 0) }
+    }
+
     /// Whether the calling thread's float32 products run on the bf16 dot-product kernels now:
     /// inside autocast's products or their backward (`ThreadState.bfloat16Operands`), with
     /// `bfloat16DotProducts` on.

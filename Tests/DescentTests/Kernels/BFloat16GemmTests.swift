@@ -5,10 +5,14 @@ import XCTest
 /// The bfloat16 dot-product GEMM (AVX512-BF16, bgemm_avx512.c) against float64 sums of the
 /// same bfloat16 products, and its use by autocast and by bfloat16 tensors.
 final class BFloat16GemmTests: XCTestCase {
-    private var savedThreads = 1
-    override func setUp() { savedThreads = Descent.threads }
+    private var savedThreads = 1, savedMatrixUnits = false
+    override func setUp() {
+        savedThreads = Descent.threads
+        savedMatrixUnits = Kernels.bfloat16MatrixUnits
+    }
     override func tearDown() {
         Kernels.bfloat16DotProducts = true
+        Kernels.bfloat16MatrixUnits = savedMatrixUnits
         Descent.threads = savedThreads
     }
 
@@ -59,6 +63,44 @@ final class BFloat16GemmTests: XCTestCase {
             check(m, n, k, false, false, true, true, false, &rng, bfloat16Output: true)
             check(m, n, k, true, true, false, true, false, &rng, bfloat16Output: true)
         }
+    }
+
+    /// AMX runs the GEMM's full 32×32 blocks where the CPU has it and Linux grants the tile
+    /// state (on by default, unless DESCENT_AMX=0), and cannot be turned on elsewhere. Its path
+    /// must give the exact products' float32 sums: shapes with full blocks, partial blocks at the
+    /// edges (rows, and columns of a partial panel), depths that leave a tail of fewer than 16
+    /// words (run on AVX512-BF16 into the same C) and several depth blocks, A and B transposed or
+    /// not (transposed A is packed by rows for the tiles), float32 and bfloat16 storage
+    /// (bfloat16 A by rows read in place), on 1 and 2 threads. It runs on the tiles where the
+    /// CPU has AMX, and on every AVX512-BF16 CPU with the tile products on the scalar model of
+    /// `tdpbf16ps` (dk_bgemm_amx_model), which checks the path's packing and addressing.
+    func testMatrixUnitsWhereTheCPUHasThem() {
+        let available = dk_bgemm_amx_available() != 0
+        XCTAssertEqual(savedMatrixUnits, available && ProcessInfo.processInfo.environment["DESCENT_AMX"] != "0")
+        Kernels.bfloat16MatrixUnits = true
+        XCTAssertEqual(Kernels.bfloat16MatrixUnits, available)
+        Kernels.bfloat16MatrixUnits = false
+        XCTAssertFalse(Kernels.bfloat16MatrixUnits)
+        var rng = Values(state: 23)
+        var cases = 0
+        for (units, model) in [(true, false), (false, true)] {
+            Kernels.bfloat16MatrixUnits = units
+            XCTAssertEqual(dk_bgemm_amx_model(model ? 1 : 0) != 0, model && dk_bgemm_avx512bf16_available() != 0)
+            defer { _ = dk_bgemm_amx_model(0) }
+            for threads in [1, 2] {
+                Descent.threads = threads
+                for (s, (m, n, k)) in [(32, 32, 32), (64, 96, 64), (97, 70, 530), (160, 64, 1100), (64, 33, 96)].enumerated() {
+                    for ta in [false, true] {
+                        for tb in [false, true] {
+                            let aBF16 = (s + (ta ? 1 : 0) + threads) % 2 == 0, accumulate = (s + (tb ? 1 : 0)) % 2 == 1
+                            check(m, n, k, ta, tb, aBF16, !aBF16, accumulate, &rng)
+                            cases += 1
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(cases, 80)
     }
 
     private func check(_ m: Int, _ n: Int, _ k: Int, _ ta: Bool, _ tb: Bool, _ aBF16: Bool, _ bBF16: Bool, _ accumulate: Bool,
