@@ -13,6 +13,8 @@
 //   panels dst[panel][k/2][i].
 // An 8×32 micro-kernel (16 accumulators, two B vectors, one broadcast word of A per row) sums
 // the tile; blocks and the split over threads follow the float32 AVX-512 GEMM (sgemm_avx512.c).
+// Where AMX is on (bgemm_amx.c), the full 32×32 blocks of C run on its tiles instead, which read
+// A by rows: A stored transposed is then packed by rows too.
 #include "descent_kernels.h"
 #include <stdatomic.h>
 #include <stdlib.h>
