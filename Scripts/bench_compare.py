@@ -171,6 +171,15 @@ def cpu_flags():
     return ""
 
 
+def bfloat16_backend(binary):
+    """The instructions Descent's bfloat16 products run on here, as `descent info` names them."""
+    out = subprocess.run([binary, "info"], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        if line.startswith("bfloat16 products (autocast): "):
+            return line.split(": ", 1)[1]
+    return "unknown"
+
+
 def report(args):
     """Runs every suite and writes the generated part of BENCHMARKS.md and docs/benchmark-ratios.svg."""
     import datetime, torch
@@ -182,7 +191,8 @@ def report(args):
     cmd = f"Scripts/bench_compare.py report --rounds {args.rounds} --reps {args.reps} --threads {args.threads}"
     out.append(f"Measured {datetime.date.today().isoformat()} on **{cpu_model()}** ({os.cpu_count()} CPUs; {cpu_flags()}), "
                f"{args.threads} threads, PyTorch {torch.__version__}, Descent at commit "
-               f"`{subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, cwd=ROOT).stdout.strip()}`. "
+               f"`{subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, cwd=ROOT).stdout.strip()}` "
+               f"(bfloat16 products on {bfloat16_backend(args.descent)}). "
                f"Reproduce: `swift build -c release && $(../shared/tools/torch-venv.sh) {cmd}`.")
     out.append("")
     out.append("### Every workload, side by side")

@@ -49,13 +49,14 @@ struct CommonOptions: ParsableArguments {
 }
 
 struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the matmul kernel, BLAS and thread count in use.")
+    static let configuration = CommandConfiguration(abstract: "Show the matmul kernels, BLAS and thread count in use.")
     @OptionGroup var common: CommonOptions
 
     func run() throws {
         try common.apply()
         print("threads: \(Descent.threads)")
         print("float32 matmul: \(MatmulBackend.resolved.rawValue) (setting: \(MatmulBackend.current.rawValue))")
+        print("bfloat16 products (autocast): \(BFloat16Backend.resolved.rawValue)")
         print("blas: \(BLAS.isAvailable ? BLAS.name : "none (built-in kernel)")")
         if BLAS.isAvailable && !BLAS.coreType.isEmpty { print("OPENBLAS_CORETYPE: \(BLAS.coreType)") }
     }

@@ -24,12 +24,26 @@ final class CommandLineTests: XCTestCase {
         XCTAssertNotNil(version.stdout.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression), version.stdout)
     }
 
-    /// `info` takes --threads, and names no OpenBLAS core type when no BLAS is loaded.
+    /// `info` takes --threads, names no OpenBLAS core type when no BLAS is loaded, and names the
+    /// bfloat16 products' instructions: those this CPU has, none with DESCENT_BF16_DOT=0, and
+    /// AVX512-BF16 alone with DESCENT_AMX=0.
     func testInfo() throws {
         let run = try descent(["info", "--threads", "1"])
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stdout.contains("threads: 1"), run.stdout)
         if run.stdout.contains("blas: none") { XCTAssertFalse(run.stdout.contains("OPENBLAS_CORETYPE"), run.stdout) }
+        func backend(_ output: String) -> String? {
+            output.split(separator: "\n").first { $0.hasPrefix("bfloat16 products (autocast): ") }.map { String($0.split(separator: " ").last!) }
+        }
+        // The CPU's flags as Linux reports them: AVX512-BF16 means not emulated, no AMX-BF16 means not AMX.
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
+            .first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
+        let chosen = backend(run.stdout)
+        XCTAssertTrue(["amx", "avx512-bf16", "emulated"].contains(chosen ?? ""), run.stdout)
+        if flags.contains("avx512_bf16") { XCTAssertNotEqual(chosen, "emulated", run.stdout) }
+        if !flags.contains("amx_bf16") { XCTAssertNotEqual(chosen, "amx", run.stdout) }
+        XCTAssertEqual(backend(try runDescent(["info"], environment: ["DESCENT_BF16_DOT": "0"]).stdout), "emulated")
+        XCTAssertEqual(backend(try runDescent(["info"], environment: ["DESCENT_AMX": "0"]).stdout), chosen == "emulated" ? "emulated" : "avx512-bf16")
     }
 
     /// A bad flag or value ends with a message on standard error and a non-zero exit, never a

@@ -102,3 +102,18 @@ extension Kernels {
         return out
     }
 }
+
+/// Which instructions autocast's bfloat16 products (and `matmul` of bfloat16 tensors) run on:
+/// `amx` — AMX tiles for the GEMM's full 32×32 blocks, AVX512-BF16 for the rest and for the
+/// direct convolutions and the recurrent loops; `avx512BF16` — AVX512-BF16 dot products
+/// (`vdpbf16ps`); `emulated` — float32 arithmetic on bfloat16-rounded values, which gives the
+/// same products. `DESCENT_BF16_DOT=0` turns the instructions off, `DESCENT_AMX=0` AMX alone.
+public enum BFloat16Backend: String, Sendable {
+    case amx, avx512BF16 = "avx512-bf16", emulated
+
+    /// The one in use now, on this CPU and with these settings.
+    public static var resolved: BFloat16Backend {
+        guard Kernels.bfloat16DotProducts else { return .emulated }
+        return Kernels.bfloat16MatrixUnits ? .amx : .avx512BF16
+    }
+}
