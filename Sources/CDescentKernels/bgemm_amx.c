@@ -89,6 +89,7 @@ typedef struct {
     uint16_t colsb[16];
     uint8_t rows[16];
 } tile_config_t;
+_Static_assert(sizeof(tile_config_t) == 64, "ldtilecfg reads 64 bytes");
 
 DK_TARGET_AMX static void configure(void) {
     tile_config_t cfg;
@@ -100,16 +101,25 @@ DK_TARGET_AMX static void configure(void) {
 
 DK_TARGET_AMX static void release(void) { _tile_release(); }
 
+// Where the tiles of a 32×32 block live, shared by the tiles and the model so that the model
+// checks these addresses too: A's rows 16·half… at depth word t (rows aStride bytes apart), B's
+// columns 16·half… of the panel from word row t (rows B_STRIDE bytes apart), and C's tile
+// (row, col) (rows ldc floats apart).
+#define B_STRIDE 128  // a panel's word row: 32 columns of 4 bytes
+static inline const char *a_tile(const char *a, int64_t aStride, int half, int64_t t) { return a + 16 * half * aStride + 4 * t; }
+static inline const uint32_t *b_tile(const uint32_t *b, int half, int64_t t) { return b + B_STRIDE / 4 * t + 16 * half; }
+static inline float *c_tile(float *c, int64_t ldc, int row, int col) { return c + 16 * (row * ldc + col); }
+
 // C[0:32, 0:32] (= or +=) A[0:32, pairs 0:words] · B (one 32-column panel), words a multiple of
-// 16. Row r of A at a + r·aStride bytes, word t of it at + 4t; B's word row t at b + 32t.
+// 16: tile 2·row + col of C from A's half `row` and B's half `col`.
 DK_TARGET_AMX static void tiles_32x32(int64_t words, const char *a, int64_t aStride, const uint32_t *b, float *c, int64_t ldc,
                                      int accumulate) {
     int64_t cs = 4 * ldc;
     if (accumulate) {
-        _tile_loadd(0, c, cs);
-        _tile_loadd(1, c + 16, cs);
-        _tile_loadd(2, c + 16 * ldc, cs);
-        _tile_loadd(3, c + 16 * ldc + 16, cs);
+        _tile_loadd(0, c_tile(c, ldc, 0, 0), cs);
+        _tile_loadd(1, c_tile(c, ldc, 0, 1), cs);
+        _tile_loadd(2, c_tile(c, ldc, 1, 0), cs);
+        _tile_loadd(3, c_tile(c, ldc, 1, 1), cs);
     } else {
         _tile_zero(0);
         _tile_zero(1);
@@ -117,24 +127,23 @@ DK_TARGET_AMX static void tiles_32x32(int64_t words, const char *a, int64_t aStr
         _tile_zero(3);
     }
     for (int64_t t = 0; t < words; t += 16) {
-        _tile_loadd(4, a + 4 * t, aStride);
-        _tile_loadd(5, a + 16 * aStride + 4 * t, aStride);
-        _tile_loadd(6, b + 32 * t, 128);
-        _tile_loadd(7, b + 32 * t + 16, 128);
+        _tile_loadd(4, a_tile(a, aStride, 0, t), aStride);
+        _tile_loadd(5, a_tile(a, aStride, 1, t), aStride);
+        _tile_loadd(6, b_tile(b, 0, t), B_STRIDE);
+        _tile_loadd(7, b_tile(b, 1, t), B_STRIDE);
         _tile_dpbf16ps(0, 4, 6);
         _tile_dpbf16ps(1, 4, 7);
         _tile_dpbf16ps(2, 5, 6);
         _tile_dpbf16ps(3, 5, 7);
     }
-    _tile_stored(0, c, cs);
-    _tile_stored(1, c + 16, cs);
-    _tile_stored(2, c + 16 * ldc, cs);
-    _tile_stored(3, c + 16 * ldc + 16, cs);
+    _tile_stored(0, c_tile(c, ldc, 0, 0), cs);
+    _tile_stored(1, c_tile(c, ldc, 0, 1), cs);
+    _tile_stored(2, c_tile(c, ldc, 1, 0), cs);
+    _tile_stored(3, c_tile(c, ldc, 1, 1), cs);
 }
 
-
 // The model: tdpbf16ps on a 16×16 tile of C (rows ldc floats apart) from A's 16 rows of 16
-// words (aStride bytes apart) and B's 16 rows of 16 words (32 words apart, as in a panel):
+// words (aStride bytes apart) and B's 16 rows of 16 words (B_STRIDE bytes apart):
 // c[m][n] += Σ_k a[m][2k]·b[k][2n] + a[m][2k+1]·b[k][2n+1], exact products summed in float32.
 static float model_half(uint32_t word, int high) {
     uint32_t u = high ? word & 0xFFFF0000u : word << 16;
@@ -148,7 +157,7 @@ static void model_tile(float *c, int64_t ldc, const char *a, int64_t aStride, co
         for (int n = 0; n < 16; n++) {
             float sum = accumulate ? c[m * ldc + n] : 0.0f;
             for (int k = 0; k < 16; k++) {
-                uint32_t x, y = b[32 * k + n];
+                uint32_t x, y = b[B_STRIDE / 4 * k + n];
                 memcpy(&x, a + m * aStride + 4 * k, sizeof x);
                 sum += model_half(x, 0) * model_half(y, 0) + model_half(x, 1) * model_half(y, 1);
             }
@@ -169,14 +178,10 @@ void dk_amx_tile_32x32(int64_t words, const char *a, int64_t aStride, const uint
         tiles_32x32(words, a, aStride, b, c, ldc, accumulate);
         return;
     }
-    for (int64_t t = 0; t < words; t += 16) {
-        int acc = accumulate || t > 0;
-        const char *a1 = a + 16 * aStride;
-        model_tile(c, ldc, a + 4 * t, aStride, b + 32 * t, acc);
-        model_tile(c + 16, ldc, a + 4 * t, aStride, b + 32 * t + 16, acc);
-        model_tile(c + 16 * ldc, ldc, a1 + 4 * t, aStride, b + 32 * t, acc);
-        model_tile(c + 16 * ldc + 16, ldc, a1 + 4 * t, aStride, b + 32 * t + 16, acc);
-    }
+    for (int64_t t = 0; t < words; t += 16)
+        for (int row = 0; row < 2; row++)
+            for (int col = 0; col < 2; col++)
+                model_tile(c_tile(c, ldc, row, col), ldc, a_tile(a, aStride, row, t), aStride, b_tile(b, col, t), accumulate || t > 0);
 }
 
 #else
