@@ -11,10 +11,12 @@
 // ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA): AMX is used only when that request succeeds, the
 // CPU reports AMX-TILE and AMX-BF16, and DESCENT_AMX is not "0".
 //
-// For tests on CPUs without AMX, dk_bgemm_amx_model(1) runs the same path with each tile
-// product computed by a scalar model of tdpbf16ps that reads the same memory (tiles loaded
-// from the same addresses and strides), so that the packing, addressing, depth tails and edges
-// of the AMX path are checked on any AVX512-BF16 machine.
+// For tests on CPUs without AMX, dk_bgemm_amx_model(1) runs the same code (bgemm_amx.h's
+// DK_TILE_* operations) on an emulation of the eight tile registers: tileloadd and tilestored
+// copy the same memory, and a scalar model computes tdpbf16ps. So the packing, addressing,
+// depth tails, edges and tile register numbers of the AMX paths (this GEMM and
+// conv_direct_amx.c) are checked on any AVX512-BF16 machine; the instructions themselves and the
+// tile configuration are not.
 #include "descent_kernels.h"
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -23,7 +25,7 @@
 #include "bgemm_amx.h"
 #include "simd.h"
 
-#if defined(DK_X86) && defined(__linux__)
+#ifdef DK_AMX
 #include <cpuid.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -31,10 +33,8 @@
 #define ARCH_REQ_XCOMP_PERM 0x1023
 #define XFEATURE_XTILEDATA 18
 
-#define DK_TARGET_AMX __attribute__((target("amx-tile,amx-bf16,avx512f")))
-
 static _Atomic int amx_state = -1;  // -1 not checked yet; 0 off; 1 on; 2 available but turned off
-static _Atomic int amx_model;       // 1: the tiles' products on the scalar model (tests)
+static _Atomic int amx_model;       // 1: the tile operations on the emulation (tests)
 
 static int amx_check(void) {
     unsigned a, b, c, d;
@@ -101,10 +101,9 @@ DK_TARGET_AMX static void configure(void) {
 
 DK_TARGET_AMX static void release(void) { _tile_release(); }
 
-// Where the tiles of a 32×32 block live, shared by the tiles and the model so that the model
-// checks these addresses too: A's rows 16·half… at depth word t (rows aStride bytes apart), B's
-// columns 16·half… of the panel from word row t (rows B_STRIDE bytes apart), and C's tile
-// (row, col) (rows ldc floats apart).
+// Where the tiles of a 32×32 block live: A's rows 16·half… at depth word t (rows aStride bytes
+// apart), B's columns 16·half… of the panel from word row t (rows B_STRIDE bytes apart), and C's
+// tile (row, col) (rows ldc floats apart).
 #define B_STRIDE 128  // a panel's word row: 32 columns of 4 bytes
 static inline const char *a_tile(const char *a, int64_t aStride, int half, int64_t t) { return a + 16 * half * aStride + 4 * t; }
 static inline const uint32_t *b_tile(const uint32_t *b, int half, int64_t t) { return b + B_STRIDE / 4 * t + 16 * half; }
@@ -113,75 +112,87 @@ static inline float *c_tile(float *c, int64_t ldc, int row, int col) { return c 
 // C[0:32, 0:32] (= or +=) A[0:32, pairs 0:words] · B (one 32-column panel), words a multiple of
 // 16: tile 2·row + col of C from A's half `row` and B's half `col`.
 DK_TARGET_AMX static void tiles_32x32(int64_t words, const char *a, int64_t aStride, const uint32_t *b, float *c, int64_t ldc,
-                                     int accumulate) {
+                                     int accumulate, int emu) {
     int64_t cs = 4 * ldc;
     if (accumulate) {
-        _tile_loadd(0, c_tile(c, ldc, 0, 0), cs);
-        _tile_loadd(1, c_tile(c, ldc, 0, 1), cs);
-        _tile_loadd(2, c_tile(c, ldc, 1, 0), cs);
-        _tile_loadd(3, c_tile(c, ldc, 1, 1), cs);
+        DK_TILE_LOAD(emu, 0, c_tile(c, ldc, 0, 0), cs);
+        DK_TILE_LOAD(emu, 1, c_tile(c, ldc, 0, 1), cs);
+        DK_TILE_LOAD(emu, 2, c_tile(c, ldc, 1, 0), cs);
+        DK_TILE_LOAD(emu, 3, c_tile(c, ldc, 1, 1), cs);
     } else {
-        _tile_zero(0);
-        _tile_zero(1);
-        _tile_zero(2);
-        _tile_zero(3);
+        DK_TILE_ZERO(emu, 0);
+        DK_TILE_ZERO(emu, 1);
+        DK_TILE_ZERO(emu, 2);
+        DK_TILE_ZERO(emu, 3);
     }
     for (int64_t t = 0; t < words; t += 16) {
-        _tile_loadd(4, a_tile(a, aStride, 0, t), aStride);
-        _tile_loadd(5, a_tile(a, aStride, 1, t), aStride);
-        _tile_loadd(6, b_tile(b, 0, t), B_STRIDE);
-        _tile_loadd(7, b_tile(b, 1, t), B_STRIDE);
-        _tile_dpbf16ps(0, 4, 6);
-        _tile_dpbf16ps(1, 4, 7);
-        _tile_dpbf16ps(2, 5, 6);
-        _tile_dpbf16ps(3, 5, 7);
+        DK_TILE_LOAD(emu, 4, a_tile(a, aStride, 0, t), aStride);
+        DK_TILE_LOAD(emu, 5, a_tile(a, aStride, 1, t), aStride);
+        DK_TILE_LOAD(emu, 6, b_tile(b, 0, t), B_STRIDE);
+        DK_TILE_LOAD(emu, 7, b_tile(b, 1, t), B_STRIDE);
+        DK_TILE_DP(emu, 0, 4, 6);
+        DK_TILE_DP(emu, 1, 4, 7);
+        DK_TILE_DP(emu, 2, 5, 6);
+        DK_TILE_DP(emu, 3, 5, 7);
     }
-    _tile_stored(0, c_tile(c, ldc, 0, 0), cs);
-    _tile_stored(1, c_tile(c, ldc, 0, 1), cs);
-    _tile_stored(2, c_tile(c, ldc, 1, 0), cs);
-    _tile_stored(3, c_tile(c, ldc, 1, 1), cs);
+    DK_TILE_STORE(emu, 0, c_tile(c, ldc, 0, 0), cs);
+    DK_TILE_STORE(emu, 1, c_tile(c, ldc, 0, 1), cs);
+    DK_TILE_STORE(emu, 2, c_tile(c, ldc, 1, 0), cs);
+    DK_TILE_STORE(emu, 3, c_tile(c, ldc, 1, 1), cs);
 }
 
-// The model: tdpbf16ps on a 16×16 tile of C (rows ldc floats apart) from A's 16 rows of 16
-// words (aStride bytes apart) and B's 16 rows of 16 words (B_STRIDE bytes apart):
-// c[m][n] += Σ_k a[m][2k]·b[k][2n] + a[m][2k+1]·b[k][2n+1], exact products summed in float32.
-static float model_half(uint32_t word, int high) {
+// The emulation: eight registers of 16 rows × 64 bytes per thread.
+static _Thread_local uint8_t emu_tiles[8][16][64];
+
+void dk_amx_emu_load(int t, const void *base, int64_t stride) {
+    for (int r = 0; r < 16; r++) memcpy(emu_tiles[t][r], (const char *)base + r * stride, 64);
+}
+
+void dk_amx_emu_zero(int t) { memset(emu_tiles[t], 0, sizeof emu_tiles[t]); }
+
+void dk_amx_emu_store(int t, void *base, int64_t stride) {
+    for (int r = 0; r < 16; r++) memcpy((char *)base + r * stride, emu_tiles[t][r], 64);
+}
+
+// Half `high` of a word as float32, a subnormal taken as zero.
+static float emu_half(uint32_t word, int high) {
     uint32_t u = high ? word & 0xFFFF0000u : word << 16;
+    if ((u & 0x7F800000u) == 0) u &= 0x80000000u;
     float f;
     memcpy(&f, &u, sizeof f);
     return f;
 }
 
-static void model_tile(float *c, int64_t ldc, const char *a, int64_t aStride, const uint32_t *b, int accumulate) {
+void dk_amx_emu_dpbf16ps(int c, int a, int b) {
     for (int m = 0; m < 16; m++)
         for (int n = 0; n < 16; n++) {
-            float sum = accumulate ? c[m * ldc + n] : 0.0f;
+            float sum;
+            memcpy(&sum, &emu_tiles[c][m][4 * n], 4);
             for (int k = 0; k < 16; k++) {
-                uint32_t x, y = b[B_STRIDE / 4 * k + n];
-                memcpy(&x, a + m * aStride + 4 * k, sizeof x);
-                sum += model_half(x, 0) * model_half(y, 0) + model_half(x, 1) * model_half(y, 1);
+                uint32_t x, y;
+                memcpy(&x, &emu_tiles[a][m][4 * k], 4);
+                memcpy(&y, &emu_tiles[b][k][4 * n], 4);
+                sum += emu_half(x, 0) * emu_half(y, 0) + emu_half(x, 1) * emu_half(y, 1);
             }
-            c[m * ldc + n] = sum;
+            uint32_t u;
+            memcpy(&u, &sum, 4);
+            if ((u & 0x7F800000u) == 0) sum = 0.0f * sum;  // a subnormal result flushed (sign kept)
+            memcpy(&emu_tiles[c][m][4 * n], &sum, 4);
         }
 }
 
+int dk_amx_emulated(void) { return atomic_load_explicit(&amx_model, memory_order_acquire); }
+
 void dk_amx_configure(void) {
-    if (!atomic_load_explicit(&amx_model, memory_order_acquire)) configure();
+    if (!dk_amx_emulated()) configure();
 }
 
 void dk_amx_release(void) {
-    if (!atomic_load_explicit(&amx_model, memory_order_acquire)) release();
+    if (!dk_amx_emulated()) release();
 }
 
 void dk_amx_tile_32x32(int64_t words, const char *a, int64_t aStride, const uint32_t *b, float *c, int64_t ldc, int accumulate) {
-    if (!atomic_load_explicit(&amx_model, memory_order_acquire)) {
-        tiles_32x32(words, a, aStride, b, c, ldc, accumulate);
-        return;
-    }
-    for (int64_t t = 0; t < words; t += 16)
-        for (int row = 0; row < 2; row++)
-            for (int col = 0; col < 2; col++)
-                model_tile(c_tile(c, ldc, row, col), ldc, a_tile(a, aStride, row, t), aStride, b_tile(b, col, t), accumulate || t > 0);
+    tiles_32x32(words, a, aStride, b, c, ldc, accumulate, dk_amx_emulated());
 }
 
 #else
@@ -196,8 +207,25 @@ int dk_bgemm_amx_model(int on) {
     (void)on;
     return 0;
 }
+int dk_amx_emulated(void) { return 0; }
 void dk_amx_configure(void) { abort(); }
 void dk_amx_release(void) { abort(); }
+void dk_amx_emu_load(int t, const void *base, int64_t stride) {
+    (void)t; (void)base; (void)stride;
+    abort();
+}
+void dk_amx_emu_zero(int t) {
+    (void)t;
+    abort();
+}
+void dk_amx_emu_store(int t, void *base, int64_t stride) {
+    (void)t; (void)base; (void)stride;
+    abort();
+}
+void dk_amx_emu_dpbf16ps(int c, int a, int b) {
+    (void)c; (void)a; (void)b;
+    abort();
+}
 void dk_amx_tile_32x32(int64_t words, const char *a, int64_t aStride, const uint32_t *b, float *c, int64_t ldc, int accumulate) {
     (void)words; (void)a; (void)aStride; (void)b; (void)c; (void)ldc; (void)accumulate;
     abort();

@@ -1,11 +1,17 @@
-// AMX tiles for the bf16 GEMM (bgemm_amx.c), used by bgemm_avx512.c's blocks when
-// dk_amx_path(): configure the calling thread's tiles, run 32×32 blocks, release.
+// AMX tiles (bgemm_amx.c) for the bf16 GEMM's blocks (bgemm_avx512.c) and the bf16 direct
+// convolutions (conv_direct_amx.c), used when dk_amx_path(): configure the calling thread's
+// tiles, run the tile operations, release. The operations go through the DK_TILE_* macros,
+// which run them on the tiles, or, when the scalar model is on (dk_bgemm_amx_model(1), tests on
+// CPUs without AMX), on an emulation of the eight tile registers that reads and writes the same
+// memory: the kernels' code, tile register numbers included, is the same either way.
 #ifndef DK_BGEMM_AMX_H
 #define DK_BGEMM_AMX_H
 #include <stdint.h>
 
-/// 1 when the bf16 GEMM takes its AMX path: AMX active, or its scalar model on (tests).
-int dk_amx_path(void);
+#include "simd.h"
+
+/// 1 when the tile operations run on the emulation (the scalar model on), 0 on the tiles.
+int dk_amx_emulated(void);
 /// Loads the tile configuration (eight 16-row × 64-byte tiles) on the calling thread (the model:
 /// nothing).
 void dk_amx_configure(void);
@@ -15,4 +21,23 @@ void dk_amx_release(void);
 /// a + r·aStride bytes (word t at + 4t), B a 32-column panel (word row t at b + 32t).
 void dk_amx_tile_32x32(int64_t words, const char *a, int64_t aStride, const uint32_t *b, float *c, int64_t ldc,
                        int accumulate);
+
+/// The emulated tile registers of the calling thread (16 rows of 64 bytes each): tileloadd,
+/// tilezero, tilestored, and tdpbf16ps (c[m][n] += Σ_k a[m][2k]·b[k][2n] + a[m][2k+1]·b[k][2n+1]
+/// for float32 c and bfloat16 a, b; products exact, subnormal inputs and results taken as zero,
+/// as the instruction does).
+void dk_amx_emu_load(int t, const void *base, int64_t stride);
+void dk_amx_emu_zero(int t);
+void dk_amx_emu_store(int t, void *base, int64_t stride);
+void dk_amx_emu_dpbf16ps(int c, int a, int b);
+
+#if defined(DK_X86) && defined(__linux__)
+#define DK_AMX 1
+#define DK_TARGET_AMX __attribute__((target("amx-tile,amx-bf16,avx512f,avx512vl,avx512bw,avx512dq,avx512bf16,fma,avx2")))
+// The tile operations (register numbers are constants), on the emulation when `emu`.
+#define DK_TILE_LOAD(emu, t, base, stride) ((emu) ? dk_amx_emu_load(t, base, stride) : _tile_loadd(t, base, stride))
+#define DK_TILE_ZERO(emu, t) ((emu) ? dk_amx_emu_zero(t) : _tile_zero(t))
+#define DK_TILE_STORE(emu, t, base, stride) ((emu) ? dk_amx_emu_store(t, base, stride) : _tile_stored(t, base, stride))
+#define DK_TILE_DP(emu, c, a, b) ((emu) ? dk_amx_emu_dpbf16ps(c, a, b) : _tile_dpbf16ps(c, a, b))
+#endif
 #endif

@@ -19,6 +19,10 @@ void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64_t cin, int64_t c
                                const float *panels, float *dwT);
 #ifdef DK_X86
 #include "simd.h"
+/// The bfloat16 weight gradients' copy of x (conv_direct_bf16.c): xp[c·planeStride + r·Wp + col]
+/// = x[c][r − ph][col − pw] rounded to bfloat16, 0 outside the image, for cin channels, rows
+/// r < oh + kh − 1 and columns col < Wp (Wp ≥ ow + kw − 1). Callers check AVX512-BF16.
+void dk_conv_padded_bf16(const dk_conv_geometry *g, int64_t cin, const float *x, int64_t Wp, int64_t planeStride, uint16_t *xp);
 /// A run of 16 output columns of the AVX-512 tiles: row y, columns xs..<xs+16 (y < 0: none).
 typedef struct {
     int64_t y, xs;

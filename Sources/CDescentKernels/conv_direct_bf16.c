@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bgemm_amx.h"
 #include "conv_common.h"
 #include "conv_direct.h"
+#include "conv_direct_amx.h"
 #include "simd.h"
 
 static int64_t pairs_of(int64_t cin) { return (cin + 1) / 2; }
@@ -24,8 +26,9 @@ int64_t dk_conv_direct_bf16_weight_words(const dk_conv_geometry *g, int64_t cin,
     return (cout + 7) / 8 * 8 * pairs_of(cin) * g->kh * g->kw;
 }
 
-int64_t dk_conv_direct_bf16_scratch_words(const dk_conv_geometry *g, int64_t cin) {
-    return pairs_of(cin) * dk_conv_plane_stride(g->h * g->w);
+int64_t dk_conv_direct_bf16_scratch_words(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    // conv_direct_amx.c's where dk_amx_path() (set while no product runs).
+    return dk_amx_path() ? dk_conv_amx_scratch_words(g, cin, cout) : pairs_of(cin) * dk_conv_plane_stride(g->h * g->w);
 }
 
 void dk_conv_direct_bf16_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
@@ -121,6 +124,10 @@ DK_TARGET_BF16 static void direct_bf16(const dk_conv_geometry *g, int64_t cin, i
 void dk_conv_direct_bf16(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const uint32_t *wp,
                          const float *bias, float *out, uint32_t *scratch) {
     if (!dk_bgemm_avx512bf16_available()) abort();
+    if (dk_amx_path()) {
+        dk_conv_amx(g, cin, cout, x, wp, bias, out, scratch);
+        return;
+    }
     direct_bf16(g, cin, cout, x, wp, bias, out, scratch);
 }
 // The weight gradient's scratch: g's pair panels (words), then the padded bfloat16 copy of x
@@ -134,16 +141,17 @@ static int64_t padded_copy_words(const dk_conv_geometry *g, int64_t cin) {
 }
 
 int64_t dk_conv_direct_bf16_weight_grad_scratch_words(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    if (dk_amx_path()) return dk_conv_amx_weight_grad_scratch_words(g, cin, cout);
     return pair_panel_words(g, cout) + padded_copy_words(g, cin) + (cout + 31) / 32 * 32 * g->oh * g->ow;
 }
 
-// xp[c][r][col] = x[c][r − ph][col − pw] rounded to bfloat16, 0 outside the image: each run of 16
-// columns one masked load (lanes outside the row are not read) and one store.
-DK_TARGET_BF16 static void padded_copy_bf16(const dk_conv_geometry *g, int64_t cin, const float *x, uint16_t *xp) {
-    int64_t Hp = padded_rows(g), Wp = padded_width(g), pw = g->pw, W = g->w;
+// (conv_direct.h) Each run of 16 columns one masked load (lanes outside the row are not read)
+// and one store.
+DK_TARGET_BF16 void dk_conv_padded_bf16(const dk_conv_geometry *g, int64_t cin, const float *x, int64_t Wp, int64_t planeStride, uint16_t *xp) {
+    int64_t Hp = padded_rows(g), pw = g->pw, W = g->w;
     for (int64_t c = 0; c < cin; c++)
         for (int64_t r = 0; r < Hp; r++) {
-            uint16_t *d = xp + (c * Hp + r) * Wp;
+            uint16_t *d = xp + c * planeStride + r * Wp;
             int64_t y = r - g->ph;
             const float *s = y >= 0 && y < g->h ? x + (c * g->h + y) * W : NULL;
             for (int64_t col = 0; col < Wp; col += 16) {
@@ -215,12 +223,16 @@ DK_TARGET_BF16 static void grad_tiles_bf16(const dk_conv_geometry *g, int64_t ci
 void dk_conv_direct_bf16_weight_grad(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *gout,
                                      float *dwT, uint32_t *scratch) {
     if (!dk_bgemm_avx512bf16_available()) abort();
+    if (dk_amx_path()) {
+        dk_conv_amx_weight_grad(g, cin, cout, x, gout, dwT, scratch);
+        return;
+    }
     uint32_t *gp = scratch;
     uint16_t *xp = (uint16_t *)(gp + pair_panel_words(g, cout));
     float *panels = (float *)(gp + pair_panel_words(g, cout) + padded_copy_words(g, cin));
     dk_conv_grad_panels(gout, g->oh * g->ow, cout, g->oh * g->ow, panels);
     pair_panels(g, cout, panels, gp);
-    padded_copy_bf16(g, cin, x, xp);
+    dk_conv_padded_bf16(g, cin, x, padded_width(g), padded_rows(g) * padded_width(g), xp);
     grad_tiles_bf16(g, cin, cout, xp, gp, dwT);
 }
 #else

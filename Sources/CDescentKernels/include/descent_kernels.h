@@ -94,19 +94,22 @@ void dk_bgemm_avx512bf16(int transA, int transB, int64_t M, int64_t N, int64_t K
                          const void *B, int bBF16, int64_t ldb, void *C, int cBF16, int64_t ldc, int accumulate, int threads);
 
 /// 1 when the CPU has AMX (AMX-TILE and AMX-BF16) with AVX512-BF16 and Linux granted this
-/// process the tile state: dk_bgemm_avx512bf16 can run its blocks on the matrix units.
+/// process the tile state: dk_bgemm_avx512bf16 can run its blocks, and dk_conv_direct_bf16 and
+/// its weight gradient their products, on the matrix units.
 int dk_bgemm_amx_available(void);
-/// 1 when dk_bgemm_avx512bf16 runs its blocks on AMX now: available, and not turned off by
-/// DESCENT_AMX=0 or dk_bgemm_set_amx(0).
+/// 1 when those kernels run on AMX now: available, and not turned off by DESCENT_AMX=0 or
+/// dk_bgemm_set_amx(0).
 int dk_bgemm_amx_active(void);
-/// Turns AMX on or off for dk_bgemm_avx512bf16 (off, it runs on AVX512-BF16 alone); returns
-/// the new dk_bgemm_amx_active(). Set it while no product runs.
+/// Turns AMX on or off for those kernels (off, they run on AVX512-BF16 alone); returns the new
+/// dk_bgemm_amx_active(). Set it while no product runs.
 int dk_bgemm_set_amx(int on);
 
-/// Tests: with `on`, dk_bgemm_avx512bf16 runs its AMX path (with AVX512-BF16, any CPU) with each
-/// tile product on a scalar model of tdpbf16ps reading the same memory; returns whether the
-/// model is on.
+/// Tests: with `on`, those kernels run their AMX paths (with AVX512-BF16, any CPU) on an
+/// emulation of the tile registers (loads and stores of the same memory, a scalar model of
+/// tdpbf16ps); returns whether the emulation is on.
 int dk_bgemm_amx_model(int on);
+/// 1 when those kernels take their AMX paths now: AMX active, or the emulation on.
+int dk_amx_path(void);
 
 /// Words that dk_bgemm_pack_b writes for a K×N operand B (callers check
 /// dk_bgemm_avx512bf16_available()).
@@ -213,7 +216,7 @@ void dk_conv2d_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const f
 /// channels taken two to a word), and out (cout, oh, ow) = bias + w ⋆ x for one image, each
 /// value rounded to bfloat16 (autocast's product result).
 int64_t dk_conv_direct_bf16_weight_words(const dk_conv_geometry *g, int64_t cin, int64_t cout);
-int64_t dk_conv_direct_bf16_scratch_words(const dk_conv_geometry *g, int64_t cin);
+int64_t dk_conv_direct_bf16_scratch_words(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 void dk_conv_direct_bf16_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
                                       int64_t so, int64_t sc, int64_t si, int64_t sj, uint32_t *wp);
 void dk_conv_direct_bf16(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const uint32_t *wp,

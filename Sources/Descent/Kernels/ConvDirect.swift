@@ -63,14 +63,14 @@ extension Kernels {
     }
 
     /// Whether a direct convolution (where `convolutionDirectApplies`) runs on bfloat16 values
-    /// (conv_direct_bf16.c, AVX512-BF16 dot products) instead of float32: inside autocast's
-    /// products or their backward (`ThreadState.bfloat16Operands`) on a CPU with the
-    /// instructions; for a geometry that Winograd takes, only where rows fill at least 2/3 of
-    /// their runs of 16 (rows of 8 fill half of each, and Winograd's float32 products then do
-    /// as well).
+    /// (conv_direct_bf16.c, AVX512-BF16 dot products, or conv_direct_amx.c on AMX tiles) instead
+    /// of float32: inside autocast's products or their backward (`ThreadState.bfloat16Operands`)
+    /// on a CPU with the instructions; on AVX512-BF16 alone, for a geometry that Winograd takes,
+    /// only where rows fill at least 2/3 of their runs of 16 (rows of 8 fill half of each, and
+    /// Winograd's float32 products then do as well).
     static func convolutionDirectBFloat16(_ g: ConvGeometry, outChannels: Int) -> Bool {
         guard bfloat16KernelsRun else { return false }
-        return 3 * g.ow >= 2 * 16 * ((g.ow + 15) / 16) || !convolutionWinogradApplies(g, outChannels: outChannels)
+        return dk_amx_path() != 0 || 3 * g.ow >= 2 * 16 * ((g.ow + 15) / 16) || !convolutionWinogradApplies(g, outChannels: outChannels)
     }
 
     /// 32-bit words kept in a float32 tensor's storage (the bfloat16 kernels' packed pairs).
@@ -88,7 +88,7 @@ extension Kernels {
             let xp = x.storage.typed(Float.self) + x.offset + image * g.c * g.h * g.w
             let bp = bias.map { UnsafePointer($0.storage.typed(Float.self) + $0.offset) }
             let op = out.storage.typed(Float.self) + out.offset + image * outChannels * g.oh * g.ow
-            let count = Int(bfloat16 ? dk_conv_direct_bf16_scratch_words(gp, cin) : dk_conv2d_scratch_floats(gp, cin, cout))
+            let count = Int(bfloat16 ? dk_conv_direct_bf16_scratch_words(gp, cin, cout) : dk_conv2d_scratch_floats(gp, cin, cout))
             let scratch = count > 0 ? Tensor(uninitialized: [count], dtype: .float32) : nil  // 0: none needed
             if bfloat16 {
                 dk_conv_direct_bf16(gp, cin, cout, xp, words(packed.storage.typed(Float.self)), bp, op, words(scratch!.storage.typed(Float.self)))

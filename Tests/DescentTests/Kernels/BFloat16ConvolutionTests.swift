@@ -1,0 +1,209 @@
+import CDescentKernels
+@testable import Descent
+import XCTest
+
+/// The direct convolution on bfloat16 values (conv_direct_bf16.c), which autocast's stride-1
+/// convolutions run on AVX512-BF16 CPUs, against the float32 emulation of the same products; and
+/// its AMX form (conv_direct_amx.c), on the tiles where the CPU has them and on the emulation of
+/// the tile registers everywhere with AVX512-BF16.
+final class BFloat16ConvolutionTests: XCTestCase {
+    private var savedMatrixUnits = false
+    override func setUp() { savedMatrixUnits = Kernels.bfloat16MatrixUnits }
+    override func tearDown() {
+        Kernels.bfloat16DotProducts = true
+        Kernels.bfloat16MatrixUnits = savedMatrixUnits
+        _ = dk_bgemm_amx_model(0)
+    }
+
+    /// Where the products run: float32 emulation, AVX512-BF16 dot products, the AMX path on the
+    /// emulated tile registers, or on the tiles.
+    private enum Products: CaseIterable {
+        case emulated, dotProducts, tilesModel, tiles
+        /// The kinds this CPU runs.
+        static var here: [Products] {
+            let dot = dk_bgemm_avx512bf16_available() != 0, amx = dk_bgemm_amx_available() != 0
+            return [.emulated] + (dot ? [.dotProducts, .tilesModel] : []) + (amx ? [.tiles] : [])
+        }
+        func select() {
+            Kernels.bfloat16DotProducts = self != .emulated
+            Kernels.bfloat16MatrixUnits = self == .tiles
+            XCTAssertEqual(dk_bgemm_amx_model(self == .tilesModel ? 1 : 0) != 0, self == .tilesModel)
+            XCTAssertEqual(dk_amx_path() != 0, self == .tiles || self == .tilesModel)
+        }
+    }
+
+    /// Output, input gradient (the same kernel, flipped weights) and weight and bias gradients,
+    /// for odd channel counts (a pair with one channel), output channels that leave a partial
+    /// tile of 8, rows longer than a run of 16 and shorter, 1×1, 3×3, 5×5 and 3×2 kernels, with
+    /// and without padding. At most a bfloat16 rounding apart (the float32 sums differ in order).
+    func testMatchesTheFloat32Emulation() {
+        let cases: [(kernel: Size2, padding: ConvPadding, h: Int, w: Int, cin: Int, cout: Int)] = [
+            (3, 1, 8, 8, 16, 16), (3, 1, 7, 20, 5, 11), (1, 0, 6, 33, 3, 8), (5, 2, 9, 17, 4, 9), ([3, 2], "same", 6, 13, 1, 6),
+            (3, 0, 10, 18, 7, 19),
+        ]
+        for (kernel, padding, h, w, cin, cout) in cases {
+            let name = "kernel \(kernel) padding \(padding) \(h)x\(w) \(cin)→\(cout)"
+            let emulated = run(.emulated, kernel, padding, h, w, cin, cout)
+            for products in Products.here where products != .emulated {
+                let kernelRun = run(products, kernel, padding, h, w, cin, cout)
+                for (i, part) in ["output", "input gradient", "weight gradient", "bias gradient"].enumerated() {
+                    let p = kernelRun[i], q = emulated[i], scale = q.map(abs).max()!
+                    XCTAssertLessThanOrEqual(zip(p, q).map { abs($0 - $1) }.max()! / scale, 0x1p-7, "\(name) \(products): \(part)")
+                    XCTAssertGreaterThan(Double(zip(p, q).filter { $0 == $1 }.count) / Double(p.count), 0.5, "\(name) \(products): \(part)")
+                }
+                // The kernel stores them rounded (autocast then makes no rounding pass of its own).
+                for (i, part) in [(0, "output"), (1, "input gradient")] {
+                    let off = kernelRun[i].filter { $0 != BFloat16.round($0) }.count
+                    XCTAssertEqual(off, 0, "\(name) \(products): \(part) values that are not bfloat16")
+                }
+            }
+        }
+    }
+
+    /// The AMX path against the AVX512-BF16 dot products: the same exact products of the same
+    /// bfloat16 values, summed in float32 in the same order for the output and input gradient
+    /// (over taps, then channel pairs) and in another for the weight gradient (pixel pairs
+    /// across rows), every result rounded to bfloat16 (the weight's gradient by autocast's cast).
+    /// So the outputs, input and bias gradients are equal but for a rare last bit, and the
+    /// weight gradient within its float32 sums' error of float64 sums of the same products. For
+    /// blocks of 32 output channels and positions with partial ones, more than 16 channel pairs
+    /// (two blocks of pairs), odd channel counts, rows narrower and wider than a tile, 1×1, 3×3
+    /// and 5×3 kernels, "same" padding and a padding wider than the kernel's reach.
+    func testTilesMatchTheDotProducts() {
+        let kinds = Products.here.filter { $0 == .tilesModel || $0 == .tiles }
+        guard !kinds.isEmpty else {  // without AVX512-BF16 there is no AMX path, not even emulated
+            XCTAssertEqual(dk_bgemm_avx512bf16_available(), 0)
+            XCTAssertEqual(dk_bgemm_amx_model(1), 0)
+            return
+        }
+        let cases: [(kernel: Size2, pad: (Int, Int), h: Int, w: Int, cin: Int, cout: Int)] = [
+            (3, (1, 1), 9, 21, 40, 36), (1, (0, 0), 5, 33, 35, 70), ([5, 3], (2, 1), 7, 6, 3, 17), (3, (0, 0), 6, 9, 16, 32),
+            (3, (2, 2), 4, 4, 2, 1),
+        ]
+        for (kernel, pad, h, w, cin, cout) in cases {
+            let name = "kernel \(kernel) padding \(pad) \(h)x\(w) \(cin)→\(cout)"
+            let padding: ConvPadding = pad == ((kernel.h - 1) / 2, (kernel.w - 1) / 2) && kernel.h != kernel.w ? .same : .explicit(Size2(pad.0, pad.1))
+            let dot = run(.dotProducts, kernel, padding, h, w, cin, cout)
+            let (sums, bounds) = weightGradientReference(dot[4], dot[5], images: 4, cin, h, w, cout, kernel.h, kernel.w, pad.0, pad.1)
+            let terms = Double(4 * (h + 2 * pad.0 - kernel.h + 1) * (w + 2 * pad.1 - kernel.w + 1))
+            for products in [Products.dotProducts] + kinds {
+                let result = products == .dotProducts ? dot : run(products, kernel, padding, h, w, cin, cout)
+                for (i, part) in ["output", "input gradient", "weight gradient", "bias gradient"].enumerated() {
+                    let p = result[i], q = dot[i], scale = q.map(abs).max()!
+                    let worst = zip(p, q).map { abs($0 - $1) / max(abs($1), scale * 0x1p-10) }.max()!
+                    XCTAssertLessThanOrEqual(worst, 0x1p-7, "\(name) \(products): \(part)")
+                    let equal = Double(zip(p, q).filter { $0 == $1 }.count) / Double(p.count)
+                    XCTAssertGreaterThan(equal, 0.9, "\(name) \(products): \(part)")
+                }
+                // float32 sums (error at most terms·2⁻²⁴ of the magnitudes' sum), rounded to bfloat16.
+                let off = zip(result[2], zip(sums, bounds)).filter { abs(Double($0) - $1.0) > 0x1p-8 * abs($1.0) + (terms + 1) * 0x1p-24 * $1.1 }
+                XCTAssertEqual(off.count, 0, "\(name) \(products): weight gradient against float64 sums")
+            }
+        }
+    }
+
+    /// Output, input, weight and bias gradients of a convolution inside autocast on `products`,
+    /// for fixed values (4 images).
+    private func run(_ products: Products, _ kernel: Size2, _ padding: ConvPadding, _ h: Int, _ w: Int, _ cin: Int,
+                     _ cout: Int) -> [[Float]] {
+        products.select()
+        defer { Products.dotProducts.select() }
+        Descent.manualSeed(11)
+        let x = Tensor.randn([4, cin, h, w]).requiringGrad()
+        let weight = Tensor.randn([cout, cin, kernel.h, kernel.w]).requiringGrad(), bias = Tensor.randn([cout]).requiringGrad()
+        let y = withAutocast { conv2d(x, weight, bias: bias, padding: padding) }
+        let r = Tensor.randn(y.shape)
+        (y * r).sum().backward()
+        return [y.scalars, x.grad!.scalars, weight.grad!.scalars, bias.grad!.scalars, x.scalars, r.scalars]
+    }
+
+    /// dW[o][c][i][j] = Σ over images and output pixels of x[c][y + i − ph][x + j − pw]·g[o][y][x]
+    /// with x and g rounded to bfloat16, summed in float64; and the sums of the products' magnitudes.
+    private func weightGradientReference(_ x: [Float], _ g: [Float], images: Int, _ cin: Int, _ h: Int, _ w: Int, _ cout: Int,
+                                         _ kh: Int, _ kw: Int, _ ph: Int, _ pw: Int) -> (sums: [Double], bounds: [Double]) {
+        let oh = h + 2 * ph - kh + 1, ow = w + 2 * pw - kw + 1
+        var sums = [Double](repeating: 0, count: cout * cin * kh * kw), bounds = sums
+        for n in 0..<images {
+            for o in 0..<cout {
+                for c in 0..<cin {
+                    for i in 0..<kh {
+                        for j in 0..<kw {
+                            let at = ((o * cin + c) * kh + i) * kw + j
+                            for yy in 0..<oh {
+                                let iy = yy + i - ph
+                                guard iy >= 0 && iy < h else { continue }
+                                for xx in 0..<ow {
+                                    let ix = xx + j - pw
+                                    guard ix >= 0 && ix < w else { continue }
+                                    let a = Double(BFloat16.round(x[((n * cin + c) * h + iy) * w + ix]))
+                                    let b = Double(BFloat16.round(g[((n * cout + o) * oh + yy) * ow + xx]))
+                                    sums[at] += a * b
+                                    bounds[at] += abs(a * b)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (sums, bounds)
+    }
+
+    /// Which kernel ran shows in subnormal inputs, which the dot-product instructions take as
+    /// zero and float32 arithmetic keeps.
+    func testAutocastConvolutionsRunOnTheKernel() {
+        func output(_ products: Products) -> [Float] {
+            products.select()
+            defer { Products.dotProducts.select() }
+            Descent.manualSeed(4)
+            let x = Tensor.randn([2, 6, 9, 12]) * Double(Float.leastNormalMagnitude / 64), weight = Tensor.randn([8, 6, 3, 3])
+            return withAutocast { conv2d(x, weight, padding: 1) }.scalars
+        }
+        XCTAssertGreaterThan(output(.emulated).map(abs).max()!, 0)
+        for products in Products.here where products != .emulated {
+            XCTAssertEqual(output(products).map(abs).max()!, 0, "\(products)")
+        }
+    }
+
+    /// Transposed convolutions inside autocast run their products on the kernel (by columns and
+    /// the bf16 GEMM; the direct kernel is float32): output, input, weight and bias gradients as
+    /// the float32 emulation gives them, to a bfloat16 rounding, for strides 1, 2 and 3 (with
+    /// output padding) and a grouped one. Subnormal inputs, taken as zero by the instructions,
+    /// show that the forward pass, the input gradient and the weight gradient ran on it.
+    func testAutocastTransposedConvolutions() {
+        let has = dk_bgemm_avx512bf16_available() != 0
+        let cases: [(kernel: Int, stride: Int, padding: Int, outputPadding: Int, groups: Int, h: Int, w: Int, cin: Int, cout: Int)] = [
+            (4, 2, 1, 0, 1, 8, 8, 16, 8), (3, 1, 1, 0, 1, 6, 9, 5, 7), (3, 3, 0, 2, 1, 5, 4, 6, 3), (2, 2, 0, 0, 2, 4, 5, 4, 6),
+        ]
+        for c in cases {
+            let name = "kernel \(c.kernel) stride \(c.stride) groups \(c.groups) \(c.cin)→\(c.cout)"
+            /// y, dx, dW, db for an input scaled by `xScale` and an upstream gradient by `gScale`.
+            func run(dot: Bool, xScale: Double = 1, gScale: Double = 1, bias: Bool = true) -> [[Float]] {
+                Kernels.bfloat16DotProducts = dot
+                Descent.manualSeed(9)
+                let layer = ConvTranspose2d(c.cin, c.cout, kernelSize: Size2(c.kernel), stride: Size2(c.stride), padding: Size2(c.padding),
+                                            outputPadding: Size2(c.outputPadding), groups: c.groups, bias: bias)
+                let x = (Tensor.randn([3, c.cin, c.h, c.w]) * xScale).requiringGrad()
+                let y = withAutocast { layer(x) }
+                (y * (Tensor.randn(y.shape) * gScale)).sum().backward()
+                return [y.scalars, x.grad!.scalars, layer.weight.grad!.scalars] + (bias ? [layer.bias!.grad!.scalars] : [])
+            }
+            let kernelRun = run(dot: true), emulated = run(dot: false)
+            for (i, part) in ["output", "input gradient", "weight gradient", "bias gradient"].enumerated() {
+                let p = kernelRun[i], q = emulated[i], scale = q.map(abs).max()!
+                XCTAssertLessThanOrEqual(zip(p, q).map { abs($0 - $1) }.max()! / scale, 0x1p-7, "\(name): \(part)")
+                XCTAssertGreaterThan(Double(zip(p, q).filter { $0 == $1 }.count) / Double(p.count), 0.5, "\(name): \(part)")
+            }
+            let tiny = Double(Float.leastNormalMagnitude / 64)
+            // A subnormal input: zero output and weight gradient on the kernel, not emulated.
+            let xTiny = run(dot: true, xScale: tiny, bias: false), xTinyEmulated = run(dot: false, xScale: tiny, bias: false)
+            for (i, part) in [(0, "output"), (2, "weight gradient")] {
+                XCTAssertGreaterThan(xTinyEmulated[i].map(abs).max()!, 0, "\(name): \(part) emulated")
+                XCTAssertEqual(xTiny[i].map(abs).max()! == 0, has, "\(name): \(part) on the kernel")
+            }
+            // A subnormal upstream gradient: a zero input gradient on the kernel.
+            XCTAssertGreaterThan(run(dot: false, gScale: tiny, bias: false)[1].map(abs).max()!, 0, "\(name): input gradient emulated")
+            XCTAssertEqual(run(dot: true, gScale: tiny, bias: false)[1].map(abs).max()! == 0, has, "\(name): input gradient on the kernel")
+        }
+    }
+}
