@@ -1,5 +1,5 @@
-// AMX tiles (bgemm_amx.c) for the bf16 GEMM's blocks (bgemm_avx512.c) and the bf16 direct
-// convolutions (conv_direct_amx.c), used when dk_amx_path(): configure the calling thread's
+// AMX tiles (bgemm_amx.c) for the bf16 GEMM's blocks (bgemm_avx512.c: products and
+// dk_bgemm_prepacked) and the bf16 direct convolutions (conv_direct_amx.c), used when dk_amx_path(): configure the calling thread's
 // tiles, run the tile operations, release. The operations go through the DK_TILE_* macros,
 // which run them on the tiles, or, when the scalar model is on (dk_bgemm_amx_model(1), tests on
 // CPUs without AMX), on an emulation of the eight tile registers that reads and writes the same

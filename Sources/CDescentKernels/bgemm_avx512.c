@@ -14,7 +14,7 @@
 // An 8×32 micro-kernel (16 accumulators, two B vectors, one broadcast word of A per row) sums
 // the tile; blocks and the split over threads follow the float32 AVX-512 GEMM (sgemm_avx512.c).
 // Where AMX is on (bgemm_amx.c), the full 32×32 blocks of C run on its tiles instead, which read
-// A by rows: A stored transposed is then packed by rows too.
+// A by rows: A stored transposed is then packed by rows too (dk_bgemm_prepacked's rows are).
 #include "descent_kernels.h"
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -363,6 +363,28 @@ void dk_bgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t l
     pack_panels(&b, 0, N, 0, K, BNR, dst);
 }
 
+// C[0:32, 0:32] (= or +=) A (32 rows of words, rs bytes apart) · B (one packed panel), `words`
+// deep: the product summed in a 32×32 buffer, on the tiles over the depth's whole multiples of 16
+// words and by micro_8x32 over the rest, then (rounded to bfloat16 with roundResult, as
+// micro_8x32 rounds) stored or added.
+DK_TARGET_BF16 __attribute__((noinline)) static void amx_prepacked_block(int64_t words, const char *a, int64_t rs, const uint32_t *b,
+                                                                         float *c, int64_t ldc, int accumulate, int roundResult) {
+    float buf[32 * 32] __attribute__((aligned(64)));
+    int64_t tileWords = words / 16 * 16;
+    dk_amx_tile_32x32(tileWords, a, rs, b, buf, 32, 0);
+    if (tileWords < words)
+        for (int64_t r = 0; r < 32; r += BMR)
+            micro_8x32(words - tileWords, a + r * rs + 4 * tileWords, rs, 4, b + tileWords * BNR, buf + r * 32, 32, BMR, 0xFFFF, 0xFFFF,
+                       1, 0);
+    for (int64_t r = 0; r < 32; r++)
+        for (int h = 0; h < 32; h += 16) {
+            __m512 v = _mm512_load_ps(buf + r * 32 + h);
+            if (roundResult) v = dk_bf16_round16(v);
+            if (accumulate) v = _mm512_add_ps(v, _mm512_loadu_ps(c + r * ldc + h));
+            _mm512_storeu_ps(c + r * ldc + h, v);
+        }
+}
+
 static __thread uint32_t *tl_prepacked_a;  // A's rows for dk_bgemm_prepacked
 static __thread size_t tl_prepacked_words;
 
@@ -380,12 +402,21 @@ void dk_bgemm_prepacked(int64_t M, int64_t N, int64_t K, const float *A, int64_t
     operand_t a = {A, 0, 0, lda};
     pack_rows(&a, 0, M, 0, K, stride, tl_prepacked_a);
     (void)N;
+    // On AMX, full 32×32 blocks on the tiles (as in products).
+    int amx = dk_amx_path() && M >= 32 && words >= 16;
+    if (amx) dk_amx_configure();
     for (int64_t jr = j0; jr < j1; jr += BNR) {
         __mmask16 m0 = dk_first_lanes(j1 - jr), m1 = dk_first_lanes(j1 - jr - 16);
-        for (int64_t ir = 0; ir < M; ir += BMR)
+        int64_t ir = 0;
+        if (amx && j1 - jr >= BNR)
+            for (; M - ir >= 32; ir += 32)
+                amx_prepacked_block(words, (const char *)(tl_prepacked_a + ir * stride), 4 * stride, packedB + jr * words, C + ir * ldc + jr,
+                                    ldc, accumulate, roundResult);
+        for (; ir < M; ir += BMR)
             micro_8x32(words, (const char *)(tl_prepacked_a + ir * stride), 4 * stride, 4, packedB + jr * words, C + ir * ldc + jr,
                        ldc, M - ir < BMR ? M - ir : BMR, m0, m1, accumulate, roundResult);
     }
+    if (amx) dk_amx_release();
 }
 
 #else

@@ -94,8 +94,8 @@ void dk_bgemm_avx512bf16(int transA, int transB, int64_t M, int64_t N, int64_t K
                          const void *B, int bBF16, int64_t ldb, void *C, int cBF16, int64_t ldc, int accumulate, int threads);
 
 /// 1 when the CPU has AMX (AMX-TILE and AMX-BF16) with AVX512-BF16 and Linux granted this
-/// process the tile state: dk_bgemm_avx512bf16 can run its blocks, and dk_conv_direct_bf16 and
-/// its weight gradient their products, on the matrix units.
+/// process the tile state: dk_bgemm_avx512bf16 and dk_bgemm_prepacked can run their blocks, and
+/// dk_conv_direct_bf16 and its weight gradient their products, on the matrix units.
 int dk_bgemm_amx_available(void);
 /// 1 when those kernels run on AMX now: available, and not turned off by DESCENT_AMX=0 or
 /// dk_bgemm_set_amx(0).
@@ -120,7 +120,8 @@ void dk_bgemm_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t l
 /// C[:, j0:j1] (= or += with `accumulate`) A·B[:, j0:j1] on bfloat16 values with float32 sums:
 /// A (M×K float32 by rows) rounded as it is packed, B packed by dk_bgemm_pack_b; with
 /// `roundResult` each sum is rounded to bfloat16 before it is stored or added (an autocast
-/// product's rounded result). j0 a multiple of 32; C points at column 0; the calling thread.
+/// product's rounded result). j0 a multiple of 32; C points at column 0; the calling thread
+/// (full 32×32 blocks on AMX tiles where dk_bgemm_amx_active()).
 void dk_bgemm_prepacked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const uint32_t *packedB, int64_t j0,
                         int64_t j1, float *C, int64_t ldc, int accumulate, int roundResult);
 

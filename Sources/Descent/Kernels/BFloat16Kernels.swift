@@ -32,9 +32,10 @@ extension Kernels {
     private static let bfloat16DotCell = GlobalCell<Bool>(
         dk_bgemm_avx512bf16_available() != 0 && ProcessInfo.processInfo.environment["DESCENT_BF16_DOT"] != "0")
 
-    /// Whether the bf16 GEMM runs its full 32×32 blocks, and the direct bf16 convolutions their
-    /// products, on the CPU's matrix units (AMX tiles, `tdpbf16ps`; bgemm_amx.c,
-    /// conv_direct_amx.c) rather than on AVX512-BF16 alone: on by default where the CPU
+    /// Whether the bf16 GEMM (and the recurrent loops' per-step products) run their full 32×32
+    /// blocks, and the direct bf16 convolutions their products, on the CPU's matrix units (AMX
+    /// tiles, `tdpbf16ps`; bgemm_amx.c, conv_direct_amx.c) rather than on AVX512-BF16 alone: on
+    /// by default where the CPU
     /// has AMX-TILE and AMX-BF16 and Linux grants the process the tile state, unless
     /// `DESCENT_AMX=0`; it cannot be turned on elsewhere. The sums are the same exact products'
     /// in float32, in another order. Set it while no product runs.
@@ -105,8 +106,8 @@ extension Kernels {
 }
 
 /// Which instructions autocast's bfloat16 products (and `matmul` of bfloat16 tensors) run on:
-/// `amx` — AMX tiles for the GEMM's full 32×32 blocks and the stride-1 convolutions,
-/// AVX512-BF16 for the rest and for the recurrent loops; `avx512BF16` — AVX512-BF16 dot products
+/// `amx` — AMX tiles for the full 32×32 blocks of the GEMM and of the recurrent loops'
+/// per-step products, and for the stride-1 convolutions; AVX512-BF16 for the rest; `avx512BF16` — AVX512-BF16 dot products
 /// (`vdpbf16ps`); `emulated` — float32 arithmetic on bfloat16-rounded values, which gives the
 /// same products. `DESCENT_BF16_DOT=0` turns the instructions off, `DESCENT_AMX=0` AMX alone.
 public enum BFloat16Backend: String, Sendable {

@@ -6,7 +6,61 @@ import XCTest
 /// on the bf16 kernel (`dk_bgemm_prepacked`), against the step-by-step composite that autocast
 /// runs elsewhere (`bfloat16DotProducts` off), where every step's h·W_hhᵀ is an autocast product.
 final class BFloat16RecurrentTests: XCTestCase {
-    override func tearDown() { Kernels.bfloat16DotProducts = true }
+    private var savedMatrixUnits = false
+    override func setUp() { savedMatrixUnits = Kernels.bfloat16MatrixUnits }
+    override func tearDown() {
+        Kernels.bfloat16DotProducts = true
+        Kernels.bfloat16MatrixUnits = savedMatrixUnits
+        _ = dk_bgemm_amx_model(0)
+    }
+
+    /// The per-step products' full blocks of 32 rows (batch) × 32 gate columns on AMX tiles
+    /// (`dk_bgemm_prepacked`; real where the CPU has them, else emulated) against the AVX512-BF16
+    /// dot products alone: the same exact products, in float32 sums of another grouping (16
+    /// words on the tiles, then the rest), each product rounded to bfloat16. So every output,
+    /// state and gradient within a bfloat16 rounding, most of them to the bit; for a batch of
+    /// 37 (a block of 32 and 5 rows) and 40 hidden units (depth 20 words: 16 on the tiles, 4
+    /// after; 160 and 120 gate columns: whole and partial panels), on 1 and 2 threads.
+    func testTilesMatchTheDotProducts() {
+        guard dk_bgemm_avx512bf16_available() != 0 else {  // no AMX path, not even emulated
+            XCTAssertEqual(dk_bgemm_amx_model(1), 0)
+            return
+        }
+        let saved = Descent.threads
+        defer { Descent.threads = saved }
+        for (lstm, threads) in [(true, 1), (true, 2), (false, 2)] {
+            Descent.threads = threads
+            /// units: AMX on; model: on the emulated tile registers.
+            func run(units: Bool, model: Bool) -> [(String, [Float])] {
+                Kernels.bfloat16MatrixUnits = units
+                XCTAssertEqual(dk_bgemm_amx_model(model ? 1 : 0) != 0, model)
+                XCTAssertEqual(dk_amx_path() != 0, units || model)
+                defer { _ = dk_bgemm_amx_model(0) }
+                Descent.manualSeed(5)
+                let layer: RecurrentLayer = lstm ? LSTM(24, 40) : GRU(24, 40)
+                let x = Tensor.randn([6, 37, 24]).requiringGrad(), h0 = Tensor.randn([1, 37, 40]).requiringGrad()
+                let (out, hN): (Tensor, Tensor) = withAutocast {
+                    if let m = layer as? LSTM {
+                        let (o, s) = m(x, (h0, Tensor.zeros([1, 37, 40])))
+                        return (o, s.h)
+                    }
+                    let (o, h) = (layer as! GRU)(x, h0)
+                    return (o, h)
+                }
+                ((out * Tensor.randn(out.shape)).sum() + (hN * Tensor.randn(hN.shape)).sum()).backward()
+                return [("output", out.scalars), ("h", hN.scalars), ("grad x", x.grad!.scalars), ("grad h0", h0.grad!.scalars)]
+                    + layer.namedParameters().map { ("grad \($0.name)", $0.tensor.grad!.scalars) }
+            }
+            let dot = run(units: false, model: false)
+            for tiles in [run(units: false, model: true)] + (dk_bgemm_amx_available() != 0 ? [run(units: true, model: false)] : []) {
+                for ((name, p), (_, q)) in zip(tiles, dot) {
+                    let label = "\(lstm ? "LSTM" : "GRU") \(threads) threads \(name)", scale = q.map(abs).max()!
+                    XCTAssertLessThanOrEqual(zip(p, q).map { abs($0 - $1) }.max()! / scale, 0x1p-7, label)
+                    XCTAssertGreaterThan(Double(zip(p, q).filter { $0 == $1 }.count) / Double(p.count), 0.5, label)
+                }
+            }
+        }
+    }
 
     /// Outputs, final states and every gradient (input, initial states, all weights and biases)
     /// for LSTM and GRU: two layers, bidirectional, sequences of different lengths, a hidden
