@@ -9,9 +9,14 @@
 // reads, under each tap, consecutive positions: one tile row. Positions with x ≥ ow (and past
 // oh·Wp) are computed too: the forward drops them, the weight gradient gives them a zero
 // upstream gradient.
+// A convolution runs here where at least a quarter of the tiles' products count
+// (dk_conv_amx_takes): channels fill few of a tile's 16 pairs (forward) or 32 channels (weight
+// gradient) in the first layers (1 or 3 channels in), and tdpbf16ps's documented peak is 8
+// times vdpbf16ps's (16·16·32 products per 16 cycles, against 2·16·2 a cycle): at a quarter of
+// it, still twice. (Not measured: no AMX machine here.)
 // - Forward: planes of channel pairs (word q of plane p: channels 2p, 2p + 1 at position q),
-//   16 planes × 16 positions per B tile (rows a plane apart); the weights, repacked per call
-//   from conv_direct_bf16.c's layout, 16 output channels × 16 pairs per A tile, for each tap.
+//   16 planes × 16 positions per B tile (rows a plane apart); the weights, packed in their own
+//   layout, 16 output channels × 16 pairs per A tile, for each tap.
 //   Each 32 × 32 block of C (output channels × positions) sums taps × pair blocks.
 // - Weight gradient: per channel a plane of bfloat16 values, 16 channels × 32 positions per A
 //   tile; g as pairs of positions × 16 output channels per B tile. Each 32 × 32 block of
@@ -42,51 +47,66 @@ static int64_t weight_words(const dk_conv_geometry *g, int64_t cin, int64_t cout
     return up(cout, 32) * g->kh * g->kw * pair_blocks(cin) * 16;
 }
 
-int64_t dk_conv_amx_scratch_words(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
-    return pair_blocks(cin) * 16 * plane_len(g) + weight_words(g, cin, cout) + 32 * 32 + 16;
+// The share of the tiles' products that count: channel pairs (forward) or channels (weight
+// gradient) of their blocks of 16 or 32, output channels of their blocks of 32, output pixels of
+// the positions computed.
+int dk_conv_amx_takes(const dk_conv_geometry *g, int64_t cin, int64_t cout, int weightGradient) {
+    if (!dk_amx_path()) return 0;
+    double in = weightGradient ? (double)cin / (double)up(cin, 32) : (double)((cin + 1) / 2) / (double)(16 * pair_blocks(cin));
+    double fill = in * (double)cout / (double)up(cout, 32) * (double)(g->oh * g->ow) / (double)positions(g);
+    return fill >= 0.25;
 }
+
+int64_t dk_conv_amx_scratch_words(const dk_conv_geometry *g, int64_t cin) { return pair_blocks(cin) * 16 * plane_len(g) + 32 * 32 + 16; }
 
 int64_t dk_conv_amx_weight_grad_scratch_words(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
     int64_t planes = up(cin, 32) * plane_len(g) / 2, pairs = up(cout, 32) * positions(g) / 2;
     return planes + pairs + up(cout, 32) * g->oh * g->ow + 32 * 32 + 16;
 }
 
+int64_t dk_conv_amx_weight_words(const dk_conv_geometry *g, int64_t cin, int64_t cout) { return weight_words(g, cin, cout); }
+
+// wa[o16][tap][block][r][k] = the word of channels (2p, 2p + 1), p = 16·block + k, of output
+// channel o = 16·o16 + r under tap (i, j) = (tap / kw, tap % kw), rounded (0 past cout and cin):
+// an A tile (16 output channels × 16 pairs) per o16, tap and block of pairs.
+void dk_conv_amx_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base, int64_t so,
+                              int64_t sc, int64_t si, int64_t sj, uint32_t *wa) {
+    int64_t taps = g->kh * g->kw, blocks = pair_blocks(cin);
+    memset(wa, 0, (size_t)weight_words(g, cin, cout) * 4);
+    for (int64_t o = 0; o < cout; o++)
+        for (int64_t t = 0; t < taps; t++)
+            for (int64_t p = 0; p < (cin + 1) / 2; p++) {
+                int64_t at = base + o * so + 2 * p * sc + t / g->kw * si + t % g->kw * sj;
+                uint32_t lo = dk_bf16_rounded_bits(w[at]) >> 16, hi = 2 * p + 1 < cin ? dk_bf16_rounded_bits(w[at + sc]) >> 16 : 0;
+                wa[(((o / 16 * taps + t) * blocks + p / 16) * 16 + o % 16) * 16 + p % 16] = lo | hi << 16;
+            }
+}
+
 #ifdef DK_AMX
 static float *aligned(uint32_t *p) { return dk_align64((float *)p); }
 
 // planes[p][r·Wp + c] = (x[2p][r − ph][c − pw], x[2p + 1][…]) rounded (0 outside the image and
-// past cin), for 16·pair_blocks planes of plane_len words.
+// past cin), for 16·pair_blocks planes of plane_len words: each padded row written whole (lanes
+// outside the image loaded as 0), the planes' tails and the planes past cin zeroed.
 DK_TARGET_AMX static void pair_planes(const dk_conv_geometry *g, int64_t cin, const float *x, uint32_t *planes) {
-    int64_t Hp = padded_h(g), Wp = padded_w(g), L = plane_len(g), hw = g->h * g->w;
-    memset(planes, 0, (size_t)(pair_blocks(cin) * 16 * L) * 4);
-    for (int64_t p = 0; p < (cin + 1) / 2; p++) {
+    int64_t Hp = padded_h(g), Wp = padded_w(g), L = plane_len(g), hw = g->h * g->w, cp = (cin + 1) / 2;
+    for (int64_t p = 0; p < cp; p++) {
         const float *a = x + 2 * p * hw, *b = a + hw;
         int second = 2 * p + 1 < cin;
         for (int64_t r = 0; r < Hp; r++) {
             int64_t y = r - g->ph;
-            if (y < 0 || y >= g->h) continue;
             for (int64_t c = 0; c < Wp; c += 16) {
-                // Lanes l with 0 ≤ c + l − pw < w.
+                // Lanes l with 0 ≤ c + l − pw < w, in a row of the image.
                 int64_t lo = g->pw - c > 0 ? g->pw - c : 0, hi = g->w + g->pw - c < 16 ? g->w + g->pw - c : 16;
-                if (hi <= lo) continue;
-                __mmask16 m = (__mmask16)(dk_first_lanes(hi) & ~dk_first_lanes(lo)) & dk_first_lanes(Wp - c);
-                const float *sa = a + y * g->w + c - g->pw, *sb = b + y * g->w + c - g->pw;
-                __m512 va = _mm512_maskz_loadu_ps(m, sa), vb = second ? _mm512_maskz_loadu_ps(m, sb) : _mm512_setzero_ps();
-                _mm512_mask_storeu_epi32(planes + p * L + r * Wp + c, m, dk_bf16_pairs16(va, vb));
+                __mmask16 m = y >= 0 && y < g->h && hi > lo ? (__mmask16)(dk_first_lanes(hi) & ~dk_first_lanes(lo)) : 0;
+                int64_t at = y * g->w + c - g->pw;
+                __m512 va = _mm512_maskz_loadu_ps(m, m ? a + at : a), vb = second ? _mm512_maskz_loadu_ps(m, m ? b + at : b) : _mm512_setzero_ps();
+                _mm512_mask_storeu_epi32(planes + p * L + r * Wp + c, dk_first_lanes(Wp - c), dk_bf16_pairs16(va, vb));
             }
         }
+        memset(planes + p * L + Hp * Wp, 0, (size_t)(L - Hp * Wp) * 4);
     }
-}
-
-// wa[o16][tap][block][r][k] = the word of pairs 16·block + k of output channel 16·o16 + r under
-// tap, from conv_direct_bf16.c's layout (8 output channels to a row of words; 0 past cout, cin).
-static void tile_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const uint32_t *wp, uint32_t *wa) {
-    int64_t taps = g->kh * g->kw, cp = (cin + 1) / 2, K = cp * taps, blocks = pair_blocks(cin);
-    memset(wa, 0, (size_t)weight_words(g, cin, cout) * 4);
-    for (int64_t o = 0; o < cout; o++)
-        for (int64_t t = 0; t < taps; t++)
-            for (int64_t p = 0; p < cp; p++)
-                wa[(((o / 16 * taps + t) * blocks + p / 16) * 16 + o % 16) * 16 + p % 16] = wp[o / 8 * 8 * K + (t * cp + p) * 8 + o % 8];
+    memset(planes + cp * L, 0, (size_t)((pair_blocks(cin) * 16 - cp) * L) * 4);
 }
 
 // out[o][y·ow + x] = bfloat16(buf[r][l] + bias) for the rows r < rows (o = o0 + r) and the
@@ -121,10 +141,10 @@ DK_TARGET_AMX static void store_block(const dk_conv_geometry *g, const float *bu
 DK_TARGET_AMX static void forward(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const uint32_t *wp,
                                   const float *bias, float *out, uint32_t *scratch, int emu) {
     int64_t L = plane_len(g), Wp = padded_w(g), taps = g->kh * g->kw, blocks = pair_blocks(cin), Q = g->oh * Wp;
-    uint32_t *planes = (uint32_t *)aligned(scratch), *wa = planes + blocks * 16 * L;
-    float *buf = (float *)(wa + weight_words(g, cin, cout));
+    uint32_t *planes = (uint32_t *)aligned(scratch);
+    const uint32_t *wa = wp;
+    float *buf = (float *)(planes + blocks * 16 * L);
     pair_planes(g, cin, x, planes);
-    tile_weights(g, cin, cout, wp, wa);
     int64_t bstride = 4 * L;
     for (int64_t o0 = 0; o0 < cout; o0 += 32)
         for (int64_t q0 = 0; q0 < Q; q0 += 32) {
@@ -185,8 +205,10 @@ DK_TARGET_AMX static void weight_grad(const dk_conv_geometry *g, int64_t cin, in
     uint32_t *gq = (uint32_t *)(xp + up(cin, 32) * L);
     float *panels = (float *)(gq + up(cout, 32) * S), *buf = panels + up(cout, 32) * P;
     // x's planes (plane_len values apart, up(cin, 32) of them), zero past the padded image.
-    memset(xp, 0, (size_t)(up(cin, 32) * L) * 2);
     dk_conv_padded_bf16(g, cin, x, Wp, L, xp);
+    int64_t image = padded_h(g) * Wp;
+    for (int64_t c = 0; c < cin; c++) memset(xp + c * L + image, 0, (size_t)(L - image) * 2);
+    memset(xp + cin * L, 0, (size_t)((up(cin, 32) - cin) * L) * 2);
     dk_conv_grad_panels(gout, P, cout, P, panels);
     position_pairs(g, cout, panels, gq);
     int64_t astride = 2 * L;

@@ -22,17 +22,24 @@
 
 static int64_t pairs_of(int64_t cin) { return (cin + 1) / 2; }
 
+// Where dk_conv_amx_takes, the weights are packed for conv_direct_amx.c's tiles instead (AMX is
+// set while no product runs, so the packing and the convolutions that use it agree).
 int64_t dk_conv_direct_bf16_weight_words(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    if (dk_conv_amx_takes(g, cin, cout, 0)) return dk_conv_amx_weight_words(g, cin, cout);
     return (cout + 7) / 8 * 8 * pairs_of(cin) * g->kh * g->kw;
 }
 
 int64_t dk_conv_direct_bf16_scratch_words(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
-    // conv_direct_amx.c's where dk_amx_path() (set while no product runs).
-    return dk_amx_path() ? dk_conv_amx_scratch_words(g, cin, cout) : pairs_of(cin) * dk_conv_plane_stride(g->h * g->w);
+    // conv_direct_amx.c's where it takes the convolution.
+    return dk_conv_amx_takes(g, cin, cout, 0) ? dk_conv_amx_scratch_words(g, cin) : pairs_of(cin) * dk_conv_plane_stride(g->h * g->w);
 }
 
 void dk_conv_direct_bf16_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
                                       int64_t so, int64_t sc, int64_t si, int64_t sj, uint32_t *wp) {
+    if (dk_conv_amx_takes(g, cin, cout, 0)) {
+        dk_conv_amx_pack_weights(g, cin, cout, w, base, so, sc, si, sj, wp);
+        return;
+    }
     int64_t kh = g->kh, kw = g->kw, cp = pairs_of(cin), K = cp * kh * kw;
     for (int64_t o0 = 0; o0 < cout; o0 += 8)
         for (int64_t i = 0; i < kh; i++)
@@ -124,7 +131,7 @@ DK_TARGET_BF16 static void direct_bf16(const dk_conv_geometry *g, int64_t cin, i
 void dk_conv_direct_bf16(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const uint32_t *wp,
                          const float *bias, float *out, uint32_t *scratch) {
     if (!dk_bgemm_avx512bf16_available()) abort();
-    if (dk_amx_path()) {
+    if (dk_conv_amx_takes(g, cin, cout, 0)) {
         dk_conv_amx(g, cin, cout, x, wp, bias, out, scratch);
         return;
     }
@@ -141,7 +148,7 @@ static int64_t padded_copy_words(const dk_conv_geometry *g, int64_t cin) {
 }
 
 int64_t dk_conv_direct_bf16_weight_grad_scratch_words(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
-    if (dk_amx_path()) return dk_conv_amx_weight_grad_scratch_words(g, cin, cout);
+    if (dk_conv_amx_takes(g, cin, cout, 1)) return dk_conv_amx_weight_grad_scratch_words(g, cin, cout);
     return pair_panel_words(g, cout) + padded_copy_words(g, cin) + (cout + 31) / 32 * 32 * g->oh * g->ow;
 }
 
@@ -223,7 +230,7 @@ DK_TARGET_BF16 static void grad_tiles_bf16(const dk_conv_geometry *g, int64_t ci
 void dk_conv_direct_bf16_weight_grad(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *gout,
                                      float *dwT, uint32_t *scratch) {
     if (!dk_bgemm_avx512bf16_available()) abort();
-    if (dk_amx_path()) {
+    if (dk_conv_amx_takes(g, cin, cout, 1)) {
         dk_conv_amx_weight_grad(g, cin, cout, x, gout, dwT, scratch);
         return;
     }

@@ -65,12 +65,13 @@ extension Kernels {
     /// Whether a direct convolution (where `convolutionDirectApplies`) runs on bfloat16 values
     /// (conv_direct_bf16.c, AVX512-BF16 dot products, or conv_direct_amx.c on AMX tiles) instead
     /// of float32: inside autocast's products or their backward (`ThreadState.bfloat16Operands`)
-    /// on a CPU with the instructions; on AVX512-BF16 alone, for a geometry that Winograd takes,
-    /// only where rows fill at least 2/3 of their runs of 16 (rows of 8 fill half of each, and
-    /// Winograd's float32 products then do as well).
+    /// on a CPU with the instructions; where the tiles do not take it (`dk_conv_amx_takes`), for a
+    /// geometry that Winograd takes, only where rows fill at least 2/3 of their runs of 16 (rows
+    /// of 8 fill half of each, and Winograd's float32 products then do as well).
     static func convolutionDirectBFloat16(_ g: ConvGeometry, outChannels: Int) -> Bool {
         guard bfloat16KernelsRun else { return false }
-        return dk_amx_path() != 0 || 3 * g.ow >= 2 * 16 * ((g.ow + 15) / 16) || !convolutionWinogradApplies(g, outChannels: outChannels)
+        let tiles = withUnsafePointer(to: g.cGeometry) { dk_conv_amx_takes($0, Int64(g.c), Int64(outChannels), 0) != 0 }
+        return tiles || 3 * g.ow >= 2 * 16 * ((g.ow + 15) / 16) || !convolutionWinogradApplies(g, outChannels: outChannels)
     }
 
     /// 32-bit words kept in a float32 tensor's storage (the bfloat16 kernels' packed pairs).

@@ -68,7 +68,9 @@ final class BFloat16ConvolutionTests: XCTestCase {
     /// weight gradient within its float32 sums' error of float64 sums of the same products. For
     /// blocks of 32 output channels and positions with partial ones, more than 16 channel pairs
     /// (two blocks of pairs), odd channel counts, rows narrower and wider than a tile, 1×1, 3×3
-    /// and 5×3 kernels, "same" padding and a padding wider than the kernel's reach.
+    /// and 5×3 kernels, "same" padding, and paddings as wide as the kernel's reach and wider (the
+    /// input gradient's convolution then crops the upstream gradient); and the choice of the
+    /// tiles, which leave convolutions with few channels or positions to the dot products.
     func testTilesMatchTheDotProducts() {
         let kinds = Products.here.filter { $0 == .tilesModel || $0 == .tiles }
         guard !kinds.isEmpty else {  // without AVX512-BF16 there is no AMX path, not even emulated
@@ -76,13 +78,32 @@ final class BFloat16ConvolutionTests: XCTestCase {
             XCTAssertEqual(dk_bgemm_amx_model(1), 0)
             return
         }
-        let cases: [(kernel: Size2, pad: (Int, Int), h: Int, w: Int, cin: Int, cout: Int)] = [
-            (3, (1, 1), 9, 21, 40, 36), (1, (0, 0), 5, 33, 35, 70), ([5, 3], (2, 1), 7, 6, 3, 17), (3, (0, 0), 6, 9, 16, 32),
-            (3, (2, 2), 4, 4, 2, 1),
+        // Which of the forward, input gradient and weight gradient the tiles take (a quarter of
+        // their products count: the last case's input gradient has too few positions, the one
+        // before has too few channels and stays on the dot products).
+        let cases: [(kernel: Size2, pad: (Int, Int), h: Int, w: Int, cin: Int, cout: Int, tiles: [Bool])] = [
+            (3, (1, 1), 9, 21, 40, 36, [true, true, true]), (1, (0, 0), 5, 33, 35, 70, [true, true, true]),
+            ([5, 3], (2, 1), 7, 6, 24, 40, [true, true, true]), (3, (0, 0), 10, 18, 16, 32, [true, true, true]),
+            (3, (2, 2), 4, 4, 2, 1, [false, false, false]), (3, (3, 3), 5, 6, 20, 24, [true, false, true]),
         ]
-        for (kernel, pad, h, w, cin, cout) in cases {
+        for (kernel, pad, h, w, cin, cout, tiles) in cases {
             let name = "kernel \(kernel) padding \(pad) \(h)x\(w) \(cin)→\(cout)"
             let padding: ConvPadding = pad == ((kernel.h - 1) / 2, (kernel.w - 1) / 2) && kernel.h != kernel.w ? .same : .explicit(Size2(pad.0, pad.1))
+            let (oh, ow) = (h + 2 * pad.0 - kernel.h + 1, w + 2 * pad.1 - kernel.w + 1)
+            let forward = dk_conv_geometry(h: Int64(h), w: Int64(w), kh: Int64(kernel.h), kw: Int64(kernel.w), sh: 1, sw: 1, ph: Int64(pad.0),
+                                           pw: Int64(pad.1), dh: 1, dw: 1, oh: Int64(oh), ow: Int64(ow))
+            var inputGradient = forward
+            (inputGradient.h, inputGradient.w, inputGradient.oh, inputGradient.ow) = (Int64(oh), Int64(ow), Int64(h), Int64(w))
+            (inputGradient.ph, inputGradient.pw) = (Int64(kernel.h - 1 - pad.0), Int64(kernel.w - 1 - pad.1))
+            for products in kinds {
+                products.select()
+                let takes = [withUnsafePointer(to: forward) { dk_conv_amx_takes($0, Int64(cin), Int64(cout), 0) },
+                             withUnsafePointer(to: inputGradient) { dk_conv_amx_takes($0, Int64(cout), Int64(cin), 0) },
+                             withUnsafePointer(to: forward) { dk_conv_amx_takes($0, Int64(cin), Int64(cout), 1) }].map { $0 != 0 }
+                XCTAssertEqual(takes, tiles, "\(name) \(products): forward, input and weight gradients on the tiles")
+            }
+            Products.dotProducts.select()
+            XCTAssertEqual(withUnsafePointer(to: forward) { dk_conv_amx_takes($0, Int64(cin), Int64(cout), 0) }, 0, "\(name): AMX off")
             let dot = run(.dotProducts, kernel, padding, h, w, cin, cout)
             let (sums, bounds) = weightGradientReference(dot[4], dot[5], images: 4, cin, h, w, cout, kernel.h, kernel.w, pad.0, pad.1)
             let terms = Double(4 * (h + 2 * pad.0 - kernel.h + 1) * (w + 2 * pad.1 - kernel.w + 1))
