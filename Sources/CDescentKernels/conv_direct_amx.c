@@ -138,11 +138,10 @@ DK_TARGET_AMX static void store_block(const dk_conv_geometry *g, const float *bu
     }
 }
 
-DK_TARGET_AMX static void forward(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const uint32_t *wp,
+DK_TARGET_AMX static void forward(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const uint32_t *wa,
                                   const float *bias, float *out, uint32_t *scratch, int emu) {
     int64_t L = plane_len(g), Wp = padded_w(g), taps = g->kh * g->kw, blocks = pair_blocks(cin), Q = g->oh * Wp;
     uint32_t *planes = (uint32_t *)aligned(scratch);
-    const uint32_t *wa = wp;
     float *buf = (float *)(planes + blocks * 16 * L);
     pair_planes(g, cin, x, planes);
     int64_t bstride = 4 * L;
