@@ -15,7 +15,17 @@ static inline __attribute__((always_inline)) void dk_relu_grad_f32_impl(int64_t 
     for (int64_t i = 0; i < n; i++) dx[i] = y[i] <= 0 ? 0.0f : g[i];
 }
 
+// y += alpha·x, the product rounded before the sum (no fused multiply-add: the same numbers as
+// Swift's a + α·b). x and y may be the same array.
+static inline __attribute__((always_inline)) void dk_add_scaled_f32_impl(int64_t n, float alpha, const float *x, float *y) {
+    for (int64_t i = 0; i < n; i++) {
+        float p = alpha * x[i];
+        y[i] = y[i] + p;
+    }
+}
+
 DK_DISPATCH(dk_relu_f32, (int64_t n, const float *x, float *y), (n, x, y))
+DK_DISPATCH(dk_add_scaled_f32, (int64_t n, float alpha, const float *x, float *y), (n, alpha, x, y))
 DK_DISPATCH(dk_relu_grad_f32, (int64_t n, const float *g, const float *y, float *dx), (n, g, y, dx))
 
 // y = x rounded to bfloat16 values, kept as float32.

@@ -1,3 +1,5 @@
+import CDescentKernels
+
 /// CPU kernels for elementwise work: copies, casts, unary and binary maps with broadcasting.
 /// Outputs are new contiguous tensors; inputs may have any strides (including 0).
 enum Kernels {
@@ -201,6 +203,20 @@ extension Kernels {
         let xp = x.storage.typed(Float.self) + x.offset, op = out.storage.typed(Float.self)
         Parallel.forRange(x.count, cost: cost) { r in f(Int64(r.count), xp + r.lowerBound, op + r.lowerBound) }
         return out
+    }
+
+    /// x += α·y for contiguous float32 tensors of one shape by the C kernel (`dk_add_scaled_f32`,
+    /// vectorized for the CPU; the optimizers' updates), in parallel chunks as `updateLoop`
+    /// splits them; false (nothing done) otherwise.
+    static func addScaledVectorized(_ x: Tensor, _ y: Tensor, alpha: Float) -> Bool {
+        guard x.dtype == .float32 && y.dtype == .float32 && x.shape == y.shape && x.isContiguous && y.isContiguous else { return false }
+        let xp = x.storage.typed(Float.self) + x.offset, yp = y.storage.typed(Float.self) + y.offset
+        if x.count < 2 * Parallel.grain {
+            dk_add_scaled_f32(Int64(x.count), alpha, yp, xp)
+        } else {
+            Parallel.forRange(x.count) { r in dk_add_scaled_f32(Int64(r.count), alpha, yp + r.lowerBound, xp + r.lowerBound) }
+        }
+        return true
     }
 
     /// Runs a C float32 kernel `f(n, a, b, out)` over two contiguous float32 tensors of one shape in

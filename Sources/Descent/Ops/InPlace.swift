@@ -23,7 +23,8 @@ extension Tensor {
         checkInPlace("addAssign", other)
         let o = other.dtype == dtype ? other : other.to(dtype)
         switch dtype {
-        case .float32: Kernels.updateLoop(self, o, AddScaledFn(alpha: Float(alpha)))
+        case .float32:
+            if !Kernels.addScaledVectorized(self, o, alpha: Float(alpha)) { Kernels.updateLoop(self, o, AddScaledFn(alpha: Float(alpha))) }
         case .float64: Kernels.updateLoop(self, o, AddScaledFn(alpha: alpha))
         case .bfloat16: bfloat16Unsupported("addAssign")
         case .int64: Kernels.updateLoop(self, o, AddScaledFn(alpha: Int64(alpha)))
