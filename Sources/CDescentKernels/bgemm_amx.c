@@ -101,44 +101,21 @@ DK_TARGET_AMX static void configure(void) {
 
 DK_TARGET_AMX static void release(void) { _tile_release(); }
 
-// Where the tiles of a 32×32 block live: A's rows 16·half… at depth word t (rows aStride bytes
-// apart), B's columns 16·half… of the panel from word row t (rows B_STRIDE bytes apart), and C's
-// tile (row, col) (rows ldc floats apart).
+// Where the tiles of a 32×32 block's step at depth word t read: A's rows 16·half… (rows aStride
+// bytes apart), B's columns 16·half… of the panel (rows B_STRIDE bytes apart).
 #define B_STRIDE 128  // a panel's word row: 32 columns of 4 bytes
 static inline const char *a_tile(const char *a, int64_t aStride, int half, int64_t t) { return a + 16 * half * aStride + 4 * t; }
 static inline const uint32_t *b_tile(const uint32_t *b, int half, int64_t t) { return b + B_STRIDE / 4 * t + 16 * half; }
-static inline float *c_tile(float *c, int64_t ldc, int row, int col) { return c + 16 * (row * ldc + col); }
 
 // C[0:32, 0:32] (= or +=) A[0:32, pairs 0:words] · B (one 32-column panel), words a multiple of
-// 16: tile 2·row + col of C from A's half `row` and B's half `col`.
+// 16.
 DK_TARGET_AMX static void tiles_32x32(int64_t words, const char *a, int64_t aStride, const uint32_t *b, float *c, int64_t ldc,
                                      int accumulate, int emu) {
-    int64_t cs = 4 * ldc;
-    if (accumulate) {
-        DK_TILE_LOAD(emu, 0, c_tile(c, ldc, 0, 0), cs);
-        DK_TILE_LOAD(emu, 1, c_tile(c, ldc, 0, 1), cs);
-        DK_TILE_LOAD(emu, 2, c_tile(c, ldc, 1, 0), cs);
-        DK_TILE_LOAD(emu, 3, c_tile(c, ldc, 1, 1), cs);
-    } else {
-        DK_TILE_ZERO(emu, 0);
-        DK_TILE_ZERO(emu, 1);
-        DK_TILE_ZERO(emu, 2);
-        DK_TILE_ZERO(emu, 3);
-    }
-    for (int64_t t = 0; t < words; t += 16) {
-        DK_TILE_LOAD(emu, 4, a_tile(a, aStride, 0, t), aStride);
-        DK_TILE_LOAD(emu, 5, a_tile(a, aStride, 1, t), aStride);
-        DK_TILE_LOAD(emu, 6, b_tile(b, 0, t), B_STRIDE);
-        DK_TILE_LOAD(emu, 7, b_tile(b, 1, t), B_STRIDE);
-        DK_TILE_DP(emu, 0, 4, 6);
-        DK_TILE_DP(emu, 1, 4, 7);
-        DK_TILE_DP(emu, 2, 5, 6);
-        DK_TILE_DP(emu, 3, 5, 7);
-    }
-    DK_TILE_STORE(emu, 0, c_tile(c, ldc, 0, 0), cs);
-    DK_TILE_STORE(emu, 1, c_tile(c, ldc, 0, 1), cs);
-    DK_TILE_STORE(emu, 2, c_tile(c, ldc, 1, 0), cs);
-    DK_TILE_STORE(emu, 3, c_tile(c, ldc, 1, 1), cs);
+    if (accumulate) dk_tiles_load(emu, c, ldc);
+    else dk_tiles_zero(emu);
+    for (int64_t t = 0; t < words; t += 16)
+        dk_tiles_step(emu, a_tile(a, aStride, 0, t), a_tile(a, aStride, 1, t), aStride, b_tile(b, 0, t), b_tile(b, 1, t), B_STRIDE);
+    dk_tiles_store(emu, c, ldc);
 }
 
 // The emulation: eight registers of 16 rows × 64 bytes per thread.

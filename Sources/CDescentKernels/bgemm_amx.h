@@ -39,5 +39,41 @@ void dk_amx_emu_dpbf16ps(int c, int a, int b);
 #define DK_TILE_ZERO(emu, t) ((emu) ? dk_amx_emu_zero(t) : _tile_zero(t))
 #define DK_TILE_STORE(emu, t, base, stride) ((emu) ? dk_amx_emu_store(t, base, stride) : _tile_stored(t, base, stride))
 #define DK_TILE_DP(emu, c, a, b) ((emu) ? dk_amx_emu_dpbf16ps(c, a, b) : _tile_dpbf16ps(c, a, b))
+
+// The 2×2 blocking of every AMX kernel here: a 32×32 float32 block of C in tiles 0–3 (tile
+// 2·row + col holds rows 16·row… and columns 16·col…, at c + 16·(row·ldc + col)), summed from A
+// tiles 4 and 5 (rows 0–15, 16–31) and B tiles 6 and 7 (columns 0–15, 16–31).
+DK_TARGET_AMX static inline __attribute__((always_inline)) void dk_tiles_zero(int emu) {
+    DK_TILE_ZERO(emu, 0);
+    DK_TILE_ZERO(emu, 1);
+    DK_TILE_ZERO(emu, 2);
+    DK_TILE_ZERO(emu, 3);
+}
+DK_TARGET_AMX static inline __attribute__((always_inline)) void dk_tiles_load(int emu, const float *c, int64_t ldc) {
+    DK_TILE_LOAD(emu, 0, c, 4 * ldc);
+    DK_TILE_LOAD(emu, 1, c + 16, 4 * ldc);
+    DK_TILE_LOAD(emu, 2, c + 16 * ldc, 4 * ldc);
+    DK_TILE_LOAD(emu, 3, c + 16 * ldc + 16, 4 * ldc);
+}
+DK_TARGET_AMX static inline __attribute__((always_inline)) void dk_tiles_store(int emu, float *c, int64_t ldc) {
+    DK_TILE_STORE(emu, 0, c, 4 * ldc);
+    DK_TILE_STORE(emu, 1, c + 16, 4 * ldc);
+    DK_TILE_STORE(emu, 2, c + 16 * ldc, 4 * ldc);
+    DK_TILE_STORE(emu, 3, c + 16 * ldc + 16, 4 * ldc);
+}
+/// C += A · B for one step of 16 words: A's two tiles at a0, a1 (rows aStride bytes apart), B's
+/// at b0, b1 (rows bStride bytes apart).
+DK_TARGET_AMX static inline __attribute__((always_inline)) void dk_tiles_step(int emu, const void *a0, const void *a1,
+                                                                              int64_t aStride, const void *b0, const void *b1,
+                                                                              int64_t bStride) {
+    DK_TILE_LOAD(emu, 4, a0, aStride);
+    DK_TILE_LOAD(emu, 5, a1, aStride);
+    DK_TILE_LOAD(emu, 6, b0, bStride);
+    DK_TILE_LOAD(emu, 7, b1, bStride);
+    DK_TILE_DP(emu, 0, 4, 6);
+    DK_TILE_DP(emu, 1, 4, 7);
+    DK_TILE_DP(emu, 2, 5, 6);
+    DK_TILE_DP(emu, 3, 5, 7);
+}
 #endif
 #endif

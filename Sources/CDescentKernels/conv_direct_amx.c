@@ -147,28 +147,13 @@ DK_TARGET_AMX static void forward(const dk_conv_geometry *g, int64_t cin, int64_
     int64_t bstride = 4 * L;
     for (int64_t o0 = 0; o0 < cout; o0 += 32)
         for (int64_t q0 = 0; q0 < Q; q0 += 32) {
-            DK_TILE_ZERO(emu, 0);
-            DK_TILE_ZERO(emu, 1);
-            DK_TILE_ZERO(emu, 2);
-            DK_TILE_ZERO(emu, 3);
+            dk_tiles_zero(emu);
             for (int64_t t = 0; t < taps; t++) {
                 const uint32_t *b = planes + q0 + t / g->kw * Wp + t % g->kw;
                 const uint32_t *a0 = wa + ((o0 / 16 * taps + t) * blocks) * 256, *a1 = a0 + taps * blocks * 256;
-                for (int64_t k = 0; k < blocks; k++, b += 16 * L) {
-                    DK_TILE_LOAD(emu, 4, a0 + k * 256, 64);
-                    DK_TILE_LOAD(emu, 5, a1 + k * 256, 64);
-                    DK_TILE_LOAD(emu, 6, b, bstride);
-                    DK_TILE_LOAD(emu, 7, b + 16, bstride);
-                    DK_TILE_DP(emu, 0, 4, 6);
-                    DK_TILE_DP(emu, 1, 4, 7);
-                    DK_TILE_DP(emu, 2, 5, 6);
-                    DK_TILE_DP(emu, 3, 5, 7);
-                }
+                for (int64_t k = 0; k < blocks; k++, b += 16 * L) dk_tiles_step(emu, a0 + k * 256, a1 + k * 256, 64, b, b + 16, bstride);
             }
-            DK_TILE_STORE(emu, 0, buf, 128);
-            DK_TILE_STORE(emu, 1, buf + 16, 128);
-            DK_TILE_STORE(emu, 2, buf + 16 * 32, 128);
-            DK_TILE_STORE(emu, 3, buf + 16 * 32 + 16, 128);
+            dk_tiles_store(emu, buf, 32);
             store_block(g, buf, q0, cout - o0 < 32 ? cout - o0 : 32, o0, bias, out);
         }
 }
@@ -215,26 +200,11 @@ DK_TARGET_AMX static void weight_grad(const dk_conv_geometry *g, int64_t cin, in
         for (int64_t i = 0; i < kh; i++)
             for (int64_t j = 0; j < kw; j++)
                 for (int64_t o0 = 0; o0 < cout; o0 += 32) {
-                    DK_TILE_ZERO(emu, 0);
-                    DK_TILE_ZERO(emu, 1);
-                    DK_TILE_ZERO(emu, 2);
-                    DK_TILE_ZERO(emu, 3);
+                    dk_tiles_zero(emu);
                     const uint16_t *a0 = xp + c0 * L + i * Wp + j, *a1 = a0 + 16 * L;
                     const uint32_t *b0 = gq + o0 / 16 * S * 16, *b1 = b0 + S * 16;
-                    for (int64_t s = 0; s < S; s += 16) {
-                        DK_TILE_LOAD(emu, 4, a0 + 2 * s, astride);
-                        DK_TILE_LOAD(emu, 5, a1 + 2 * s, astride);
-                        DK_TILE_LOAD(emu, 6, b0 + s * 16, 64);
-                        DK_TILE_LOAD(emu, 7, b1 + s * 16, 64);
-                        DK_TILE_DP(emu, 0, 4, 6);
-                        DK_TILE_DP(emu, 1, 4, 7);
-                        DK_TILE_DP(emu, 2, 5, 6);
-                        DK_TILE_DP(emu, 3, 5, 7);
-                    }
-                    DK_TILE_STORE(emu, 0, buf, 128);
-                    DK_TILE_STORE(emu, 1, buf + 16, 128);
-                    DK_TILE_STORE(emu, 2, buf + 16 * 32, 128);
-                    DK_TILE_STORE(emu, 3, buf + 16 * 32 + 16, 128);
+                    for (int64_t s = 0; s < S; s += 16) dk_tiles_step(emu, a0 + 2 * s, a1 + 2 * s, astride, b0 + s * 16, b1 + s * 16, 64);
+                    dk_tiles_store(emu, buf, 32);
                     __mmask16 m0 = dk_first_lanes(cout - o0), m1 = dk_first_lanes(cout - o0 - 16);
                     for (int64_t r = 0; r < 32 && c0 + r < cin; r++) {
                         float *row = dwT + ((c0 + r) * kh * kw + i * kw + j) * cout + o0;

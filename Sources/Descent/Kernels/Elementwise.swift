@@ -211,11 +211,7 @@ extension Kernels {
     static func addScaledVectorized(_ x: Tensor, _ y: Tensor, alpha: Float) -> Bool {
         guard x.dtype == .float32 && y.dtype == .float32 && x.shape == y.shape && x.isContiguous && y.isContiguous else { return false }
         let xp = x.storage.typed(Float.self) + x.offset, yp = y.storage.typed(Float.self) + y.offset
-        if x.count < 2 * Parallel.grain {
-            dk_add_scaled_f32(Int64(x.count), alpha, yp, xp)
-        } else {
-            Parallel.forRange(x.count) { r in dk_add_scaled_f32(Int64(r.count), alpha, yp + r.lowerBound, xp + r.lowerBound) }
-        }
+        Parallel.forRange(x.count) { r in dk_add_scaled_f32(Int64(r.count), alpha, yp + r.lowerBound, xp + r.lowerBound) }
         return true
     }
 

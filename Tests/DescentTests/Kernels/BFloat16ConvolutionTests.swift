@@ -6,15 +6,7 @@ import XCTest
 /// convolutions run on AVX512-BF16 CPUs, against the float32 emulation of the same products; and
 /// its AMX form (conv_direct_amx.c), on the tiles where the CPU has them and on the emulation of
 /// the tile registers everywhere with AVX512-BF16.
-final class BFloat16ConvolutionTests: XCTestCase {
-    private var savedMatrixUnits = false
-    override func setUp() { savedMatrixUnits = Kernels.bfloat16MatrixUnits }
-    override func tearDown() {
-        Kernels.bfloat16DotProducts = true
-        Kernels.bfloat16MatrixUnits = savedMatrixUnits
-        _ = dk_bgemm_amx_model(0)
-    }
-
+final class BFloat16ConvolutionTests: BFloat16TestCase {
     /// Where the products run: float32 emulation, AVX512-BF16 dot products, the AMX path on the
     /// emulated tile registers, or on the tiles.
     private enum Products: CaseIterable {
@@ -68,9 +60,10 @@ final class BFloat16ConvolutionTests: XCTestCase {
     /// weight gradient within its float32 sums' error of float64 sums of the same products. For
     /// blocks of 32 output channels and positions with partial ones, more than 16 channel pairs
     /// (two blocks of pairs), odd channel counts, rows narrower and wider than a tile, 1×1, 3×3
-    /// and 5×3 kernels, "same" padding, and paddings as wide as the kernel's reach and wider (the
-    /// input gradient's convolution then crops the upstream gradient); and the choice of the
-    /// tiles, which leave convolutions with few channels or positions to the dot products.
+    /// and 5×3 kernels (the last padded 2 and 1, as "same" pads it), and paddings as wide as the
+    /// kernel's reach and wider (the input gradient's convolution then crops the upstream
+    /// gradient); and the choice of the tiles, which leave convolutions with few channels or
+    /// positions to the dot products.
     func testTilesMatchTheDotProducts() {
         let kinds = Products.here.filter { $0 == .tilesModel || $0 == .tiles }
         guard !kinds.isEmpty else {  // without AVX512-BF16 there is no AMX path, not even emulated
@@ -88,7 +81,7 @@ final class BFloat16ConvolutionTests: XCTestCase {
         ]
         for (kernel, pad, h, w, cin, cout, tiles) in cases {
             let name = "kernel \(kernel) padding \(pad) \(h)x\(w) \(cin)→\(cout)"
-            let padding: ConvPadding = pad == ((kernel.h - 1) / 2, (kernel.w - 1) / 2) && kernel.h != kernel.w ? .same : .explicit(Size2(pad.0, pad.1))
+            let padding = ConvPadding.explicit(Size2(pad.0, pad.1))
             let (oh, ow) = (h + 2 * pad.0 - kernel.h + 1, w + 2 * pad.1 - kernel.w + 1)
             let forward = dk_conv_geometry(h: Int64(h), w: Int64(w), kh: Int64(kernel.h), kw: Int64(kernel.w), sh: 1, sw: 1, ph: Int64(pad.0),
                                            pw: Int64(pad.1), dh: 1, dw: 1, oh: Int64(oh), ow: Int64(ow))

@@ -4,18 +4,7 @@ import XCTest
 
 /// The bfloat16 dot-product GEMM (AVX512-BF16, bgemm_avx512.c) against float64 sums of the
 /// same bfloat16 products, and its use by autocast and by bfloat16 tensors.
-final class BFloat16GemmTests: XCTestCase {
-    private var savedThreads = 1, savedMatrixUnits = false
-    override func setUp() {
-        savedThreads = Descent.threads
-        savedMatrixUnits = Kernels.bfloat16MatrixUnits
-    }
-    override func tearDown() {
-        Kernels.bfloat16DotProducts = true
-        Kernels.bfloat16MatrixUnits = savedMatrixUnits
-        Descent.threads = savedThreads
-    }
-
+final class BFloat16GemmTests: BFloat16TestCase {
     /// A fixed sequence of uniform values in [-2, 2).
     private struct Values {
         var state: UInt64

@@ -5,15 +5,7 @@ import XCTest
 /// Autocast's LSTM and GRU on AVX512-BF16 CPUs: the fused time loops with their per-step products
 /// on the bf16 kernel (`dk_bgemm_prepacked`), against the step-by-step composite that autocast
 /// runs elsewhere (`bfloat16DotProducts` off), where every step's h·W_hhᵀ is an autocast product.
-final class BFloat16RecurrentTests: XCTestCase {
-    private var savedMatrixUnits = false
-    override func setUp() { savedMatrixUnits = Kernels.bfloat16MatrixUnits }
-    override func tearDown() {
-        Kernels.bfloat16DotProducts = true
-        Kernels.bfloat16MatrixUnits = savedMatrixUnits
-        _ = dk_bgemm_amx_model(0)
-    }
-
+final class BFloat16RecurrentTests: BFloat16TestCase {
     /// The per-step products' full blocks of 32 rows (batch) × 32 gate columns on AMX tiles
     /// (`dk_bgemm_prepacked`; real where the CPU has them, else emulated) against the AVX512-BF16
     /// dot products alone: the same exact products, in float32 sums of another grouping (16
@@ -26,8 +18,6 @@ final class BFloat16RecurrentTests: XCTestCase {
             XCTAssertEqual(dk_bgemm_amx_model(1), 0)
             return
         }
-        let saved = Descent.threads
-        defer { Descent.threads = saved }
         for (lstm, threads) in [(true, 1), (true, 2), (false, 2)] {
             Descent.threads = threads
             /// units: AMX on; model: on the emulated tile registers.
