@@ -230,7 +230,7 @@ int64_t dk_conv_direct_bf16_weight_grad_scratch_words(const dk_conv_geometry *g,
 void dk_conv_direct_bf16_weight_grad(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *gout,
                                      float *dwT, uint32_t *scratch);
 /// 1 when dk_conv_direct_bf16 (weightGradient 0) or its weight gradient (1) runs this
-/// convolution on AMX tiles (conv_direct_amx.c): on the AMX path, where at least a quarter of the
+/// convolution on AMX tiles (conv_direct_amx.c): on the AMX path, where at least a fifth of the
 /// tiles' products count (few input or output channels leave most of a tile's products zero).
 int dk_conv_amx_takes(const dk_conv_geometry *g, int64_t cin, int64_t cout, int weightGradient);
 /// Whether dk_conv2d_f32 runs Winograd's F(2×2, 3×3) (conv_winograd.c): a 3×3 kernel,
