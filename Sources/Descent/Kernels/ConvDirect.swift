@@ -64,14 +64,27 @@ extension Kernels {
 
     /// Whether a direct convolution (where `convolutionDirectApplies`) runs on bfloat16 values
     /// (conv_direct_bf16.c, AVX512-BF16 dot products, or conv_direct_amx.c on AMX tiles) instead
-    /// of float32: inside autocast's products or their backward (`ThreadState.bfloat16Operands`)
-    /// on a CPU with the instructions; where the tiles do not take it (`dk_conv_amx_takes`), for a
-    /// geometry that Winograd takes, only where rows fill at least 2/3 of their runs of 16 (rows
-    /// of 8 fill half of each, and Winograd's float32 products then do as well).
+    /// of float32 (on autocast's rounded values): inside autocast's products or their backward
+    /// (`ThreadState.bfloat16Operands`) on a CPU with the instructions.
+    /// - Where the tiles take it (`dk_conv_amx_takes`): always.
+    /// - Else on the AMX path: never. The CPUs with AMX run one `vdpbf16ps` a cycle but two
+    ///   float32 FMAs, and the float32 kernels took 0.3 to 0.9 of the dot products' time on every
+    ///   geometry measured on one (BENCHMARKS.md).
+    /// - Else, for a geometry that Winograd takes, only where rows fill at least 2/3 of their
+    ///   runs of 16 (rows of 8 fill half of each, and Winograd's float32 products then do as well).
     static func convolutionDirectBFloat16(_ g: ConvGeometry, outChannels: Int) -> Bool {
         guard bfloat16KernelsRun else { return false }
-        let tiles = withUnsafePointer(to: g.cGeometry) { dk_conv_amx_takes($0, Int64(g.c), Int64(outChannels), 0) != 0 }
-        return tiles || 3 * g.ow >= 2 * 16 * ((g.ow + 15) / 16) || !convolutionWinogradApplies(g, outChannels: outChannels)
+        if withUnsafePointer(to: g.cGeometry, { dk_conv_amx_takes($0, Int64(g.c), Int64(outChannels), 0) }) != 0 { return true }
+        if dk_amx_path() != 0 { return false }
+        return 3 * g.ow >= 2 * 16 * ((g.ow + 15) / 16) || !convolutionWinogradApplies(g, outChannels: outChannels)
+    }
+
+    /// Whether the direct kernels' weight gradient runs on bfloat16 values: inside autocast on a
+    /// CPU with the instructions, but on the AMX path only where the weight gradient's tiles take
+    /// it (for the reason given at `convolutionDirectBFloat16`).
+    static func convolutionDirectWeightGradBFloat16(_ g: ConvGeometry, outChannels: Int) -> Bool {
+        guard bfloat16KernelsRun else { return false }
+        return dk_amx_path() == 0 || withUnsafePointer(to: g.cGeometry) { dk_conv_amx_takes($0, Int64(g.c), Int64(outChannels), 1) } != 0
     }
 
     /// 32-bit words kept in a float32 tensor's storage (the bfloat16 kernels' packed pairs).

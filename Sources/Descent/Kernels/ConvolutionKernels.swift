@@ -142,7 +142,7 @@ extension Kernels {
         // AVX2 direct tiles (conv.c chooses); else im2col + GEMM.
         let kernelWeightGrad = direct || s.avx2Kernels
         // Inside autocast, on AVX512-BF16: the direct kernels' weight gradient on bfloat16 values.
-        let bf16W = direct && bfloat16KernelsRun
+        let bf16W = direct && convolutionDirectWeightGradBFloat16(g, outChannels: o)
         let partials = ConvPlan.WeightGradPartials(shape: [groups, k, og], dtype: wm.dtype)
         ConvPlan.forEachImageChunk(n, cost: 2 * o * k * pixels) { images in
             let dw = needW ? partials.accumulator(images.lowerBound) : nil

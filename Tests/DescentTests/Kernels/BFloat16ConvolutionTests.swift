@@ -163,19 +163,38 @@ final class BFloat16ConvolutionTests: BFloat16TestCase {
         return (sums, bounds)
     }
 
-    /// Which kernel ran shows in subnormal inputs, which the dot-product instructions take as
-    /// zero and float32 arithmetic keeps.
+    /// Which kernel ran shows in subnormal inputs, which the dot-product and tile instructions
+    /// take as zero and float32 arithmetic keeps: in the output (subnormal x) and in the weight
+    /// gradient (subnormal upstream gradient). With enough channels for the tiles (32 → 32) the
+    /// convolution runs on a bf16 kernel with every kind of products; with few (6 → 8) on the dot
+    /// products, but on the AMX path (real or emulated tiles) on float32 kernels, which are faster
+    /// there.
     func testAutocastConvolutionsRunOnTheKernel() {
-        func output(_ products: Products) -> [Float] {
+        func largest(_ products: Products, _ cin: Int, _ cout: Int) -> (output: Float, weightGrad: Float) {
             products.select()
             defer { Products.dotProducts.select() }
             Descent.manualSeed(4)
-            let x = Tensor.randn([2, 6, 9, 12]) * Double(Float.leastNormalMagnitude / 64), weight = Tensor.randn([8, 6, 3, 3])
-            return withAutocast { conv2d(x, weight, padding: 1) }.scalars
+            let tiny = Double(Float.leastNormalMagnitude / 64)
+            let x = Tensor.randn([2, cin, 9, 12]), weight = Tensor.randn([cout, cin, 3, 3]).requiringGrad()
+            let output = withAutocast { conv2d(x * tiny, weight, padding: 1) }.scalars.map(abs).max()!
+            let y = withAutocast { conv2d(x, weight, padding: 1) }
+            y.backward(Tensor.randn(y.shape) * tiny)
+            return (output, weight.grad!.scalars.map(abs).max()!)
         }
-        XCTAssertGreaterThan(output(.emulated).map(abs).max()!, 0)
-        for products in Products.here where products != .emulated {
-            XCTAssertEqual(output(products).map(abs).max()!, 0, "\(products)")
+        for (cin, cout) in [(32, 32), (6, 8)] {
+            let emulated = largest(.emulated, cin, cout)
+            XCTAssertGreaterThan(emulated.output, 0, "\(cin)→\(cout)")
+            XCTAssertGreaterThan(emulated.weightGrad, 0, "\(cin)→\(cout)")
+            for products in Products.here where products != .emulated {
+                let (output, weightGrad) = largest(products, cin, cout)
+                if cin == 32 || products == .dotProducts {
+                    XCTAssertEqual(output, 0, "\(cin)→\(cout) \(products): the output on a bf16 kernel")
+                    XCTAssertEqual(weightGrad, 0, "\(cin)→\(cout) \(products): the weight gradient on a bf16 kernel")
+                } else {
+                    XCTAssertGreaterThan(output, 0, "\(cin)→\(cout) \(products): the output in float32")
+                    XCTAssertGreaterThan(weightGrad, 0, "\(cin)→\(cout) \(products): the weight gradient in float32")
+                }
+            }
         }
     }
 
