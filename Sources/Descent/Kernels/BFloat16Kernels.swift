@@ -107,7 +107,9 @@ extension Kernels {
 
 /// Which instructions autocast's bfloat16 products (and `matmul` of bfloat16 tensors) run on:
 /// `amx` — AMX tiles for the full 32×32 blocks of the GEMM and of the recurrent loops'
-/// per-step products, and for the stride-1 convolutions; AVX512-BF16 for the rest; `avx512BF16` — AVX512-BF16 dot products
+/// per-step products, and for the stride-1 convolutions with channels enough to fill a fifth of
+/// the tiles (the others on float32 kernels); AVX512-BF16 for the GEMM's edges; `avx512BF16` —
+/// AVX512-BF16 dot products
 /// (`vdpbf16ps`); `emulated` — float32 arithmetic on bfloat16-rounded values, which gives the
 /// same products. `DESCENT_BF16_DOT=0` turns the instructions off, `DESCENT_AMX=0` AMX alone.
 public enum BFloat16Backend: String, Sendable {
