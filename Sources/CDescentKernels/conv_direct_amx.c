@@ -12,8 +12,9 @@
 // A convolution runs here where at least a fifth of the tiles' products count
 // (dk_conv_amx_takes): channels fill few of a tile's 16 pairs (forward) or 32 channels (weight
 // gradient) in the first layers (1 or 3 channels in). Measured on a Xeon with AMX (one thread,
-// 3×3 on 32×32): at a fill of 0.235 (16 → 16 or 8 → 32 channels) the tiles took 0.6 to 0.8 of
-// the dot products' time, at 0.117 (8 → 16, 3 → 32, 4 → 64) 0.9 to 1.6.
+// 3×3 on 32×32), against the float32 kernels that run the convolutions the tiles leave there
+// (Kernels.convolutionDirectBFloat16): at a fill of 0.235 (16 → 16 or 8 → 32 channels) the
+// tiles took 0.57 to 0.95 of their time, at 0.117 (8 → 16, 3 → 32, 4 → 64) 0.8 to 1.8.
 // - Forward: planes of channel pairs (word q of plane p: channels 2p, 2p + 1 at position q),
 //   16 planes × 16 positions per B tile (rows a plane apart); the weights, packed in their own
 //   layout, 16 output channels × 16 pairs per A tile, for each tap.
