@@ -68,13 +68,13 @@ extension Kernels {
     /// (`ThreadState.bfloat16Operands`) on a CPU with the instructions.
     /// - Where the tiles take it (`dk_conv_amx_takes`): always.
     /// - Else on the AMX path: never. The CPUs with AMX run one `vdpbf16ps` a cycle but two
-    ///   float32 FMAs, and the float32 kernels took 0.3 to 0.9 of the dot products' time on every
+    ///   float32 FMAs, and the float32 kernels took 0.35 to 0.8 of the dot products' time on every
     ///   geometry measured on one (BENCHMARKS.md).
     /// - Else, for a geometry that Winograd takes, only where rows fill at least 2/3 of their
     ///   runs of 16 (rows of 8 fill half of each, and Winograd's float32 products then do as well).
     static func convolutionDirectBFloat16(_ g: ConvGeometry, outChannels: Int) -> Bool {
         guard bfloat16KernelsRun else { return false }
-        if withUnsafePointer(to: g.cGeometry, { dk_conv_amx_takes($0, Int64(g.c), Int64(outChannels), 0) }) != 0 { return true }
+        if tilesTake(g, outChannels: outChannels, weightGradient: false) { return true }
         if dk_amx_path() != 0 { return false }
         return 3 * g.ow >= 2 * 16 * ((g.ow + 15) / 16) || !convolutionWinogradApplies(g, outChannels: outChannels)
     }
@@ -84,7 +84,12 @@ extension Kernels {
     /// it (for the reason given at `convolutionDirectBFloat16`).
     static func convolutionDirectWeightGradBFloat16(_ g: ConvGeometry, outChannels: Int) -> Bool {
         guard bfloat16KernelsRun else { return false }
-        return dk_amx_path() == 0 || withUnsafePointer(to: g.cGeometry) { dk_conv_amx_takes($0, Int64(g.c), Int64(outChannels), 1) } != 0
+        return dk_amx_path() == 0 || tilesTake(g, outChannels: outChannels, weightGradient: true)
+    }
+
+    /// Whether conv_direct_amx.c runs this convolution's forward (or weight gradient) on the tiles.
+    private static func tilesTake(_ g: ConvGeometry, outChannels: Int, weightGradient: Bool) -> Bool {
+        withUnsafePointer(to: g.cGeometry) { dk_conv_amx_takes($0, Int64(g.c), Int64(outChannels), weightGradient ? 1 : 0) } != 0
     }
 
     /// 32-bit words kept in a float32 tensor's storage (the bfloat16 kernels' packed pairs).

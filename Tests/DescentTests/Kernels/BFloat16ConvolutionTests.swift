@@ -73,7 +73,7 @@ final class BFloat16ConvolutionTests: BFloat16TestCase {
         }
         // Which of the forward, input gradient and weight gradient the tiles take (a fifth of
         // their products count: the last case's input gradient has too few positions, the one
-        // before has too few channels and stays on the dot products).
+        // before has too few channels; on the AMX path what the tiles leave runs in float32).
         let cases: [(kernel: Size2, pad: (Int, Int), h: Int, w: Int, cin: Int, cout: Int, tiles: [Bool])] = [
             (3, (1, 1), 9, 21, 40, 36, [true, true, true]), (1, (0, 0), 5, 33, 35, 70, [true, true, true]),
             ([5, 3], (2, 1), 7, 6, 24, 40, [true, true, true]), (3, (0, 0), 10, 18, 16, 32, [true, true, true]),
