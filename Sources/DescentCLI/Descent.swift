@@ -12,9 +12,12 @@ struct DescentCommand: ParsableCommand {
     )
 
     /// Line-buffers standard output, so that progress piped to a file or `tee` arrives line by
-    /// line, then runs the command.
+    /// line, and standard error, so that an error line goes out in one write (ArgumentParser
+    /// writes it a byte at a time: under mpirun the ranks' identical errors interleaved within
+    /// the line); then runs the command.
     static func main() {
         setvbuf(stdout, nil, _IOLBF, 0)
+        setvbuf(stderr, nil, _IOLBF, 0)
         main(nil)
     }
 }
