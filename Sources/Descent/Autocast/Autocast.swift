@@ -17,7 +17,9 @@
 // elsewhere, and in Winograd's float32 kernel for 3×3 convolutions with short rows, float32
 // arithmetic on the rounded values does the work (the float32 emulation), and the recurrent
 // layers run step by step, each step's h·W_hhᵀ an autocast product. The roundings are one pass
-// each over the operands and the result.
+// each over the operands and the result, except where the kernels round as they read and write
+// (the direct convolutions on bf16 kernels, `Kernels.convolutionRoundsOperands`): there the
+// activations, the result and the result's gradient take no pass.
 //
 // As PyTorch does, the rounded copy of a weight (a leaf tensor that requires a gradient) is made
 // once per autocast region and reused by every product in it — a recurrent layer's W_hh at every
@@ -62,19 +64,34 @@ enum Autocast {
     /// If autocast is on and every operand is float32: `body` run with autocast off on the
     /// operands rounded to bfloat16, its result rounded to bfloat16. Otherwise nil, and the
     /// caller runs its float32 (or float64) path.
-    static func lowerPrecision(_ operands: [Tensor?], _ body: ([Tensor?]) -> Tensor) -> Tensor? {
+    ///
+    /// `roundedByKernels`: the op's kernels round its operands, its result and its result's
+    /// gradient as they read and write them, to the values the rounding passes give
+    /// (`Kernels.convolutionRoundsOperands`). The operands other than weights (which keep their
+    /// one rounded copy per region) then reach `body` as they are, and the result keeps no
+    /// rounding of its own, so that neither the operands nor the gradient take a pass.
+    /// `body` must then still round what its kernels do not read: a bias's gradient.
+    static func lowerPrecision(_ operands: [Tensor?], roundedByKernels: Bool = false, _ body: ([Tensor?]) -> Tensor) -> Tensor? {
         let state = ThreadState.current
         guard state.autocast, operands.allSatisfy({ $0 == nil || $0!.dtype == .float32 }) else { return nil }
-        let roundedOperands = operands.map { $0.map { rounded($0, state) } }
+        let roundedOperands = operands.map { $0.map { roundedByKernels && !cached($0, state) ? $0 : rounded($0, state) } }
         state.autocast = false
         defer { state.autocast = true }
-        return Kernels.withBFloat16Operands { body(roundedOperands) }.bfloat16Rounded()
+        let y = Kernels.withBFloat16Operands { body(roundedOperands) }
+        guard roundedByKernels else { return y.bfloat16Rounded() }
+        check(y.holdsBFloat16Values, "[autocast] the kernels of a product that rounds its operands left its result unrounded")
+        // Users see this tensor: the mark is only for a rounding that follows at once.
+        y.holdsBFloat16Values = false
+        return y
     }
+
+    /// Whether `t` is a weight, rounded once per region (`rounded`).
+    private static func cached(_ t: Tensor, _ state: ThreadState) -> Bool { t.isLeaf && t.requiresGrad && state.gradEnabled }
 
     /// `t` rounded to bfloat16 values; for a weight (a leaf that requires a gradient, with grad
     /// mode on) the copy made at its first use in this autocast region.
     static func rounded(_ t: Tensor, _ state: ThreadState) -> Tensor {
-        guard t.isLeaf, t.requiresGrad, state.gradEnabled else { return t.bfloat16Rounded() }
+        guard cached(t, state) else { return t.bfloat16Rounded() }
         let key = ObjectIdentifier(t)
         if let hit = state.autocastCache[key] { return hit.rounded }
         let copy = t.bfloat16Rounded()

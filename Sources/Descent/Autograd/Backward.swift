@@ -189,6 +189,9 @@ enum Autograd {
             return
         }
         let alone = isKnownUniquelyReferenced(&g) && isKnownUniquelyReferenced(&g.storage) && g.storage.count == g.count
+        // A kernel's mark on its fresh output (`holdsBFloat16Values`) is for autocast's rounding
+        // that follows at once, never for a gradient users hold and may change in place.
+        g.holdsBFloat16Values = false
         t.grad = (canTake || alone) && g.isContiguous ? g : Kernels.copyToContiguous(g)
     }
 }

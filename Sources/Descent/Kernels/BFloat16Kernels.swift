@@ -7,9 +7,16 @@ import Foundation
 extension Kernels {
     /// `x` (float32) with every value rounded to bfloat16 precision, in a new contiguous tensor.
     /// A strided x (a broadcast gradient, say) is copied first: copy and vector pass beat a
-    /// scalar strided loop.
-    static func roundToBFloat16(_ x: Tensor) -> Tensor {
-        vectorizedFloat(x.isContiguous ? x : copyToContiguous(x), cost: 1, dk_round_bf16_f32)!
+    /// scalar strided loop. With `keepingStrides`, a view that spans no more storage than it
+    /// has elements (a broadcast, such as the gradient of a sum) is instead the same view of
+    /// the storage it spans, rounded.
+    static func roundToBFloat16(_ x: Tensor, keepingStrides: Bool = false) -> Tensor {
+        if x.isContiguous { return vectorizedFloat(x, cost: 1, dk_round_bf16_f32)! }
+        let dense = keepingStrides && x.count > 0 && !x.strides.contains { $0 < 0 }
+        let span = dense ? 1 + Swift.zip(x.shape, x.strides).map { ($0 - 1) * $1 }.reduce(0, +) : Int.max
+        guard span <= x.count else { return vectorizedFloat(copyToContiguous(x), cost: 1, dk_round_bf16_f32)! }
+        let source = Tensor(storage: x.storage, shape: [span], strides: [1], offset: x.offset)
+        return Tensor(storage: vectorizedFloat(source, cost: 1, dk_round_bf16_f32)!.storage, shape: x.shape, strides: x.strides)
     }
 
     /// `x` (float32) rounded to a bfloat16 tensor (a contiguous copy; a strided x copied first).
@@ -43,6 +50,15 @@ extension Kernels {
         get { dk_bgemm_amx_active() != 0 }
         set { _ = dk_bgemm_set_amx(newValue ? 1 : 0) }
     }
+
+    /// Whether autocast leaves the rounding of a convolution's operands, result and result's
+    /// gradient to kernels that round as they read and write (`convolutionRoundsOperands`); on
+    /// by default. Off, each takes its rounding pass (tests compare the two).
+    static var roundingInKernels: Bool {
+        get { roundingInKernelsCell.value }
+        set { roundingInKernelsCell.value = newValue }
+    }
+    private static let roundingInKernelsCell = GlobalCell<Bool>(true)
 
     /// Whether the calling thread's float32 products run on the bf16 dot-product kernels now:
     /// inside autocast's products or their backward (`ThreadState.bfloat16Operands`), with

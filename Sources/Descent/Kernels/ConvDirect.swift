@@ -79,6 +79,22 @@ extension Kernels {
         return 3 * g.ow >= 2 * 16 * ((g.ow + 15) / 16) || !convolutionWinogradApplies(g, outChannels: outChannels)
     }
 
+    /// Whether, inside autocast, this convolution's kernels round its input, and its output's
+    /// gradient, to bfloat16 as they read them, so that autocast need not round them first: the
+    /// direct kernels on bfloat16 values for the forward pass and for each gradient asked for
+    /// (the input gradient, a convolution too, stores its result rounded). Their conversion
+    /// rounds to nearest even as `bfloat16Rounded` does, but takes subnormals as zero: the values
+    /// differ from those of a rounding pass followed by the kernels only for an input within
+    /// 2⁻¹³⁴ below the smallest normal float, which the pass would round up to it.
+    static func convolutionRoundsOperands(_ x: Tensor, _ g: ConvGeometry, groups: Int, outChannels: Int, inputGradient: Bool,
+                                          weightGradient: Bool) -> Bool {
+        roundingInKernels && withBFloat16Operands {
+            convolutionDirectApplies(x, g, groups: groups, outChannels: outChannels) && convolutionDirectBFloat16(g, outChannels: outChannels)
+                && (!inputGradient || convolutionDirectBFloat16(g.inputGradient(outChannels: outChannels), outChannels: g.c))
+                && (!weightGradient || convolutionDirectWeightGradBFloat16(g, outChannels: outChannels))
+        }
+    }
+
     /// Whether the direct kernels' weight gradient runs on bfloat16 values: inside autocast on a
     /// CPU with the instructions, but on the AMX path only where the weight gradient's tiles take
     /// it (for the reason given at `convolutionDirectBFloat16`).

@@ -124,14 +124,12 @@ extension Kernels {
     static func convolution2dBackward(_ gout: Tensor, _ s: ConvolutionSaved, inputGradient needX: Bool,
                                       weightGradient needW: Bool) -> (Tensor?, Tensor?) {
         let (g, groups, o, direct, xd, wm) = (s.g, s.groups, s.outChannels, s.direct, s.x, s.w)
-        let (n, c, h, wd, kh, kw) = (g.n, g.c, g.h, g.w, g.kh, g.kw)
+        let (n, c, kh, kw) = (g.n, g.c, g.kh, g.kw)
         let og = o / groups, cg = c / groups, pixels = g.oh * g.ow, k = cg * kh * kw
         let gc = gout.contiguousData()
         if s.phased { return convolutionByPhasesBackward(gc, s, inputGradient: needX, weightGradient: needW) }
-        // With stride 1, dx is the convolution of g with the flipped, transposed weight
-        // (padded by k − 1 − p on the leading side, which may be negative).
-        let gT = ConvGeometry(n: n, c: o, h: g.oh, w: g.ow, kh: kh, kw: kw, sh: 1, sw: 1, padH: kh - 1 - g.padH,
-                              padW: kw - 1 - g.padW, dh: 1, dw: 1, oh: h, ow: wd)
+        // With stride 1, dx is the convolution of g with the flipped, transposed weight.
+        let gT = g.inputGradient(outChannels: o)
         let flippedKernel = direct || (s.avx2Kernels && convolutionAVX2KernelsApply(gc, gT, groups: 1, outChannels: c))
         // (col2im adds into dx: each image's task zeroes its part first, in parallel.)
         let dx = needX ? Tensor(uninitialized: xd.shape, dtype: xd.dtype) : nil

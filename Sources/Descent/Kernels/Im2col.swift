@@ -14,6 +14,14 @@ struct ConvGeometry {
                          pw: Int64(padW), dh: Int64(dh), dw: Int64(dw), oh: Int64(oh), ow: Int64(ow))
     }
 
+    /// The geometry of a stride-1 convolution's input gradient, itself a convolution: of the
+    /// output gradient (`outChannels` channels, oh × ow) with the flipped, transposed weight,
+    /// padded by k − 1 − p on the leading side (which may be negative), giving h × w.
+    func inputGradient(outChannels o: Int) -> ConvGeometry {
+        ConvGeometry(n: n, c: o, h: oh, w: ow, kh: kh, kw: kw, sh: 1, sw: 1, padH: kh - 1 - padH, padW: kw - 1 - padW, dh: 1, dw: 1,
+                     oh: h, ow: w)
+    }
+
     /// The same geometry for one image.
     var single: ConvGeometry {
         ConvGeometry(n: 1, c: c, h: h, w: w, kh: kh, kw: kw, sh: sh, sw: sw, padH: padH, padW: padW, dh: dh, dw: dw, oh: oh, ow: ow)

@@ -9,11 +9,10 @@ struct Padding4 {
 
 extension Tensor {
     /// out[n, o] = bias[o] + Σ_c Σ_ij w[o, c, i, j] · x[n, g·C/groups + c, oy·sh − pt + i·dh, ox·sw − pl + j·dw].
+    /// `roundsGradient`: inside autocast, the output's gradient arrives unrounded
+    /// (`Autocast.lowerPrecision`'s `roundedByKernels`), so the bias's gradient sums it rounded.
     static func convolution2d(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, stride: (Int, Int), padding: Padding4,
-                              dilation: (Int, Int), groups: Int, op: String = "conv2d") -> Tensor {
-        if let y = Autocast.lowerPrecision([x, w, bias], {
-            convolution2d($0[0]!, $0[1]!, $0[2], stride: stride, padding: padding, dilation: dilation, groups: groups, op: op)
-        }) { return y }
+                              dilation: (Int, Int), groups: Int, op: String = "conv2d", roundsGradient: Bool = false) -> Tensor {
         check(x.rank == 4, "[\(op)] expected input of shape (N, C, H, W), got \(Shape.describe(x.shape))")
         check(w.rank == 4, "[\(op)] expected weight of shape (O, C/groups, kH, kW), got \(Shape.describe(w.shape))")
         check(x.dtype.isFloatingPoint && x.dtype == w.dtype, "[\(op)] input \(x.dtype) and weight \(w.dtype) must be the same floating-point type")
@@ -33,6 +32,14 @@ extension Tensor {
         }
         let g = ConvGeometry(n: n, c: c, h: h, w: wd, kh: kh, kw: kw, sh: stride.0, sw: stride.1,
                              padH: padding.top, padW: padding.left, dh: dilation.0, dw: dilation.1, oh: oh, ow: ow)
+        if isAutocastEnabled {
+            let kernelsRound = Kernels.convolutionRoundsOperands(x, g, groups: groups, outChannels: o, inputGradient: Tensor.needsGrad(x),
+                                                                 weightGradient: Tensor.needsGrad(w))
+            if let y = Autocast.lowerPrecision([x, w, bias], roundedByKernels: kernelsRound, {
+                convolution2d($0[0]!, $0[1]!, $0[2], stride: stride, padding: padding, dilation: dilation, groups: groups, op: op,
+                              roundsGradient: kernelsRound)
+            }) { return y }
+        }
         let inputs = [x, w] + (bias.map { [$0] } ?? [])
         let (out, saved) = Kernels.convolution2d(x.detach(), w.detach(), bias: bias?.detach(), g, groups: groups,
                                                  weightGradient: Tensor.needsGrad(w))
@@ -40,7 +47,7 @@ extension Tensor {
             let needX = x.requiresGrad, needW = w.requiresGrad
             out.record(op == "conv2d" ? "ConvolutionBackward" : "ConvolutionBackward(\(op))", inputs) { gout in
                 let (dx, dw) = Kernels.convolution2dBackward(gout, saved, inputGradient: needX, weightGradient: needW)
-                return [dx, dw] + (bias != nil ? [gout.sum(dims: [0, 2, 3])] : [])
+                return [dx, dw] + (bias != nil ? [(roundsGradient ? gout.bfloat16Rounded(keepingStrides: true) : gout).sum(dims: [0, 2, 3])] : [])
             }
         }
         return out

@@ -116,6 +116,52 @@ final class BFloat16ConvolutionTests: BFloat16TestCase {
         }
     }
 
+    /// Where the kernels round what they read and write (`Kernels.convolutionRoundsOperands`),
+    /// autocast leaves the activation, the result and the result's gradient to them: the output
+    /// then comes straight from the convolution (no rounding node), and the output, the input's,
+    /// weight's and bias's gradients are bit for bit those of the rounding passes; with and
+    /// without a bias, with an input that needs no gradient, and for the broadcast gradient of a
+    /// sum.
+    func testRoundingLeftToTheKernelsGivesTheSameValues() {
+        defer { Kernels.roundingInKernels = true }
+        for products in Products.here {
+            for (withBias, inputGradient, sum) in [(true, true, false), (false, true, false), (true, false, false), (true, true, true)] {
+                let name = "\(products) bias \(withBias) input gradient \(inputGradient) sum \(sum)"
+                func run(inKernels: Bool) -> (gradFn: String?, values: [[Float]]) {
+                    products.select()
+                    defer { Products.dotProducts.select() }
+                    Kernels.roundingInKernels = inKernels
+                    Descent.manualSeed(21)
+                    let x0 = Tensor.randn([2, 32, 9, 12]).requiringGrad(inputGradient)
+                    let weight = Tensor.randn([32, 32, 3, 3]).requiringGrad(), bias = withBias ? Tensor.randn([32]).requiringGrad() : nil
+                    let y = withAutocast { conv2d(x0 * 1.5, weight, bias: bias, padding: 1) }
+                    (sum ? y : y * Tensor.randn(y.shape)).sum().backward()
+                    let grads = [x0.grad, weight.grad, bias?.grad].compactMap { $0?.scalars }
+                    return (y.gradFn, [y.scalars] + grads)
+                }
+                let kernels = run(inKernels: true), passes = run(inKernels: false)
+                XCTAssertEqual(passes.gradFn, "BFloat16RoundBackward", name)
+                XCTAssertEqual(kernels.gradFn, products == .emulated ? "BFloat16RoundBackward" : "ConvolutionBackward", name)
+                XCTAssertEqual(kernels.values.count, 2 + (withBias ? 1 : 0) + (inputGradient ? 1 : 0), name)
+                let parts = ["output", "input gradient", "weight gradient", "bias gradient"].filter { inputGradient || $0 != "input gradient" }
+                for (part, (p, q)) in zip(parts, zip(kernels.values, passes.values)) {
+                    XCTAssertEqual(zip(p, q).filter { $0 != $1 }.count, 0, "\(name): \(part) values that differ")
+                }
+                XCTAssertEqual(kernels.values[0].filter { $0 != BFloat16.round($0) }.count, 0, "\(name): output values that are not bfloat16")
+            }
+        }
+    }
+
+    /// A broadcast gradient (a sum's) is rounded where it lies: the same view, the values of the
+    /// contiguous rounding (which testBFloat16RoundingMatchesPyTorch checks against PyTorch).
+    func testRoundingABroadcastKeepsItsView() {
+        Descent.manualSeed(5)
+        let row = Tensor.randn([1, 7]), view = row.expand([4, 7]).bfloat16Rounded(keepingStrides: true)
+        XCTAssertEqual(view.strides, [0, 1])
+        XCTAssertEqual(view.scalars, row.expand([4, 7]).bfloat16Rounded().scalars)
+        XCTAssertNotEqual(view.scalars, row.expand([4, 7]).scalars)
+    }
+
     /// Output, input, weight and bias gradients of a convolution inside autocast on `products`,
     /// for fixed values (4 images).
     private func run(_ products: Products, _ kernel: Size2, _ padding: ConvPadding, _ h: Int, _ w: Int, _ cin: Int,
