@@ -36,10 +36,18 @@ static inline __attribute__((always_inline)) void dk_round_bf16_f32_impl(int64_t
     }
 }
 
+static inline __attribute__((always_inline)) void dk_round_bf16_f32_inplace_impl(int64_t n, float *x) {
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t b = dk_bf16_rounded_bits(x[i]);
+        __builtin_memcpy(x + i, &b, 4);
+    }
+}
+
 // y = x as bfloat16 (its bits).
 static inline __attribute__((always_inline)) void dk_f32_to_bf16_impl(int64_t n, const float *restrict x, uint16_t *restrict y) {
     for (int64_t i = 0; i < n; i++) y[i] = (uint16_t)(dk_bf16_rounded_bits(x[i]) >> 16);
 }
 
 DK_DISPATCH(dk_round_bf16_f32, (int64_t n, const float *x, float *y), (n, x, y))
+DK_DISPATCH(dk_round_bf16_f32_inplace, (int64_t n, float *x), (n, x))
 DK_DISPATCH(dk_f32_to_bf16, (int64_t n, const float *x, uint16_t *y), (n, x, y))

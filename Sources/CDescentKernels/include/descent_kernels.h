@@ -186,6 +186,8 @@ void dk_relu_grad_f32(int64_t n, const float *g, const float *y, float *dx);
 void dk_add_scaled_f32(int64_t n, float alpha, const float *x, float *y);
 /// y = x rounded to the nearest bfloat16 (ties to even; NaN stays NaN), kept as float32.
 void dk_round_bf16_f32(int64_t n, const float *x, float *y);
+/// x = x rounded as dk_round_bf16_f32 rounds, in place.
+void dk_round_bf16_f32_inplace(int64_t n, float *x);
 /// y = x rounded to bfloat16 (its bits), as dk_round_bf16_f32 rounds.
 void dk_f32_to_bf16(int64_t n, const float *x, uint16_t *y);
 

@@ -19,6 +19,14 @@ extension Kernels {
         return Tensor(storage: vectorizedFloat(source, cost: 1, dk_round_bf16_f32)!.storage, shape: x.shape, strides: x.strides)
     }
 
+    /// Rounds a contiguous float32 tensor's values to bfloat16 in place and marks it
+    /// (`holdsBFloat16Values`): a kernel's fresh output, which autocast would round next.
+    static func roundToBFloat16InPlace(_ x: Tensor) {
+        let p = x.storage.typed(Float.self) + x.offset
+        Parallel.forRange(x.count, cost: 1) { r in dk_round_bf16_f32_inplace(Int64(r.count), p + r.lowerBound) }
+        x.holdsBFloat16Values = true
+    }
+
     /// `x` (float32) rounded to a bfloat16 tensor (a contiguous copy; a strided x copied first).
     static func toBFloat16(_ x0: Tensor) -> Tensor {
         let x = x0.isContiguous ? x0 : copyToContiguous(x0)

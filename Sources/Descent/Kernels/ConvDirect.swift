@@ -80,18 +80,26 @@ extension Kernels {
     }
 
     /// Whether, inside autocast, this convolution's kernels round its input, and its output's
-    /// gradient, to bfloat16 as they read them, so that autocast need not round them first: the
-    /// direct kernels on bfloat16 values for the forward pass and for each gradient asked for
-    /// (the input gradient, a convolution too, stores its result rounded). Their conversion
-    /// rounds to nearest even as `bfloat16Rounded` does, but takes subnormals as zero: the values
-    /// differ from those of a rounding pass followed by the kernels only for an input within
-    /// 2⁻¹³⁴ below the smallest normal float, which the pass would round up to it.
+    /// gradient, to bfloat16 as they read them, so that autocast need not round them first:
+    /// - the direct kernels on bfloat16 values for the forward pass and for each gradient asked
+    ///   for (the input gradient, a convolution too, stores its result rounded). Their conversion
+    ///   rounds to nearest even as `bfloat16Rounded` does, but takes subnormals as zero: the
+    ///   values differ from those of a rounding pass followed by the kernels only for an input
+    ///   within 2⁻¹³⁴ below the smallest normal float, which the pass would round up to it;
+    /// - by columns on the bf16 GEMM, which rounds its operands as it packs them (as
+    ///   `bfloat16Rounded` does); the result and the input's gradient are rounded in place.
     static func convolutionRoundsOperands(_ x: Tensor, _ g: ConvGeometry, groups: Int, outChannels: Int, inputGradient: Bool,
                                           weightGradient: Bool) -> Bool {
         roundingInKernels && withBFloat16Operands {
-            convolutionDirectApplies(x, g, groups: groups, outChannels: outChannels) && convolutionDirectBFloat16(g, outChannels: outChannels)
-                && (!inputGradient || convolutionDirectBFloat16(g.inputGradient(outChannels: outChannels), outChannels: g.c))
-                && (!weightGradient || convolutionDirectWeightGradBFloat16(g, outChannels: outChannels))
+            guard bfloat16KernelsRun else { return false }
+            switch ConvolutionAlgorithm(x, g, groups: groups, outChannels: outChannels) {
+            case .columns: return true
+            case .direct:
+                return convolutionDirectBFloat16(g, outChannels: outChannels)
+                    && (!inputGradient || convolutionDirectBFloat16(g.inputGradient(outChannels: outChannels), outChannels: g.c))
+                    && (!weightGradient || convolutionDirectWeightGradBFloat16(g, outChannels: outChannels))
+            case .sharedWinograd, .avx2Kernels, .phases: return false
+            }
         }
     }
 

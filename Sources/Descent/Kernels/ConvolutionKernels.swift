@@ -8,6 +8,31 @@ import Foundation
 // and transposed and strided convolutions by stride phases on those tiles; everything else by
 // im2col + GEMM; images spread over the thread pool (ConvPlan).
 
+/// How `Kernels.convolution2d` computes a convolution (and its backward follows).
+enum ConvolutionAlgorithm {
+    /// The direct kernels (AVX-512; `convolutionDirectApplies`), on bfloat16 values inside
+    /// autocast where `convolutionDirectBFloat16`.
+    case direct
+    /// Fewer images than threads: the threads share each image's rows of tiles (Winograd); the
+    /// backward then goes by columns.
+    case sharedWinograd
+    /// Without AVX-512: Winograd or the direct tiles on AVX2 for the stride-1 geometries they take.
+    case avx2Kernels
+    /// Strided, without AVX-512: the input gradient of the transposed convolution with the same
+    /// weight, by its stride phases (conv_transpose_direct.c on the AVX2 direct tiles).
+    case phases
+    /// im2col + GEMM (on the bf16 GEMM inside autocast, forward and backward).
+    case columns
+
+    init(_ x: Tensor, _ g: ConvGeometry, groups: Int, outChannels o: Int) {
+        if Kernels.convolutionDirectApplies(x, g, groups: groups, outChannels: o) { self = .direct }
+        else if Kernels.convolutionWinogradSharesImages(x, g, groups: groups, outChannels: o) { self = .sharedWinograd }
+        else if Kernels.convolutionAVX2KernelsApply(x, g, groups: groups, outChannels: o) { self = .avx2Kernels }
+        else if Kernels.convolutionStridedByPhasesApplies(x, g, groups: groups) { self = .phases }
+        else { self = .columns }
+    }
+}
+
 extension Kernels {
     /// What a convolution's forward pass keeps for its backward.
     struct ConvolutionSaved {
@@ -39,18 +64,10 @@ extension Kernels {
         // Per image: col = im2col(x[b]) (k × pixels); out[b, group] = W[group] (og × k) · col.
         // The columns are kept for the weight gradient when they are not too large.
         // The direct kernel builds no columns; the weight gradient then forms them again.
-        let direct = convolutionDirectApplies(x, g, groups: groups, outChannels: o)
-        // Fewer images than threads: the threads share each image's rows of tiles (Winograd); the
-        // backward then takes the im2col path.
-        let shared = !direct && convolutionWinogradSharesImages(x, g, groups: groups, outChannels: o)
-        // Without AVX-512: Winograd or the direct tiles on AVX2 for the stride-1 geometries they take.
-        let avx2Kernels = !direct && !shared && convolutionAVX2KernelsApply(x, g, groups: groups, outChannels: o)
-        // Strided, without AVX-512: the input gradient of the transposed convolution with the same
-        // weight, by its stride phases (conv_transpose_direct.c on the AVX2 direct tiles).
-        if !direct && !shared && !avx2Kernels && convolutionStridedByPhasesApplies(x, g, groups: groups) {
-            return convolutionByPhases(xd, wm, bias: bias, g)
-        }
-        let keepColumns = !direct && !shared && !avx2Kernels && weightGradient && n * groups * k * pixels * x.dtype.byteSize <= 128 << 20
+        let algorithm = ConvolutionAlgorithm(x, g, groups: groups, outChannels: o)
+        let direct = algorithm == .direct, shared = algorithm == .sharedWinograd, avx2Kernels = algorithm == .avx2Kernels
+        if algorithm == .phases { return convolutionByPhases(xd, wm, bias: bias, g) }
+        let keepColumns = algorithm == .columns && weightGradient && n * groups * k * pixels * x.dtype.byteSize <= 128 << 20
         let saved = ConvPlan.Slots(count: keepColumns ? n * groups : 0)
         // Inside autocast, on AVX512-BF16: the direct kernel on bfloat16 values.
         let bf16 = direct && convolutionDirectBFloat16(g, outChannels: o)
@@ -78,9 +95,11 @@ extension Kernels {
                 }
             }
         }
-        if let biasData, !direct && !shared && !avx2Kernels { addInPlace(out, biasData.reshape([1, o, 1, 1])) }
+        if let biasData, algorithm == .columns { addInPlace(out, biasData.reshape([1, o, 1, 1])) }
         // The bf16 direct kernel stores autocast's rounded result: its rounding makes no pass.
         out.holdsBFloat16Values = bf16
+        // By columns on the bf16 GEMM: the result rounded here, in place.
+        if algorithm == .columns && bfloat16KernelsRun { roundToBFloat16InPlace(out) }
         return (out, ConvolutionSaved(x: xd, w: wm, g: g, groups: groups, outChannels: o, direct: direct, avx2Kernels: avx2Kernels,
                                       phased: false, columns: saved))
     }
@@ -168,8 +187,9 @@ extension Kernels {
             }
         }
         // The bf16 direct kernel stores dx rounded, as autocast's rounding of the input's
-        // gradient would.
+        // gradient would; by columns on the bf16 GEMM, dx is rounded here, in place.
         if let dx, wFlipped != nil && bf16 { dx.holdsBFloat16Values = true }
+        if let dx, wFlipped == nil && bfloat16KernelsRun { roundToBFloat16InPlace(dx) }
         return (dx, needW ? partials.sumTransposed(to: wm.shape) : nil)
     }
 
