@@ -18,8 +18,9 @@
 // arithmetic on the rounded values does the work (the float32 emulation), and the recurrent
 // layers run step by step, each step's h·W_hhᵀ an autocast product. The roundings are one pass
 // each over the operands and the result, except where the kernels round as they read and write
-// (the direct convolutions on bf16 kernels, `Kernels.convolutionRoundsOperands`): there the
-// activations, the result and the result's gradient take no pass.
+// (the direct convolutions on bf16 kernels and the convolutions by columns on the bf16 GEMM,
+// `Kernels.convolutionRoundsOperands`): there the activations, the result and the result's
+// gradient take no pass of their own.
 //
 // As PyTorch does, the rounded copy of a weight (a leaf tensor that requires a gradient) is made
 // once per autocast region and reused by every product in it — a recurrent layer's W_hh at every
