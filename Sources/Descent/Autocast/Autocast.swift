@@ -66,16 +66,21 @@ enum Autocast {
     /// operands rounded to bfloat16, its result rounded to bfloat16. Otherwise nil, and the
     /// caller runs its float32 (or float64) path.
     ///
-    /// `roundedByKernels`: the op's kernels round its operands, its result and its result's
-    /// gradient as they read and write them, to the values the rounding passes give
-    /// (`Kernels.convolutionRoundsOperands`). The operands other than weights (which keep their
-    /// one rounded copy per region) then reach `body` as they are, and the result keeps no
-    /// rounding of its own, so that neither the operands nor the gradient take a pass.
-    /// `body` must then still round what its kernels do not read: a bias's gradient.
+    /// `roundedByKernels`: the op's kernels round its input (the first operand), its result and
+    /// its result's gradient as they read and write them, to the values the rounding passes
+    /// give, and round the input's gradient they write (`Kernels.convolutionRoundsOperands`).
+    /// The input then reaches `body` as it is (unless it is a weight, which keeps its one
+    /// rounded copy per region), and the result keeps no rounding of its own, so that neither
+    /// the input nor the result's gradient take a pass. The other operands are rounded as
+    /// always: their gradients (a weight's, a bias's) are rounded by that rounding's backward.
+    /// `body` must then still round what its kernels do not read: the gradient a bias's
+    /// gradient sums.
     static func lowerPrecision(_ operands: [Tensor?], roundedByKernels: Bool = false, _ body: ([Tensor?]) -> Tensor) -> Tensor? {
         let state = ThreadState.current
         guard state.autocast, operands.allSatisfy({ $0 == nil || $0!.dtype == .float32 }) else { return nil }
-        let roundedOperands = operands.map { $0.map { roundedByKernels && !cached($0, state) ? $0 : rounded($0, state) } }
+        let roundedOperands = operands.enumerated().map { i, t in
+            t.map { i == 0 && roundedByKernels && !cached($0, state) ? $0 : rounded($0, state) }
+        }
         state.autocast = false
         defer { state.autocast = true }
         let y = Kernels.withBFloat16Operands { body(roundedOperands) }

@@ -121,14 +121,16 @@ final class BFloat16ConvolutionTests: BFloat16TestCase {
     /// then comes straight from the convolution (no rounding node), and the output, the input's,
     /// weight's and bias's gradients are bit for bit those of the rounding passes; with and
     /// without a bias, with an input that needs no gradient, for the broadcast gradient of a sum,
+    /// for a weight and bias computed by other ops (not leaves: their gradients still rounded),
     /// and for strided 3×3 and 1×1 convolutions (by columns on the bf16 GEMM).
     func testRoundingLeftToTheKernelsGivesTheSameValues() {
         defer { Kernels.roundingInKernels = true }
         for products in Products.here {
-            let cases = [(true, true, false, 3, 1), (false, true, false, 3, 1), (true, false, false, 3, 1), (true, true, true, 3, 1),
-                         (true, true, false, 3, 2), (false, true, true, 1, 2)]
-            for (withBias, inputGradient, sum, kernel, stride) in cases {
-                let name = "\(products) bias \(withBias) input gradient \(inputGradient) sum \(sum) kernel \(kernel) stride \(stride)"
+            let cases = [(true, true, false, 3, 1, false), (false, true, false, 3, 1, false), (true, false, false, 3, 1, false),
+                         (true, true, true, 3, 1, false), (true, true, false, 3, 1, true), (true, true, false, 3, 2, false),
+                         (false, true, true, 1, 2, false), (true, true, false, 3, 2, true)]
+            for (withBias, inputGradient, sum, kernel, stride, computed) in cases {
+                let name = "\(products) bias \(withBias) input gradient \(inputGradient) sum \(sum) kernel \(kernel) stride \(stride) computed \(computed)"
                 func run(inKernels: Bool) -> (gradFn: String?, values: [[Float]]) {
                     products.select()
                     defer { Products.dotProducts.select() }
@@ -136,7 +138,10 @@ final class BFloat16ConvolutionTests: BFloat16TestCase {
                     Descent.manualSeed(21)
                     let x0 = Tensor.randn([2, 32, 9, 12]).requiringGrad(inputGradient)
                     let weight = Tensor.randn([32, 32, kernel, kernel]).requiringGrad(), bias = withBias ? Tensor.randn([32]).requiringGrad() : nil
-                    let y = withAutocast { conv2d(x0 * 1.5, weight, bias: bias, stride: Size2(stride), padding: .explicit(Size2(kernel / 2))) }
+                    let y = withAutocast {
+                        conv2d(x0 * 1.5, computed ? weight * 1.25 : weight, bias: computed ? bias.map { $0 * 0.75 } : bias, stride: Size2(stride),
+                               padding: .explicit(Size2(kernel / 2)))
+                    }
                     (sum ? y : y * Tensor.randn(y.shape)).sum().backward()
                     let grads = [x0.grad, weight.grad, bias?.grad].compactMap { $0?.scalars }
                     return (y.gradFn, [y.scalars] + grads)
