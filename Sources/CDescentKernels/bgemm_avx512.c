@@ -201,9 +201,9 @@ DK_TARGET_BF16 static void micro_8x32(int64_t words, const char *a, int64_t rs, 
 
 typedef struct {
     operand_t a, b;
-    void *C;  // float32, or bfloat16 when cBF16
+    void *C;  // float32, or bfloat16 in form 1
     int64_t M, N, K, ldc, parts;
-    int splitN, accumulate, cBF16;
+    int splitN, accumulate, cForm;  // dk_bgemm_avx512bf16's
 } job_t;
 
 // Per-thread packing buffers, kept between calls (as in sgemm_avx512.c).
@@ -295,12 +295,21 @@ DK_TARGET_BF16 static void products(const job_t *job, float *C, int64_t ldc, int
 static __thread float *tl_cbuf;  // a part's float32 sums when C is bfloat16
 static __thread size_t tl_cfloats;
 
-// C[i0:i1, j0:j1] of the job: in place for float32 C; for bfloat16 C, summed in a float32 buffer
-// of the thread's and rounded once at the end.
+// C[i0:i1, j0:j1] of the job: in place for float32 C (form 2: then rounded where it lies, while
+// the part is still in cache); for bfloat16 C, summed in a float32 buffer of the thread's and
+// rounded once at the end.
 DK_TARGET_BF16 static void block(const job_t *job, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     if (i1 <= i0 || j1 <= j0) return;
-    if (!job->cBF16) {
-        products(job, (float *)job->C + i0 * job->ldc + j0, job->ldc, i0, i1, j0, j1);
+    if (job->cForm != 1) {
+        float *c = (float *)job->C + i0 * job->ldc + j0;
+        products(job, c, job->ldc, i0, i1, j0, j1);
+        if (job->cForm == 2)
+            for (int64_t i = 0; i < i1 - i0; i++)
+                for (int64_t j = 0; j < j1 - j0; j += 16) {
+                    __mmask16 m = dk_first_lanes(j1 - j0 - j);
+                    float *p = c + i * job->ldc + j;
+                    _mm512_mask_storeu_ps(p, m, dk_bf16_round16(_mm512_maskz_loadu_ps(m, p)));
+                }
         return;
     }
     int64_t n = j1 - j0;
@@ -333,10 +342,10 @@ static void task(void *ctx, int64_t t) {
 }
 
 void dk_bgemm_avx512bf16(int transA, int transB, int64_t M, int64_t N, int64_t K, const void *A, int aBF16, int64_t lda,
-                         const void *B, int bBF16, int64_t ldb, void *C, int cBF16, int64_t ldc, int accumulate, int threads) {
+                         const void *B, int bBF16, int64_t ldb, void *C, int cForm, int64_t ldc, int accumulate, int threads) {
     if (M <= 0 || N <= 0) return;
-    if (cBF16 && accumulate) abort();  // not offered: a bfloat16 C is written, never added to
-    job_t job = {{A, aBF16, transA, lda}, {B, bBF16, !transB, ldb}, C, M, N, K, ldc, 1, 0, accumulate, cBF16};
+    if (cForm && accumulate) abort();  // not offered: a rounded C is written, never added to
+    job_t job = {{A, aBF16, transA, lda}, {B, bBF16, !transB, ldb}, C, M, N, K, ldc, 1, 0, accumulate, cForm};
     // Split the larger side (each part packs all of the other operand) into parts that threads
     // take as they come free: four per thread when each stays large (≥ 16 M multiply-adds), so
     // that a thread slowed by other work on its core takes fewer; below ~1 MFLOP a part does not
@@ -433,8 +442,8 @@ void dk_bgemm_prepacked(int64_t M, int64_t N, int64_t K, const float *A, int64_t
 }
 int dk_bgemm_avx512bf16_available(void) { return 0; }
 void dk_bgemm_avx512bf16(int transA, int transB, int64_t M, int64_t N, int64_t K, const void *A, int aBF16, int64_t lda,
-                         const void *B, int bBF16, int64_t ldb, void *C, int cBF16, int64_t ldc, int accumulate, int threads) {
-    (void)transA; (void)cBF16; (void)transB; (void)M; (void)N; (void)K; (void)A; (void)aBF16; (void)lda; (void)B; (void)bBF16;
+                         const void *B, int bBF16, int64_t ldb, void *C, int cForm, int64_t ldc, int accumulate, int threads) {
+    (void)transA; (void)cForm; (void)transB; (void)M; (void)N; (void)K; (void)A; (void)aBF16; (void)lda; (void)B; (void)bBF16;
     (void)ldb; (void)C; (void)ldc; (void)accumulate; (void)threads;
     abort();
 }

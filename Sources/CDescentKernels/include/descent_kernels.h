@@ -88,10 +88,11 @@ void dk_sgemm_avx512(int transA, int transB, int64_t M, int64_t N, int64_t K, co
 int dk_bgemm_avx512bf16_available(void);
 /// C = op(A) op(B) (or C += … when `accumulate`), row-major, on bfloat16 values with float32
 /// sums (vdpbf16ps), with `threads` threads. A (B) is stored as raw bfloat16 when aBF16 (bBF16),
-/// else as float32, rounded to the nearest bfloat16 (ties to even) as it is read. C is float32,
-/// or with cBF16 raw bfloat16 rounded once from the sums (then not `accumulate`).
+/// else as float32, rounded to the nearest bfloat16 (ties to even) as it is read. cForm: C is
+/// float32 (0); raw bfloat16 rounded once from the sums (1); or float32 holding the sums rounded
+/// to bfloat16 values (2, as dk_round_bf16_f32 rounds them). Forms 1 and 2 are not `accumulate`.
 void dk_bgemm_avx512bf16(int transA, int transB, int64_t M, int64_t N, int64_t K, const void *A, int aBF16, int64_t lda,
-                         const void *B, int bBF16, int64_t ldb, void *C, int cBF16, int64_t ldc, int accumulate, int threads);
+                         const void *B, int bBF16, int64_t ldb, void *C, int cForm, int64_t ldc, int accumulate, int threads);
 
 /// 1 when the CPU has AMX (AMX-TILE and AMX-BF16) with AVX512-BF16 and Linux granted this
 /// process the tile state: dk_bgemm_avx512bf16 and dk_bgemm_prepacked can run their blocks, and

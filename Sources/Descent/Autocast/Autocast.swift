@@ -17,10 +17,13 @@
 // elsewhere, and in Winograd's float32 kernel for 3×3 convolutions with short rows, float32
 // arithmetic on the rounded values does the work (the float32 emulation), and the recurrent
 // layers run step by step, each step's h·W_hhᵀ an autocast product. The roundings are one pass
-// each over the operands and the result, except where the kernels round as they read and write
-// (the direct convolutions on bf16 kernels and the convolutions by columns on the bf16 GEMM,
-// `Kernels.convolutionRoundsOperands`): there the activations, the result and the result's
-// gradient take no pass of their own.
+// each over the operands and the result, except where the kernels round as they read and write:
+// - the direct convolutions on bf16 kernels and the convolutions by columns on the bf16 GEMM
+//   (`Kernels.convolutionRoundsOperands`): the activations, the result and the result's gradient
+//   take no pass of their own;
+// - matmul and linear on the bf16 GEMM (`Kernels.matmulRoundsOperands`): the input and its
+//   gradient take none, nor (matmul) the result and its gradient, nor the gradient of an operand
+//   that is not a weight rounded once per region (the recurrent layers' W_ihᵀ).
 //
 // As PyTorch does, the rounded copy of a weight (a leaf tensor that requires a gradient) is made
 // once per autocast region and reused by every product in it — a recurrent layer's W_hh at every
@@ -62,29 +65,40 @@ public func withAutocast<R>(_ dtype: DType = .bfloat16, enabled: Bool = true, _ 
 public var isAutocastEnabled: Bool { ThreadState.current.autocast }
 
 enum Autocast {
+    /// What an op's kernels round as they read and write, to the values the rounding passes
+    /// give, so that autocast leaves it to them (`lowerPrecision`).
+    struct KernelRounding: OptionSet {
+        let rawValue: Int
+        /// The input (the first operand) as the kernels read it, and its gradient as they write it.
+        static let input = KernelRounding(rawValue: 1)
+        /// The result as the kernels write it, and its gradient as they read it.
+        static let result = KernelRounding(rawValue: 2)
+        static let inputAndResult: KernelRounding = [.input, .result]
+    }
+
     /// If autocast is on and every operand is float32: `body` run with autocast off on the
     /// operands rounded to bfloat16, its result rounded to bfloat16. Otherwise nil, and the
     /// caller runs its float32 (or float64) path.
     ///
-    /// `roundedByKernels`: the op's kernels round its input (the first operand), its result and
-    /// its result's gradient as they read and write them, to the values the rounding passes
-    /// give, and round the input's gradient they write (`Kernels.convolutionRoundsOperands`).
-    /// The input then reaches `body` as it is (unless it is a weight, which keeps its one
-    /// rounded copy per region), and the result keeps no rounding of its own, so that neither
-    /// the input nor the result's gradient take a pass. The other operands are rounded as
-    /// always: their gradients (a weight's, a bias's) are rounded by that rounding's backward.
-    /// `body` must then still round what its kernels do not read: the gradient a bias's
-    /// gradient sums.
-    static func lowerPrecision(_ operands: [Tensor?], roundedByKernels: Bool = false, _ body: ([Tensor?]) -> Tensor) -> Tensor? {
+    /// `roundedByKernels` (`Kernels.convolutionRoundsOperands`, `Kernels.matmulRoundsOperands`):
+    /// - `.input`: the input reaches `body` as it is (unless it is a weight, which keeps its one
+    ///   rounded copy per region), so that neither it nor its gradient takes a pass; the kernels
+    ///   must round the input's gradient they write.
+    /// - `.result`: the result keeps no rounding of its own (its kernel marks it rounded,
+    ///   `holdsBFloat16Values`), so that its gradient takes no pass either; `body` must then
+    ///   still round what its kernels do not read: the gradient a bias's gradient sums.
+    /// The other operands are rounded as always: their gradients (a weight's, a bias's) are
+    /// rounded by that rounding's backward.
+    static func lowerPrecision(_ operands: [Tensor?], roundedByKernels: KernelRounding = [], _ body: ([Tensor?]) -> Tensor) -> Tensor? {
         let state = ThreadState.current
         guard state.autocast, operands.allSatisfy({ $0 == nil || $0!.dtype == .float32 }) else { return nil }
         let roundedOperands = operands.enumerated().map { i, t in
-            t.map { i == 0 && roundedByKernels && !cached($0, state) ? $0 : rounded($0, state) }
+            t.map { i == 0 && roundedByKernels.contains(.input) && !cached($0, state) ? $0 : rounded($0, state) }
         }
         state.autocast = false
         defer { state.autocast = true }
         let y = Kernels.withBFloat16Operands { body(roundedOperands) }
-        guard roundedByKernels else { return y.bfloat16Rounded() }
+        guard roundedByKernels.contains(.result) else { return y.bfloat16Rounded() }
         check(y.holdsBFloat16Values, "[autocast] the kernels of a product that rounds its operands left its result unrounded")
         // Users see this tensor: the mark is only for a rounding that follows at once.
         y.holdsBFloat16Values = false
@@ -93,6 +107,10 @@ enum Autocast {
 
     /// Whether `t` is a weight, rounded once per region (`rounded`).
     private static func cached(_ t: Tensor, _ state: ThreadState) -> Bool { t.isLeaf && t.requiresGrad && state.gradEnabled }
+
+    /// Whether `t` is a weight that autocast rounds once per region, whose gradient is the sum
+    /// of its uses' gradients rounded once.
+    static func isCachedWeight(_ t: Tensor) -> Bool { cached(t, ThreadState.current) }
 
     /// `t` rounded to bfloat16 values; for a weight (a leaf that requires a gradient, with grad
     /// mode on) the copy made at its first use in this autocast region.

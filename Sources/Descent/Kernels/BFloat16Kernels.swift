@@ -86,11 +86,12 @@ extension Kernels {
     /// C = op(A)·op(B), or C += … when `accumulate`, for A and B holding bfloat16 values (raw
     /// bfloat16 storage when `aBF16`/`bBF16`, else float32, rounded to the nearest bfloat16), on
     /// the bf16 dot-product kernel. C is float32, or with `cBF16` bfloat16 rounded once from the
-    /// float32 sums (then not `accumulate`). Without the kernel (callers check
-    /// `bfloat16DotProducts` first) it multiplies float32 copies of the values.
+    /// float32 sums; with `roundsC` float32 holding the sums rounded to bfloat16 values, as
+    /// `roundToBFloat16` rounds them (neither then `accumulate`). Without the kernel (callers
+    /// check `bfloat16DotProducts` first) it multiplies float32 copies of the values.
     static func bfloat16Gemm(transA ta: Bool, transB tb: Bool, m: Int, n: Int, k: Int, a: UnsafeRawPointer, aBF16: Bool,
                              lda: Int, b: UnsafeRawPointer, bBF16: Bool, ldb: Int, c: UnsafeMutableRawPointer, cBF16: Bool = false,
-                             ldc: Int, accumulate: Bool = false) {
+                             roundsC: Bool = false, ldc: Int, accumulate: Bool = false) {
         guard dk_bgemm_avx512bf16_available() != 0 else {
             let aCols = ta ? m : k, bCols = tb ? k : n
             let av = bfloat16Values(a, bf16: aBF16, rows: ta ? k : m, cols: aCols, ld: lda)
@@ -109,10 +110,14 @@ extension Kernels {
                 let cp = c.assumingMemoryBound(to: UInt16.self)
                 for i in 0..<m { for j in 0..<n { cp[i * ldc + j] = BFloat16(sums[i * n + j]).bitPattern } }
             }
+            if roundsC {
+                let cp = c.assumingMemoryBound(to: Float.self)
+                for i in 0..<m { dk_round_bf16_f32_inplace(Int64(n), cp + i * ldc) }
+            }
             return
         }
         dk_bgemm_avx512bf16(ta ? 1 : 0, tb ? 1 : 0, Int64(m), Int64(n), Int64(k), a, aBF16 ? 1 : 0, Int64(lda), b, bBF16 ? 1 : 0,
-                            Int64(ldb), c, cBF16 ? 1 : 0, Int64(ldc), accumulate ? 1 : 0, Int32(Parallel.threads))
+                            Int64(ldb), c, cBF16 ? 1 : roundsC ? 2 : 0, Int64(ldc), accumulate ? 1 : 0, Int32(Parallel.threads))
     }
 
     /// The rows × cols matrix at `p` (leading dimension `ld`) as float32 bfloat16 values.

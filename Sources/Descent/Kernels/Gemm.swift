@@ -90,10 +90,28 @@ extension Kernels {
         }
     }
 
+    /// Whether, inside autocast, `a.matmul(b)` leaves the rounding of its input `a`, its result
+    /// and their gradients to the bf16 GEMM (`Autocast.KernelRounding.inputAndResult`): where the
+    /// CPU has it (`bfloat16DotProducts`), as it rounds float32 operands as it packs them and,
+    /// asked to, writes its sums rounded (`roundsResult`) as `bfloat16Rounded` does — but its
+    /// conversion takes subnormal inputs as zero, as the bf16 convolutions'
+    /// (`convolutionRoundsOperands`) — and where the engine sums no gradient of `a` over
+    /// broadcast batch dims (which must be rounded after the sum).
+    static func matmulRoundsOperands(_ a: Tensor, _ b: Tensor) -> Bool {
+        guard roundingInKernels && bfloat16DotProducts && a.dtype == .float32 && b.dtype == .float32 && a.rank >= 1 && b.rank >= 1 else {
+            return false
+        }
+        let batchA = a.shape.dropLast(2), batchB = b.shape.dropLast(2)
+        return batchA.count >= batchB.count && Swift.zip(batchA.suffix(batchB.count), batchB).allSatisfy { $0 == $1 || $1 == 1 }
+    }
+
     /// `out[b] = a[b] · b[b]` for batch dims broadcast; `a` is (..., m, k), `b` is (..., k, n),
     /// both of the same rank ≥ 2, `batch` their broadcast batch shape. Two bfloat16 tensors
-    /// (with `bfloat16DotProducts` on) multiply on the bf16 dot-product kernel.
-    static func matmul(_ a0: Tensor, _ b0: Tensor, batch: [Int]) -> Tensor {
+    /// (with `bfloat16DotProducts` on) multiply on the bf16 dot-product kernel. With
+    /// `roundsResult`, float32 products on the bf16 kernels (`bfloat16KernelsRun`) round their
+    /// sums to bfloat16 values as they write them and mark the result (`holdsBFloat16Values`).
+    static func matmul(_ a0: Tensor, _ b0: Tensor, batch: [Int], roundsResult: Bool = false) -> Tensor {
+        let rounds = roundsResult && a0.dtype == .float32 && bfloat16KernelsRun
         var a = a0, b = b0
         let r = a.rank
         let m = a.shape[r - 2], k = a.shape[r - 1], n = b.shape[r - 1]
@@ -102,9 +120,10 @@ extension Kernels {
         let la = MatrixLayout(rows: m, cols: k, rowStride: a.strides[r - 2], colStride: a.strides[r - 1])!
         let lb = MatrixLayout(rows: k, cols: n, rowStride: b.strides[r - 2], colStride: b.strides[r - 1])!
         let out = Tensor(uninitialized: batch + [m, n], dtype: a.dtype)
+        out.holdsBFloat16Values = rounds
         if out.count == 0 { return out }
         if batch.isEmpty {
-            gemm(a, b, out, la.trans, lb.trans, M: m, N: n, K: k, lda: la.ld, ldb: lb.ld, aOff: 0, bOff: 0, cOff: 0)
+            gemm(a, b, out, la.trans, lb.trans, M: m, N: n, K: k, lda: la.ld, ldb: lb.ld, aOff: 0, bOff: 0, cOff: 0, rounds: rounds)
             return out
         }
         let aBatch = Shape.broadcastStrides(Array(a.shape.prefix(r - 2)), Array(a.strides.prefix(r - 2)), to: batch)
@@ -113,14 +132,14 @@ extension Kernels {
         // One GEMM for the whole batch when b is shared and a's batches stack as rows.
         if loop.sizes.count == 1 && loop.innerStride(1) == 0 && !la.trans && loop.innerStride(0) == m * la.ld {
             gemm(a, b, out, la.trans, lb.trans, M: loop.innerCount * m, N: n, K: k, lda: la.ld, ldb: lb.ld,
-                 aOff: 0, bOff: 0, cOff: 0)
+                 aOff: 0, bOff: 0, cOff: 0, rounds: rounds)
             return out
         }
         loop.forEachRun(0..<loop.outerCount) { o, count in
             for i in 0..<count {
                 gemm(a, b, out, la.trans, lb.trans, M: m, N: n, K: k, lda: la.ld, ldb: lb.ld,
                      aOff: o[0] + i * loop.innerStride(0), bOff: o[1] + i * loop.innerStride(1),
-                     cOff: o[2] + i * loop.innerStride(2))
+                     cOff: o[2] + i * loop.innerStride(2), rounds: rounds)
             }
         }
         return out
@@ -128,11 +147,12 @@ extension Kernels {
 
     /// One GEMM on tensors' storage: C (M×N, ldc = N) = op(A) op(B).
     private static func gemm(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ ta: Bool, _ tb: Bool,
-                             M: Int, N: Int, K: Int, lda: Int, ldb: Int, aOff: Int, bOff: Int, cOff: Int) {
+                             M: Int, N: Int, K: Int, lda: Int, ldb: Int, aOff: Int, bOff: Int, cOff: Int, rounds: Bool) {
         switch a.dtype {
         case .float32:
             gemm(transA: ta, transB: tb, m: M, n: N, k: K, a: a.storage.typed(Float.self) + a.offset + aOff, lda: lda,
-                 b: b.storage.typed(Float.self) + b.offset + bOff, ldb: ldb, c: c.storage.typed(Float.self) + c.offset + cOff, ldc: N)
+                 b: b.storage.typed(Float.self) + b.offset + bOff, ldb: ldb, c: c.storage.typed(Float.self) + c.offset + cOff, ldc: N,
+                 roundsResult: rounds)
         case .float64:
             gemm(transA: ta, transB: tb, m: M, n: N, k: K, a: a.storage.typed(Double.self) + a.offset + aOff, lda: lda,
                  b: b.storage.typed(Double.self) + b.offset + bOff, ldb: ldb, c: c.storage.typed(Double.self) + c.offset + cOff, ldc: N)
@@ -179,11 +199,14 @@ extension Kernels {
 
     /// C = op(A)·op(B), or C += op(A)·op(B) when `accumulate`, on raw float32 memory, with
     /// the backend of `MatmulBackend`. Inside a parallel task it runs on the calling thread.
+    /// `roundsResult`: on the bf16 kernels (`bfloat16KernelsRun`), C holds the sums rounded to
+    /// bfloat16 values (not with `accumulate`); elsewhere it is not asked for.
     static func gemm(transA ta: Bool, transB tb: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
-                     b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+                     b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false,
+                     roundsResult: Bool = false) {
         if bfloat16KernelsRun {
             bfloat16Gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: a, aBF16: false, lda: lda, b: b, bBF16: false, ldb: ldb,
-                         c: c, ldc: ldc, accumulate: accumulate)
+                         c: c, roundsC: roundsResult, ldc: ldc, accumulate: accumulate)
             return
         }
         let backend = MatmulBackend.resolved

@@ -35,7 +35,7 @@ extension Tensor {
         if isAutocastEnabled {
             let kernelsRound = Kernels.convolutionRoundsOperands(x, g, groups: groups, outChannels: o, inputGradient: Tensor.needsGrad(x),
                                                                  weightGradient: Tensor.needsGrad(w))
-            if let y = Autocast.lowerPrecision([x, w, bias], roundedByKernels: kernelsRound, {
+            if let y = Autocast.lowerPrecision([x, w, bias], roundedByKernels: kernelsRound ? .inputAndResult : [], {
                 convolution2d($0[0]!, $0[1]!, $0[2], stride: stride, padding: padding, dilation: dilation, groups: groups, op: op,
                               roundsGradient: kernelsRound)
             }) { return y }

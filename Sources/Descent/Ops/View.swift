@@ -6,6 +6,8 @@ extension Tensor {
     private func makeView(_ name: String, shape: [Int], strides: [Int], offset: Int,
                           backward: @escaping (Tensor) -> Tensor) -> Tensor {
         let out = Tensor(storage: storage, shape: shape, strides: strides, offset: offset)
+        // A view of a kernel's output marked rounded (autocast) holds rounded values too.
+        out.holdsBFloat16Values = holdsBFloat16Values
         if Tensor.needsGrad(self) { out.record(name, [self]) { g in [backward(g)] } }
         return out
     }

@@ -29,10 +29,10 @@ public final class Tensor {
     var gradNode: GradNode?
     var isLeafRequiringGrad = false
     /// Set by a kernel on the fresh output it wrote already rounded to bfloat16 values (the
-    /// bf16 direct convolution's), so that autocast's rounding of it (`bfloat16Rounded`) makes
-    /// no second pass. Only set on tensors that autocast rounds next and nothing else sees, or
-    /// that only ops read (a gradient on its way back: the engine clears the mark before one
-    /// becomes a `grad`).
+    /// bf16 direct convolution's, the bf16 GEMM's), and kept by views of it, so that autocast's
+    /// rounding of it (`bfloat16Rounded`) makes no second pass. Only set on tensors that
+    /// autocast rounds next and nothing else sees, or that only ops read (a gradient on its way
+    /// back: the engine clears the mark before one becomes a `grad`).
     var holdsBFloat16Values = false
     /// The accumulated gradient (leaves, and non-leaves after `retainGrad()`).
     public var grad: Tensor?

@@ -7,23 +7,6 @@ import XCTest
 /// its AMX form (conv_direct_amx.c), on the tiles where the CPU has them and on the emulation of
 /// the tile registers everywhere with AVX512-BF16.
 final class BFloat16ConvolutionTests: BFloat16TestCase {
-    /// Where the products run: float32 emulation, AVX512-BF16 dot products, the AMX path on the
-    /// emulated tile registers, or on the tiles.
-    private enum Products: CaseIterable {
-        case emulated, dotProducts, tilesModel, tiles
-        /// The kinds this CPU runs.
-        static var here: [Products] {
-            let dot = dk_bgemm_avx512bf16_available() != 0, amx = dk_bgemm_amx_available() != 0
-            return [.emulated] + (dot ? [.dotProducts, .tilesModel] : []) + (amx ? [.tiles] : [])
-        }
-        func select() {
-            Kernels.bfloat16DotProducts = self != .emulated
-            Kernels.bfloat16MatrixUnits = self == .tiles
-            XCTAssertEqual(dk_bgemm_amx_model(self == .tilesModel ? 1 : 0) != 0, self == .tilesModel)
-            XCTAssertEqual(dk_amx_path() != 0, self == .tiles || self == .tilesModel)
-        }
-    }
-
     /// Output, input gradient (the same kernel, flipped weights) and weight and bias gradients,
     /// for odd channel counts (a pair with one channel), output channels that leave a partial
     /// tile of 8, rows longer than a run of 16 and shorter, 1×1, 3×3, 5×5 and 3×2 kernels, with

@@ -168,6 +168,63 @@ final class BFloat16GemmTests: BFloat16TestCase {
         }
     }
 
+    /// Where the bf16 GEMM rounds a product's input, result and gradients as it reads and writes
+    /// them (`Kernels.matmulRoundsOperands`), autocast takes no pass for them; the values must be
+    /// bit for bit those of the rounding passes. matmul's result then comes straight from the
+    /// product (no rounding node); linear's (bias added) is still rounded. Cases: 2-D products
+    /// (a layer's weight transposed, the LSTM's input projection), a batch against a batch and
+    /// against a shared matrix (a fold of the batch into rows), 1-D operands, a shared matrix
+    /// broadcast over a batch (its gradient summed, then rounded), a batch of one broadcast
+    /// against three (no kernel rounding: the input's gradient is summed), a weight used twice
+    /// (its gradient rounded once; also as a product's input), weights computed by other ops,
+    /// and inputs that need no gradient; on every kind of products the CPU has.
+    func testRoundingLeftToTheKernelsGivesTheSameValues() {
+        defer { Kernels.roundingInKernels = true }
+        typealias Case = (name: String, input: [Int], weight: [Int], inputGradient: Bool, kernels: Bool,
+                          product: (Tensor, Tensor) -> Tensor)
+        let cases: [Case] = [
+            ("linear", [9, 37], [21, 37], true, false, { x, w in linear(x, weight: w, bias: w.sum(dim: 1) * 0.5) }),
+            ("linear of a batch", [3, 5, 37], [21, 37], true, false, { x, w in linear(x, weight: w) }),
+            ("linear, input without gradient", [9, 37], [21, 37], false, false, { x, w in linear(x, weight: w) }),
+            ("linear, weight computed", [9, 37], [21, 37], true, false, { x, w in linear(x, weight: w * 1.25) }),
+            ("linear twice", [9, 37], [37, 37], true, false, { x, w in linear(linear(x, weight: w).relu(), weight: w) }),
+            ("matmul by a transpose", [40, 33], [64, 33], true, true, { x, w in x.matmul(w.t) }),
+            ("matmul, input without gradient", [40, 33], [64, 33], false, true, { x, w in x.matmul(w.t) }),
+            ("matmul of batches", [3, 10, 33], [3, 33, 17], true, true, { x, w in x.matmul(w) }),
+            ("matmul by a shared matrix", [3, 10, 33], [33, 17], true, true, { x, w in x.matmul(w) }),
+            ("matmul by a broadcast batch", [3, 10, 33], [1, 33, 17], true, true, { x, w in x.matmul(w) }),
+            ("matmul of a broadcast batch", [1, 10, 33], [3, 33, 17], true, false, { x, w in x.matmul(w) }),
+            ("matmul of a matrix by a batch", [10, 33], [3, 33, 17], true, false, { x, w in x.matmul(w) }),
+            ("matmul of a vector", [33], [33, 17], true, true, { x, w in x.matmul(w) }),
+            ("matmul by a vector", [10, 33], [33], true, true, { x, w in x.matmul(w) }),
+            ("matmul by a computed weight", [40, 33], [64, 33], true, true, { x, w in x.matmul((w * 0.75).t) }),
+            ("matmul of a weight, used twice", [9, 37], [21, 37], true, true, { x, w in w.matmul(x.t).t.matmul(w) }),
+        ]
+        for products in Products.here {
+            for c in cases {
+                let name = "\(products) \(c.name)"
+                func run(inKernels: Bool) -> (gradFn: String?, values: [[Float]]) {
+                    products.select()
+                    defer { Products.dotProducts.select() }
+                    Kernels.roundingInKernels = inKernels
+                    Descent.manualSeed(23)
+                    let x0 = Tensor.randn(c.input).requiringGrad(c.inputGradient), weight = Tensor.randn(c.weight).requiringGrad()
+                    let y = withAutocast { c.product(x0 * 1.5, weight) }
+                    (y * Tensor.randn(y.shape)).sum().backward()
+                    return (y.gradFn, [y.scalars, weight.grad!.scalars] + (c.inputGradient ? [x0.grad!.scalars] : []))
+                }
+                let kernels = run(inKernels: true), passes = run(inKernels: false)
+                XCTAssertEqual(passes.gradFn, "BFloat16RoundBackward", name)
+                XCTAssertEqual(kernels.gradFn == "BFloat16RoundBackward", !(c.kernels && products != .emulated), name)
+                XCTAssertEqual(kernels.values.count, passes.values.count, name)
+                for (part, (p, q)) in zip(["output", "weight gradient", "input gradient"], zip(kernels.values, passes.values)) {
+                    XCTAssertEqual(zip(p, q).filter { $0 != $1 }.count, 0, "\(name): \(part) values that differ")
+                }
+                XCTAssertEqual(kernels.values[0].filter { $0 != BFloat16.round($0) }.count, 0, "\(name): output values that are not bfloat16")
+            }
+        }
+    }
+
     /// bfloat16 tensors multiply on the kernel (float32 sums, the result rounded once), also
     /// with a transposed operand, a batch against a shared matrix and a batch against a batch.
     func testBFloat16TensorProduct() {
