@@ -185,6 +185,13 @@ void dk_relu_f32(int64_t n, const float *x, float *y);
 void dk_relu_grad_f32(int64_t n, const float *g, const float *y, float *dx);
 /// y += alpha·x over n contiguous floats, the product rounded before the sum (elementwise.c).
 void dk_add_scaled_f32(int64_t n, float alpha, const float *x, float *y);
+/// The arithmetic of dk_binary_f32.
+enum { DK_ADD = 0, DK_SUB = 1, DK_MUL = 2, DK_DIV = 3 };
+/// z[i] = x[i·sx] op y[i·sy] for i < n, op one of DK_ADD, DK_SUB, DK_MUL, DK_DIV; the strides are
+/// 1, or 0 for one value broadcast; z may be x or y (updates in place), never overlap them otherwise.
+void dk_binary_f32(int op, int64_t n, const float *x, int64_t sx, const float *y, int64_t sy, float *z);
+/// out[j] = the sum over i < rows of x[i·ld + j], for j < cols, each summed in double in row order.
+void dk_sum_rows_f32(int64_t rows, int64_t cols, int64_t ld, const float *x, float *out);
 /// y = x rounded to the nearest bfloat16 (ties to even; NaN stays NaN), kept as float32.
 void dk_round_bf16_f32(int64_t n, const float *x, float *y);
 /// x = x rounded as dk_round_bf16_f32 rounds, in place.

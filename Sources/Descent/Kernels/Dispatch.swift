@@ -5,10 +5,22 @@ protocol UnaryFunction {
 
 protocol BinaryFunction {
     static func apply<T: FloatScalar>(_ a: T, _ b: T) -> T
+    /// The same arithmetic in the C kernel `dk_binary_f32` (its op code), if it has it.
+    static var cArithmetic: Int32? { get }
 }
 
 protocol NumericBinaryFunction {
     static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T
+    /// The same arithmetic in the C kernel `dk_binary_f32` (its op code), if it has it.
+    static var cArithmetic: Int32? { get }
+}
+
+extension BinaryFunction {
+    static var cArithmetic: Int32? { nil }
+}
+
+extension NumericBinaryFunction {
+    static var cArithmetic: Int32? { nil }
 }
 
 /// An element function of one argument, as a value whose type the loops are specialized on.
@@ -23,6 +35,13 @@ protocol ElementFn2 {
     associatedtype A: TensorScalar
     associatedtype R: TensorScalar
     func callAsFunction(_ a: A, _ b: A) -> R
+    /// The C kernel's op code (`dk_binary_f32`) for this function on float32, if it has one:
+    /// the binary loops then run it, vectorized for the CPU (Swift is compiled for baseline x86-64).
+    static var float32Kernel: Int32? { get }
+}
+
+extension ElementFn2 {
+    static var float32Kernel: Int32? { nil }
 }
 
 struct ClosureFn1<A: TensorScalar, R: TensorScalar>: ElementFn1 {
@@ -41,10 +60,12 @@ struct UnaryFn<T: FloatScalar, F: UnaryFunction>: ElementFn1 {
 
 struct BinaryFn<T: FloatScalar, F: BinaryFunction>: ElementFn2 {
     @inline(__always) func callAsFunction(_ a: T, _ b: T) -> T { F.apply(a, b) }
+    static var float32Kernel: Int32? { T.self == Float.self ? F.cArithmetic : nil }
 }
 
 struct NumericFn<T: TensorScalar, F: NumericBinaryFunction>: ElementFn2 {
     @inline(__always) func callAsFunction(_ a: T, _ b: T) -> T { F.apply(a, b) }
+    static var float32Kernel: Int32? { T.self == Float.self ? F.cArithmetic : nil }
 }
 
 /// a + α·b, for in-place updates.

@@ -2,12 +2,26 @@
 // generically, for every dtype: the forward functions of the arithmetic and unary primitives,
 // and the fused backward functions (output gradient, saved tensor) → input gradient.
 
+import CDescentKernels
+
 // MARK: Binary
 
-enum AddFn: NumericBinaryFunction { @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a + b } }
-enum SubFn: NumericBinaryFunction { @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a - b } }
-enum MulFn: NumericBinaryFunction { @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a * b } }
-enum DivFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ a: T, _ b: T) -> T { a / b } }
+enum AddFn: NumericBinaryFunction {
+    @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a + b }
+    static var cArithmetic: Int32? { Int32(DK_ADD) }
+}
+enum SubFn: NumericBinaryFunction {
+    @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a - b }
+    static var cArithmetic: Int32? { Int32(DK_SUB) }
+}
+enum MulFn: NumericBinaryFunction {
+    @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a * b }
+    static var cArithmetic: Int32? { Int32(DK_MUL) }
+}
+enum DivFn: BinaryFunction {
+    @inline(__always) static func apply<T: FloatScalar>(_ a: T, _ b: T) -> T { a / b }
+    static var cArithmetic: Int32? { Int32(DK_DIV) }
+}
 enum PowFn: BinaryFunction { @inline(__always) static func apply<T: FloatScalar>(_ a: T, _ b: T) -> T { T.pow(a, b) } }
 enum MaxFn: NumericBinaryFunction {
     @inline(__always) static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a != a ? a : (b != b ? b : (a > b ? a : b)) }

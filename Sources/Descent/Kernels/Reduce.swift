@@ -98,7 +98,8 @@ extension Kernels {
     }
 
     /// Sum of the rows of a contiguous (R, K) float32 layout (leading dims reduced): rows are
-    /// added into Double accumulators, vectorized along K and split across threads by columns.
+    /// added into Double accumulators, vectorized along K (`dk_sum_rows_f32`) and split across
+    /// threads by columns.
     private static func sumLeadingRows(_ x: Tensor, dims: [Int]) -> Tensor {
         var keptShape = x.shape
         for d in dims { keptShape[d] = 1 }
@@ -106,14 +107,7 @@ extension Kernels {
         let out = Tensor(uninitialized: keptShape, dtype: .float32)
         let xp = x.storage.typed(Float.self) + x.offset, op = out.storage.typed(Float.self)
         Parallel.forRange(cols, cost: rows) { r in
-            var acc = [Double](repeating: 0, count: r.count)
-            acc.withUnsafeMutableBufferPointer { a in
-                for i in 0..<rows {
-                    let row = xp + i * cols + r.lowerBound
-                    for j in 0..<r.count { a[j] += Double(row[j]) }
-                }
-                for j in 0..<r.count { op[r.lowerBound + j] = Float(a[j]) }
-            }
+            dk_sum_rows_f32(Int64(rows), Int64(r.count), Int64(cols), xp + r.lowerBound, op + r.lowerBound)
         }
         return out
     }
