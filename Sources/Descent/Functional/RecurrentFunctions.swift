@@ -34,8 +34,10 @@ func recurrentDirection(_ cell: RecurrentCellKind, _ x: Tensor, _ w: RecurrentWe
     let whh = autocast ? Autocast.rounded(w.hh, state) : w.hh
     return Autocast.disabled {
         Kernels.withBFloat16Operands(autocast) {
+            // proj is this function's own: the fused kernels may write the gates over it (not
+            // under anomaly detection, which reads a primitive's inputs after it ran).
             Tensor.recurrentSequence(cell, proj: proj, h0: h, c0: c, whh: whh, bhh: cell == .gru ? w.bhh : nil, masks: masks,
-                                     reverse: reverse)
+                                     reverse: reverse, projIsScratch: !state.detectAnomaly)
         }
     }
 }

@@ -36,7 +36,9 @@ extension Kernels {
         /// GRU: W_hn·h + b_hn.
         let hPrev: Tensor, cPrev: Tensor?, saved: Tensor
 
-        init(proj: Tensor, whh: Tensor, masks: [Tensor]?, reverse: Bool, lstm: Bool) {
+        /// `takingProj`: the activated gates are written over `proj` itself where it is contiguous
+        /// (a temporary of the caller's), else over a copy.
+        init(proj: Tensor, whh: Tensor, masks: [Tensor]?, reverse: Bool, lstm: Bool, takingProj: Bool) {
             (steps, batch, gates, hidden) = (proj.shape[0], proj.shape[1], proj.shape[2], whh.shape[1])
             self.whh = whh.detach().contiguousData()
             self.masks = masks.map { [steps, batch] masks in
@@ -47,7 +49,7 @@ extension Kernels {
             }
             self.reverse = reverse
             bfloat16 = bfloat16KernelsRun
-            activated = copyToContiguous(proj.detach())
+            activated = takingProj && proj.isContiguous && proj.dtype == .float32 ? proj.detach() : copyToContiguous(proj.detach())
             let states = [steps, batch, hidden]
             hPrev = Tensor(uninitialized: states, dtype: .float32)
             cPrev = lstm ? Tensor(uninitialized: states, dtype: .float32) : nil
@@ -76,8 +78,8 @@ extension Kernels {
     /// LSTM over `proj` (T, B, 4H) from h0, c0 (B, H) with W_hh (4H, H): returns the packed
     /// result (T + 2, B, H) — outputs, final h, final c — and what the backward needs.
     static func lstmSequence(proj: Tensor, h0: Tensor, c0: Tensor, whh: Tensor, masks: [Tensor]?,
-                             reverse: Bool) -> (Tensor, FusedSequence) {
-        let s = FusedSequence(proj: proj, whh: whh, masks: masks, reverse: reverse, lstm: true)
+                             reverse: Bool, projIsScratch: Bool) -> (Tensor, FusedSequence) {
+        let s = FusedSequence(proj: proj, whh: whh, masks: masks, reverse: reverse, lstm: true, takingProj: projIsScratch)
         let h0d = h0.detach().contiguousData(), c0d = c0.detach().contiguousData()
         let packed = Tensor(uninitialized: [s.steps + 2, s.batch, s.hidden], dtype: .float32)
         var shape = s.shape()
@@ -100,8 +102,8 @@ extension Kernels {
     /// GRU over `proj` (T, B, 3H) = x·W_ihᵀ + b_ih from h0 (B, H) with W_hh (3H, H) and b_hh:
     /// returns the packed result (T + 1, B, H) — outputs, final h — and what the backward needs.
     static func gruSequence(proj: Tensor, h0: Tensor, whh: Tensor, bhh: Tensor?, masks: [Tensor]?,
-                            reverse: Bool) -> (Tensor, FusedSequence) {
-        let s = FusedSequence(proj: proj, whh: whh, masks: masks, reverse: reverse, lstm: false)
+                            reverse: Bool, projIsScratch: Bool) -> (Tensor, FusedSequence) {
+        let s = FusedSequence(proj: proj, whh: whh, masks: masks, reverse: reverse, lstm: false, takingProj: projIsScratch)
         let h0d = h0.detach().contiguousData()
         let bias = bhh.map { $0.detach().contiguousData() } ?? Tensor.zeros([s.gates], dtype: .float32)
         let packed = Tensor(uninitialized: [s.steps + 1, s.batch, s.hidden], dtype: .float32)

@@ -12,8 +12,9 @@ extension Tensor {
     /// (4H, H). Same contract as `recurrentSequence(.lstm, …)`: returns the outputs (T, B, H)
     /// and the final h and c; `masks[t]` (B, 1) is 1 for sequences still running at position t.
     static func lstmSequence(proj: Tensor, h0: Tensor, c0: Tensor, whh: Tensor, bhh: Tensor?, masks: [Tensor]?,
-                             reverse: Bool) -> (Tensor, Tensor, Tensor) {
-        let (packed, saved) = Kernels.lstmSequence(proj: proj, h0: h0, c0: c0, whh: whh, masks: masks, reverse: reverse)
+                             reverse: Bool, projIsScratch: Bool = false) -> (Tensor, Tensor, Tensor) {
+        let (packed, saved) = Kernels.lstmSequence(proj: proj, h0: h0, c0: c0, whh: whh, masks: masks, reverse: reverse,
+                                                   projIsScratch: projIsScratch)
         let inputs = [proj, h0, whh, c0] + (bhh.map { [$0] } ?? [])
         if needsGrad(inputs) {
             packed.record("LSTMSequenceBackward", inputs) { grad in
@@ -28,8 +29,9 @@ extension Tensor {
     /// b_hh. Same contract as `recurrentSequence(.gru, …)`: returns the outputs (T, B, H) and
     /// the final h.
     static func gruSequence(proj: Tensor, h0: Tensor, whh: Tensor, bhh: Tensor?, masks: [Tensor]?,
-                            reverse: Bool) -> (Tensor, Tensor) {
-        let (packed, saved) = Kernels.gruSequence(proj: proj, h0: h0, whh: whh, bhh: bhh, masks: masks, reverse: reverse)
+                            reverse: Bool, projIsScratch: Bool = false) -> (Tensor, Tensor) {
+        let (packed, saved) = Kernels.gruSequence(proj: proj, h0: h0, whh: whh, bhh: bhh, masks: masks, reverse: reverse,
+                                                  projIsScratch: projIsScratch)
         let inputs = [proj, h0, whh] + (bhh.map { [$0] } ?? [])
         if needsGrad(inputs) {
             packed.record("GRUSequenceBackward", inputs) { grad in

@@ -14,14 +14,19 @@ extension Tensor {
     /// Runs one direction over `proj` (T, B, G·H): x_t·W_ihᵀ + b_ih (+ b_hh except for GRU).
     /// Returns the outputs (T, B, H), the final h and (LSTM) c. `masks[t]` (B, 1) holds 1 for
     /// sequences still running at step t (by position t, not processing order).
+    /// `projIsScratch`: `proj` is the caller's temporary, which nothing reads after this call
+    /// (not even a backward rule): the fused kernels then write the activated gates over it
+    /// instead of over a copy.
     static func recurrentSequence(_ kind: RecurrentCellKind, proj: Tensor, h0: Tensor, c0: Tensor?, whh: Tensor, bhh: Tensor?,
-                                  masks: [Tensor]?, reverse: Bool) -> (Tensor, Tensor, Tensor?) {
+                                  masks: [Tensor]?, reverse: Bool, projIsScratch: Bool = false) -> (Tensor, Tensor, Tensor?) {
         if kind == .lstm, let c0, Kernels.fusedSequenceApplies(proj) {
-            let (out, h, c) = lstmSequence(proj: proj, h0: h0, c0: c0, whh: whh, bhh: bhh, masks: masks, reverse: reverse)
+            let (out, h, c) = lstmSequence(proj: proj, h0: h0, c0: c0, whh: whh, bhh: bhh, masks: masks, reverse: reverse,
+                                           projIsScratch: projIsScratch)
             return (out, h, c)
         }
         if kind == .gru, Kernels.fusedSequenceApplies(proj) {
-            let (out, h) = gruSequence(proj: proj, h0: h0, whh: whh, bhh: bhh, masks: masks, reverse: reverse)
+            let (out, h) = gruSequence(proj: proj, h0: h0, whh: whh, bhh: bhh, masks: masks, reverse: reverse,
+                                       projIsScratch: projIsScratch)
             return (out, h, nil)
         }
         let steps = proj.shape[0], batch = proj.shape[1], g = proj.shape[2], hidden = whh.shape[1]
