@@ -47,6 +47,35 @@ static inline __attribute__((always_inline)) double dk_sum_product_deviation_f32
     return total;
 }
 
+// Both sums above in one pass over g and x, each accumulated exactly as its own kernel does
+// (the same lanes, blocks and expressions), so the results are those of the two calls.
+static inline __attribute__((always_inline)) void dk_sum_and_product_deviation_f32_impl(int64_t n, const float *restrict g,
+                                                                                       const float *restrict x, float mean,
+                                                                                       double *sums) {
+    double total = 0, totalProduct = 0;
+    for (int64_t b0 = 0; b0 < n; b0 += BLOCK) {
+        int64_t b1 = b0 + BLOCK < n ? b0 + BLOCK : n;
+        float acc[LANES] = {0}, accProduct[LANES] = {0};
+        int64_t i = b0;
+        for (; i + LANES <= b1; i += LANES)
+            for (int k = 0; k < LANES; k++) {
+                acc[k] += g[i + k];
+                accProduct[k] += (g[i + k] * (x[i + k] - mean));
+            }
+        float part = 0, partProduct = 0;
+        for (; i < b1; i++) {
+            part += g[i];
+            partProduct += (g[i] * (x[i] - mean));
+        }
+        for (int k = 0; k < LANES; k++) part += acc[k];
+        for (int k = 0; k < LANES; k++) partProduct += accProduct[k];
+        total += part;
+        totalProduct += partProduct;
+    }
+    sums[0] = total;
+    sums[1] = totalProduct;
+}
+
 #ifdef DK_X86
 #define DK_DISPATCH_RETURNING(NAME, PARAMS, ARGS)                                                 \
     DK_TARGET_AVX512 static double NAME##_avx512 PARAMS { return NAME##_impl ARGS; }             \
@@ -67,3 +96,4 @@ static inline __attribute__((always_inline)) double dk_sum_product_deviation_f32
 DK_DISPATCH_RETURNING(dk_sum_f32, (int64_t n, const float *x), (n, x))
 DK_DISPATCH_RETURNING(dk_sum_squared_deviation_f32, (int64_t n, const float *x, float mean), (n, x, mean))
 DK_DISPATCH_RETURNING(dk_sum_product_deviation_f32, (int64_t n, const float *g, const float *x, float mean), (n, g, x, mean))
+DK_DISPATCH(dk_sum_and_product_deviation_f32, (int64_t n, const float *g, const float *x, float mean, double *sums), (n, g, x, mean, sums))

@@ -292,6 +292,9 @@ void dk_col2im_f32(const dk_conv_geometry *g, const float *col, int64_t c0, int6
 double dk_sum_f32(int64_t n, const float *x);
 double dk_sum_squared_deviation_f32(int64_t n, const float *x, float mean);
 double dk_sum_product_deviation_f32(int64_t n, const float *g, const float *x, float mean);
+/// sums[0] = dk_sum_f32(n, g), sums[1] = dk_sum_product_deviation_f32(n, g, x, mean), the same
+/// values, in one pass over g and x.
+void dk_sum_and_product_deviation_f32(int64_t n, const float *g, const float *x, float mean, double *sums);
 
 /// A pooling window geometry whose windows lie inside the image (no padding or dilation).
 typedef struct {

@@ -71,8 +71,9 @@ extension Kernels {
                             var s1 = 0.0, s2 = 0.0
                             for bb in 0..<n {
                                 let p = xp + (bb * c + ch) * l, q = gp + (bb * c + ch) * l
-                                s1 += rowSum(q, l)
-                                s2 += rowProductDeviation(q, p, l, m)
+                                let (a, b) = rowSumAndProductDeviation(q, p, l, m)
+                                s1 += a
+                                s2 += b
                             }
                             ap[ch] = s1; bp[ch] = s2
                         }
@@ -131,6 +132,22 @@ extension Kernels {
         var part: T = 0
         for i in 0..<l { let d = p[i] - m; part += d * d }
         return part.asDouble
+    }
+
+    /// Σ g[i] and Σ g[i]·(x[i] − m): for float32 in one pass (the values of the two kernels).
+    @inline(__always) private static func rowSumAndProductDeviation<T: FloatScalar>(_ g: UnsafeMutablePointer<T>,
+                                                                                   _ x: UnsafeMutablePointer<T>, _ l: Int,
+                                                                                   _ m: T) -> (Double, Double) {
+        if T.self == Float.self {
+            var sums = (0.0, 0.0)
+            withUnsafeMutableBytes(of: &sums) { s in
+                dk_sum_and_product_deviation_f32(Int64(l), UnsafeRawPointer(g).assumingMemoryBound(to: Float.self),
+                                                 UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), Float(m.asDouble),
+                                                 s.baseAddress!.assumingMemoryBound(to: Double.self))
+            }
+            return sums
+        }
+        return (rowSum(g, l), rowProductDeviation(g, x, l, m))
     }
 
     /// Σ g[i]·(x[i] − m).

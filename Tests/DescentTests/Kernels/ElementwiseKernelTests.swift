@@ -1,9 +1,11 @@
+import CDescentKernels
 @testable import Descent
 import XCTest
 
 /// The float32 loops that the elementwise ops hand to C, vectorized for the CPU: the arithmetic
 /// of the binary loops (`dk_binary_f32`) and the sums of rows (`dk_sum_rows_f32`), bit for bit
-/// against Swift's scalar arithmetic on the same values.
+/// against Swift's scalar arithmetic on the same values; and batch norm's two gradient sums in
+/// one pass against its two kernels.
 final class ElementwiseKernelTests: XCTestCase {
     /// +, −, ×, ÷ of same-shaped tensors, with a row, a column and one value broadcast on either
     /// side, and in place (the engine's gradient sums, `mulAssign`); with zeros of both signs,
@@ -52,6 +54,21 @@ final class ElementwiseKernelTests: XCTestCase {
             let v = x.scalars
             let expected = (0..<cols).map { j in Float((0..<rows).reduce(0.0) { $0 + Double(v[$1 * cols + j]) }) }
             XCTAssertEqual(x.sum(dims: [0]).scalars, expected, "\(rows)×\(cols)")
+        }
+    }
+
+    /// Σg and Σg·(x − mean) in one pass (`dk_sum_and_product_deviation_f32`, batch norm's
+    /// backward) are the values of the two kernels, bit for bit: lengths below one vector block,
+    /// with tails, and over several blocks of 1024.
+    func testBatchNormGradientSumsInOnePassMatchTheTwoKernels() {
+        Descent.manualSeed(9)
+        for n in [1, 31, 32, 100, 1024, 1057, 4099] {
+            let g = Tensor.randn([n]).scalars, x = (Tensor.randn([n]) * 2 + 0.5).scalars
+            let mean = Float(x.reduce(0, +)) / Float(n)
+            var sums = [0.0, 0.0]
+            dk_sum_and_product_deviation_f32(Int64(n), g, x, mean, &sums)
+            XCTAssertEqual(sums[0].bitPattern, dk_sum_f32(Int64(n), g).bitPattern, "Σg, \(n)")
+            XCTAssertEqual(sums[1].bitPattern, dk_sum_product_deviation_f32(Int64(n), g, x, mean).bitPattern, "Σg·(x − mean), \(n)")
         }
     }
 }
