@@ -82,6 +82,8 @@ extension Kernels {
                 }
             }
         } else {
+            // By columns on the bf16 GEMM without a bias: the GEMM writes the result rounded.
+            let roundsInGemm = biasData == nil && bfloat16KernelsRun
             ConvPlan.forEachImage(n, cost: o * k * pixels) { b in
                 if let packed {
                     convolutionDirect(xd, g, image: b, packed: packed, bias: biasData, outChannels: o, out: out, bfloat16: bf16)
@@ -90,7 +92,8 @@ extension Kernels {
                 for grp in 0..<groups {
                     let col = im2col(xd, g, image: b, c0: grp * cg, cg: cg)
                     gemm(false, false, m: og, n: pixels, k: k, a: wm, aOffset: grp * og * k, lda: k,
-                         b: col, bOffset: 0, ldb: pixels, c: out, cOffset: (b * o + grp * og) * pixels, ldc: pixels)
+                         b: col, bOffset: 0, ldb: pixels, c: out, cOffset: (b * o + grp * og) * pixels, ldc: pixels,
+                         roundsResult: roundsInGemm)
                     if keepColumns { saved[b * groups + grp] = col }
                 }
             }
@@ -98,8 +101,10 @@ extension Kernels {
         if let biasData, algorithm == .columns { addInPlace(out, biasData.reshape([1, o, 1, 1])) }
         // The bf16 direct kernel stores autocast's rounded result: its rounding makes no pass.
         out.holdsBFloat16Values = bf16
-        // By columns on the bf16 GEMM: the result rounded here, in place.
-        if algorithm == .columns && bfloat16KernelsRun { roundToBFloat16InPlace(out) }
+        // By columns on the bf16 GEMM: the result rounded by it, or (bias added) here, in place.
+        if algorithm == .columns && bfloat16KernelsRun {
+            if biasData == nil { out.holdsBFloat16Values = true } else { roundToBFloat16InPlace(out) }
+        }
         return (out, ConvolutionSaved(x: xd, w: wm, g: g, groups: groups, outChannels: o, direct: direct, avx2Kernels: avx2Kernels,
                                       phased: false, columns: saved))
     }

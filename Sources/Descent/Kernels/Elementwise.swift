@@ -112,7 +112,7 @@ enum Kernels {
         let kernel = Fn.float32Kernel
         loop.run(parallel: true, cost: cost) { o, n in
             let x = ap + o[0], y = bp + o[1], z = op + o[2]
-            if let kernel, io == 1 && ia <= 1 && ib <= 1 && ia + ib > 0 {
+            if let kernel, io == 1 && (ia == 0 || ia == 1) && (ib == 0 || ib == 1) && ia + ib > 0 {
                 // float32 arithmetic in C, vectorized for this CPU (the same IEEE results).
                 dk_binary_f32(kernel, Int64(n), UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), Int64(ia),
                               UnsafeRawPointer(y).assumingMemoryBound(to: Float.self), Int64(ib),
@@ -189,7 +189,7 @@ extension Kernels {
         let kernel = Fn.float32Kernel
         loop.run(parallel: true) { o, n in
             let a = xp + o[0], b = yp + o[1]
-            if let kernel, ix == 1 && iy <= 1 {
+            if let kernel, ix == 1 && (iy == 0 || iy == 1) {
                 let p = UnsafeMutableRawPointer(a).assumingMemoryBound(to: Float.self)
                 dk_binary_f32(kernel, Int64(n), p, 1, UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), Int64(iy), p)
             } else if ix == 1 && iy == 1 {

@@ -182,12 +182,13 @@ extension Kernels {
     /// C = op(A)·op(B) (or C += … when `accumulate`) on the storage of contiguous tensors at the
     /// given element offsets: A is m×k (k×m stored when `ta`), B is k×n (n×k stored when `tb`).
     static func gemm(_ ta: Bool, _ tb: Bool, m: Int, n: Int, k: Int, a: Tensor, aOffset: Int, lda: Int,
-                     b: Tensor, bOffset: Int, ldb: Int, c: Tensor, cOffset: Int, ldc: Int, accumulate: Bool = false) {
+                     b: Tensor, bOffset: Int, ldb: Int, c: Tensor, cOffset: Int, ldc: Int, accumulate: Bool = false,
+                     roundsResult: Bool = false) {
         switch c.dtype {
         case .float32:
             gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: a.storage.typed(Float.self) + a.offset + aOffset, lda: lda,
                  b: b.storage.typed(Float.self) + b.offset + bOffset, ldb: ldb,
-                 c: c.storage.typed(Float.self) + c.offset + cOffset, ldc: ldc, accumulate: accumulate)
+                 c: c.storage.typed(Float.self) + c.offset + cOffset, ldc: ldc, accumulate: accumulate, roundsResult: roundsResult)
         case .float64:
             gemm(transA: ta, transB: tb, m: m, n: n, k: k, a: a.storage.typed(Double.self) + a.offset + aOffset, lda: lda,
                  b: b.storage.typed(Double.self) + b.offset + bOffset, ldb: ldb,

@@ -8,8 +8,8 @@ import XCTest
 /// one pass against its two kernels.
 final class ElementwiseKernelTests: XCTestCase {
     /// +, −, ×, ÷ of same-shaped tensors, with a row, a column and one value broadcast on either
-    /// side, and in place (the engine's gradient sums, `mulAssign`); with zeros of both signs,
-    /// infinities, NaN and subnormals among the values.
+    /// side, and in place (the engine's gradient sums, `mulAssign`), and a view read backwards;
+    /// with zeros of both signs, infinities, NaN and subnormals among the values.
     func testFloat32ArithmeticMatchesSwift() {
         Descent.manualSeed(4)
         let specials: [Float] = [0, -0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, -.leastNormalMagnitude / 3, 1e30, -1e-30]
@@ -42,6 +42,12 @@ final class ElementwiseKernelTests: XCTestCase {
         let product = a.clone()
         product.mulAssign(row)
         XCTAssertEqual(bits(product), expected(av, { bv[$0 % 129] }, *), "*= a row in place")
+        // A view read backwards (stride −1) is no case of the C loop: the generic loops take it.
+        let firstRow = Array(av[0..<129]), reversed = Tensor(storage: row.storage, shape: [129], strides: [-1], offset: 128)
+        XCTAssertEqual(bits(Tensor(shape: [129], scalars: firstRow) - reversed), expected(firstRow, { bv[128 - $0] }, -), "- a reversed view")
+        let difference = Tensor(shape: [129], scalars: firstRow)
+        Kernels.updateLoop(difference, reversed, NumericFn<Float, SubFn>())
+        XCTAssertEqual(bits(difference), expected(firstRow, { bv[128 - $0] }, -), "-= a reversed view in place")
     }
 
     /// The sum over leading dims of a contiguous float32 tensor: each column summed in double in

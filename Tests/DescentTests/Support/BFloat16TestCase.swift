@@ -36,4 +36,29 @@ class BFloat16TestCase: XCTestCase {
             XCTAssertEqual(dk_amx_path() != 0, self == .tiles || self == .tilesModel)
         }
     }
+
+    /// Runs `body` on `products` with autocast's rounding left to the kernels and again with its
+    /// rounding passes (`Kernels.roundingInKernels`), and asserts the two bit for bit equal,
+    /// part by part (`parts` names the values `body` returns, the output first, which must hold
+    /// bfloat16 values). Returns the result's `gradFn` each way, for the caller to check.
+    func assertRoundingInKernelsMatchesPasses(_ products: Products, _ name: String, parts: [String],
+                                              _ body: () -> (gradFn: String?, values: [[Float]])) -> (kernels: String?, passes: String?) {
+        func run(inKernels: Bool) -> (gradFn: String?, values: [[Float]]) {
+            products.select()
+            defer {
+                Products.dotProducts.select()
+                Kernels.roundingInKernels = true
+            }
+            Kernels.roundingInKernels = inKernels
+            return body()
+        }
+        let kernels = run(inKernels: true), passes = run(inKernels: false)
+        XCTAssertEqual(kernels.values.count, parts.count, name)
+        XCTAssertEqual(passes.values.count, parts.count, name)
+        for (part, (p, q)) in zip(parts, zip(kernels.values, passes.values)) {
+            XCTAssertEqual(zip(p, q).filter { $0 != $1 }.count, 0, "\(name): \(part) values that differ")
+        }
+        XCTAssertEqual(kernels.values.first?.filter { $0 != BFloat16.round($0) }.count, 0, "\(name): output values that are not bfloat16")
+        return (kernels.gradFn, passes.gradFn)
+    }
 }
