@@ -92,6 +92,8 @@ typedef struct {
     const dk_recurrent_shape *s;
     const float *packed;     // forward: the three gate blocks of W_hhᵀ; backward: W_hh
     const float *bhh;        // (3H), zeros when the layer has no bias
+    const float *bih;        // (3H) added to each step's gi, or NULL
+    double *dbih, *dbhh;     // the bias gradients' sums (3H), or NULL
     int64_t parts, t, next;  // this step, and the one after it in processing order (-1: none)
     float *gates, *gh, *ghn, *hPrev, *out;
     const float *grad;
@@ -104,14 +106,15 @@ static void forward_task(void *vctx, int64_t p) {
     int64_t B = s->batch, H = s->hidden, T = s->steps, j0, j1;
     unit_range(H, x->parts, p, &j0, &j1);
     const float *hp = x->hPrev + x->t * B * H;
+    if (x->bih) dk_add_gate_bias_f32(B, 3, H, j0, j1, x->bih, x->gates + x->t * B * 3 * H);
     gate_products(s, 3, hp, x->packed, j0, j1, x->gh, 0);
     float *hn = x->next < 0 ? x->out + T * B * H : x->hPrev + x->next * B * H;
     dk_gru_units_forward_f32(B, H, j0, j1, x->gates + x->t * B * 3 * H, x->gh, x->bhh, hp,
                              s->masks ? s->masks + x->t * B : NULL, x->ghn + x->t * B * H, hn, x->out + x->t * B * H);
 }
 
-void dk_gru_sequence_forward_f32(const dk_recurrent_shape *s, float *gates, const float *bhh, const float *h0,
-                                 float *hPrev, float *ghn, float *out) {
+void dk_gru_sequence_forward_f32(const dk_recurrent_shape *s, float *gates, const float *bih, const float *bhh,
+                                 const float *h0, float *hPrev, float *ghn, float *out) {
     int64_t B = s->batch, H = s->hidden, T = s->steps;
     if (T == 0) {
         memcpy(out, h0, sizeof(float) * (size_t)(B * H));
@@ -119,7 +122,7 @@ void dk_gru_sequence_forward_f32(const dk_recurrent_shape *s, float *gates, cons
     }
     float *packed = pack_gate_blocks(s, 3), *gh = packed_buffer(B * 3 * H);
     memcpy(hPrev + step_at(s, 0) * B * H, h0, sizeof(float) * (size_t)(B * H));
-    gru_ctx x = {.s = s, .packed = packed, .bhh = bhh, .parts = parts_for(s), .gates = gates, .gh = gh, .ghn = ghn,
+    gru_ctx x = {.s = s, .packed = packed, .bhh = bhh, .bih = bih, .parts = parts_for(s), .gates = gates, .gh = gh, .ghn = ghn,
                  .hPrev = hPrev, .out = out};
     run_steps(s, 0, x.parts, forward_task, &x, &x.t, &x.next);
     free(gh);
@@ -138,16 +141,23 @@ static void backward_task(void *vctx, int64_t p) {
     dk_gru_units_backward_f32(B, H, j0, j1, x->gates + t * B * 3 * H, x->ghn + t * B * H, x->hPrev + t * B * H,
                               x->grad + t * B * H, s->masks ? s->masks + t * B : NULL, x->dh, x->dGi + t * B * 3 * H,
                               x->dGh + t * B * 3 * H);
+    if (x->dbih) dk_sum_gate_rows_f64(B, 3, H, j0, j1, x->dGi + t * B * 3 * H, x->dbih);
+    if (x->dbhh) dk_sum_gate_rows_f64(B, 3, H, j0, j1, x->dGh + t * B * 3 * H, x->dbhh);
 }
 
 void dk_gru_sequence_backward_f32(const dk_recurrent_shape *s, const float *grad, const float *gates, const float *ghn,
-                                  const float *hPrev, float *dGi, float *dGh, float *dh0) {
+                                  const float *hPrev, float *dGi, float *dGh, float *dbih, float *dbhh, float *dh0) {
     int64_t B = s->batch, H = s->hidden, T = s->steps;
     memcpy(dh0, grad + T * B * H, sizeof(float) * (size_t)(B * H));
-    if (T == 0) return;
-    float *packed = pack_recurrent_weight(s, 3);
-    gru_ctx x = {.s = s, .packed = packed, .parts = parts_for(s), .gates = (float *)gates, .ghn = (float *)ghn,
-                 .hPrev = (float *)hPrev, .grad = grad, .dGi = dGi, .dGh = dGh, .dh = dh0};
-    run_steps(s, 1, x.parts, backward_task, &x, &x.t, &x.next);
-    free(packed);
+    double *accI = bias_accumulators(dbih, 3 * H), *accH = bias_accumulators(dbhh, 3 * H);
+    if (T > 0) {
+        float *packed = pack_recurrent_weight(s, 3);
+        gru_ctx x = {.s = s, .packed = packed, .parts = parts_for(s), .gates = (float *)gates, .ghn = (float *)ghn,
+                     .hPrev = (float *)hPrev, .grad = grad, .dGi = dGi, .dGh = dGh, .dh = dh0, .dbih = accI,
+                     .dbhh = accH};
+        run_steps(s, 1, x.parts, backward_task, &x, &x.t, &x.next);
+        free(packed);
+    }
+    store_bias_gradient(accI, dbih, 3 * H);
+    store_bias_gradient(accH, dbhh, 3 * H);
 }

@@ -94,8 +94,9 @@ typedef struct {
     const float *packed;  // forward: the four gate blocks of W_hhᵀ; backward: W_hh
     int64_t parts, t, next;  // this step, and the one after it in processing order (-1: none)
     float *gates, *hPrev, *cPrev, *tanhC, *out;
-    const float *grad, *cgates;
+    const float *grad, *cgates, *bias;  // bias: added to each step's gates (4H), or NULL
     float *dGates, *dh, *dc;
+    double *dbias;  // the bias gradient's sums (4H), or NULL
 } seq_ctx;
 
 static void forward_task(void *vctx, int64_t p) {
@@ -105,6 +106,8 @@ static void forward_task(void *vctx, int64_t p) {
     unit_range(H, x->parts, p, &j0, &j1);
     float *g = x->gates + x->t * B * 4 * H;
     const float *hp = x->hPrev + x->t * B * H, *c = x->cPrev + x->t * B * H;
+    // (x·W_ihᵀ + b) + h·W_hhᵀ, summed in the order of the unfused composite.
+    if (x->bias) dk_add_gate_bias_f32(B, 4, H, j0, j1, x->bias, g);
     gate_products(s, 4, hp, x->packed, j0, j1, g, 1);
     float *hn = x->next < 0 ? x->out + T * B * H : x->hPrev + x->next * B * H;
     float *cn = x->next < 0 ? x->out + (T + 1) * B * H : x->cPrev + x->next * B * H;
@@ -112,8 +115,8 @@ static void forward_task(void *vctx, int64_t p) {
                  x->tanhC + x->t * B * H);
 }
 
-void dk_lstm_sequence_forward_f32(const dk_recurrent_shape *s, float *gates, const float *h0, const float *c0, float *hPrev,
-                                  float *cPrev, float *tanhC, float *out) {
+void dk_lstm_sequence_forward_f32(const dk_recurrent_shape *s, float *gates, const float *bias, const float *h0,
+                                  const float *c0, float *hPrev, float *cPrev, float *tanhC, float *out) {
     int64_t B = s->batch, H = s->hidden, T = s->steps;
     if (T == 0) {
         memcpy(out, h0, sizeof(float) * (size_t)(B * H));
@@ -124,7 +127,7 @@ void dk_lstm_sequence_forward_f32(const dk_recurrent_shape *s, float *gates, con
     memcpy(hPrev + step_at(s, 0) * B * H, h0, sizeof(float) * (size_t)(B * H));
     memcpy(cPrev + step_at(s, 0) * B * H, c0, sizeof(float) * (size_t)(B * H));
     seq_ctx x = {.s = s, .packed = packed, .parts = parts_for(s), .gates = gates, .hPrev = hPrev, .cPrev = cPrev,
-                 .tanhC = tanhC, .out = out};
+                 .tanhC = tanhC, .out = out, .bias = bias};
     run_steps(s, 0, x.parts, forward_task, &x, &x.t, &x.next);
     free(packed);
 }
@@ -140,17 +143,22 @@ static void backward_task(void *vctx, int64_t p) {
     int64_t t = x->t;
     dk_lstm_units_backward_f32(B, H, j0, j1, x->cgates + t * B * 4 * H, x->cPrev + t * B * H, x->tanhC + t * B * H,
                   x->grad + t * B * H, s->masks ? s->masks + t * B : NULL, x->dh, x->dc, x->dGates + t * B * 4 * H);
+    if (x->dbias) dk_sum_gate_rows_f64(B, 4, H, j0, j1, x->dGates + t * B * 4 * H, x->dbias);
 }
 
 void dk_lstm_sequence_backward_f32(const dk_recurrent_shape *s, const float *grad, const float *gates, const float *cPrev,
-                                   const float *tanhC, float *dGates, float *dh0, float *dc0) {
+                                   const float *tanhC, float *dGates, float *dbias, float *dh0, float *dc0) {
     int64_t B = s->batch, H = s->hidden, T = s->steps;
     memcpy(dh0, grad + T * B * H, sizeof(float) * (size_t)(B * H));
     memcpy(dc0, grad + (T + 1) * B * H, sizeof(float) * (size_t)(B * H));
-    if (T == 0) return;
-    float *packed = pack_recurrent_weight(s, 4);
-    seq_ctx x = {.s = s, .packed = packed, .parts = parts_for(s), .grad = grad, .cgates = gates, .cPrev = (float *)cPrev,
-                 .tanhC = (float *)tanhC, .dGates = dGates, .dh = dh0, .dc = dc0};
-    run_steps(s, 1, x.parts, backward_task, &x, &x.t, &x.next);
-    free(packed);
+    double *acc = bias_accumulators(dbias, 4 * H);
+    if (T > 0) {
+        float *packed = pack_recurrent_weight(s, 4);
+        seq_ctx x = {.s = s, .packed = packed, .parts = parts_for(s), .grad = grad, .cgates = gates,
+                     .cPrev = (float *)cPrev, .tanhC = (float *)tanhC, .dGates = dGates, .dh = dh0, .dc = dc0,
+                     .dbias = acc};
+        run_steps(s, 1, x.parts, backward_task, &x, &x.t, &x.next);
+        free(packed);
+    }
+    store_bias_gradient(acc, dbias, 4 * H);
 }

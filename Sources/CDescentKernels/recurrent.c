@@ -81,9 +81,38 @@ static inline __attribute__((always_inline)) void dk_tanh_f32_impl(int64_t n, co
     for (int64_t i = 0; i < n; i++) y[i] = dk_tanh(x[i]);
 }
 
+// The input-side bias of the fused sequences (lstm_sequence.c, gru_sequence.c), added to a
+// step's gates and its gradient summed while the step's rows are in cache: units [j0, j1) of
+// each of `gates` blocks of h columns, in rows gates·h apart.
+static inline __attribute__((always_inline)) void dk_add_gate_bias_f32_impl(int64_t rows, int64_t gates, int64_t h,
+        int64_t j0, int64_t j1, const float *restrict bias, float *restrict g) {
+    for (int64_t b = 0; b < rows; b++)
+        for (int64_t q = 0; q < gates; q++) {
+            float *r = g + b * gates * h + q * h;
+            for (int64_t j = j0; j < j1; j++) r[j] += bias[q * h + j];
+        }
+}
+
+// acc[q·h + j] += dg[b, q·h + j] for every row b, in double (as dk_sum_rows_f32 sums).
+static inline __attribute__((always_inline)) void dk_sum_gate_rows_f64_impl(int64_t rows, int64_t gates, int64_t h,
+        int64_t j0, int64_t j1, const float *restrict dg, double *restrict acc) {
+    for (int64_t b = 0; b < rows; b++)
+        for (int64_t q = 0; q < gates; q++) {
+            const float *r = dg + b * gates * h + q * h;
+            double *a = acc + q * h;
+            for (int64_t j = j0; j < j1; j++) a[j] += (double)r[j];
+        }
+}
+
 DK_DISPATCH(dk_lstm_cell_f32, (int64_t rows, int64_t h, const float *gates, const float *c, float *out), (rows, h, gates, c, out))
 DK_DISPATCH(dk_lstm_cell_backward_f32, (int64_t rows, int64_t h, const float *grad, const float *gates, const float *c, float *dgates, float *dc), (rows, h, grad, gates, c, dgates, dc))
 DK_DISPATCH(dk_gru_cell_f32, (int64_t rows, int64_t h, const float *gi, const float *gh, const float *hp, float *out), (rows, h, gi, gh, hp, out))
 DK_DISPATCH(dk_gru_cell_backward_f32, (int64_t rows, int64_t h, const float *grad, const float *gi, const float *gh, const float *hp, float *dgi, float *dgh, float *dh), (rows, h, grad, gi, gh, hp, dgi, dgh, dh))
 DK_DISPATCH(dk_sigmoid_f32, (int64_t n, const float *x, float *y), (n, x, y))
 DK_DISPATCH(dk_tanh_f32, (int64_t n, const float *x, float *y), (n, x, y))
+DK_DISPATCH(dk_add_gate_bias_f32,
+            (int64_t rows, int64_t gates, int64_t h, int64_t j0, int64_t j1, const float *bias, float *g),
+            (rows, gates, h, j0, j1, bias, g))
+DK_DISPATCH(dk_sum_gate_rows_f64,
+            (int64_t rows, int64_t gates, int64_t h, int64_t j0, int64_t j1, const float *dg, double *acc),
+            (rows, gates, h, j0, j1, dg, acc))

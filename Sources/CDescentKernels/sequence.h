@@ -5,6 +5,27 @@
 #include "descent_kernels.h"
 #include <stdlib.h>
 
+// A step's input-side bias (recurrent.c): g[b, q·h + j] += bias[q·h + j], and its gradient's
+// sum acc[q·h + j] += Σ_b dg[b, q·h + j] in double, for units [j0, j1) of each of `gates`
+// blocks (rows gates·h apart).
+void dk_add_gate_bias_f32(int64_t rows, int64_t gates, int64_t h, int64_t j0, int64_t j1, const float *bias, float *g);
+void dk_sum_gate_rows_f64(int64_t rows, int64_t gates, int64_t h, int64_t j0, int64_t j1, const float *dg, double *acc);
+
+// Double accumulators for a bias gradient of n values (zeroed), or NULL when none is asked for.
+static inline double *bias_accumulators(const float *dbias, int64_t n) {
+    if (!dbias) return NULL;
+    double *acc = calloc((size_t)n, sizeof(double));
+    if (!acc) abort();
+    return acc;
+}
+
+// dbias = acc rounded to float; frees acc.
+static inline void store_bias_gradient(double *acc, float *dbias, int64_t n) {
+    if (!acc) return;
+    for (int64_t i = 0; i < n; i++) dbias[i] = (float)acc[i];
+    free(acc);
+}
+
 // The hidden units [j0, j1) of part p of `parts`: whole 32-column panels.
 static inline void unit_range(int64_t h, int64_t parts, int64_t p, int64_t *j0, int64_t *j1) {
     int64_t panels = (h + 31) / 32;

@@ -159,23 +159,27 @@ typedef struct {
     // bfloat16 operands (rounded as they are packed) and their sums are rounded to bfloat16.
     int32_t bfloat16;
 } dk_recurrent_shape;
-/// gates (T, B, 4H): x·W_ihᵀ + biases in, activated gates out (kept for backward). Writes the
-/// states entering each step hPrev, cPrev (T, B, H), tanh(c') (T, B, H) and out (T + 2, B, H):
-/// the outputs (0 past a sequence's end), then the final h and c.
-void dk_lstm_sequence_forward_f32(const dk_recurrent_shape *s, float *gates, const float *h0, const float *c0, float *hPrev,
-                                  float *cPrev, float *tanhC, float *out);
-/// grad (T + 2, B, H) laid out like out → dGates (T, B, 4H), dh0 and dc0 (B, H).
+/// gates (T, B, 4H): x·W_ihᵀ in (with the biases, or with bias (4H) = b_ih + b_hh added here,
+/// step by step; NULL: none), activated gates out (kept for backward). Writes the states entering
+/// each step hPrev, cPrev (T, B, H), tanh(c') (T, B, H) and out (T + 2, B, H): the outputs (0
+/// past a sequence's end), then the final h and c.
+void dk_lstm_sequence_forward_f32(const dk_recurrent_shape *s, float *gates, const float *bias, const float *h0,
+                                  const float *c0, float *hPrev, float *cPrev, float *tanhC, float *out);
+/// grad (T + 2, B, H) laid out like out → dGates (T, B, 4H), dh0 and dc0 (B, H), and (unless
+/// NULL) dbias (4H) = Σ over steps and rows of dGates, summed in double step by step.
 void dk_lstm_sequence_backward_f32(const dk_recurrent_shape *s, const float *grad, const float *gates, const float *cPrev,
-                                   const float *tanhC, float *dGates, float *dh0, float *dc0);
+                                   const float *tanhC, float *dGates, float *dbias, float *dh0, float *dc0);
 
-/// gates (T, B, 3H): x·W_ihᵀ + b_ih in, r, z, n out (kept for backward); bhh (3H). Writes the
-/// states entering each step hPrev (T, B, H), gh_n + b_n (T, B, H) and out (T + 1, B, H): the
-/// outputs (0 past a sequence's end), then the final h.
-void dk_gru_sequence_forward_f32(const dk_recurrent_shape *s, float *gates, const float *bhh, const float *h0,
-                                 float *hPrev, float *ghn, float *out);
-/// grad (T + 1, B, H) laid out like out → dGi, dGh (T, B, 3H) (of gi and of gh), dh0 (B, H).
+/// gates (T, B, 3H): x·W_ihᵀ in (with b_ih, or with bih (3H) added here, step by step; NULL:
+/// none), r, z, n out (kept for backward); bhh (3H). Writes the states entering each step hPrev
+/// (T, B, H), gh_n + b_n (T, B, H) and out (T + 1, B, H): the outputs (0 past a sequence's end),
+/// then the final h.
+void dk_gru_sequence_forward_f32(const dk_recurrent_shape *s, float *gates, const float *bih, const float *bhh,
+                                 const float *h0, float *hPrev, float *ghn, float *out);
+/// grad (T + 1, B, H) laid out like out → dGi, dGh (T, B, 3H) (of gi and of gh), dh0 (B, H), and
+/// (unless NULL) dbih = Σ dGi and dbhh = Σ dGh (3H), summed in double step by step.
 void dk_gru_sequence_backward_f32(const dk_recurrent_shape *s, const float *grad, const float *gates, const float *ghn,
-                                  const float *hPrev, float *dGi, float *dGh, float *dh0);
+                                  const float *hPrev, float *dGi, float *dGh, float *dbih, float *dbhh, float *dh0);
 
 /// y = σ(x) and y = tanh(x) over n contiguous floats (vectorized).
 void dk_sigmoid_f32(int64_t n, const float *x, float *y);

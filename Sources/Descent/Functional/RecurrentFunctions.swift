@@ -13,12 +13,18 @@ typealias RecurrentWeights = (ih: Tensor, hh: Tensor, bih: Tensor?, bhh: Tensor?
 /// same pre-activation, so b = b_ih + b_hh is added in one pass; GRU keeps b_hh for its
 /// hidden gates (r multiplies W_hn·h + b_hn).
 func recurrentInputProjection(_ cell: RecurrentCellKind, _ x: Tensor, _ w: RecurrentWeights) -> Tensor {
+    let (proj, bias) = recurrentInputProduct(cell, x, w)
+    return bias.map { proj + $0 } ?? proj
+}
+
+/// x·W_ihᵀ for every step at once (T, B, G·H), and the bias the input projection adds: b_ih +
+/// b_hh for RNN and LSTM, b_ih for GRU (nil without biases).
+func recurrentInputProduct(_ cell: RecurrentCellKind, _ x: Tensor, _ w: RecurrentWeights) -> (Tensor, Tensor?) {
     let steps = x.shape[0], batch = x.shape[1], g = w.ih.shape[0]
-    var proj = x.reshape([steps * batch, x.shape[2]]).matmul(w.ih.t)
+    let product = x.reshape([steps * batch, x.shape[2]]).matmul(w.ih.t).reshape([steps, batch, g])
     var bias = w.bih
     if cell != .gru, let bhh = w.bhh { bias = bias.map { $0 + bhh } ?? bhh }
-    if let bias { proj = proj + bias }
-    return proj.reshape([steps, batch, g])
+    return (product, bias)
 }
 
 /// One direction over x (T, B, I) from h (B, H) and, for LSTM, c: the input projection as one
@@ -27,17 +33,22 @@ func recurrentInputProjection(_ cell: RecurrentCellKind, _ x: Tensor, _ w: Recur
 /// Under autocast (where `Kernels.fusedSequenceRunsBFloat16`) the input projection is an
 /// autocast product, and the loop's products run on the bf16 kernel with W_hh rounded once per
 /// region (autocast's copy), each step's h·W_hhᵀ rounded as the composite's autocast product is.
+/// The fused LSTM and GRU loops take the projection's bias apart (`inputBias`): each step adds it
+/// to its gates, and the backward sums its gradient, while the step's rows are in cache.
 func recurrentDirection(_ cell: RecurrentCellKind, _ x: Tensor, _ w: RecurrentWeights, _ reverse: Bool, _ h: Tensor,
                         _ c: Tensor?, _ masks: [Tensor]?) -> (Tensor, Tensor, Tensor?) {
-    let proj = recurrentInputProjection(cell, x, w), state = ThreadState.current
+    let (product, bias) = recurrentInputProduct(cell, x, w), state = ThreadState.current
+    let fused = Tensor.fusedSequenceApplies(cell, product)
+    let proj = fused ? product : bias.map { product + $0 } ?? product
     let autocast = state.autocast
     let whh = autocast ? Autocast.rounded(w.hh, state) : w.hh
     return Autocast.disabled {
         Kernels.withBFloat16Operands(autocast) {
             // proj is this function's own: the fused kernels may write the gates over it (not
             // under anomaly detection, which reads a primitive's inputs after it ran).
-            Tensor.recurrentSequence(cell, proj: proj, h0: h, c0: c, whh: whh, bhh: cell == .gru ? w.bhh : nil, masks: masks,
-                                     reverse: reverse, projIsScratch: !state.detectAnomaly)
+            Tensor.recurrentSequence(cell, proj: proj, inputBias: fused ? bias : nil, h0: h, c0: c, whh: whh,
+                                     bhh: cell == .gru ? w.bhh : nil, masks: masks, reverse: reverse,
+                                     projIsScratch: !state.detectAnomaly)
         }
     }
 }

@@ -25,6 +25,8 @@ extension Kernels {
     struct FusedSequence {
         let steps: Int, batch: Int, gates: Int, hidden: Int
         let whh: Tensor, masks: Tensor?
+        /// The bias added to each step's gates by the loop (LSTM b_ih + b_hh, GRU b_ih), if any.
+        let bias: Tensor?
         let reverse: Bool
         /// Autocast's products on the bf16 kernel (`bfloat16KernelsRun` when made): h·W_hhᵀ
         /// and dG·W_hh on bfloat16 operands, their results rounded; the weight gradient's
@@ -38,9 +40,10 @@ extension Kernels {
 
         /// `takingProj`: the activated gates are written over `proj` itself where it is contiguous
         /// (a temporary of the caller's), else over a copy.
-        init(proj: Tensor, whh: Tensor, masks: [Tensor]?, reverse: Bool, lstm: Bool, takingProj: Bool) {
+        init(proj: Tensor, bias: Tensor?, whh: Tensor, masks: [Tensor]?, reverse: Bool, lstm: Bool, takingProj: Bool) {
             (steps, batch, gates, hidden) = (proj.shape[0], proj.shape[1], proj.shape[2], whh.shape[1])
             self.whh = whh.detach().contiguousData()
+            self.bias = bias.map { $0.detach().contiguousData() }
             self.masks = masks.map { [steps, batch] masks in
                 // One row of B flags per step.
                 let rows = Tensor(uninitialized: [steps, batch], dtype: .float32)
@@ -70,56 +73,70 @@ extension Kernels {
             return dW
         }
 
-        func biasGradient(_ dG: Tensor) -> Tensor { sum(dG.reshape([steps * batch, gates]), dims: [0]).reshape([gates]) }
+        /// A bias gradient (G·H) for the kernel to sum into where `wanted`, else nil.
+        func biasGradient(_ wanted: Bool) -> Tensor? { wanted ? Tensor(uninitialized: [gates], dtype: .float32) : nil }
     }
 
     private static func ptr(_ t: Tensor) -> UnsafeMutablePointer<Float> { t.storage.typed(Float.self) + t.offset }
+    private static func optionalPtr(_ t: Tensor?) -> UnsafeMutablePointer<Float>? { t.map { ptr($0) } }
 
-    /// LSTM over `proj` (T, B, 4H) from h0, c0 (B, H) with W_hh (4H, H): returns the packed
-    /// result (T + 2, B, H) — outputs, final h, final c — and what the backward needs.
-    static func lstmSequence(proj: Tensor, h0: Tensor, c0: Tensor, whh: Tensor, masks: [Tensor]?,
+    /// LSTM over `proj` (T, B, 4H) + `bias` (4H, added step by step) from h0, c0 (B, H) with
+    /// W_hh (4H, H): returns the packed result (T + 2, B, H) — outputs, final h, final c — and
+    /// what the backward needs.
+    static func lstmSequence(proj: Tensor, bias: Tensor?, h0: Tensor, c0: Tensor, whh: Tensor, masks: [Tensor]?,
                              reverse: Bool, projIsScratch: Bool) -> (Tensor, FusedSequence) {
-        let s = FusedSequence(proj: proj, whh: whh, masks: masks, reverse: reverse, lstm: true, takingProj: projIsScratch)
+        let s = FusedSequence(proj: proj, bias: bias, whh: whh, masks: masks, reverse: reverse, lstm: true,
+                              takingProj: projIsScratch)
         let h0d = h0.detach().contiguousData(), c0d = c0.detach().contiguousData()
         let packed = Tensor(uninitialized: [s.steps + 2, s.batch, s.hidden], dtype: .float32)
         var shape = s.shape()
-        dk_lstm_sequence_forward_f32(&shape, ptr(s.activated), ptr(h0d), ptr(c0d), ptr(s.hPrev), ptr(s.cPrev!), ptr(s.saved), ptr(packed))
+        dk_lstm_sequence_forward_f32(&shape, ptr(s.activated), optionalPtr(s.bias), ptr(h0d), ptr(c0d), ptr(s.hPrev), ptr(s.cPrev!),
+                                     ptr(s.saved), ptr(packed))
         return (packed, s)
     }
 
-    /// The gradients of `lstmSequence` for the packed result's gradient: proj, h0, W_hh, c0 and
-    /// (with `biasGradient`) b_hh.
+    /// The gradients of `lstmSequence` for the packed result's gradient: proj, h0, W_hh, c0 and,
+    /// where the sequence has a bias, the bias's (summed in the loop where `biasGradient`, else nil).
     static func lstmSequenceBackward(_ grad: Tensor, _ s: FusedSequence, biasGradient: Bool) -> [Tensor?] {
         let gd = grad.contiguousData()
         let dGates = Tensor(uninitialized: [s.steps, s.batch, s.gates], dtype: .float32)
         let dh0 = Tensor(uninitialized: [s.batch, s.hidden], dtype: .float32)
         let dc0 = Tensor(uninitialized: [s.batch, s.hidden], dtype: .float32)
+        let dBias = s.biasGradient(biasGradient && s.bias != nil)
         var shape = s.shape()
-        dk_lstm_sequence_backward_f32(&shape, ptr(gd), ptr(s.activated), ptr(s.cPrev!), ptr(s.saved), ptr(dGates), ptr(dh0), ptr(dc0))
-        return [dGates, dh0, s.weightGradient(dGates), dc0] + (biasGradient ? [s.biasGradient(dGates)] : [])
+        dk_lstm_sequence_backward_f32(&shape, ptr(gd), ptr(s.activated), ptr(s.cPrev!), ptr(s.saved), ptr(dGates), optionalPtr(dBias),
+                                      ptr(dh0), ptr(dc0))
+        return [dGates, dh0, s.weightGradient(dGates), dc0] + (s.bias != nil ? [dBias] : [])
     }
 
-    /// GRU over `proj` (T, B, 3H) = x·W_ihᵀ + b_ih from h0 (B, H) with W_hh (3H, H) and b_hh:
-    /// returns the packed result (T + 1, B, H) — outputs, final h — and what the backward needs.
-    static func gruSequence(proj: Tensor, h0: Tensor, whh: Tensor, bhh: Tensor?, masks: [Tensor]?,
+    /// GRU over `proj` (T, B, 3H) = x·W_ihᵀ (+ `bih`, 3H, added step by step) from h0 (B, H) with
+    /// W_hh (3H, H) and b_hh: returns the packed result (T + 1, B, H) — outputs, final h — and
+    /// what the backward needs.
+    static func gruSequence(proj: Tensor, bih: Tensor?, h0: Tensor, whh: Tensor, bhh: Tensor?, masks: [Tensor]?,
                             reverse: Bool, projIsScratch: Bool) -> (Tensor, FusedSequence) {
-        let s = FusedSequence(proj: proj, whh: whh, masks: masks, reverse: reverse, lstm: false, takingProj: projIsScratch)
+        let s = FusedSequence(proj: proj, bias: bih, whh: whh, masks: masks, reverse: reverse, lstm: false,
+                              takingProj: projIsScratch)
         let h0d = h0.detach().contiguousData()
-        let bias = bhh.map { $0.detach().contiguousData() } ?? Tensor.zeros([s.gates], dtype: .float32)
+        let hiddenBias = bhh.map { $0.detach().contiguousData() } ?? Tensor.zeros([s.gates], dtype: .float32)
         let packed = Tensor(uninitialized: [s.steps + 1, s.batch, s.hidden], dtype: .float32)
         var shape = s.shape()
-        dk_gru_sequence_forward_f32(&shape, ptr(s.activated), ptr(bias), ptr(h0d), ptr(s.hPrev), ptr(s.saved), ptr(packed))
+        dk_gru_sequence_forward_f32(&shape, ptr(s.activated), optionalPtr(s.bias), ptr(hiddenBias), ptr(h0d), ptr(s.hPrev), ptr(s.saved),
+                                    ptr(packed))
         return (packed, s)
     }
 
-    /// The gradients of `gruSequence`: proj, h0, W_hh and (with `biasGradient`) b_hh.
-    static func gruSequenceBackward(_ grad: Tensor, _ s: FusedSequence, biasGradient: Bool) -> [Tensor?] {
+    /// The gradients of `gruSequence`: proj, h0, W_hh and, where the sequence has them, b_ih's
+    /// and b_hh's (summed in the loop where `inputBiasGradient`, `biasGradient`, else nil).
+    static func gruSequenceBackward(_ grad: Tensor, _ s: FusedSequence, inputBiasGradient: Bool, biasGradient: Bool,
+                                    hasBhh: Bool) -> [Tensor?] {
         let gd = grad.contiguousData()
         let dGi = Tensor(uninitialized: [s.steps, s.batch, s.gates], dtype: .float32)
         let dGh = Tensor(uninitialized: [s.steps, s.batch, s.gates], dtype: .float32)
         let dh0 = Tensor(uninitialized: [s.batch, s.hidden], dtype: .float32)
+        let dBih = s.biasGradient(inputBiasGradient && s.bias != nil), dBhh = s.biasGradient(biasGradient && hasBhh)
         var shape = s.shape()
-        dk_gru_sequence_backward_f32(&shape, ptr(gd), ptr(s.activated), ptr(s.saved), ptr(s.hPrev), ptr(dGi), ptr(dGh), ptr(dh0))
-        return [dGi, dh0, s.weightGradient(dGh)] + (biasGradient ? [s.biasGradient(dGh)] : [])
+        dk_gru_sequence_backward_f32(&shape, ptr(gd), ptr(s.activated), ptr(s.saved), ptr(s.hPrev), ptr(dGi), ptr(dGh),
+                                     optionalPtr(dBih), optionalPtr(dBhh), ptr(dh0))
+        return [dGi, dh0, s.weightGradient(dGh)] + (s.bias != nil ? [dBih] : []) + (hasBhh ? [dBhh] : [])
     }
 }

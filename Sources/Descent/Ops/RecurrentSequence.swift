@@ -11,24 +11,28 @@
 enum RecurrentCellKind { case rnnTanh, rnnRelu, lstm, gru }
 
 extension Tensor {
-    /// Runs one direction over `proj` (T, B, G·H): x_t·W_ihᵀ + b_ih (+ b_hh except for GRU).
-    /// Returns the outputs (T, B, H), the final h and (LSTM) c. `masks[t]` (B, 1) holds 1 for
-    /// sequences still running at step t (by position t, not processing order).
-    /// `projIsScratch`: `proj` is the caller's temporary, which nothing reads after this call
-    /// (not even a backward rule): the fused kernels then write the activated gates over it
-    /// instead of over a copy.
-    static func recurrentSequence(_ kind: RecurrentCellKind, proj: Tensor, h0: Tensor, c0: Tensor?, whh: Tensor, bhh: Tensor?,
-                                  masks: [Tensor]?, reverse: Bool, projIsScratch: Bool = false) -> (Tensor, Tensor, Tensor?) {
-        if kind == .lstm, let c0, Kernels.fusedSequenceApplies(proj) {
-            let (out, h, c) = lstmSequence(proj: proj, h0: h0, c0: c0, whh: whh, bhh: bhh, masks: masks, reverse: reverse,
-                                           projIsScratch: projIsScratch)
+    /// Runs one direction over `proj` (T, B, G·H): x_t·W_ihᵀ + b_ih (+ b_hh except for GRU), or
+    /// x_t·W_ihᵀ alone with that bias as `inputBias` (G·H), which the fused kernels add step by
+    /// step (elsewhere it is added to `proj` first). Returns the outputs (T, B, H), the final h
+    /// and (LSTM) c. `masks[t]` (B, 1) holds 1 for sequences still running at step t (by
+    /// position t, not processing order). `projIsScratch`: `proj` is the caller's temporary,
+    /// which nothing reads after this call (not even a backward rule): the fused kernels then
+    /// write the activated gates over it instead of over a copy.
+    static func recurrentSequence(_ kind: RecurrentCellKind, proj: Tensor, inputBias: Tensor? = nil, h0: Tensor, c0: Tensor?,
+                                  whh: Tensor, bhh: Tensor?, masks: [Tensor]?, reverse: Bool,
+                                  projIsScratch: Bool = false) -> (Tensor, Tensor, Tensor?) {
+        if kind == .lstm, let c0, fusedSequenceApplies(kind, proj) {
+            precondition(bhh == nil, "recurrentSequence: the LSTM's b_hh belongs in inputBias (b_ih + b_hh)")
+            let (out, h, c) = lstmSequence(proj: proj, bias: inputBias, h0: h0, c0: c0, whh: whh, masks: masks,
+                                           reverse: reverse, projIsScratch: projIsScratch)
             return (out, h, c)
         }
-        if kind == .gru, Kernels.fusedSequenceApplies(proj) {
-            let (out, h) = gruSequence(proj: proj, h0: h0, whh: whh, bhh: bhh, masks: masks, reverse: reverse,
+        if kind == .gru, fusedSequenceApplies(kind, proj) {
+            let (out, h) = gruSequence(proj: proj, bih: inputBias, h0: h0, whh: whh, bhh: bhh, masks: masks, reverse: reverse,
                                        projIsScratch: projIsScratch)
             return (out, h, nil)
         }
+        let proj = inputBias.map { proj + $0 } ?? proj
         let steps = proj.shape[0], batch = proj.shape[1], g = proj.shape[2], hidden = whh.shape[1]
         let dtype = proj.dtype, bh = batch * hidden, bg = batch * g
         let wd = whh.detach().contiguousData()

@@ -128,9 +128,10 @@ final class RecurrentSequencePrimitiveTests: XCTestCase {
     /// The float32 LSTM and GRU sequence kernels (lstm_sequence.c, gru_sequence.c) split hidden
     /// units into 32-wide panels among threads: a hidden size of 70 gives two parts, the second
     /// with a partial panel. Against the step-by-step composite, on 1 and 2 threads, in both
-    /// directions, with variable lengths, with and without bias; on AVX-512 and on AVX2 (a batch of
-    /// 5: one 6-row tile with a missing row). With the portable GEMM the general float32 path runs
-    /// instead (the one other CPUs take), against the same oracle.
+    /// directions, with variable lengths, with and without bias, with frozen biases (the fused
+    /// loops add the input-side bias and sum its gradient themselves); on AVX-512 and on AVX2 (a
+    /// batch of 5: one 6-row tile with a missing row). With the portable GEMM the general float32
+    /// path runs instead (the one other CPUs take), against the same oracle.
     func testFusedSequenceKernelsAcrossThreadsAndPartialPanels() {
         Descent.manualSeed(23)
         let saved = Descent.threads, savedBackend = MatmulBackend.current
@@ -140,6 +141,9 @@ final class RecurrentSequencePrimitiveTests: XCTestCase {
         let makers: [(String, () -> RecurrentLayer)] = [
             ("LSTM", { LSTM(6, 70, bidirectional: true) }), ("LSTM no bias", { LSTM(6, 70, bias: false) }),
             ("GRU", { GRU(6, 70, bidirectional: true) }), ("GRU no bias", { GRU(6, 70, bias: false) }),
+            ("LSTM frozen biases", { Self.freezing("bias", of: LSTM(6, 70)) }),
+            ("GRU frozen b_ih", { Self.freezing("bias_ih", of: GRU(6, 70)) }),
+            ("GRU frozen b_hh", { Self.freezing("bias_hh", of: GRU(6, 70)) }),
         ]
         for (threads, backend) in [(1, MatmulBackend.automatic), (2, .automatic), (2, .portable)] {
             Descent.threads = threads
@@ -168,10 +172,17 @@ final class RecurrentSequencePrimitiveTests: XCTestCase {
                 assertClose(ha.grad!, hb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) dh0")
                 if isLSTM { assertClose(ca.grad!, cb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) dc0") }
                 for ((n, pa), (_, pb)) in zip(a.namedParameters(), b.namedParameters()) {
-                    assertClose(pa.grad!, pb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) grad of \(n)")
+                    XCTAssertEqual(pa.grad == nil, !pa.requiresGrad, "\(name) grad of \(n)")
+                    if let ga = pa.grad { assertClose(ga, pb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) grad of \(n)") }
                 }
             }
         }
+    }
+
+    /// `layer` with the parameters whose names start with `prefix` frozen (no gradient).
+    static func freezing(_ prefix: String, of layer: RecurrentLayer) -> RecurrentLayer {
+        for (name, p) in layer.namedParameters() where name.hasPrefix(prefix) { p.requiresGrad = false }
+        return layer
     }
 
     func testGradcheckOfTheSequencePrimitive() {
