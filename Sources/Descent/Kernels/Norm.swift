@@ -65,17 +65,19 @@ extension Kernels {
             sg.withUnsafeMutableBufferPointer { a in
                 sgx.withUnsafeMutableBufferPointer { b in
                     let ap = a.baseAddress!, bp = b.baseAddress!
+                    // Each channel's rows summed in image order, as one sum; the images outer, so
+                    // that a part reads its channels' rows of an image as one run (rows of a
+                    // channel alone are a page apart, which the prefetchers do not cross).
                     Parallel.forRange(c, cost: n * l * 2) { range in
-                        for ch in range {
-                            let m = T(fromDouble: mean[ch])
-                            var s1 = 0.0, s2 = 0.0
-                            for bb in 0..<n {
+                        let means = range.map { T(fromDouble: mean[$0]) }
+                        for ch in range { ap[ch] = 0; bp[ch] = 0 }
+                        for bb in 0..<n {
+                            for (k, ch) in range.enumerated() {
                                 let p = xp + (bb * c + ch) * l, q = gp + (bb * c + ch) * l
-                                let (a, b) = rowSumAndProductDeviation(q, p, l, m)
-                                s1 += a
-                                s2 += b
+                                let (a, b) = rowSumAndProductDeviation(q, p, l, means[k])
+                                ap[ch] += a
+                                bp[ch] += b
                             }
-                            ap[ch] = s1; bp[ch] = s2
                         }
                     }
                 }
