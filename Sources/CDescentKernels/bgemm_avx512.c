@@ -169,6 +169,12 @@ DK_TARGET_BF16 static void micro_8x32(int64_t words, const char *a, int64_t rs, 
                                       int roundResult) {
     const char *p = a, *q = a + 4 * rs;
     const int64_t r1 = rs, r3 = 3 * r1, step = ks;
+    // The tile's rows of C, read at the end, brought into L2 while the sums run.
+    if (accumulate)
+        for (int64_t r = 0; r < mr; r++) {
+            _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T1);
+            _mm_prefetch((const char *)(c + r * ldc + 16), _MM_HINT_T1);
+        }
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
     __m512 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     for (int64_t t = 0; t < words; t++) {
@@ -184,19 +190,23 @@ DK_TARGET_BF16 static void micro_8x32(int64_t words, const char *a, int64_t rs, 
         p += step;
         q += step;
     }
-    __m512 lo[BMR] = {c00, c10, c20, c30, c40, c50, c60, c70};
-    __m512 hi[BMR] = {c01, c11, c21, c31, c41, c51, c61, c71};
-    for (int64_t r = 0; r < mr; r++) {
-        float *row = c + r * ldc;
-        __m512 v0 = lo[r], v1 = hi[r];
-        if (roundResult) v0 = dk_bf16_round16(v0), v1 = dk_bf16_round16(v1);
-        if (accumulate) {
-            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));
-            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row + 16));
-        }
-        _mm512_mask_storeu_ps(row, m0, v0);
-        _mm512_mask_storeu_ps(row + 16, m1, v1);
+    // Row by row from the registers (not through an array on the stack: a 64-byte load of a
+    // 64-byte store waits for the store on cores that split it in two, as Zen 4's do).
+#define STORE_ROW(r, lo, hi)                                                        \
+    if (r < mr) {                                                                   \
+        float *row = c + r * ldc;                                                   \
+        __m512 v0 = lo, v1 = hi;                                                    \
+        if (roundResult) v0 = dk_bf16_round16(v0), v1 = dk_bf16_round16(v1);        \
+        if (accumulate) {                                                           \
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));                 \
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row + 16));            \
+        }                                                                           \
+        _mm512_mask_storeu_ps(row, m0, v0);                                         \
+        _mm512_mask_storeu_ps(row + 16, m1, v1);                                    \
     }
+    STORE_ROW(0, c00, c01) STORE_ROW(1, c10, c11) STORE_ROW(2, c20, c21) STORE_ROW(3, c30, c31)
+    STORE_ROW(4, c40, c41) STORE_ROW(5, c50, c51) STORE_ROW(6, c60, c61) STORE_ROW(7, c70, c71)
+#undef STORE_ROW
 }
 
 typedef struct {
