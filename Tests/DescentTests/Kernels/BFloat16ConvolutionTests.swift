@@ -9,12 +9,13 @@ import XCTest
 final class BFloat16ConvolutionTests: BFloat16TestCase {
     /// Output, input gradient (the same kernel, flipped weights) and weight and bias gradients,
     /// for odd channel counts (a pair with one channel), output channels that leave a partial
-    /// tile of 8, rows longer than a run of 16 and shorter, 1×1, 3×3, 5×5 and 3×2 kernels, with
-    /// and without padding. At most a bfloat16 rounding apart (the float32 sums differ in order).
+    /// tile of 8, rows longer than a run of 16 and shorter, images whose rows (8, 4, 2 wide, "same"
+    /// padding) a run takes two or more at a time, 1×1, 3×3, 5×5 and 3×2 kernels, with and without
+    /// padding. At most a bfloat16 rounding apart (the float32 sums differ in order).
     func testMatchesTheFloat32Emulation() {
         let cases: [(kernel: Size2, padding: ConvPadding, h: Int, w: Int, cin: Int, cout: Int)] = [
             (3, 1, 8, 8, 16, 16), (3, 1, 7, 20, 5, 11), (1, 0, 6, 33, 3, 8), (5, 2, 9, 17, 4, 9), ([3, 2], "same", 6, 13, 1, 6),
-            (3, 0, 10, 18, 7, 19),
+            (3, 0, 10, 18, 7, 19), (3, 1, 4, 4, 5, 11), (5, 2, 8, 8, 3, 9), (1, 0, 2, 2, 4, 8), (3, 1, 5, 8, 6, 8),
         ]
         for (kernel, padding, h, w, cin, cout) in cases {
             let name = "kernel \(kernel) padding \(padding) \(h)x\(w) \(cin)→\(cout)"
