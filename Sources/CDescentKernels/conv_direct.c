@@ -59,8 +59,9 @@ int64_t dk_conv_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int
 #ifdef DK_X86
 
 // out[r][run] (+= with `accumulate`) for 8 output channels r < mr and two runs: bias[r] (if any) + Σ over (i, j, c) of
-// wp[(i·kw + j)·cin + c][r] · x[c][y + i − ph][xs + j − pw + 0:16] (planes `cs` apart).
-DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t cin, int64_t cs, const float *x, dk_run r0,
+// wp[(i·kw + j)·cin + c][r] · x[c][y + i − ph][xs + j − pw + 0:16] (planes `cs` apart); runs of
+// `rows` whole rows where dk_rows_per_run > 1.
+DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t rows, int64_t cin, int64_t cs, const float *x, dk_run r0,
                                        dk_run r1, const float *wp, const float *bias, int accumulate, float *out,
                                        int64_t outStride, int64_t mr) {
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
@@ -72,7 +73,8 @@ DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t cin, i
         for (int64_t j = 0; j < g->kw; j++) {
             __mmask16 m[2];
             int64_t at[2];
-            dk_tap_of_runs(g, runs, i, j, m, at);
+            if (rows > 1) dk_tap_of_row_runs(g, rows, runs, i, j, m, at);
+            else dk_tap_of_runs(g, runs, i, j, m, at);
             if (!m[0] && !m[1]) continue;
             __mmask16 m0 = m[0], m1 = m[1];
             const float *bc = x + at[0], *ec = x + at[1];
@@ -100,7 +102,7 @@ DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t cin, i
     }
     __m512 lo[8] = {c00, c10, c20, c30, c40, c50, c60, c70};
     __m512 hi[8] = {c01, c11, c21, c31, c41, c51, c61, c71};
-    __mmask16 s0 = dk_first_lanes(g->ow - r0.xs), s1 = r1.y >= 0 ? dk_first_lanes(g->ow - r1.xs) : 0;
+    __mmask16 s0 = dk_run_outputs(g, rows, r0), s1 = dk_run_outputs(g, rows, r1);
     float *o0 = out + r0.y * g->ow + r0.xs, *o1 = r1.y >= 0 ? out + r1.y * g->ow + r1.xs : out;
     for (int64_t r = 0; r < mr; r++) {
         float *p0 = o0 + r * outStride, *p1 = o1 + r * outStride;
@@ -114,11 +116,11 @@ DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t cin, i
 
 DK_TARGET_AVX512 static void direct_tiles_avx512(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x,
                                                 const float *wp, const float *bias, int accumulate, float *out) {
-    int64_t K = cin * g->kh * g->kw, P = g->oh * g->ow;
+    int64_t K = cin * g->kh * g->kw, P = g->oh * g->ow, rows = dk_rows_per_run(g);
     for (int64_t o0 = 0; o0 < cout; o0 += 8)
-        for (int64_t t = 0; t < dk_run_count(g); t += 2) {
-            tile_8x32(g, cin, cs, x, dk_run_at(g, t), dk_run_at(g, t + 1), wp + o0 * K, bias ? bias + o0 : NULL, accumulate, out + o0 * P, P,
-                      cout - o0 < 8 ? cout - o0 : 8);
+        for (int64_t t = 0; t < dk_runs_of(g, rows); t += 2) {
+            tile_8x32(g, rows, cin, cs, x, dk_run_of(g, rows, t), dk_run_of(g, rows, t + 1), wp + o0 * K,
+                      bias ? bias + o0 : NULL, accumulate, out + o0 * P, P, cout - o0 < 8 ? cout - o0 : 8);
         }
 }
 

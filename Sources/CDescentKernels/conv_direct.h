@@ -55,6 +55,46 @@ static inline void dk_tap_of_runs(const dk_conv_geometry *g, const dk_run r[2], 
     }
 }
 
+/// Rows of output a run covers: 1 (the runs of 16 columns above), or, where the input's
+/// rows are as long as the output's (w = ow: "same" padding) and 16 is a multiple of them (8×8
+/// images and smaller), 16 / ow whole rows, so that every lane of a load counts: lane l is then
+/// pixel (y + l / ow, l % ow), and under tap (i, j) it reads element (y + i − ph)·w + j − pw + l
+/// of the plane.
+static inline int64_t dk_rows_per_run(const dk_conv_geometry *g) {
+    return g->w == g->ow && g->ow < 16 && 16 % g->ow == 0 ? 16 / g->ow : 1;
+}
+
+/// Tap (i, j) of two runs of `rows` whole rows each (dk_rows_per_run > 1): the lanes m[k] whose
+/// input pixel lies inside the image and whose output pixel exists, and the element offset at[k]
+/// of lane 0 in a plane (0 when no lane reads).
+static inline void dk_tap_of_row_runs(const dk_conv_geometry *g, int64_t rows, const dk_run r[2], int64_t i, int64_t j,
+                                   __mmask16 m[2], int64_t at[2]) {
+    __mmask16 row = (__mmask16)((1u << g->ow) - 1), cols = 0;
+    for (int64_t x = 0; x < g->ow; x++)
+        if (x + j - g->pw >= 0 && x + j - g->pw < g->w) cols |= (__mmask16)(1u << x);
+    for (int k = 0; k < 2; k++) {
+        m[k] = 0;
+        for (int64_t q = 0; q < rows && r[k].y >= 0; q++) {
+            int64_t y = r[k].y + q, iy = y - g->ph + i;
+            if (y < g->oh && iy >= 0 && iy < g->h) m[k] |= (__mmask16)((cols & row) << (q * g->ow));
+        }
+        at[k] = m[k] ? (r[k].y - g->ph + i) * g->w + j - g->pw : 0;
+    }
+}
+
+/// The runs of `rows` rows each (dk_rows_per_run): how many, run t (y = −1 past the last), and
+/// the lanes of run r that are output pixels.
+static inline int64_t dk_runs_of(const dk_conv_geometry *g, int64_t rows) {
+    return rows > 1 ? (g->oh + rows - 1) / rows : dk_run_count(g);
+}
+static inline dk_run dk_run_of(const dk_conv_geometry *g, int64_t rows, int64_t t) {
+    if (rows == 1) return dk_run_at(g, t);
+    return t < dk_runs_of(g, rows) ? (dk_run){t * rows, 0} : (dk_run){-1, 0};
+}
+static inline __mmask16 dk_run_outputs(const dk_conv_geometry *g, int64_t rows, dk_run r) {
+    return r.y < 0 ? 0 : dk_first_lanes(rows > 1 ? (g->oh - r.y) * g->ow : g->ow - r.xs);
+}
+
 /// The AVX2 forms of the four above (conv_direct_avx2.c), which they call on CPUs without AVX-512
 /// (a weight layout of their own: per tap, one row of input channels per output channel).
 int64_t dk_conv_direct_tile_weights_floats_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cout);

@@ -57,36 +57,9 @@ void dk_conv_direct_bf16_pack_weights(const dk_conv_geometry *g, int64_t cin, in
 
 #ifdef DK_X86
 
-// Rows of output a run covers: 1 (conv_direct.h's runs of 16 columns), or, where the input's
-// rows are as long as the output's (w = ow: "same" padding) and 16 is a multiple of them (8×8
-// images and smaller), 16 / ow whole rows, so that every lane of a load counts: lane l is then
-// pixel (y + l / ow, l % ow), and under tap (i, j) it reads word (y + i − ph)·w + j − pw + l of
-// the plane.
-static int64_t rows_per_run(const dk_conv_geometry *g) {
-    return g->w == g->ow && g->ow < 16 && 16 % g->ow == 0 ? 16 / g->ow : 1;
-}
-
-// Tap (i, j) of two runs of `rows` whole rows each (rows_per_run > 1): the lanes m[k] whose
-// input pixel lies inside the image and whose output pixel exists, and the word offset at[k] of
-// lane 0 in a plane (0 when no lane reads).
-static inline void tap_of_row_runs(const dk_conv_geometry *g, int64_t rows, const dk_run r[2], int64_t i, int64_t j,
-                                   __mmask16 m[2], int64_t at[2]) {
-    __mmask16 row = (__mmask16)((1u << g->ow) - 1), cols = 0;
-    for (int64_t x = 0; x < g->ow; x++)
-        if (x + j - g->pw >= 0 && x + j - g->pw < g->w) cols |= (__mmask16)(1u << x);
-    for (int k = 0; k < 2; k++) {
-        m[k] = 0;
-        for (int64_t q = 0; q < rows && r[k].y >= 0; q++) {
-            int64_t y = r[k].y + q, iy = y - g->ph + i;
-            if (y < g->oh && iy >= 0 && iy < g->h) m[k] |= (__mmask16)((cols & row) << (q * g->ow));
-        }
-        at[k] = m[k] ? (r[k].y - g->ph + i) * g->w + j - g->pw : 0;
-    }
-}
-
 // out[r][run] = bias[r] + Σ over (i, j, p) of the pair product of wp[(i·kw + j)·cp + p][r] and
 // xw[p][y + i − ph][xs + j − pw + 0:16] (planes `cs` words apart), for r < mr and two runs (runs
-// of `rows` whole rows where rows_per_run > 1).
+// of `rows` whole rows where dk_rows_per_run > 1).
 DK_TARGET_BF16 static void tile_8x32(const dk_conv_geometry *g, int64_t rows, int64_t cp, int64_t cs, const uint32_t *xw,
                                      dk_run r0, dk_run r1, const uint32_t *wp, const float *bias, float *out,
                                      int64_t outStride, int64_t mr) {
@@ -97,7 +70,7 @@ DK_TARGET_BF16 static void tile_8x32(const dk_conv_geometry *g, int64_t rows, in
         for (int64_t j = 0; j < g->kw; j++) {
             __mmask16 m[2];
             int64_t at[2];
-            if (rows > 1) tap_of_row_runs(g, rows, runs, i, j, m, at);
+            if (rows > 1) dk_tap_of_row_runs(g, rows, runs, i, j, m, at);
             else dk_tap_of_runs(g, runs, i, j, m, at);
             if (!m[0] && !m[1]) continue;
             __mmask16 m0 = m[0], m1 = m[1];
@@ -124,10 +97,7 @@ DK_TARGET_BF16 static void tile_8x32(const dk_conv_geometry *g, int64_t rows, in
     }
     __m512 lo[8] = {c00, c10, c20, c30, c40, c50, c60, c70};
     __m512 hi[8] = {c01, c11, c21, c31, c41, c51, c61, c71};
-    // A run's outputs: up to 16 columns of its row, or (rows > 1) its rows' pixels.
-    int64_t P = g->oh * g->ow;
-    __mmask16 s0 = dk_first_lanes(rows > 1 ? P - r0.y * g->ow : g->ow - r0.xs);
-    __mmask16 s1 = r1.y < 0 ? 0 : dk_first_lanes(rows > 1 ? P - r1.y * g->ow : g->ow - r1.xs);
+    __mmask16 s0 = dk_run_outputs(g, rows, r0), s1 = dk_run_outputs(g, rows, r1);
     float *o0 = out + r0.y * g->ow + r0.xs, *o1 = r1.y >= 0 ? out + r1.y * g->ow + r1.xs : out;
     for (int64_t r = 0; r < mr; r++) {
         __m512 add = _mm512_set1_ps(bias ? bias[r] : 0.0f);
@@ -153,13 +123,11 @@ DK_TARGET_BF16 static void direct_bf16(const dk_conv_geometry *g, int64_t cin, i
                                        const float *bias, float *out, uint32_t *scratch) {
     int64_t cp = pairs_of(cin), hw = g->h * g->w, cs = dk_conv_plane_stride(hw), K = cp * g->kh * g->kw, P = g->oh * g->ow;
     pair_planes(cin, hw, x, cs, scratch);
-    int64_t rows = rows_per_run(g), runs = rows > 1 ? (g->oh + rows - 1) / rows : dk_run_count(g);
+    int64_t rows = dk_rows_per_run(g);
     for (int64_t o0 = 0; o0 < cout; o0 += 8)
-        for (int64_t t = 0; t < runs; t += 2) {
-            dk_run r0 = rows > 1 ? (dk_run){t * rows, 0} : dk_run_at(g, t);
-            dk_run r1 = rows > 1 ? (t + 1 < runs ? (dk_run){(t + 1) * rows, 0} : (dk_run){-1, 0}) : dk_run_at(g, t + 1);
-            tile_8x32(g, rows, cp, cs, scratch, r0, r1, wp + o0 * K, bias ? bias + o0 : NULL, out + o0 * P, P,
-                      cout - o0 < 8 ? cout - o0 : 8);
+        for (int64_t t = 0; t < dk_runs_of(g, rows); t += 2) {
+            tile_8x32(g, rows, cp, cs, scratch, dk_run_of(g, rows, t), dk_run_of(g, rows, t + 1), wp + o0 * K,
+                      bias ? bias + o0 : NULL, out + o0 * P, P, cout - o0 < 8 ? cout - o0 : 8);
         }
 }
 
