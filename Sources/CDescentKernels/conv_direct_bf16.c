@@ -189,6 +189,42 @@ DK_TARGET_BF16 static void pair_panels(const dk_conv_geometry *g, int64_t cout, 
             }
 }
 
+// dWᵀ[k0 + r][o0 : o0 + 16] += Σ over pixels of xp at row k0 + r's tap · g, for 16 rows k = (c·kh +
+// i)·kw + j, of a panel of g (gt) whose channels past o0 + 16 are zero: grad_tiles_bf16's tile for
+// the last 16 or fewer output channels (layers of 16 channels), so that no half of a product is
+// zero lanes.
+DK_TARGET_BF16 static void grad_tiles_16_bf16(const dk_conv_geometry *g, int64_t cin, int64_t cout, int64_t o0,
+                                              const uint16_t *xp, const uint32_t *gt, float *dwT) {
+    int64_t kh = g->kh, kw = g->kw, oh = g->oh, Q = (g->ow + 1) / 2, K = cin * kh * kw, Hp = padded_rows(g), Wp = padded_width(g);
+    __mmask16 m0 = dk_first_lanes(cout - o0);
+    for (int64_t k0 = 0; k0 < K; k0 += 16) {
+        int64_t mr = K - k0 < 16 ? K - k0 : 16;
+        const uint16_t *base[16];
+        for (int r = 0; r < 16; r++) {
+            int64_t k = k0 + (r < mr ? r : mr - 1), c = k / (kh * kw), i = k / kw % kh, j = k % kw;
+            base[r] = xp + (c * Hp + i) * Wp + j;
+        }
+        __m512 acc[16];
+        for (int r = 0; r < 16; r++) acc[r] = _mm512_setzero_ps();
+        for (int64_t y = 0; y < oh; y++) {
+            const uint32_t *b = gt + y * Q * 32;
+            int64_t row = y * Wp;
+            for (int64_t q = 0; q < Q; q++, b += 32) {
+                __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
+                for (int r = 0; r < 16; r++) {
+                    int32_t w;
+                    memcpy(&w, base[r] + row + 2 * q, 4);
+                    acc[r] = _mm512_dpbf16_ps(acc[r], (__m512bh)_mm512_set1_epi32(w), b0);
+                }
+            }
+        }
+        for (int64_t r = 0; r < mr; r++) {
+            float *out = dwT + (k0 + r) * cout + o0;
+            _mm512_mask_storeu_ps(out, m0, _mm512_add_ps(acc[r], _mm512_maskz_loadu_ps(m0, out)));
+        }
+    }
+}
+
 // dWᵀ[k0 + r][o0 : o0 + 32] += Σ over pixels of xp at row k0 + r's tap · g, for 8 rows k = (c·kh + i)·kw + j.
 DK_TARGET_BF16 static void grad_tiles_bf16(const dk_conv_geometry *g, int64_t cin, int64_t cout, const uint16_t *xp,
                                            const uint32_t *gp, float *dwT) {
@@ -196,6 +232,10 @@ DK_TARGET_BF16 static void grad_tiles_bf16(const dk_conv_geometry *g, int64_t ci
     for (int64_t o0 = 0; o0 < cout; o0 += 32) {
         __mmask16 m0 = dk_first_lanes(cout - o0), m1 = dk_first_lanes(cout - o0 - 16);
         const uint32_t *gt = gp + o0 / 32 * oh * Q * 32;
+        if (cout - o0 <= 16) {
+            grad_tiles_16_bf16(g, cin, cout, o0, xp, gt, dwT);
+            continue;
+        }
         for (int64_t k0 = 0; k0 < K; k0 += 8) {
             int64_t mr = K - k0 < 8 ? K - k0 : 8;
             const uint16_t *base[8];

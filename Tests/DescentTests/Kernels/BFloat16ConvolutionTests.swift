@@ -9,7 +9,7 @@ import XCTest
 final class BFloat16ConvolutionTests: BFloat16TestCase {
     /// Output, input gradient (the same kernel, flipped weights) and weight and bias gradients,
     /// for odd channel counts (a pair with one channel), output channels that leave a partial
-    /// tile of 8, rows longer than a run of 16 and shorter, images whose rows (8, 4, 2 wide, "same"
+    /// tile of 8 (and, for the weight gradient, 16 or fewer: its 16-wide tile), rows longer than a run of 16 and shorter, images whose rows (8, 4, 2 wide, "same"
     /// padding) a run takes two or more at a time, 1×1, 3×3, 5×5 and 3×2 kernels, with and without
     /// padding. At most a bfloat16 rounding apart (the float32 sums differ in order).
     func testMatchesTheFloat32Emulation() {
