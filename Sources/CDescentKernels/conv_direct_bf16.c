@@ -189,21 +189,29 @@ DK_TARGET_BF16 static void pair_panels(const dk_conv_geometry *g, int64_t cout, 
             }
 }
 
+// base[r] = the first pixel of the padded copy xp that row k0 + r of dWᵀ reads, k = (c·kh + i)·kw
+// + j (channel c's plane shifted by tap (i, j)), for r < n; rows past the mr that exist repeat the
+// last (their sums are not stored).
+static void tap_rows(const dk_conv_geometry *g, const uint16_t *xp, int64_t k0, int64_t mr, int n, const uint16_t **base) {
+    int64_t kh = g->kh, kw = g->kw;
+    for (int r = 0; r < n; r++) {
+        int64_t k = k0 + (r < mr ? r : mr - 1), c = k / (kh * kw), i = k / kw % kh, j = k % kw;
+        base[r] = xp + (c * padded_rows(g) + i) * padded_width(g) + j;
+    }
+}
+
 // dWᵀ[k0 + r][o0 : o0 + 16] += Σ over pixels of xp at row k0 + r's tap · g, for 16 rows k = (c·kh +
 // i)·kw + j, of a panel of g (gt) whose channels past o0 + 16 are zero: grad_tiles_bf16's tile for
 // the last 16 or fewer output channels (layers of 16 channels), so that no half of a product is
 // zero lanes.
 DK_TARGET_BF16 static void grad_tiles_16_bf16(const dk_conv_geometry *g, int64_t cin, int64_t cout, int64_t o0,
                                               const uint16_t *xp, const uint32_t *gt, float *dwT) {
-    int64_t kh = g->kh, kw = g->kw, oh = g->oh, Q = (g->ow + 1) / 2, K = cin * kh * kw, Hp = padded_rows(g), Wp = padded_width(g);
+    int64_t kh = g->kh, kw = g->kw, oh = g->oh, Q = (g->ow + 1) / 2, K = cin * kh * kw, Wp = padded_width(g);
     __mmask16 m0 = dk_first_lanes(cout - o0);
     for (int64_t k0 = 0; k0 < K; k0 += 16) {
         int64_t mr = K - k0 < 16 ? K - k0 : 16;
         const uint16_t *base[16];
-        for (int r = 0; r < 16; r++) {
-            int64_t k = k0 + (r < mr ? r : mr - 1), c = k / (kh * kw), i = k / kw % kh, j = k % kw;
-            base[r] = xp + (c * Hp + i) * Wp + j;
-        }
+        tap_rows(g, xp, k0, mr, 16, base);
         __m512 acc[16];
         for (int r = 0; r < 16; r++) acc[r] = _mm512_setzero_ps();
         for (int64_t y = 0; y < oh; y++) {
@@ -228,7 +236,7 @@ DK_TARGET_BF16 static void grad_tiles_16_bf16(const dk_conv_geometry *g, int64_t
 // dWᵀ[k0 + r][o0 : o0 + 32] += Σ over pixels of xp at row k0 + r's tap · g, for 8 rows k = (c·kh + i)·kw + j.
 DK_TARGET_BF16 static void grad_tiles_bf16(const dk_conv_geometry *g, int64_t cin, int64_t cout, const uint16_t *xp,
                                            const uint32_t *gp, float *dwT) {
-    int64_t kh = g->kh, kw = g->kw, oh = g->oh, Q = (g->ow + 1) / 2, K = cin * kh * kw, Hp = padded_rows(g), Wp = padded_width(g);
+    int64_t kh = g->kh, kw = g->kw, oh = g->oh, Q = (g->ow + 1) / 2, K = cin * kh * kw, Wp = padded_width(g);
     for (int64_t o0 = 0; o0 < cout; o0 += 32) {
         __mmask16 m0 = dk_first_lanes(cout - o0), m1 = dk_first_lanes(cout - o0 - 16);
         const uint32_t *gt = gp + o0 / 32 * oh * Q * 32;
@@ -239,10 +247,7 @@ DK_TARGET_BF16 static void grad_tiles_bf16(const dk_conv_geometry *g, int64_t ci
         for (int64_t k0 = 0; k0 < K; k0 += 8) {
             int64_t mr = K - k0 < 8 ? K - k0 : 8;
             const uint16_t *base[8];
-            for (int r = 0; r < 8; r++) {
-                int64_t k = k0 + (r < mr ? r : mr - 1), c = k / (kh * kw), i = k / kw % kh, j = k % kw;
-                base[r] = xp + (c * Hp + i) * Wp + j;
-            }
+            tap_rows(g, xp, k0, mr, 8, base);
             __m512 lo[8], hi[8];
             for (int r = 0; r < 8; r++) lo[r] = hi[r] = _mm512_setzero_ps();
             for (int64_t y = 0; y < oh; y++) {
