@@ -20,6 +20,44 @@ static inline void dk_tap_window(const dk_conv_geometry *g, int64_t i, int64_t j
     *yLo = dy < 0 ? -dy : 0, *yHi = g->h - dy < g->oh ? g->h - dy : g->oh;
     *xLo = dx < 0 ? -dx : 0, *xHi = g->w - dx < g->ow ? g->w - dx : g->ow;
 }
+/// ⌊a / s⌋ for s > 0.
+static inline int64_t dk_floor_div(int64_t a, int64_t s) { return a >= 0 ? a / s : -((s - 1 - a) / s); }
+
+/// A strided convolution by phases (conv_phases.c): phase (a, b) of an (h, w) plane is the (h2,
+/// w2) plane of its pixels (sh·r + a, sw·q + b), h2 = ⌈h / sh⌉, w2 = ⌈w / sw⌉, 0 past the image.
+/// Tap (i, j) reads pixel (sh·y + i − ph, sw·x + j − pw): in phase ((i − ph) mod sh, (j − pw)
+/// mod sw), pixel (y + ⌊(i − ph) / sh⌋, x + ⌊(j − pw) / sw⌋). So the convolution is a stride-1
+/// one on the phases, each tap on its own phase: of the geometry dk_phase_geometry gives (h2 ×
+/// w2 planes, padding ⌈ph / sh⌉ × ⌈pw / sw⌉, the shifted taps' extent as the kernel, the same
+/// output), at the tap dk_tap_phase gives. With stride 1 both are the convolution's own.
+static inline dk_conv_geometry dk_phase_geometry(const dk_conv_geometry *g) {
+    dk_conv_geometry p = *g;
+    p.ph = (g->ph + g->sh - 1) / g->sh, p.pw = (g->pw + g->sw - 1) / g->sw;
+    p.h = (g->h + g->sh - 1) / g->sh, p.w = (g->w + g->sw - 1) / g->sw;
+    p.kh = dk_floor_div(g->kh - 1 - g->ph, g->sh) + p.ph + 1, p.kw = dk_floor_div(g->kw - 1 - g->pw, g->sw) + p.pw + 1;
+    p.sh = p.sw = 1;
+    return p;
+}
+typedef struct {
+    int64_t phase, i, j;  // phase a·sw + b; the tap on dk_phase_geometry
+} dk_phase_tap;
+static inline dk_phase_tap dk_tap_phase(const dk_conv_geometry *g, int64_t i, int64_t j) {
+    int64_t di = dk_floor_div(i - g->ph, g->sh), dj = dk_floor_div(j - g->pw, g->sw);
+    return (dk_phase_tap){(i - g->ph - di * g->sh) * g->sw + j - g->pw - dj * g->sw, di + (g->ph + g->sh - 1) / g->sh,
+                          dj + (g->pw + g->sw - 1) / g->sw};
+}
+/// The phases of a convolution's input (sh·sw), and used[f] = whether a tap reads phase f (a 1×1
+/// kernel of stride 2 reads one of four).
+static inline int64_t dk_conv_phases(const dk_conv_geometry *g) { return g->sh * g->sw; }
+static inline void dk_conv_phases_used(const dk_conv_geometry *g, char *used) {
+    for (int64_t f = 0; f < dk_conv_phases(g); f++) used[f] = 0;
+    for (int64_t i = 0; i < g->kh; i++)
+        for (int64_t j = 0; j < g->kw; j++) used[dk_tap_phase(g, i, j).phase] = 1;
+}
+/// x (c planes, h × w) from its phases: x[ch] at (sh·r + a, sw·q + b) = phases[(a·sw + b)·c + ch]
+/// (h2 × w2 each) at (r, q). On AVX-512 CPUs only (callers check).
+void dk_conv_merge_phases(const dk_conv_geometry *g, int64_t c, const float *phases, float *x);
+
 #ifdef DK_X86
 /// lo[r] += Σ_k a[r][k] · b[k·ldb + 0:16], hi[r] += Σ_k a[r][k] · b[k·ldb + 16:32] for 8 rows r and
 /// k < n: the 8×32 register tile of the weight gradients (rows of x or of V against panels of gᵀ).

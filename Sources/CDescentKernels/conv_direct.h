@@ -23,6 +23,33 @@ void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64_t cin, int64_t c
 /// = x[c][r − ph][col − pw] rounded to bfloat16, 0 outside the image, for cin channels, rows
 /// r < oh + kh − 1 and columns col < Wp (Wp ≥ ow + kw − 1). Callers check AVX512-BF16.
 void dk_conv_padded_bf16(const dk_conv_geometry *g, int64_t cin, const float *x, int64_t Wp, int64_t planeStride, uint16_t *xp);
+/// Pixels q0 + l (l < 16) of row r of phase (a, b) of an (h, w) plane (conv_common.h), read from
+/// the plane itself (0 outside the image and the phase's row), q0 ≥ 0: for stride 1 a load, for 2
+/// two loads and a permute, else a gather.
+DK_TARGET_AVX512 static inline __m512 dk_phase_row16(const dk_conv_geometry *g, const float *plane, int64_t a, int64_t b,
+                                                     int64_t r, int64_t q0) {
+    int64_t y = r * g->sh + a, col = q0 * g->sw + b, n = g->w - col;  // n: pixels of the image's row from col on
+    if (y >= g->h || n <= 0) return _mm512_setzero_ps();
+    const float *s = plane + y * g->w + col;
+    if (g->sw == 1) return _mm512_maskz_loadu_ps(dk_first_lanes(n), s);
+    const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    if (g->sw == 2) {  // lane l: element 2l of the 32 from s (the lanes past the row load as 0)
+        __m512 lo = _mm512_maskz_loadu_ps(dk_first_lanes(n), s), hi = _mm512_maskz_loadu_ps(dk_first_lanes(n - 16), s + 16);
+        return _mm512_permutex2var_ps(lo, _mm512_add_epi32(lanes, lanes), hi);
+    }
+    __mmask16 m = dk_first_lanes((n + g->sw - 1) / g->sw);
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_mullo_epi32(lanes, _mm512_set1_epi32((int)g->sw)), s, 4);
+}
+/// The same for any q0 (the lanes before pixel 0 are 0: the row from pixel 0, moved up).
+DK_TARGET_AVX512 static inline __m512 dk_phase_row16_from(const dk_conv_geometry *g, const float *plane, int64_t a, int64_t b,
+                                                          int64_t r, int64_t q0) {
+    if (q0 >= 0) return dk_phase_row16(g, plane, a, b, r, q0);
+    if (q0 <= -16) return _mm512_setzero_ps();
+    const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), shift = _mm512_set1_epi32((int)-q0);
+    return _mm512_maskz_permutexvar_ps(_mm512_cmpge_epi32_mask(lanes, shift), _mm512_sub_epi32(lanes, shift),
+                                       dk_phase_row16(g, plane, a, b, r, 0));
+}
+
 /// A run of 16 output columns of the AVX-512 tiles: row y, columns xs..<xs+16 (y < 0: none).
 typedef struct {
     int64_t y, xs;

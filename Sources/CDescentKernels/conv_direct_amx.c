@@ -52,7 +52,7 @@ static int64_t weight_words(const dk_conv_geometry *g, int64_t cin, int64_t cout
 // gradient) of their blocks of 16 or 32, output channels of their blocks of 32, output pixels of
 // the positions computed.
 int dk_conv_amx_takes(const dk_conv_geometry *g, int64_t cin, int64_t cout, int weightGradient) {
-    if (!dk_amx_path()) return 0;
+    if (!dk_amx_path() || g->sh != 1 || g->sw != 1) return 0;  // stride 1 only
     double in = weightGradient ? (double)cin / (double)up(cin, 32) : (double)((cin + 1) / 2) / (double)(16 * pair_blocks(cin));
     double fill = in * (double)cout / (double)up(cout, 32) * (double)(g->oh * g->ow) / (double)positions(g);
     return fill >= 0.2;

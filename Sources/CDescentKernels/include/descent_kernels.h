@@ -226,8 +226,9 @@ int64_t dk_conv2d_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t
 /// packed weights (bias may be NULL).
 void dk_conv2d_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
                    const float *bias, float *out, float *scratch);
-/// The stride-1 convolution of dk_conv2d_f32 on bfloat16 values with AVX512-BF16 dot products
-/// (conv_direct_bf16.c; callers check dk_bgemm_avx512bf16_available()): x and w rounded to the
+/// The convolution of dk_conv2d_f32 on bfloat16 values with AVX512-BF16 dot products
+/// (conv_direct_bf16.c; callers check dk_bgemm_avx512bf16_available()), for any stride (a strided
+/// one by its input's phases, conv_common.h; not on the AMX tiles): x and w rounded to the
 /// nearest bfloat16, products exact, sums in float32. Words of the packed weights, words of
 /// scratch (64-byte aligned), the packing (strides as for dk_conv2d_pack_weights: the input
 /// channels taken two to a word), and out (cout, oh, ow) = bias + w ⋆ x for one image, each
@@ -243,6 +244,14 @@ void dk_conv_direct_bf16(const dk_conv_geometry *g, int64_t cin, int64_t cout, c
 int64_t dk_conv_direct_bf16_weight_grad_scratch_words(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 void dk_conv_direct_bf16_weight_grad(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *gout,
                                      float *dwT, uint32_t *scratch);
+/// The input gradient of a strided dk_conv_direct_bf16 for one image, phase by phase (each phase
+/// of dx a stride-1 convolution of g with the taps that reach it): dx (cin, h, w) from g (cout,
+/// oh, ow), each value rounded to bfloat16, with the weights packed by
+/// dk_conv_direct_bf16_pack_weights for (cout, cin) (pairs of output channels: a (cout, cin, kh,
+/// kw) kernel read with so = kh·kw, sc = cin·kh·kw, si = kw, sj = 1), and scratch words.
+int64_t dk_conv_direct_bf16_input_grad_scratch_words(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+void dk_conv_direct_bf16_input_grad(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *gout, const uint32_t *wp,
+                                    float *dx, uint32_t *scratch);
 /// 1 when dk_conv_direct_bf16 (weightGradient 0) or its weight gradient (1) runs this
 /// convolution on AMX tiles (conv_direct_amx.c): on the AMX path, where at least a fifth of the
 /// tiles' products count (few input or output channels leave most of a tile's products zero).

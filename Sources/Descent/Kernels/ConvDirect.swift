@@ -5,11 +5,12 @@ import CDescentKernels
 // phases, one image per call on the calling thread, reading the images in place instead of
 // building column matrices.
 extension Kernels {
-    /// Whether `convolutionDirect` applies: float32 on AVX-512, stride 1, no dilation, one
-    /// group, and at least one image per thread (each image then runs on one thread), or fewer
-    /// images but little work (`oneThreadWork`). (Without AVX-512, `convolutionAVX2KernelsApply`.)
+    /// Whether `convolutionDirect` applies: float32 on AVX-512, stride 1 (or any stride on
+    /// bfloat16 values: `stridedDirectTakes`), no dilation, one group, and at least one image per
+    /// thread (each image then runs on one thread), or fewer images but little work
+    /// (`oneThreadWork`). (Without AVX-512, `convolutionAVX2KernelsApply`.)
     static func convolutionDirectApplies(_ x: Tensor, _ g: ConvGeometry, groups: Int, outChannels: Int) -> Bool {
-        directKernelsTake(x, g, groups: groups) && MatmulBackend.resolved == .avx512
+        (directKernelsTake(x, g, groups: groups) || stridedDirectTakes(x, g, groups: groups)) && MatmulBackend.resolved == .avx512
             && (g.n >= Parallel.threads || g.n * outChannels * g.c * g.kh * g.kw * g.oh * g.ow <= oneThreadWork)
     }
 
@@ -21,6 +22,19 @@ extension Kernels {
     /// float32, stride 1, no dilation, one group: what the direct kernels compute.
     private static func directKernelsTake(_ x: Tensor, _ g: ConvGeometry, groups: Int) -> Bool {
         x.dtype == .float32 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && groups == 1
+    }
+
+    /// A strided convolution (float32, no dilation, one group) on the bfloat16 direct kernels, by
+    /// its input's phases (conv_common.h): inside autocast on a CPU with AVX512-BF16, but not on
+    /// the AMX path (where im2col and the GEMM's tiles run it). Its forward pass and weight
+    /// gradient are the stride-1 kernels on the phases, its input gradient those kernels phase
+    /// by phase of dx. (On the bf16 GEMM by columns, the ResNet's strided 3×3 layers took 73–114
+    /// GFLOP/s on one Zen 4 core, the stride-1 kernels 165–178; by phases their forward pass and
+    /// input gradient's tiles run at about 185.) A 1×1 kernel stays on columns: it reads one
+    /// phase, and its input gradient by phases, three of four phases zero, measured slower.
+    static func stridedDirectTakes(_ x: Tensor, _ g: ConvGeometry, groups: Int) -> Bool {
+        x.dtype == .float32 && (g.sh > 1 || g.sw > 1) && g.kh * g.kw > 1 && g.dh == 1 && g.dw == 1 && groups == 1
+            && bfloat16KernelsRun && dk_amx_path() == 0
     }
 
     /// Whether the AVX2 forms of the convolution kernels run: an AVX2 CPU without AVX-512, with
@@ -42,16 +56,20 @@ extension Kernels {
     /// convolution whose input gradient this one computes (used flipped and transposed). With
     /// `bfloat16` (see `convolutionDirectBFloat16`), packed for conv_direct_bf16.c: pairs of
     /// bfloat16 values, one 32-bit word per float32 element of the tensor.
+    /// With `transposed` (bfloat16 only), `g` is a strided convolution's and `outChannels` its
+    /// input's channels: the (C, O, kh, kw) kernel packed unflipped as a (O, C) one, for
+    /// `convolutionDirectInputGradient`.
     static func convolutionDirectWeights(_ w: Tensor, _ g: ConvGeometry, outChannels: Int, flipped: Bool = false,
-                                         bfloat16: Bool = false) -> Tensor {
+                                         transposed: Bool = false, bfloat16: Bool = false) -> Tensor {
         withUnsafePointer(to: g.cGeometry) { gp in
-            let (cin, cout) = (Int64(g.c), Int64(outChannels))
+            let (cin, cout) = transposed ? (Int64(w.shape[0]), Int64(outChannels)) : (Int64(g.c), Int64(outChannels))
             let count = bfloat16 ? dk_conv_direct_bf16_weight_words(gp, cin, cout) : dk_conv2d_packed_floats(gp, cin, cout)
             let packed = Tensor(uninitialized: [Int(count)], dtype: .float32)
             let (kh, kw, taps) = (Int64(g.kh), Int64(g.kw), Int64(g.kh * g.kw))
-            // (O, C, kh, kw), or w[c][o][kh−1−i][kw−1−j] of a (C, O, kh, kw) kernel.
+            // (O, C, kh, kw), w[c][o][kh−1−i][kw−1−j] of a (C, O, kh, kw) kernel, or its w[c][o][i][j].
             let (base, so, sc, si, sj) = flipped ? ((kh - 1) * kw + kw - 1, taps, cout * taps, -kw, Int64(-1))
-                                                 : (Int64(0), cin * taps, taps, kw, Int64(1))
+                                       : transposed ? (Int64(0), taps, cout * taps, kw, Int64(1))
+                                       : (Int64(0), cin * taps, taps, kw, Int64(1))
             let wp = w.storage.typed(Float.self) + w.offset, dst = packed.storage.typed(Float.self)
             if bfloat16 {
                 dk_conv_direct_bf16_pack_weights(gp, cin, cout, wp, base, so, sc, si, sj, words(dst))
@@ -72,8 +90,10 @@ extension Kernels {
     ///   geometry measured on one (BENCHMARKS.md).
     /// - Else, for a geometry that Winograd takes, only where rows fill at least 2/3 of their
     ///   runs of 16 (rows of 8 fill half of each, and Winograd's float32 products then do as well).
+    /// - Strided (`stridedDirectTakes`): always (there is no float32 strided direct kernel).
     static func convolutionDirectBFloat16(_ g: ConvGeometry, outChannels: Int) -> Bool {
         guard bfloat16KernelsRun else { return false }
+        if g.sh > 1 || g.sw > 1 { return true }
         if tilesTake(g, outChannels: outChannels, weightGradient: false) { return true }
         if dk_amx_path() != 0 { return false }
         return 3 * g.ow >= 2 * 16 * ((g.ow + 15) / 16) || !convolutionWinogradApplies(g, outChannels: outChannels)
@@ -96,7 +116,8 @@ extension Kernels {
             case .columns: return true
             case .direct:
                 return convolutionDirectBFloat16(g, outChannels: outChannels)
-                    && (!inputGradient || convolutionDirectBFloat16(g.inputGradient(outChannels: outChannels), outChannels: g.c))
+                    && (!inputGradient || g.sh > 1 || g.sw > 1
+                        || convolutionDirectBFloat16(g.inputGradient(outChannels: outChannels), outChannels: g.c))
                     && (!weightGradient || convolutionDirectWeightGradBFloat16(g, outChannels: outChannels))
             case .sharedWinograd, .avx2Kernels, .phases: return false
             }
@@ -138,6 +159,21 @@ extension Kernels {
             } else {
                 dk_conv2d_f32(gp, cin, cout, xp, packed.storage.typed(Float.self), bp, op, scratch?.storage.typed(Float.self))
             }
+        }
+    }
+
+    /// dx[image] (C, h, w) of a strided convolution (`stridedDirectTakes`) from g[image] (O, oh,
+    /// ow) by the bfloat16 direct kernels, phase by phase of dx (conv_direct_bf16.c), from the
+    /// weights packed `transposed`; each value rounded to bfloat16. On the calling thread.
+    static func convolutionDirectInputGradient(_ gout: Tensor, _ g: ConvGeometry, image: Int, packed: Tensor, outChannels: Int,
+                                               dx: Tensor) {
+        withUnsafePointer(to: g.cGeometry) { gp in
+            let (cin, cout) = (Int64(g.c), Int64(outChannels))
+            let scratch = Tensor(uninitialized: [Int(dk_conv_direct_bf16_input_grad_scratch_words(gp, cin, cout))], dtype: .float32)
+            dk_conv_direct_bf16_input_grad(gp, cin, cout, gout.storage.typed(Float.self) + gout.offset + image * outChannels * g.oh * g.ow,
+                                           words(packed.storage.typed(Float.self)),
+                                           dx.storage.typed(Float.self) + dx.offset + image * g.c * g.h * g.w,
+                                           words(scratch.storage.typed(Float.self)))
         }
     }
 

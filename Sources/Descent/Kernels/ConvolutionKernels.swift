@@ -152,25 +152,30 @@ extension Kernels {
         let og = o / groups, cg = c / groups, pixels = g.oh * g.ow, k = cg * kh * kw
         let gc = gout.contiguousData()
         if s.phased { return convolutionByPhasesBackward(gc, s, inputGradient: needX, weightGradient: needW) }
-        // With stride 1, dx is the convolution of g with the flipped, transposed weight.
+        // With stride 1, dx is the convolution of g with the flipped, transposed weight; a strided
+        // direct convolution's dx is that of each of its phases (bfloat16 only).
+        let strided = direct && (g.sh > 1 || g.sw > 1)
         let gT = g.inputGradient(outChannels: o)
-        let flippedKernel = direct || (s.avx2Kernels && convolutionAVX2KernelsApply(gc, gT, groups: 1, outChannels: c))
+        let flippedKernel = (direct && !strided) || (s.avx2Kernels && convolutionAVX2KernelsApply(gc, gT, groups: 1, outChannels: c))
         // (col2im adds into dx: each image's task zeroes its part first, in parallel.)
         let dx = needX ? Tensor(uninitialized: xd.shape, dtype: xd.dtype) : nil
-        let bf16 = direct && convolutionDirectBFloat16(gT, outChannels: c)
+        let bf16 = strided || (direct && convolutionDirectBFloat16(gT, outChannels: c))
         let wFlipped = needX && flippedKernel ? convolutionDirectWeights(wm, gT, outChannels: c, flipped: true, bfloat16: bf16) : nil
+        let wPhases = needX && strided ? convolutionDirectWeights(wm, g, outChannels: c, transposed: true, bfloat16: true) : nil
+        let directDx = wFlipped != nil || wPhases != nil
         // The weight gradient by the direct kernels (AVX-512), or where the forward pass ran on the
         // AVX2 kernels by Winograd's F(3×3, 2×2) in AVX2 where the geometry suits it, else by the
         // AVX2 direct tiles (conv.c chooses); else im2col + GEMM.
         let kernelWeightGrad = direct || s.avx2Kernels
         // Inside autocast, on AVX512-BF16: the direct kernels' weight gradient on bfloat16 values.
-        let bf16W = direct && convolutionDirectWeightGradBFloat16(g, outChannels: o)
+        let bf16W = strided || (direct && convolutionDirectWeightGradBFloat16(g, outChannels: o))
         let partials = ConvPlan.WeightGradPartials(shape: [groups, k, og], dtype: wm.dtype)
         ConvPlan.forEachImageChunk(n, cost: 2 * o * k * pixels) { images in
             let dw = needW ? partials.accumulator(images.lowerBound) : nil
             for b in images {
                 if let dx, let wFlipped { convolutionDirect(gc, gT, image: b, packed: wFlipped, outChannels: c, out: dx, bfloat16: bf16) }
-                if let dx, wFlipped == nil { ConvPlan.zeroImage(dx, b) }
+                if let dx, let wPhases { convolutionDirectInputGradient(gc, g, image: b, packed: wPhases, outChannels: o, dx: dx) }
+                if let dx, !directDx { ConvPlan.zeroImage(dx, b) }
                 if kernelWeightGrad, let dw { convolutionDirectWeightGrad(xd, g, image: b, gout: gc, outChannels: o, into: dw, bfloat16: bf16W) }
                 for grp in 0..<groups {
                     let gOff = (b * o + grp * og) * pixels
@@ -181,7 +186,7 @@ extension Kernels {
                         gemm(false, true, m: k, n: og, k: pixels, a: col, aOffset: 0, lda: pixels,
                              b: gc, bOffset: gOff, ldb: pixels, c: dw!, cOffset: grp * k * og, ldc: og, accumulate: true)
                     }
-                    if let dx, wFlipped == nil {
+                    if let dx, !directDx {
                         // dcol = W[group]ᵀ (k × og) · g[b, group]; dx[b] += col2im(dcol)
                         let dcol = Tensor(uninitialized: [k, pixels], dtype: xd.dtype)
                         gemm(true, false, m: k, n: pixels, k: og, a: wm, aOffset: grp * og * k, lda: k,
@@ -193,8 +198,8 @@ extension Kernels {
         }
         // The bf16 direct kernel stores dx rounded, as autocast's rounding of the input's
         // gradient would; by columns on the bf16 GEMM, dx is rounded here, in place.
-        if let dx, wFlipped != nil && bf16 { dx.holdsBFloat16Values = true }
-        if let dx, wFlipped == nil && bfloat16KernelsRun { roundToBFloat16InPlace(dx) }
+        if let dx, directDx && bf16 { dx.holdsBFloat16Values = true }
+        if let dx, !directDx && bfloat16KernelsRun { roundToBFloat16InPlace(dx) }
         return (dx, needW ? partials.sumTransposed(to: wm.shape) : nil)
     }
 

@@ -2,8 +2,8 @@ import CDescentKernels
 @testable import Descent
 import XCTest
 
-/// The direct convolution on bfloat16 values (conv_direct_bf16.c), which autocast's stride-1
-/// convolutions run on AVX512-BF16 CPUs, against the float32 emulation of the same products; and
+/// The direct convolution on bfloat16 values (conv_direct_bf16.c), which autocast's convolutions
+/// run on AVX512-BF16 CPUs (strided ones by their input's phases), against the float32 emulation of the same products; and
 /// its AMX form (conv_direct_amx.c), on the tiles where the CPU has them and on the emulation of
 /// the tile registers everywhere with AVX512-BF16.
 final class BFloat16ConvolutionTests: BFloat16TestCase {
@@ -11,17 +11,23 @@ final class BFloat16ConvolutionTests: BFloat16TestCase {
     /// for odd channel counts (a pair with one channel), output channels that leave a partial
     /// tile of 8 (and, for the weight gradient, 16 or fewer: its 16-wide tile), rows longer than a run of 16 and shorter, images whose rows (8, 4, 2 wide, "same"
     /// padding) a run takes two or more at a time, 1×1, 3×3, 5×5 and 3×2 kernels, with and without
-    /// padding. At most a bfloat16 rounding apart (the float32 sums differ in order).
+    /// padding; and strided ones, by their input's phases (the ResNet's 3×3 layers of stride 2;
+    /// its 1×1 ones, which stay on columns; odd sizes that leave a phase a row or column short, 8×8 images whose phases a
+    /// run takes two rows at a time, strides 3 and (2, 1), a stride wider than the kernel that
+    /// leaves phases no tap, padding wider than the stride). At most a bfloat16 rounding apart
+    /// (the float32 sums differ in order).
     func testMatchesTheFloat32Emulation() {
-        let cases: [(kernel: Size2, padding: ConvPadding, h: Int, w: Int, cin: Int, cout: Int)] = [
-            (3, 1, 8, 8, 16, 16), (3, 1, 7, 20, 5, 11), (1, 0, 6, 33, 3, 8), (5, 2, 9, 17, 4, 9), ([3, 2], "same", 6, 13, 1, 6),
-            (3, 0, 10, 18, 7, 19), (3, 1, 4, 4, 5, 11), (5, 2, 8, 8, 3, 9), (1, 0, 2, 2, 4, 8), (3, 1, 5, 8, 6, 8),
+        let cases: [(kernel: Size2, padding: ConvPadding, h: Int, w: Int, cin: Int, cout: Int, stride: Size2)] = [
+            (3, 1, 8, 8, 16, 16, 1), (3, 1, 7, 20, 5, 11, 1), (1, 0, 6, 33, 3, 8, 1), (5, 2, 9, 17, 4, 9, 1), ([3, 2], "same", 6, 13, 1, 6, 1),
+            (3, 0, 10, 18, 7, 19, 1), (3, 1, 4, 4, 5, 11, 1), (5, 2, 8, 8, 3, 9, 1), (1, 0, 2, 2, 4, 8, 1), (3, 1, 5, 8, 6, 8, 1),
+            (3, 1, 32, 32, 16, 32, 2), (1, 0, 16, 16, 32, 64, 2), (3, 1, 9, 13, 5, 11, 2), (3, 1, 16, 16, 32, 64, 2),
+            (5, 2, 11, 10, 3, 9, 3), ([3, 2], 1, 7, 12, 4, 8, [2, 1]), (2, 0, 8, 9, 6, 5, 3), (3, 3, 6, 7, 2, 8, 2),
         ]
-        for (kernel, padding, h, w, cin, cout) in cases {
-            let name = "kernel \(kernel) padding \(padding) \(h)x\(w) \(cin)→\(cout)"
-            let emulated = run(.emulated, kernel, padding, h, w, cin, cout)
+        for (kernel, padding, h, w, cin, cout, stride) in cases {
+            let name = "kernel \(kernel) padding \(padding) stride \(stride) \(h)x\(w) \(cin)→\(cout)"
+            let emulated = run(.emulated, kernel, padding, h, w, cin, cout, stride: stride)
             for products in Products.here where products != .emulated {
-                let kernelRun = run(products, kernel, padding, h, w, cin, cout)
+                let kernelRun = run(products, kernel, padding, h, w, cin, cout, stride: stride)
                 for (i, part) in ["output", "input gradient", "weight gradient", "bias gradient"].enumerated() {
                     let p = kernelRun[i], q = emulated[i], scale = q.map(abs).max()!
                     XCTAssertLessThanOrEqual(zip(p, q).map { abs($0 - $1) }.max()! / scale, 0x1p-7, "\(name) \(products): \(part)")
@@ -106,7 +112,8 @@ final class BFloat16ConvolutionTests: BFloat16TestCase {
     /// weight's and bias's gradients are bit for bit those of the rounding passes; with and
     /// without a bias, with an input that needs no gradient, for the broadcast gradient of a sum,
     /// for a weight and bias computed by other ops (not leaves: their gradients still rounded),
-    /// and for strided 3×3 and 1×1 convolutions (by columns on the bf16 GEMM).
+    /// and for strided 3×3 convolutions (the direct kernels by phases) and 1×1 ones (by columns on
+    /// the bf16 GEMM).
     func testRoundingLeftToTheKernelsGivesTheSameValues() {
         for products in Products.here {
             let cases = [(true, true, false, 3, 1, false), (false, true, false, 3, 1, false), (true, false, false, 3, 1, false),
@@ -147,13 +154,13 @@ final class BFloat16ConvolutionTests: BFloat16TestCase {
     /// Output, input, weight and bias gradients of a convolution inside autocast on `products`,
     /// for fixed values (4 images).
     private func run(_ products: Products, _ kernel: Size2, _ padding: ConvPadding, _ h: Int, _ w: Int, _ cin: Int,
-                     _ cout: Int) -> [[Float]] {
+                     _ cout: Int, stride: Size2 = 1) -> [[Float]] {
         products.select()
         defer { Products.dotProducts.select() }
         Descent.manualSeed(11)
         let x = Tensor.randn([4, cin, h, w]).requiringGrad()
         let weight = Tensor.randn([cout, cin, kernel.h, kernel.w]).requiringGrad(), bias = Tensor.randn([cout]).requiringGrad()
-        let y = withAutocast { conv2d(x, weight, bias: bias, padding: padding) }
+        let y = withAutocast { conv2d(x, weight, bias: bias, stride: stride, padding: padding) }
         let r = Tensor.randn(y.shape)
         (y * r).sum().backward()
         return [y.scalars, x.grad!.scalars, weight.grad!.scalars, bias.grad!.scalars, x.scalars, r.scalars]
