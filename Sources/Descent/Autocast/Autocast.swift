@@ -10,7 +10,8 @@
 // PyTorch's bf16 output is. The gradients flowing back through those roundings are rounded the
 // same way (PyTorch's gradients of bf16 tensors are bf16). On this CPU path the rounded values
 // are kept in float32 storage. Where the CPU has bf16 dot-product instructions (AVX512-BF16)
-// the matrix products, the direct stride-1 convolutions, the strided and transposed
+// the matrix products, the direct convolutions (stride 1, and strided ones of kernels larger
+// than 1×1 by their input's phases, off the AMX path), the other strided and the transposed
 // convolutions (by columns and the GEMM) and the fused LSTM and GRU loops' per-step products,
 // forward and backward, run on them (`Kernels.bfloat16Gemm`, `Kernels.convolutionDirectBFloat16`,
 // `Kernels.bfloat16KernelsRun`, `Kernels.fusedSequenceRunsBFloat16`);

@@ -3,7 +3,8 @@ import CDescentKernels
 // The direct float32 kernels (conv_direct.c, conv_transpose_direct.c; AVX-512, and their AVX2
 // tiles in conv_direct_avx2.c): convolutions with stride 1 and transposed convolutions by stride
 // phases, one image per call on the calling thread, reading the images in place instead of
-// building column matrices.
+// building column matrices; and their bfloat16 forms (conv_direct_bf16.c, also strided
+// convolutions by their input's phases).
 extension Kernels {
     /// Whether `convolutionDirect` applies: float32 on AVX-512, stride 1 (or any stride on
     /// bfloat16 values: `stridedDirectTakes`), no dilation, one group, and at least one image per

@@ -3,7 +3,8 @@ import Foundation
 
 // The convolution algorithms behind Ops/Convolution.swift, and the choice between them: float32
 // on AVX-512 by the direct kernels (Kernels/ConvDirect.swift: stride-1 convolution, with
-// Winograd's algorithm for 3×3 kernels; transposed convolution by stride phases); on AVX2
+// Winograd's algorithm for 3×3 kernels; transposed convolution by stride phases; inside
+// autocast on AVX512-BF16 also strided convolution, by its input's phases); on AVX2
 // Winograd for 3×3 stride-1 convolutions, the AVX2 direct tiles for other stride-1 convolutions,
 // and transposed and strided convolutions by stride phases on those tiles; everything else by
 // im2col + GEMM; images spread over the thread pool (ConvPlan).
