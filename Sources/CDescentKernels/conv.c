@@ -1,4 +1,5 @@
-// The entry points of stride-1 float32 convolution (AVX-512; one image per call): each chooses,
+// The entry points of float32 convolution (AVX-512; one image per call; strided ones only on the
+// direct kernel, by their input's phases): each chooses,
 // from the geometry alone, Winograd's F(2×2, 3×3) (conv_winograd.c; its weight gradient
 // F(3×3, 2×2), conv_winograd_grad.c) or the direct kernel (conv_direct.c), and every function
 // here makes the same choice, so weights packed by one are run by the other.

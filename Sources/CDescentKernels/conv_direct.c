@@ -8,6 +8,8 @@
 // The weight gradient reads the image the same way as the rows of its "A" operand (dWᵀ = col·gᵀ);
 // with fewer than 8 input channels, from a zero-padded copy (see padded_copy_floats).
 // conv.c chooses between this and Winograd's algorithm (conv_winograd.c) for each convolution.
+// A strided convolution runs on the same tiles as the stride-1 convolution of its input's phases
+// (conv_common.h; each tap reads its phase's planes), its input gradient phase by phase of dx.
 // Without AVX-512, the tiles and their weight layout are conv_direct_avx2.c's (dispatched here).
 #include "descent_kernels.h"
 #include <stdlib.h>
@@ -47,38 +49,51 @@ static int64_t padded_copy_floats(const dk_conv_geometry *g, int64_t cin) {
     return cin < 8 ? cin * (g->oh + g->kh - 1) * (g->ow + g->kw - 1) : 0;
 }
 
+// The phases of a strided convolution's input: phase f's plane c at (f·cin + c)·cs.
+static int64_t phase_floats(const dk_conv_geometry *g, int64_t cin) {
+    dk_conv_geometry p = dk_phase_geometry(g);
+    return dk_conv_phases(g) * cin * dk_conv_plane_stride(p.h * p.w) + 16;
+}
+
 int64_t dk_conv_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin) {
+    if (dk_conv_phases(g) > 1) return phase_floats(g, cin);
     int64_t hw = g->h * g->w, cs = dk_conv_plane_stride(hw);
     return cs != hw ? cin * cs : 0;
 }
 
 int64_t dk_conv_direct_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    if (dk_conv_phases(g) > 1) return (cout + 31) / 32 * 32 * g->oh * g->ow + phase_floats(g, cin);
     return (cout + 31) / 32 * 32 * g->oh * g->ow + padded_copy_floats(g, cin);
+}
+
+int64_t dk_conv_direct_input_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin) {
+    dk_conv_geometry p = dk_phase_geometry(g);
+    return dk_conv_phases(g) * cin * p.h * p.w;
 }
 
 #ifdef DK_X86
 
-// out[r][run] (+= with `accumulate`) for 8 output channels r < mr and two runs: bias[r] (if any) + Σ over (i, j, c) of
-// wp[(i·kw + j)·cin + c][r] · x[c][y + i − ph][xs + j − pw + 0:16] (planes `cs` apart); runs of
-// `rows` whole rows where dk_rows_per_run > 1.
-DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t rows, int64_t cin, int64_t cs, const float *x, dk_run r0,
-                                       dk_run r1, const float *wp, const float *bias, int accumulate, float *out,
-                                       int64_t outStride, int64_t mr) {
+// out[r][run] (+= with `accumulate`) for 8 output channels r < mr and two runs: bias[r] (if any) +
+// Σ over taps t and channels c of wp[t.w + 8c + r] · x[t.planes + c·cs][y + t.i − ph][xs + t.j − pw +
+// 0:16]; runs of `rows` whole rows where dk_rows_per_run > 1.
+DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t rows, int64_t cin, int64_t cs, const float *x,
+                                       const dk_tap *taps, int64_t ntaps, dk_run r0, dk_run r1, const float *wp,
+                                       const float *bias, int accumulate, float *out, int64_t outStride, int64_t mr) {
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
     __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
     __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps(), c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
     const dk_run runs[2] = {r0, r1};
-    for (int64_t i = 0; i < g->kh; i++) {
-        for (int64_t j = 0; j < g->kw; j++) {
+    for (const dk_tap *t = taps; t < taps + ntaps; t++) {
+        {
             __mmask16 m[2];
             int64_t at[2];
-            if (rows > 1) dk_tap_of_row_runs(g, rows, runs, i, j, m, at);
-            else dk_tap_of_runs(g, runs, i, j, m, at);
+            if (rows > 1) dk_tap_of_row_runs(g, rows, runs, t->i, t->j, m, at);
+            else dk_tap_of_runs(g, runs, t->i, t->j, m, at);
             if (!m[0] && !m[1]) continue;
             __mmask16 m0 = m[0], m1 = m[1];
-            const float *bc = x + at[0], *ec = x + at[1];
-            const float *wk = wp + (i * g->kw + j) * cin * 8;
+            const float *bc = x + t->planes + at[0], *ec = x + t->planes + at[1];
+            const float *wk = wp + t->w;
             // Masked loads cost more than plain ones: runs wholly inside the image (most of
             // them) load without a mask.
 #define ROW(p, lo, hi)                 \
@@ -114,14 +129,66 @@ DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t rows, 
     }
 }
 
-DK_TARGET_AVX512 static void direct_tiles_avx512(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x,
-                                                const float *wp, const float *bias, int accumulate, float *out) {
-    int64_t K = cin * g->kh * g->kw, P = g->oh * g->ow, rows = dk_rows_per_run(g);
+// out (cout, oh·ow) (+= with `accumulate`) = bias + the tiles of taps[0..<n] over x (cin planes cs
+// apart) on g, from weights packed K floats per 8 output channels.
+DK_TARGET_AVX512 static void tap_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, const float *x, const dk_tap *taps,
+                                       int64_t n, int64_t cout, const float *wp, int64_t K, const float *bias, int accumulate,
+                                       float *out) {
+    int64_t P = g->oh * g->ow, rows = dk_rows_per_run(g);
     for (int64_t o0 = 0; o0 < cout; o0 += 8)
         for (int64_t t = 0; t < dk_runs_of(g, rows); t += 2) {
-            tile_8x32(g, rows, cin, cs, x, dk_run_of(g, rows, t), dk_run_of(g, rows, t + 1), wp + o0 * K,
+            tile_8x32(g, rows, cin, cs, x, taps, n, dk_run_of(g, rows, t), dk_run_of(g, rows, t + 1), wp + o0 * K,
                       bias ? bias + o0 : NULL, accumulate, out + o0 * P, P, cout - o0 < 8 ? cout - o0 : 8);
         }
+}
+
+DK_TARGET_AVX512 static void direct_tiles_avx512(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x,
+                                                const float *wp, const float *bias, int accumulate, float *out) {
+    dk_tap taps[g->kh * g->kw];
+    for (int64_t i = 0; i < g->kh; i++)
+        for (int64_t j = 0; j < g->kw; j++) taps[i * g->kw + j] = (dk_tap){(i * g->kw + j) * cin * 8, 0, i, j};
+    tap_tiles(g, cin, cs, x, taps, g->kh * g->kw, cout, wp, cin * g->kh * g->kw, bias, accumulate, out);
+}
+
+// phases[(f·cin + c)·cs + r·w2 + q] = pixel (r, q) of phase f of x's plane c, for the phases taps
+// read (dk_phase_row16).
+DK_TARGET_AVX512 static void split_phases(const dk_conv_geometry *g, const dk_conv_geometry *p, int64_t cin, const float *x,
+                                          int64_t cs, float *phases) {
+    char used[dk_conv_phases(g)];
+    dk_conv_phases_used(g, used);
+    for (int64_t f = 0; f < dk_conv_phases(g); f++) {
+        if (!used[f]) continue;
+        for (int64_t c = 0; c < cin; c++)
+            for (int64_t r = 0; r < p->h; r++)
+                for (int64_t q = 0; q < p->w; q += 16)
+                    _mm512_mask_storeu_ps(phases + (f * cin + c) * cs + r * p->w + q, dk_first_lanes(p->w - q),
+                                          dk_phase_row16(g, x + c * g->h * g->w, f / g->sw, f % g->sw, r, q));
+    }
+}
+
+// A strided convolution's forward pass: the tiles on its input's phases, each tap on its own.
+DK_TARGET_AVX512 static void strided_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
+                                         const float *bias, float *out, float *scratch) {
+    dk_conv_geometry p = dk_phase_geometry(g);
+    int64_t cs = dk_conv_plane_stride(p.h * p.w), kh = g->kh, kw = g->kw;
+    split_phases(g, &p, cin, x, cs, scratch);
+    dk_tap taps[kh * kw];
+    dk_phase_taps(g, cin, cin * cs, taps);
+    tap_tiles(&p, cin, cs, scratch, taps, kh * kw, cout, wp, cin * kh * kw, bias, 0, out);
+}
+
+DK_TARGET_AVX512 void dk_conv_direct_input_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *gout,
+                                                    const float *wp, float *dx, float *scratch) {
+    dk_conv_geometry p = dk_phase_geometry(g), q = dk_input_grad_geometry(g);
+    int64_t kh = g->kh, kw = g->kw, plane = p.h * p.w;
+    dk_tap taps[kh * kw];
+    for (int64_t f = 0; f < dk_conv_phases(g); f++) {
+        int64_t n = dk_input_grad_taps(g, f, cout, taps);
+        float *phase = scratch + f * cin * plane;
+        if (n > 0) tap_tiles(&q, cout, g->oh * g->ow, gout, taps, n, cin, wp, cout * kh * kw, NULL, 0, phase);
+        else memset(phase, 0, sizeof(float) * (size_t)(cin * plane));  // no tap reaches it (stride > kernel)
+    }
+    dk_conv_merge_phases(g, cin, scratch, dx);
 }
 
 void dk_conv_direct_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x, const float *wp,
@@ -132,6 +199,10 @@ void dk_conv_direct_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cs, in
 
 void dk_conv_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
                         const float *bias, float *out, float *scratch) {
+    if (dk_conv_phases(g) > 1) {
+        strided_f32(g, cin, cout, x, wp, bias, out, scratch);
+        return;
+    }
     int64_t HW = g->h * g->w, cs = dk_conv_plane_stride(HW);
     if (cs != HW) dk_conv_copy_planes(cin, HW, x, cs, scratch), x = scratch;
     dk_conv_direct_tiles(g, cin, cs, cout, x, wp, bias, 0, out);
@@ -175,6 +246,25 @@ void dk_conv_direct_grad_tiles(const dk_conv_geometry *g, int64_t cin, int64_t c
                                const float *panels, float *dwT) {
     if (dk_simd_level() == 2) grad_tiles_avx512(g, cin, cs, cout, x, panels, dwT);
     else dk_conv_direct_grad_tiles_avx2(g, cin, cs, cout, x, panels, dwT);
+}
+
+// A strided convolution's weight gradient: row (c, i, j) of dWᵀ from its tap's phase of x (split
+// into `phases`), as a stride-1 tap (t.i, t.j) on the phase geometry.
+DK_TARGET_AVX512 static void strided_grad_tiles(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
+                                                const float *panels, float *phases, float *dwT) {
+    dk_conv_geometry p = dk_phase_geometry(g);
+    int64_t P = g->oh * g->ow, kh = g->kh, kw = g->kw, cs = dk_conv_plane_stride(p.h * p.w);
+    split_phases(g, &p, cin, x, cs, phases);
+    for (int64_t o0 = 0; o0 < cout; o0 += 32) {
+        __mmask16 m0 = dk_first_lanes(cout - o0), m1 = dk_first_lanes(cout - o0 - 16);
+        for (int64_t c0 = 0; c0 < cin; c0 += 8)
+            for (int64_t i = 0; i < kh; i++)
+                for (int64_t j = 0; j < kw; j++) {
+                    dk_phase_tap t = dk_tap_phase(g, i, j);
+                    grad_tile_8x32(&p, phases + (t.phase * cin + c0) * cs, cs, t.i, t.j, panels + o0 * P,
+                                   dwT + ((c0 * kh + i) * kw + j) * cout + o0, kh * kw * cout, cin - c0 < 8 ? cin - c0 : 8, m0, m1);
+                }
+    }
 }
 
 // x (cin, h, w) zero-padded: xp[c][r][col] = x[c][r − ph][col − pw], (oh + kh − 1) rows of
@@ -226,7 +316,9 @@ void dk_conv_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int6
     int64_t P = g->oh * g->ow;
     // gᵀ in panels of 32 output channels: panels[o0 / 32][p][j] = g[o0 + j][p] (0 past cout).
     dk_conv_grad_panels(gout, P, cout, P, panels);
-    if (padded_copy_floats(g, cin) > 0) {
+    if (dk_conv_phases(g) > 1) {
+        strided_grad_tiles(g, cin, cout, x, panels, panels + (cout + 31) / 32 * 32 * P, dwT);
+    } else if (padded_copy_floats(g, cin) > 0) {
         float *xp = panels + (cout + 31) / 32 * 32 * P;
         padded_copy(g, cin, x, xp);
         if (dk_simd_level() == 2) grad_tiles_few_channels(g, cin, cout, xp, panels, dwT);
@@ -245,4 +337,6 @@ void dk_conv_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, co
                         const float *bias, float *out, float *scratch) DK_NO_DIRECT()
 void dk_conv_direct_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x,
                                     const float *gout, float *dwT, float *panels) DK_NO_DIRECT()
+void dk_conv_direct_input_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *gout,
+                                   const float *wp, float *dx, float *scratch) DK_NO_DIRECT()
 #endif

@@ -50,6 +50,44 @@ DK_TARGET_AVX512 static inline __m512 dk_phase_row16_from(const dk_conv_geometry
                                        dk_phase_row16(g, plane, a, b, r, 0));
 }
 
+/// A tap of the direct tiles (float32 and bfloat16): its weights (elements or words into a
+/// tile's packed weights), its planes (into the planes the tile reads: its phase's, for a
+/// strided convolution by phases), and its (i, j) on the geometry the tile reads.
+typedef struct {
+    int64_t w, planes, i, j;
+} dk_tap;
+
+/// taps[i·kw + j] for a convolution on its input's phases (conv_common.h; with stride 1 the
+/// kernel's own taps): weights at (i·kw + j)·channels·8 (elements or words), the tap's phase's
+/// planes at phase·phasePlanes, and its tap on dk_phase_geometry.
+static inline void dk_phase_taps(const dk_conv_geometry *g, int64_t channels, int64_t phasePlanes, dk_tap *taps) {
+    for (int64_t i = 0; i < g->kh; i++)
+        for (int64_t j = 0; j < g->kw; j++) {
+            dk_phase_tap t = dk_tap_phase(g, i, j);
+            taps[i * g->kw + j] = (dk_tap){(i * g->kw + j) * channels * 8, t.phase * phasePlanes, t.i, t.j};
+        }
+}
+
+/// A strided convolution's input gradient by phases: phase (a, b) of dx (h2 × w2) is the stride-1
+/// convolution of g (oh × ow, the geometry dk_input_grad_geometry gives) with the taps of that
+/// phase, tap (i, j) reading g at (y − di, x − dj) (dk_tap_phase: di = t.i − ph2). The taps of
+/// phase f (weights at (i·kw + j)·channels·8): how many.
+static inline dk_conv_geometry dk_input_grad_geometry(const dk_conv_geometry *g) {
+    dk_conv_geometry p = dk_phase_geometry(g), q = p;
+    q.h = g->oh, q.w = g->ow, q.oh = p.h, q.ow = p.w, q.ph = q.pw = 0;
+    return q;
+}
+static inline int64_t dk_input_grad_taps(const dk_conv_geometry *g, int64_t f, int64_t channels, dk_tap *taps) {
+    dk_conv_geometry p = dk_phase_geometry(g);
+    int64_t n = 0;
+    for (int64_t i = 0; i < g->kh; i++)
+        for (int64_t j = 0; j < g->kw; j++) {
+            dk_phase_tap t = dk_tap_phase(g, i, j);
+            if (t.phase == f) taps[n++] = (dk_tap){(i * g->kw + j) * channels * 8, 0, p.ph - t.i, p.pw - t.j};
+        }
+    return n;
+}
+
 /// A run of 16 output columns of the AVX-512 tiles: row y, columns xs..<xs+16 (y < 0: none).
 typedef struct {
     int64_t y, xs;
@@ -136,7 +174,8 @@ void dk_conv_direct_grad_tiles_avx2(const dk_conv_geometry *g, int64_t cin, int6
 void dk_conv_direct_grad_tiles_few_channels_avx2(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *xp,
                                                  const float *panels, float *dwT);
 #endif
-/// Floats of scratch dk_conv_direct_f32 needs (a copy of the planes, or 0).
+/// Floats of scratch dk_conv_direct_f32 needs (a copy of the planes, or 0; a strided
+/// convolution's: its input's phases, conv_common.h).
 int64_t dk_conv_direct_scratch_floats(const dk_conv_geometry *g, int64_t cin);
 /// out (cout, oh, ow) = bias + w ⋆ x (cin, h, w) for one image (bias may be NULL), wp packed by
 /// dk_conv_direct_pack_tile_weights.

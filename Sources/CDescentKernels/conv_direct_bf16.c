@@ -71,22 +71,16 @@ int64_t dk_conv_direct_bf16_input_grad_scratch_words(const dk_conv_geometry *g, 
 
 #ifdef DK_X86
 
-// A tap of the tiles: its weights (words into a tile's packed weights), its planes (words into
-// the pair planes: its phase's), and its (i, j) on the geometry the tile reads.
-typedef struct {
-    int64_t w, planes, i, j;
-} tap_t;
-
 // out[r][run] = bias[r] + Σ over taps t and pairs p of the pair product of wp[t.w + 8p + r] and
 // xw[t.planes + p·cs][y + t.i − ph][xs + t.j − pw + 0:16], for r < mr and two runs (runs of
 // `rows` whole rows where dk_rows_per_run > 1).
 DK_TARGET_BF16 static void tile_8x32(const dk_conv_geometry *g, int64_t rows, int64_t cp, int64_t cs, const uint32_t *xw,
-                                     const tap_t *taps, int64_t ntaps, dk_run r0, dk_run r1, const uint32_t *wp,
+                                     const dk_tap *taps, int64_t ntaps, dk_run r0, dk_run r1, const uint32_t *wp,
                                      const float *bias, float *out, int64_t outStride, int64_t mr) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
     __m512 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     const dk_run runs[2] = {r0, r1};
-    for (const tap_t *t = taps; t < taps + ntaps; t++) {
+    for (const dk_tap *t = taps; t < taps + ntaps; t++) {
         {
             __mmask16 m[2];
             int64_t at[2];
@@ -140,7 +134,7 @@ DK_TARGET_BF16 static void pair_planes(int64_t cin, int64_t hw, const float *x, 
 }
 
 // out (cout, P) = bias + the tiles of taps[0..<n] over xw (pairs of cp planes cs apart) on g.
-DK_TARGET_BF16 static void tiles(const dk_conv_geometry *g, int64_t cp, int64_t cs, const uint32_t *xw, const tap_t *taps,
+DK_TARGET_BF16 static void tiles(const dk_conv_geometry *g, int64_t cp, int64_t cs, const uint32_t *xw, const dk_tap *taps,
                                  int64_t n, int64_t cout, const uint32_t *wp, int64_t K, const float *bias, float *out) {
     int64_t rows = dk_rows_per_run(g), P = g->oh * g->ow;
     for (int64_t o0 = 0; o0 < cout; o0 += 8)
@@ -180,33 +174,21 @@ DK_TARGET_BF16 static void direct_bf16(const dk_conv_geometry *g, int64_t cin, i
     dk_conv_geometry p = dk_phase_geometry(g);
     int64_t cp = pairs_of(cin), hw = p.h * p.w, cs = dk_conv_plane_stride(hw), kh = g->kh, kw = g->kw;
     pair_phases(g, &p, cin, x, cs, scratch);
-    tap_t taps[kh * kw];
-    for (int64_t i = 0; i < kh; i++)
-        for (int64_t j = 0; j < kw; j++) {
-            dk_phase_tap t = dk_tap_phase(g, i, j);
-            taps[i * kw + j] = (tap_t){(i * kw + j) * cp * 8, t.phase * cp * cs, t.i, t.j};
-        }
+    dk_tap taps[kh * kw];
+    dk_phase_taps(g, cp, cp * cs, taps);
     tiles(&p, cp, cs, scratch, taps, kh * kw, cout, wp, cp * kh * kw, bias, out);
 }
 
 DK_TARGET_BF16 void dk_conv_direct_bf16_input_grad(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *gout,
                                                    const uint32_t *wp, float *dx, uint32_t *scratch) {
     if (!dk_bgemm_avx512bf16_available()) abort();
-    // Phase (a, b) of dx, (h2, w2), is the stride-1 convolution of g (oh, ow) with the taps of
-    // that phase, tap (i, j) reading g at (y − di, x − dj) (dk_tap_phase: di = t.i − ph2).
-    dk_conv_geometry p = dk_phase_geometry(g), q = p;
-    q.h = g->oh, q.w = g->ow, q.oh = p.h, q.ow = p.w, q.ph = q.pw = 0;
+    dk_conv_geometry p = dk_phase_geometry(g), q = dk_input_grad_geometry(g);
     int64_t cp = pairs_of(cout), hw = g->oh * g->ow, cs = dk_conv_plane_stride(hw), kh = g->kh, kw = g->kw;
     float *phases = (float *)(scratch + up16(cp * cs));
     pair_planes(cout, hw, gout, cs, scratch);
-    tap_t taps[kh * kw];
+    dk_tap taps[kh * kw];
     for (int64_t f = 0; f < dk_conv_phases(g); f++) {
-        int64_t n = 0;
-        for (int64_t i = 0; i < kh; i++)
-            for (int64_t j = 0; j < kw; j++) {
-                dk_phase_tap t = dk_tap_phase(g, i, j);
-                if (t.phase == f) taps[n++] = (tap_t){(i * kw + j) * cp * 8, 0, p.ph - t.i, p.pw - t.j};
-            }
+        int64_t n = dk_input_grad_taps(g, f, cp, taps);
         float *phase = phases + f * cin * p.h * p.w;
         if (n > 0) tiles(&q, cp, cs, scratch, taps, n, cin, wp, cp * kh * kw, NULL, phase);
         else memset(phase, 0, sizeof(float) * (size_t)(cin * p.h * p.w));  // no tap reaches it (stride > kernel)

@@ -209,8 +209,8 @@ typedef struct {
 } dk_conv_geometry;
 /// Rows row0..<row1 of im2col for one image whose channels start at `x` (contiguous planes).
 void dk_im2col_f32(const dk_conv_geometry *g, const float *x, int64_t row0, int64_t row1, float *col);
-/// Convolution with stride 1, no dilation, one group (conv.c chooses Winograd's algorithm or the
-/// direct kernel; AVX-512 only).
+/// Convolution with no dilation, one group (conv.c chooses Winograd's algorithm or the direct
+/// kernel; a strided one runs on the direct kernel by its input's phases; AVX-512 only).
 /// Floats of the packed weights of a (cout, cin, kh, kw) kernel.
 int64_t dk_conv2d_packed_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// Packs a kernel for dk_conv2d_f32: wp[t][(i·kw + j)·cin + c][r] = w[base + o·so + c·sc +
@@ -226,6 +226,13 @@ int64_t dk_conv2d_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t
 /// packed weights (bias may be NULL).
 void dk_conv2d_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
                    const float *bias, float *out, float *scratch);
+/// The input gradient of a strided dk_conv2d_f32 (the direct kernel on its input's phases) for
+/// one image, phase by phase of dx: dx (cin, h, w) from g (cout, oh, ow), with the weights packed
+/// by dk_conv2d_pack_weights for (cout, cin) (a (cout, cin, kh, kw) kernel read with so = kh·kw,
+/// sc = cin·kh·kw, si = kw, sj = 1), and scratch floats (AVX-512 only).
+int64_t dk_conv_direct_input_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin);
+void dk_conv_direct_input_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *gout,
+                                   const float *wp, float *dx, float *scratch);
 /// The convolution of dk_conv2d_f32 on bfloat16 values with AVX512-BF16 dot products
 /// (conv_direct_bf16.c; callers check dk_bgemm_avx512bf16_available()), for any stride (a strided
 /// one by its input's phases, conv_common.h; not on the AMX tiles): x and w rounded to the

@@ -1,13 +1,13 @@
 import CDescentKernels
 
 // The direct float32 kernels (conv_direct.c, conv_transpose_direct.c; AVX-512, and their AVX2
-// tiles in conv_direct_avx2.c): convolutions with stride 1 and transposed convolutions by stride
-// phases, one image per call on the calling thread, reading the images in place instead of
-// building column matrices; and their bfloat16 forms (conv_direct_bf16.c, also strided
-// convolutions by their input's phases).
+// tiles in conv_direct_avx2.c): convolutions with stride 1, strided ones by their input's phases
+// (AVX-512), and transposed convolutions by stride phases, one image per call on the calling
+// thread, reading the images in place instead of building column matrices; and their bfloat16
+// forms (conv_direct_bf16.c).
 extension Kernels {
-    /// Whether `convolutionDirect` applies: float32 on AVX-512, stride 1 (or any stride on
-    /// bfloat16 values: `stridedDirectTakes`), no dilation, one group, and at least one image per
+    /// Whether `convolutionDirect` applies: float32 on AVX-512, stride 1 (or strided:
+    /// `stridedDirectTakes`), no dilation, one group, and at least one image per
     /// thread (each image then runs on one thread), or fewer images but little work
     /// (`oneThreadWork`). (Without AVX-512, `convolutionAVX2KernelsApply`.)
     static func convolutionDirectApplies(_ x: Tensor, _ g: ConvGeometry, groups: Int, outChannels: Int) -> Bool {
@@ -25,17 +25,23 @@ extension Kernels {
         x.dtype == .float32 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && groups == 1
     }
 
-    /// A strided convolution (float32, no dilation, one group) on the bfloat16 direct kernels, by
-    /// its input's phases (conv_common.h): inside autocast on a CPU with AVX512-BF16, but not on
-    /// the AMX path (where im2col and the GEMM's tiles run it). Its forward pass and weight
-    /// gradient are the stride-1 kernels on the phases, its input gradient those kernels phase
-    /// by phase of dx. (On the bf16 GEMM by columns, the ResNet's strided 3×3 layers took 73–114
-    /// GFLOP/s on one Zen 4 core, the stride-1 kernels 165–178; by phases their forward pass and
-    /// input gradient's tiles run at about 185.) A 1×1 kernel stays on columns: it reads one
-    /// phase, and its input gradient by phases, three of four phases zero, measured slower.
+    /// A strided convolution (float32, no dilation, one group) on the direct kernels, by its
+    /// input's phases (conv_common.h): its forward pass and weight gradient are the stride-1
+    /// tiles on the phases, its input gradient those tiles phase by phase of dx.
+    /// - Inside autocast on a CPU with AVX512-BF16: the bfloat16 tiles (conv_direct_bf16.c), but
+    ///   not on the AMX path (where im2col and the GEMM's tiles run it). On the bf16 GEMM by
+    ///   columns the ResNet's strided 3×3 layers took 73–114 GFLOP/s on one Zen 4 core, the
+    ///   stride-1 kernels 165–178; by phases their forward pass and input gradient's tiles run at
+    ///   about 185.
+    /// - Else the float32 tiles (conv_direct.c), with at least 8 input channels (fewer leave
+    ///   the weight gradient's tiles of 8 channels mostly empty; such first layers keep im2col).
+    /// A 1×1 kernel stays on columns: it reads one phase, and its input gradient by phases,
+    /// three of four phases zero, measured slower.
     static func stridedDirectTakes(_ x: Tensor, _ g: ConvGeometry, groups: Int) -> Bool {
-        x.dtype == .float32 && (g.sh > 1 || g.sw > 1) && g.kh * g.kw > 1 && g.dh == 1 && g.dw == 1 && groups == 1
-            && bfloat16KernelsRun && dk_amx_path() == 0
+        guard x.dtype == .float32 && (g.sh > 1 || g.sw > 1) && g.kh * g.kw > 1 && g.dh == 1 && g.dw == 1 && groups == 1 else {
+            return false
+        }
+        return bfloat16KernelsRun ? dk_amx_path() == 0 : g.c >= 8
     }
 
     /// Whether the AVX2 forms of the convolution kernels run: an AVX2 CPU without AVX-512, with
@@ -57,8 +63,8 @@ extension Kernels {
     /// convolution whose input gradient this one computes (used flipped and transposed). With
     /// `bfloat16` (see `convolutionDirectBFloat16`), packed for conv_direct_bf16.c: pairs of
     /// bfloat16 values, one 32-bit word per float32 element of the tensor.
-    /// With `transposed` (bfloat16 only), `g` is a strided convolution's and `outChannels` its
-    /// input's channels: the (C, O, kh, kw) kernel packed unflipped as a (O, C) one, for
+    /// With `transposed`, `g` is a strided convolution's and `outChannels` its input's channels:
+    /// the (O, C, kh, kw) kernel packed unflipped with C as its output channels, for
     /// `convolutionDirectInputGradient`.
     static func convolutionDirectWeights(_ w: Tensor, _ g: ConvGeometry, outChannels: Int, flipped: Bool = false,
                                          transposed: Bool = false, bfloat16: Bool = false) -> Tensor {
@@ -164,17 +170,23 @@ extension Kernels {
     }
 
     /// dx[image] (C, h, w) of a strided convolution (`stridedDirectTakes`) from g[image] (O, oh,
-    /// ow) by the bfloat16 direct kernels, phase by phase of dx (conv_direct_bf16.c), from the
-    /// weights packed `transposed`; each value rounded to bfloat16. On the calling thread.
+    /// ow) by the direct kernels, phase by phase of dx (conv_direct.c, or conv_direct_bf16.c with
+    /// `bfloat16`: each value rounded to bfloat16), from the weights packed `transposed`. On the
+    /// calling thread.
     static func convolutionDirectInputGradient(_ gout: Tensor, _ g: ConvGeometry, image: Int, packed: Tensor, outChannels: Int,
-                                               dx: Tensor) {
+                                               dx: Tensor, bfloat16: Bool) {
         withUnsafePointer(to: g.cGeometry) { gp in
             let (cin, cout) = (Int64(g.c), Int64(outChannels))
-            let scratch = Tensor(uninitialized: [Int(dk_conv_direct_bf16_input_grad_scratch_words(gp, cin, cout))], dtype: .float32)
-            dk_conv_direct_bf16_input_grad(gp, cin, cout, gout.storage.typed(Float.self) + gout.offset + image * outChannels * g.oh * g.ow,
-                                           words(packed.storage.typed(Float.self)),
-                                           dx.storage.typed(Float.self) + dx.offset + image * g.c * g.h * g.w,
-                                           words(scratch.storage.typed(Float.self)))
+            let count = bfloat16 ? dk_conv_direct_bf16_input_grad_scratch_words(gp, cin, cout) : dk_conv_direct_input_grad_scratch_floats(gp, cin)
+            let scratch = Tensor(uninitialized: [Int(count)], dtype: .float32)
+            let gop = gout.storage.typed(Float.self) + gout.offset + image * outChannels * g.oh * g.ow
+            let dxp = dx.storage.typed(Float.self) + dx.offset + image * g.c * g.h * g.w
+            if bfloat16 {
+                dk_conv_direct_bf16_input_grad(gp, cin, cout, gop, words(packed.storage.typed(Float.self)), dxp,
+                                               words(scratch.storage.typed(Float.self)))
+            } else {
+                dk_conv_direct_input_grad_f32(gp, cin, cout, gop, packed.storage.typed(Float.self), dxp, scratch.storage.typed(Float.self))
+            }
         }
     }
 

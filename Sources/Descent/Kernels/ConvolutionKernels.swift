@@ -3,8 +3,8 @@ import Foundation
 
 // The convolution algorithms behind Ops/Convolution.swift, and the choice between them: float32
 // on AVX-512 by the direct kernels (Kernels/ConvDirect.swift: stride-1 convolution, with
-// Winograd's algorithm for 3×3 kernels; transposed convolution by stride phases; inside
-// autocast on AVX512-BF16 also strided convolution, by its input's phases); on AVX2
+// Winograd's algorithm for 3×3 kernels; strided convolution by its input's phases, in float32 or,
+// inside autocast on AVX512-BF16, in bfloat16; transposed convolution by stride phases); on AVX2
 // Winograd for 3×3 stride-1 convolutions, the AVX2 direct tiles for other stride-1 convolutions,
 // and transposed and strided convolutions by stride phases on those tiles; everything else by
 // im2col + GEMM; images spread over the thread pool (ConvPlan).
@@ -154,28 +154,28 @@ extension Kernels {
         let gc = gout.contiguousData()
         if s.phased { return convolutionByPhasesBackward(gc, s, inputGradient: needX, weightGradient: needW) }
         // With stride 1, dx is the convolution of g with the flipped, transposed weight; a strided
-        // direct convolution's dx is that of each of its phases (bfloat16 only).
+        // direct convolution's dx is that of each of its phases.
         let strided = direct && (g.sh > 1 || g.sw > 1)
         let gT = g.inputGradient(outChannels: o)
         let flippedKernel = (direct && !strided) || (s.avx2Kernels && convolutionAVX2KernelsApply(gc, gT, groups: 1, outChannels: c))
         // (col2im adds into dx: each image's task zeroes its part first, in parallel.)
         let dx = needX ? Tensor(uninitialized: xd.shape, dtype: xd.dtype) : nil
-        let bf16 = strided || (direct && convolutionDirectBFloat16(gT, outChannels: c))
+        let bf16 = direct && convolutionDirectBFloat16(strided ? g : gT, outChannels: strided ? o : c)
         let wFlipped = needX && flippedKernel ? convolutionDirectWeights(wm, gT, outChannels: c, flipped: true, bfloat16: bf16) : nil
-        let wPhases = needX && strided ? convolutionDirectWeights(wm, g, outChannels: c, transposed: true, bfloat16: true) : nil
+        let wPhases = needX && strided ? convolutionDirectWeights(wm, g, outChannels: c, transposed: true, bfloat16: bf16) : nil
         let directDx = wFlipped != nil || wPhases != nil
         // The weight gradient by the direct kernels (AVX-512), or where the forward pass ran on the
         // AVX2 kernels by Winograd's F(3×3, 2×2) in AVX2 where the geometry suits it, else by the
         // AVX2 direct tiles (conv.c chooses); else im2col + GEMM.
         let kernelWeightGrad = direct || s.avx2Kernels
         // Inside autocast, on AVX512-BF16: the direct kernels' weight gradient on bfloat16 values.
-        let bf16W = strided || (direct && convolutionDirectWeightGradBFloat16(g, outChannels: o))
+        let bf16W = direct && convolutionDirectWeightGradBFloat16(g, outChannels: o)
         let partials = ConvPlan.WeightGradPartials(shape: [groups, k, og], dtype: wm.dtype)
         ConvPlan.forEachImageChunk(n, cost: 2 * o * k * pixels) { images in
             let dw = needW ? partials.accumulator(images.lowerBound) : nil
             for b in images {
                 if let dx, let wFlipped { convolutionDirect(gc, gT, image: b, packed: wFlipped, outChannels: c, out: dx, bfloat16: bf16) }
-                if let dx, let wPhases { convolutionDirectInputGradient(gc, g, image: b, packed: wPhases, outChannels: o, dx: dx) }
+                if let dx, let wPhases { convolutionDirectInputGradient(gc, g, image: b, packed: wPhases, outChannels: o, dx: dx, bfloat16: bf16) }
                 if let dx, !directDx { ConvPlan.zeroImage(dx, b) }
                 if kernelWeightGrad, let dw { convolutionDirectWeightGrad(xd, g, image: b, gout: gc, outChannels: o, into: dw, bfloat16: bf16W) }
                 for grp in 0..<groups {

@@ -193,21 +193,29 @@ final class ConvolutionKernelTests: XCTestCase {
         }
     }
 
-    /// Strided convolutions by stride phases (the input gradient of a transposed convolution, on
-    /// CPUs with AVX2 but not AVX-512) against the float64 im2col path: outputs and all gradients,
-    /// for strides 2, 3 and (2, 3), kernels 3×3, 1×1 (only one phase has taps: the shortcut of a
-    /// residual block), 4×4, 5×3 and 2×2 (kernel no larger than the stride), padding 0 to 2, inputs
-    /// whose last rows or columns no window reaches, 11 output and 7 input channels (partial
-    /// tiles), and a ResNet stage's 16 → 32 channels on 32×32.
+    /// Strided convolutions by stride phases against the float64 im2col path: outputs and all
+    /// gradients. On CPUs with AVX2 but not AVX-512, as the input gradient of a transposed
+    /// convolution (7 input channels and more); on AVX-512, the direct tiles on the input's
+    /// phases (8 input channels and more; 7 and 1×1 kernels stay on im2col). For strides 2, 3
+    /// and (2, 3), kernels 3×3, 1×1 (only one phase has taps: the shortcut of a residual block),
+    /// 4×4, 5×3 and 2×2 (kernel no larger than the stride), padding 0 to 2, inputs whose last
+    /// rows or columns no window reaches, 11 output and 7 or 9 input channels (partial tiles), 8×8
+    /// images whose 4×4 output a run takes four rows at a time, and the ResNet stages' 16 → 32
+    /// channels on 32×32 and 32 → 64 on 16×16.
     func testStridedConvolutionByPhasesMatchesTheIm2colPath() {
         Descent.manualSeed(59)
         let geometry = ConvGeometry(n: 4, c: 1, h: 8, w: 8, kh: 3, kw: 3, sh: 2, sw: 2, padH: 1, padW: 1, dh: 1, dw: 1, oh: 4, ow: 4)
         let expected = MatmulBackend.resolved != .avx512 && MatmulBackend.current != .portable && dk_cpu_has_avx2() != 0
         XCTAssertEqual(Kernels.convolutionStridedByPhasesApplies(Tensor.zeros([4, 1, 8, 8]), geometry, groups: 1), expected)
+        let nine = ConvGeometry(n: 4, c: 9, h: 8, w: 8, kh: 3, kw: 3, sh: 2, sw: 2, padH: 1, padW: 1, dh: 1, dw: 1, oh: 4, ow: 4)
+        XCTAssertEqual(Kernels.convolutionDirectApplies(Tensor.zeros([1]), nine, groups: 1, outChannels: 11), MatmulBackend.resolved == .avx512)
+        XCTAssertFalse(Kernels.convolutionDirectApplies(Tensor.zeros([1]), geometry, groups: 1, outChannels: 11))
         // (kernel, stride, padding, height, width, input channels, output channels)
         let cases: [(Size2, Size2, Size2, Int, Int, Int, Int)] = [
             (3, 2, 1, 9, 20, 7, 11), (1, 2, 0, 8, 17, 7, 11), (4, 2, 1, 10, 16, 7, 11), ([5, 3], [2, 3], [2, 1], 11, 23, 7, 11),
             (2, 2, 0, 7, 9, 7, 11), (3, 3, 0, 10, 14, 7, 11), (3, 2, 2, 5, 6, 7, 11), (3, 2, 1, 32, 32, 16, 32),
+            (3, 2, 1, 9, 20, 9, 11), (1, 2, 0, 8, 17, 9, 11), (4, 2, 1, 10, 16, 9, 11), ([5, 3], [2, 3], [2, 1], 11, 23, 9, 11),
+            (2, 2, 0, 7, 9, 9, 11), (3, 3, 0, 10, 14, 9, 11), (3, 2, 2, 5, 6, 9, 11), (3, 2, 1, 8, 8, 9, 11), (3, 2, 1, 16, 16, 32, 64),
         ]
         for (kernel, stride, padding, height, width, cin, cout) in cases {
             let inputs = [Tensor.randn([4, cin, height, width], dtype: .float64), Tensor.randn([cout, cin, kernel.h, kernel.w], dtype: .float64),
