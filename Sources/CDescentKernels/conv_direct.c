@@ -85,17 +85,15 @@ DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t rows, 
     __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps(), c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
     const dk_run runs[2] = {r0, r1};
     for (const dk_tap *t = taps; t < taps + ntaps; t++) {
-        {
-            __mmask16 m[2];
-            int64_t at[2];
-            if (rows > 1) dk_tap_of_row_runs(g, rows, runs, t->i, t->j, m, at);
-            else dk_tap_of_runs(g, runs, t->i, t->j, m, at);
-            if (!m[0] && !m[1]) continue;
-            __mmask16 m0 = m[0], m1 = m[1];
-            const float *bc = x + t->planes + at[0], *ec = x + t->planes + at[1];
-            const float *wk = wp + t->w;
-            // Masked loads cost more than plain ones: runs wholly inside the image (most of
-            // them) load without a mask.
+        __mmask16 m[2];
+        int64_t at[2];
+        dk_tap_of_tile(g, rows, runs, t, m, at);
+        if (!m[0] && !m[1]) continue;
+        __mmask16 m0 = m[0], m1 = m[1];
+        const float *bc = x + t->planes + at[0], *ec = x + t->planes + at[1];
+        const float *wk = wp + t->w;
+        // Masked loads cost more than plain ones: runs wholly inside the image (most of
+        // them) load without a mask.
 #define ROW(p, lo, hi)                 \
     v = _mm512_set1_ps(p);             \
     lo = _mm512_fmadd_ps(v, b0, lo);   \
@@ -106,14 +104,13 @@ DK_TARGET_AVX512 static void tile_8x32(const dk_conv_geometry *g, int64_t rows, 
         ROW(wk[0], c00, c01) ROW(wk[1], c10, c11) ROW(wk[2], c20, c21) ROW(wk[3], c30, c31)       \
         ROW(wk[4], c40, c41) ROW(wk[5], c50, c51) ROW(wk[6], c60, c61) ROW(wk[7], c70, c71)       \
     }
-            int full0 = m0 == 0xFFFF, full1 = m1 == 0xFFFF;
-            if (full0 && full1) RUNS(_mm512_loadu_ps(bc), _mm512_loadu_ps(ec))
-            else if (full0) RUNS(_mm512_loadu_ps(bc), _mm512_maskz_loadu_ps(m1, ec))
-            else if (full1) RUNS(_mm512_maskz_loadu_ps(m0, bc), _mm512_loadu_ps(ec))
-            else RUNS(_mm512_maskz_loadu_ps(m0, bc), _mm512_maskz_loadu_ps(m1, ec))
+        int full0 = m0 == 0xFFFF, full1 = m1 == 0xFFFF;
+        if (full0 && full1) RUNS(_mm512_loadu_ps(bc), _mm512_loadu_ps(ec))
+        else if (full0) RUNS(_mm512_loadu_ps(bc), _mm512_maskz_loadu_ps(m1, ec))
+        else if (full1) RUNS(_mm512_maskz_loadu_ps(m0, bc), _mm512_loadu_ps(ec))
+        else RUNS(_mm512_maskz_loadu_ps(m0, bc), _mm512_maskz_loadu_ps(m1, ec))
 #undef RUNS
 #undef ROW
-        }
     }
     __m512 lo[8] = {c00, c10, c20, c30, c40, c50, c60, c70};
     __m512 hi[8] = {c01, c11, c21, c31, c41, c51, c61, c71};
@@ -145,8 +142,7 @@ DK_TARGET_AVX512 static void tap_tiles(const dk_conv_geometry *g, int64_t cin, i
 DK_TARGET_AVX512 static void direct_tiles_avx512(const dk_conv_geometry *g, int64_t cin, int64_t cs, int64_t cout, const float *x,
                                                 const float *wp, const float *bias, int accumulate, float *out) {
     dk_tap taps[g->kh * g->kw];
-    for (int64_t i = 0; i < g->kh; i++)
-        for (int64_t j = 0; j < g->kw; j++) taps[i * g->kw + j] = (dk_tap){(i * g->kw + j) * cin * 8, 0, i, j};
+    dk_phase_taps(g, cin, 0, taps);  // stride 1: the kernel's own taps
     tap_tiles(g, cin, cs, x, taps, g->kh * g->kw, cout, wp, cin * g->kh * g->kw, bias, accumulate, out);
 }
 

@@ -147,6 +147,13 @@ static inline void dk_tap_of_row_runs(const dk_conv_geometry *g, int64_t rows, c
     }
 }
 
+/// Tap t of a tile's two runs of `rows` rows each: dk_tap_of_runs or dk_tap_of_row_runs at t's (i, j).
+static inline void dk_tap_of_tile(const dk_conv_geometry *g, int64_t rows, const dk_run r[2], const dk_tap *t, __mmask16 m[2],
+                                  int64_t at[2]) {
+    if (rows > 1) dk_tap_of_row_runs(g, rows, r, t->i, t->j, m, at);
+    else dk_tap_of_runs(g, r, t->i, t->j, m, at);
+}
+
 /// The runs of `rows` rows each (dk_rows_per_run): how many, run t (y = −1 past the last), and
 /// the lanes of run r that are output pixels.
 static inline int64_t dk_runs_of(const dk_conv_geometry *g, int64_t rows) {

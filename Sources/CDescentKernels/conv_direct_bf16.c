@@ -81,15 +81,13 @@ DK_TARGET_BF16 static void tile_8x32(const dk_conv_geometry *g, int64_t rows, in
     __m512 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     const dk_run runs[2] = {r0, r1};
     for (const dk_tap *t = taps; t < taps + ntaps; t++) {
-        {
-            __mmask16 m[2];
-            int64_t at[2];
-            if (rows > 1) dk_tap_of_row_runs(g, rows, runs, t->i, t->j, m, at);
-            else dk_tap_of_runs(g, runs, t->i, t->j, m, at);
-            if (!m[0] && !m[1]) continue;
-            __mmask16 m0 = m[0], m1 = m[1];
-            const uint32_t *bc = xw + t->planes + at[0], *ec = xw + t->planes + at[1];
-            const uint32_t *wk = wp + t->w;
+        __mmask16 m[2];
+        int64_t at[2];
+        dk_tap_of_tile(g, rows, runs, t, m, at);
+        if (!m[0] && !m[1]) continue;
+        __mmask16 m0 = m[0], m1 = m[1];
+        const uint32_t *bc = xw + t->planes + at[0], *ec = xw + t->planes + at[1];
+        const uint32_t *wk = wp + t->w;
 #define ROW(word, lo, hi)                                \
     v = (__m512bh)_mm512_set1_epi32((int32_t)(word));    \
     lo = _mm512_dpbf16_ps(lo, v, b0);                    \
@@ -100,14 +98,13 @@ DK_TARGET_BF16 static void tile_8x32(const dk_conv_geometry *g, int64_t rows, in
         ROW(wk[0], c00, c01) ROW(wk[1], c10, c11) ROW(wk[2], c20, c21) ROW(wk[3], c30, c31)       \
         ROW(wk[4], c40, c41) ROW(wk[5], c50, c51) ROW(wk[6], c60, c61) ROW(wk[7], c70, c71)       \
     }
-            int full0 = m0 == 0xFFFF, full1 = m1 == 0xFFFF;
-            if (full0 && full1) RUNS(_mm512_loadu_si512(bc), _mm512_loadu_si512(ec))
-            else if (full0) RUNS(_mm512_loadu_si512(bc), _mm512_maskz_loadu_epi32(m1, ec))
-            else if (full1) RUNS(_mm512_maskz_loadu_epi32(m0, bc), _mm512_loadu_si512(ec))
-            else RUNS(_mm512_maskz_loadu_epi32(m0, bc), _mm512_maskz_loadu_epi32(m1, ec))
+        int full0 = m0 == 0xFFFF, full1 = m1 == 0xFFFF;
+        if (full0 && full1) RUNS(_mm512_loadu_si512(bc), _mm512_loadu_si512(ec))
+        else if (full0) RUNS(_mm512_loadu_si512(bc), _mm512_maskz_loadu_epi32(m1, ec))
+        else if (full1) RUNS(_mm512_maskz_loadu_epi32(m0, bc), _mm512_loadu_si512(ec))
+        else RUNS(_mm512_maskz_loadu_epi32(m0, bc), _mm512_maskz_loadu_epi32(m1, ec))
 #undef RUNS
 #undef ROW
-        }
     }
     __m512 lo[8] = {c00, c10, c20, c30, c40, c50, c60, c70};
     __m512 hi[8] = {c01, c11, c21, c31, c41, c51, c61, c71};

@@ -1,15 +1,12 @@
-// A strided convolution's input gradient from its phases (conv_common.h): the bfloat16 direct
-// kernels (conv_direct_bf16.c) compute it phase by phase, and this merges the phases into the
-// image. Rows of stride 2 are merged 16 pixels at a time (two AVX-512 permutes), other strides
+// A strided convolution's input gradient from its phases (conv_common.h): the direct kernels
+// (conv_direct.c, conv_direct_bf16.c) compute it phase by phase, and this merges the phases into
+// the image. Rows of stride 2 are merged 16 pixels at a time (two AVX-512 permutes), other strides
 // pixel by pixel.
 #include "descent_kernels.h"
 #include <string.h>
 
 #include "conv_common.h"
 #include "simd.h"
-
-static int64_t phase_rows(const dk_conv_geometry *g) { return (g->h + g->sh - 1) / g->sh; }
-static int64_t phase_cols(const dk_conv_geometry *g) { return (g->w + g->sw - 1) / g->sw; }
 
 #ifdef DK_X86
 // d[2q] = s0[q], d[2q + 1] = s1[q] for 2q (+ 1) < w.
@@ -26,7 +23,8 @@ DK_TARGET_AVX512 static void merge_row_2(const float *s0, const float *s1, int64
 #endif
 
 void dk_conv_merge_phases(const dk_conv_geometry *g, int64_t c, const float *phases, float *x) {
-    int64_t sh = g->sh, sw = g->sw, h2 = phase_rows(g), w2 = phase_cols(g), plane = h2 * w2;
+    dk_conv_geometry p = dk_phase_geometry(g);
+    int64_t sh = g->sh, sw = g->sw, h2 = p.h, w2 = p.w, plane = h2 * w2;
     for (int64_t ch = 0; ch < c; ch++)
         for (int64_t y = 0; y < g->h; y++) {
             int64_t a = y % sh, r = y / sh;
