@@ -11,8 +11,10 @@
 // as PyTorch's bf16 convolutions; the forward tiles store their sums (plus the bias) rounded to
 // bfloat16, as autocast's result is, so that no separate pass rounds them. A strided convolution
 // runs as the stride-1 convolution of its input's phases (conv_common.h: each tap reads its
-// phase), and its input gradient phase by phase of dx (the taps that reach each phase). The
-// weight gradient is in conv_direct_bf16_grad.c.
+// phase), and its input gradient phase by phase of dx (the taps that reach each phase). A first
+// layer of 1 to 3 channels folds its channels into the taps: the image is rewritten as pairs of
+// im2col's rows, and the tiles run a 1×1 convolution over them (1 channel 3×3: 5 pairs a tile
+// instead of 9 taps of a half-empty pair). The weight gradient is in conv_direct_bf16_grad.c.
 #include "descent_kernels.h"
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +27,24 @@
 
 static int64_t pairs_of(int64_t cin) { return (cin + 1) / 2; }
 
+// A first layer's few channels fold into the taps (dk_conv_direct_bf16_folds): the tiles then run
+// a 1×1 convolution on the output's own geometry.
+static dk_conv_geometry folded_geometry(const dk_conv_geometry *g) {
+    return (dk_conv_geometry){.h = g->oh, .w = g->ow, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .ph = 0, .pw = 0, .dh = 1, .dw = 1,
+                              .oh = g->oh, .ow = g->ow};
+}
+
 // Where dk_conv_amx_takes, the weights are packed for conv_direct_amx.c's tiles instead (AMX is
 // set while no product runs, so the packing and the convolutions that use it agree).
+int dk_conv_direct_bf16_folds(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    int64_t taps = g->kh * g->kw;
+    return !dk_conv_amx_takes(g, cin, cout, 0) && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && cin <= 3
+        && pairs_of(cin * taps) < pairs_of(cin) * taps;
+}
+
 int64_t dk_conv_direct_bf16_weight_words(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
     if (dk_conv_amx_takes(g, cin, cout, 0)) return dk_conv_amx_weight_words(g, cin, cout);
+    if (dk_conv_direct_bf16_folds(g, cin, cout)) return (cout + 7) / 8 * 8 * pairs_of(cin * g->kh * g->kw);
     return (cout + 7) / 8 * 8 * pairs_of(cin) * g->kh * g->kw;
 }
 
@@ -39,6 +55,21 @@ void dk_conv_direct_bf16_pack_weights(const dk_conv_geometry *g, int64_t cin, in
         return;
     }
     int64_t kh = g->kh, kw = g->kw, cp = pairs_of(cin), K = cp * kh * kw;
+    if (dk_conv_direct_bf16_folds(g, cin, cout)) {
+        // Word p of a row: the weights of im2col's rows k = 2p, 2p + 1 (k = (c·kh + i)·kw + j).
+        int64_t taps = kh * kw, rows = cin * taps, words = pairs_of(rows);
+        for (int64_t o0 = 0; o0 < cout; o0 += 8)
+            for (int64_t p = 0; p < words; p++)
+                for (int64_t r = 0; r < 8; r++) {
+                    uint32_t pair = 0;
+                    for (int64_t h = 0; h < 2 && o0 + r < cout && 2 * p + h < rows; h++) {
+                        int64_t k = 2 * p + h, t = k % taps;
+                        pair |= dk_bf16_rounded_bits(w[base + (o0 + r) * so + k / taps * sc + t / kw * si + t % kw * sj]) >> 16 << (16 * h);
+                    }
+                    wp[(o0 * words + p * 8) + r] = pair;
+                }
+        return;
+    }
     for (int64_t o0 = 0; o0 < cout; o0 += 8)
         for (int64_t i = 0; i < kh; i++)
             for (int64_t j = 0; j < kw; j++)
@@ -59,6 +90,7 @@ static int64_t up16(int64_t n) { return (n + 15) / 16 * 16; }
 // convolution.
 int64_t dk_conv_direct_bf16_scratch_words(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
     if (dk_conv_amx_takes(g, cin, cout, 0)) return dk_conv_amx_scratch_words(g, cin);
+    if (dk_conv_direct_bf16_folds(g, cin, cout)) return pairs_of(cin * g->kh * g->kw) * dk_conv_plane_stride(g->oh * g->ow);
     dk_conv_geometry p = dk_phase_geometry(g);
     return dk_conv_phases(g) * pairs_of(cin) * dk_conv_plane_stride(p.h * p.w);
 }
@@ -166,8 +198,33 @@ DK_TARGET_BF16 static void pair_phases(const dk_conv_geometry *g, const dk_conv_
     }
 }
 
+// xw[p·cs + y·ow + q] = the pair of im2col's rows 2p, 2p + 1 at output pixel (y, q) (row k =
+// (c·kh + i)·kw + j holding x[c][y + i − ph][q + j − pw], 0 outside the image), stride 1.
+DK_TARGET_BF16 static void fold_pairs(const dk_conv_geometry *g, int64_t cin, const float *x, int64_t cs, uint32_t *xw) {
+    int64_t taps = g->kh * g->kw, rows = cin * taps, hw = g->h * g->w;
+    for (int64_t p = 0; p < pairs_of(rows); p++)
+        for (int64_t y = 0; y < g->oh; y++)
+            for (int64_t q = 0; q < g->ow; q += 16) {
+                __m512 v[2];
+                for (int64_t h = 0; h < 2; h++) {
+                    int64_t k = 2 * p + h, t = k % taps, r = y + t / g->kw - g->ph;
+                    v[h] = k < rows && r >= 0 ? dk_phase_row16_from(g, x + k / taps * hw, 0, 0, r, q + t % g->kw - g->pw)
+                                              : _mm512_setzero_ps();
+                }
+                _mm512_mask_storeu_epi32(xw + p * cs + y * g->ow + q, dk_first_lanes(g->ow - q), dk_bf16_pairs16(v[0], v[1]));
+            }
+}
+
 DK_TARGET_BF16 static void direct_bf16(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const uint32_t *wp,
                                        const float *bias, float *out, uint32_t *scratch) {
+    if (dk_conv_direct_bf16_folds(g, cin, cout)) {
+        dk_conv_geometry f = folded_geometry(g);
+        int64_t cp = pairs_of(cin * g->kh * g->kw), cs = dk_conv_plane_stride(g->oh * g->ow);
+        fold_pairs(g, cin, x, cs, scratch);
+        dk_tap tap = {0, 0, 0, 0};
+        tiles(&f, cp, cs, scratch, &tap, 1, cout, wp, cp, bias, out);
+        return;
+    }
     dk_conv_geometry p = dk_phase_geometry(g);
     int64_t cp = pairs_of(cin), hw = p.h * p.w, cs = dk_conv_plane_stride(hw), kh = g->kh, kw = g->kw;
     pair_phases(g, &p, cin, x, cs, scratch);

@@ -14,7 +14,8 @@ final class BFloat16ConvolutionTests: BFloat16TestCase {
     /// padding; and strided ones, by their input's phases (the ResNet's 3×3 layers of stride 2;
     /// its 1×1 ones, which stay on columns; odd sizes that leave a phase a row or column short, 8×8 images whose phases a
     /// run takes two rows at a time, strides 3 and (2, 1), a stride wider than the kernel that
-    /// leaves phases no tap, padding wider than the stride). At most a bfloat16 rounding apart
+    /// leaves phases no tap, padding wider than the stride); and first layers of 1 and 3 channels, which fold their channels into
+    /// the taps (the digits CNN's 28×28 layer, an RGB one, padding past the kernel's reach). At most a bfloat16 rounding apart
     /// (the float32 sums differ in order).
     func testMatchesTheFloat32Emulation() {
         let cases: [(kernel: Size2, padding: ConvPadding, h: Int, w: Int, cin: Int, cout: Int, stride: Size2)] = [
@@ -22,7 +23,18 @@ final class BFloat16ConvolutionTests: BFloat16TestCase {
             (3, 0, 10, 18, 7, 19, 1), (3, 1, 4, 4, 5, 11, 1), (5, 2, 8, 8, 3, 9, 1), (1, 0, 2, 2, 4, 8, 1), (3, 1, 5, 8, 6, 8, 1),
             (3, 1, 32, 32, 16, 32, 2), (1, 0, 16, 16, 32, 64, 2), (3, 1, 9, 13, 5, 11, 2), (3, 1, 16, 16, 32, 64, 2),
             (5, 2, 11, 10, 3, 9, 3), ([3, 2], 1, 7, 12, 4, 8, [2, 1]), (2, 0, 8, 9, 6, 5, 3), (3, 3, 6, 7, 2, 8, 2),
+            (3, 1, 28, 28, 1, 16, 1), (3, 1, 9, 21, 3, 16, 1), (3, 2, 5, 5, 1, 3, 1),
         ]
+        // First layers of 1 or 3 channels (the digits CNN's 28×28, an RGB one, a padding past the
+        // kernel's reach) fold their channels into the taps; 2 channels, 1×1 and strided ones do not.
+        for (kernel, h, w, cin, stride, folds) in [(3, 28, 28, 1, 1, true), (3, 9, 21, 3, 1, true), (5, 8, 8, 3, 1, true),
+                                                   (3, 8, 8, 2, 1, false), (1, 6, 33, 3, 1, false), (3, 9, 13, 1, 2, false)] {
+            let p = kernel / 2, (oh, ow) = ((h + 2 * p - kernel) / stride + 1, (w + 2 * p - kernel) / stride + 1)
+            let g = ConvGeometry(n: 1, c: cin, h: h, w: w, kh: kernel, kw: kernel, sh: stride, sw: stride, padH: p, padW: p,
+                                 dh: 1, dw: 1, oh: oh, ow: ow)
+            let got = withUnsafePointer(to: g.cGeometry) { dk_conv_direct_bf16_folds($0, Int64(cin), 16) != 0 }
+            XCTAssertEqual(got, folds && dk_amx_path() == 0, "\(cin) channels, kernel \(kernel), stride \(stride)")
+        }
         for (kernel, padding, h, w, cin, cout, stride) in cases {
             let name = "kernel \(kernel) padding \(padding) stride \(stride) \(h)x\(w) \(cin)→\(cout)"
             let emulated = run(.emulated, kernel, padding, h, w, cin, cout, stride: stride)
