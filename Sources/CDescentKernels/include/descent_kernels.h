@@ -241,10 +241,10 @@ void dk_conv_direct_input_grad_f32(const dk_conv_geometry *g, int64_t cin, int64
 /// channels taken two to a word), and out (cout, oh, ow) = bias + w ⋆ x for one image, each
 /// value rounded to bfloat16 (autocast's product result).
 int64_t dk_conv_direct_bf16_weight_words(const dk_conv_geometry *g, int64_t cin, int64_t cout);
-/// Whether dk_conv_direct_bf16 folds a first layer's few channels into the taps for this
-/// geometry (stride 1, not on the AMX tiles, at most 3 channels, fewer pairs that way: 1 channel
-/// 3×3 makes 5 pairs of im2col's rows instead of 9 taps of a padded pair): its packing and
-/// scratch are then a 1×1 convolution's of cin·kh·kw channels over the output's pixels.
+/// Whether dk_conv_direct_bf16 folds a first layer's one channel into the taps for this
+/// geometry (stride 1, not on the AMX tiles, 1 channel, a kernel larger than 1×1: 3×3 makes 5
+/// pairs of im2col's rows instead of 9 taps of a half-empty pair): its packing and scratch are
+/// then a 1×1 convolution's of kh·kw channels over the output's pixels.
 int dk_conv_direct_bf16_folds(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 int64_t dk_conv_direct_bf16_scratch_words(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 void dk_conv_direct_bf16_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
