@@ -70,6 +70,12 @@ DK_DISPATCH(dk_sum_rows_f32, (int64_t rows, int64_t cols, int64_t ld, const floa
 DK_DISPATCH(dk_add_scaled_f32, (int64_t n, float alpha, const float *x, float *y), (n, alpha, x, y))
 DK_DISPATCH(dk_relu_grad_f32, (int64_t n, const float *g, const float *y, float *dx), (n, g, y, dx))
 
+// g = g where y > 0 (or NaN), else 0, in place: dk_relu_grad_f32 writing over its gradient.
+static inline __attribute__((always_inline)) void dk_relu_grad_inplace_f32_impl(int64_t n, float *restrict g, const float *restrict y) {
+    for (int64_t i = 0; i < n; i++) g[i] = y[i] <= 0 ? 0.0f : g[i];
+}
+DK_DISPATCH(dk_relu_grad_inplace_f32, (int64_t n, float *g, const float *y), (n, g, y))
+
 // y = x rounded to bfloat16 values, kept as float32.
 static inline __attribute__((always_inline)) void dk_round_bf16_f32_impl(int64_t n, const float *restrict x, float *restrict y) {
     for (int64_t i = 0; i < n; i++) {

@@ -187,6 +187,8 @@ void dk_tanh_f32(int64_t n, const float *x, float *y);
 /// y = max(x, 0) (NaN and −0 kept) and dx = 0 where y ≤ 0, else g, over n contiguous floats (elementwise.c).
 void dk_relu_f32(int64_t n, const float *x, float *y);
 void dk_relu_grad_f32(int64_t n, const float *g, const float *y, float *dx);
+/// g = the same, written over g.
+void dk_relu_grad_inplace_f32(int64_t n, float *g, const float *y);
 /// y += alpha·x over n contiguous floats, the product rounded before the sum (elementwise.c).
 void dk_add_scaled_f32(int64_t n, float alpha, const float *x, float *y);
 /// The arithmetic of dk_binary_f32.

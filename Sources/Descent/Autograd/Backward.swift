@@ -127,7 +127,7 @@ enum Autograd {
         // these are accumulated into in place.
         var owned = Set<ObjectIdentifier>()
         for node in order.reversed() {
-            guard let g = grads.removeValue(forKey: ObjectIdentifier(node)) else { continue }
+            guard var g = grads.removeValue(forKey: ObjectIdentifier(node)) else { continue }
             let ownedByEngine = owned.remove(ObjectIdentifier(g)) != nil
             if node.isAccumulator {
                 if let v = node.variable {
@@ -138,7 +138,14 @@ enum Autograd {
             }
             check(!node.released, "[backward] trying to backward through the graph a second time (\(node.op)): its saved tensors were freed after the first backward; pass retainGraph: true to the first call")
             if let r = node.retained { accumulate(g, into: r) }
+            // A gradient nothing else references (not the seed, not retained, not checked
+            // afterwards by anomaly detection) may be overwritten by the rule.
+            let state = ThreadState.current, outer = state.disposableGradient
+            let alone = node.retained == nil && node.callSite == nil && isKnownUniquelyReferenced(&g)
+                && isKnownUniquelyReferenced(&g.storage) && g.storage.count == g.count && g.isContiguous
+            state.disposableGradient = alone ? ObjectIdentifier(g) : nil
             let inputGrads = node.backward!(g)
+            state.disposableGradient = outer
             if node.callSite != nil { Anomaly.checkBackward(node, received: g, returned: inputGrads) }
             for (edge, ig) in zip(node.inputs, inputGrads) {
                 guard let edge, let ig else { continue }

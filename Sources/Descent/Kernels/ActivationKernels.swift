@@ -25,8 +25,15 @@ extension Kernels {
         vectorizedFloat(x, cost: 1, dk_relu_f32) ?? map(x, ReluFn.self, op: "relu")
     }
 
-    /// g where the output y > 0 (or is NaN), else 0.
+    /// g where the output y > 0 (or is NaN), else 0: written over g where the engine allows it
+    /// (`ThreadState.disposableGradient`), which saves a buffer and its first writes.
     static func reluBackward(_ g: Tensor, _ y: Tensor) -> Tensor {
-        vectorizedFloat(g, y, dk_relu_grad_f32) ?? zip(g, y, ReluGradFn.self, op: "relu")
+        if ThreadState.current.disposableGradient == ObjectIdentifier(g) && g.dtype == .float32 && y.dtype == .float32
+            && g.shape == y.shape && g.isContiguous && y.isContiguous {
+            let gp = g.storage.typed(Float.self) + g.offset, yp = y.storage.typed(Float.self) + y.offset
+            Parallel.forRange(g.count) { r in dk_relu_grad_inplace_f32(Int64(r.count), gp + r.lowerBound, yp + r.lowerBound) }
+            return g
+        }
+        return vectorizedFloat(g, y, dk_relu_grad_f32) ?? zip(g, y, ReluGradFn.self, op: "relu")
     }
 }

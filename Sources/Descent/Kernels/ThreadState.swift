@@ -32,6 +32,10 @@ final class ThreadState {
     var modules: [String] = []
     /// Callbacks to run when the backward pass in progress ends (Autograd.queueCallback).
     var backwardCallbacks: [() -> Void] = []
+    /// The gradient the backward rule now running received, where the engine held its only
+    /// reference (no view, saved tensor, retained or user's tensor shares its storage): the rule
+    /// may write its result over it (`Kernels.reluBackward`). Nil otherwise.
+    var disposableGradient: ObjectIdentifier?
 
     private init() { generator = Generator(seed: ThreadState.defaultSeed.value) }
 

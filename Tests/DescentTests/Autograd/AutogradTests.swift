@@ -133,6 +133,59 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(seed.scalars, [1, 2, 3])
     }
 
+    /// ReLU's backward writes over its incoming gradient only where the engine holds the only
+    /// reference to it (`ThreadState.disposableGradient`): a fresh gradient from the rule after
+    /// it becomes the leaf's `grad` itself, masked; the caller's seed, a retained gradient and
+    /// a gradient that also flows elsewhere keep their values.
+    func testReluBackwardOverwritesOnlyAGradientNothingElseHolds() {
+        let values: [Float] = [-1, 2, -3, 4, 0, 6], upstream: [Float] = [10, 20, 30, 40, 50, 60]
+        let masked: [Float] = [0, 20, 0, 40, 0, 60]
+        // A rule that hands back a fresh buffer, kept weakly to see where it ends up.
+        weak var handed: Tensor?
+        let x = Tensor(shape: [6], scalars: values).requiringGrad()
+        let y = x.relu()
+        let z = y.detach()
+        z.record("Fresh", [y]) { _ in
+            let t = Tensor(shape: [6], scalars: upstream)
+            handed = t
+            return [t]
+        }
+        z.backward(Tensor.ones([6]))
+        XCTAssertEqual(x.grad!.scalars, masked)
+        XCTAssertTrue(x.grad! === handed, "the fresh gradient was masked in place and taken as the leaf's grad")
+
+        // The seed is the caller's.
+        let a = Tensor(shape: [6], scalars: values).requiringGrad(), seed = Tensor(shape: [6], scalars: upstream)
+        a.relu().backward(seed)
+        XCTAssertEqual(a.grad!.scalars, masked)
+        XCTAssertEqual(seed.scalars, upstream)
+
+        // A retained gradient is the user's too.
+        let b = Tensor(shape: [6], scalars: values).requiringGrad()
+        let r = b.relu()
+        r.retainGrad()
+        (r * Tensor(shape: [6], scalars: upstream)).sum().backward()
+        XCTAssertEqual(b.grad!.scalars, masked)
+        XCTAssertEqual(r.grad!.scalars, upstream)
+
+        // u + u: the engine sums the two gradients into a buffer of its own, which the ReLU may
+        // mask in place. s.relu() + s.tanh(): the sum's rule hands one gradient to both, so the
+        // ReLU must leave it for the tanh.
+        let c = Tensor(shape: [6], scalars: values).requiringGrad()
+        let u = c.relu()
+        (u + u).backward(Tensor(shape: [6], scalars: upstream))
+        XCTAssertEqual(c.grad!.scalars, masked.map { 2 * $0 })
+        let d = Tensor(shape: [6], scalars: values).requiringGrad()
+        let s = d * 1
+        let v = s.relu() + s.tanh()
+        v.backward(Tensor(shape: [6], scalars: upstream))
+        let t: [Float] = s.tanh().scalars
+        for i in 0..<6 {
+            let want: Float = masked[i] + upstream[i] * (1 - t[i] * t[i])
+            XCTAssertEqual((d.grad!.scalars as [Float])[i], want, accuracy: 1e-3)
+        }
+    }
+
     func testCastBackwardReturnsGradientInInputDtype() {
         let x = Tensor(shape: [2], scalars: [1, 2] as [Float]).requiringGrad()
         (x.double() * x.double()).sum().backward()
