@@ -141,14 +141,15 @@ enum Autograd {
             // A gradient nothing else references (not the seed, not retained, not checked
             // afterwards by anomaly detection) may be overwritten by the rule.
             let state = ThreadState.current, outer = state.disposableGradient
-            let alone = node.retained == nil && node.callSite == nil && isKnownUniquelyReferenced(&g)
-                && isKnownUniquelyReferenced(&g.storage) && g.storage.count == g.count && g.isContiguous
+            let alone = node.retained == nil && node.callSite == nil && holdsOnlyReference(&g)
             state.disposableGradient = alone ? ObjectIdentifier(g) : nil
-            let inputGrads = node.backward!(g)
+            var inputGrads = node.backward!(g)
             state.disposableGradient = outer
             if node.callSite != nil { Anomaly.checkBackward(node, received: g, returned: inputGrads) }
-            for (edge, ig) in zip(node.inputs, inputGrads) {
-                guard let edge, let ig else { continue }
+            for (i, edge) in node.inputs.enumerated() where i < inputGrads.count {
+                // Taken out of the array, so that a gradient the rule made fresh is held here alone.
+                guard let edge, let ig = inputGrads[i] else { continue }
+                inputGrads[i] = nil
                 let key = ObjectIdentifier(edge.node)
                 if let window = node.window {
                     // Add the window's gradient into a full-size buffer of the input's shape.
@@ -166,11 +167,21 @@ enum Autograd {
                     Kernels.addInPlace(target, ig.dtype == edge.dtype ? ig : ig.to(edge.dtype))
                     continue
                 }
-                var gi = ig.shape == edge.shape ? ig : ig.sumToShape(edge.shape)
+                var gi: Tensor
+                if ig.shape == edge.shape { gi = consume ig } else { gi = ig.sumToShape(edge.shape) }
                 if gi.dtype != edge.dtype { gi = gi.to(edge.dtype) }
-                if let existing = grads[key] {
-                    if owned.contains(ObjectIdentifier(existing)) {
+                if var existing = grads.removeValue(forKey: key) {
+                    // Summed in place into a buffer of the engine's, or into one nothing else holds.
+                    if owned.contains(ObjectIdentifier(existing)) || holdsOnlyReference(&existing) {
+                        existing.holdsBFloat16Values = false
                         Kernels.addInPlace(existing, gi)
+                        owned.insert(ObjectIdentifier(existing))
+                        grads[key] = existing
+                    } else if holdsOnlyReference(&gi) {
+                        gi.holdsBFloat16Values = false
+                        Kernels.addInPlace(gi, existing)
+                        owned.insert(ObjectIdentifier(gi))
+                        grads[key] = gi
                     } else {
                         let sum = existing + gi
                         owned.insert(ObjectIdentifier(sum))
@@ -195,10 +206,17 @@ enum Autograd {
             t.grad = existing + g
             return
         }
-        let alone = isKnownUniquelyReferenced(&g) && isKnownUniquelyReferenced(&g.storage) && g.storage.count == g.count
+        let alone = holdsOnlyReference(&g)
         // A kernel's mark on its fresh output (`holdsBFloat16Values`) is for autocast's rounding
         // that follows at once, never for a gradient users hold and may change in place.
         g.holdsBFloat16Values = false
         t.grad = (canTake || alone) && g.isContiguous ? g : Kernels.copyToContiguous(g)
+    }
+
+    /// Whether `t` is the only reference to its tensor, and the tensor the only reference to its
+    /// whole, contiguous storage: no view, saved tensor or user's tensor shares it, so that it may
+    /// be written in place.
+    static func holdsOnlyReference(_ t: inout Tensor) -> Bool {
+        isKnownUniquelyReferenced(&t) && isKnownUniquelyReferenced(&t.storage) && t.storage.count == t.count && t.isContiguous
     }
 }

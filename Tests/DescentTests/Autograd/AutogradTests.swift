@@ -186,6 +186,38 @@ final class AutogradTests: XCTestCase {
         }
     }
 
+    /// Two gradients of one tensor are summed in place into the one nothing else holds (a rule's
+    /// fresh buffer, then the leaf's grad itself), never into one a rule or user still holds;
+    /// whichever of the two arrives first.
+    func testGradientsOfOneTensorSumInPlaceOnlyIntoABufferNothingElseHolds() {
+        for heldFirst in [true, false] {
+            let held = Tensor(shape: [3], scalars: [1, 2, 3] as [Float])
+            weak var handed: Tensor?
+            let x = Tensor.zeros([3]).requiringGrad()
+            let p = x.detach(), q = x.detach()
+            p.record("Held", [x]) { _ in [held] }
+            q.record("Fresh", [x]) { _ in
+                let t = Tensor(shape: [3], scalars: [10, 20, 30] as [Float])
+                handed = t
+                return [t]
+            }
+            (heldFirst ? p + q : q + p).backward(Tensor.ones([3]))
+            XCTAssertEqual(x.grad!.scalars, [11, 22, 33], "held first: \(heldFirst)")
+            XCTAssertEqual(held.scalars, [1, 2, 3], "held first: \(heldFirst)")
+            XCTAssertTrue(x.grad! === handed, "held first: \(heldFirst): the fresh buffer holds the sum")
+        }
+        // Both held: the sum is a buffer of its own.
+        let a = Tensor(shape: [3], scalars: [1, 2, 3] as [Float]), b = Tensor(shape: [3], scalars: [10, 20, 30] as [Float])
+        let x = Tensor.zeros([3]).requiringGrad()
+        let p = x.detach(), q = x.detach()
+        p.record("HeldA", [x]) { _ in [a] }
+        q.record("HeldB", [x]) { _ in [b] }
+        (p + q).backward(Tensor.ones([3]))
+        XCTAssertEqual(x.grad!.scalars, [11, 22, 33])
+        XCTAssertEqual(a.scalars, [1, 2, 3])
+        XCTAssertEqual(b.scalars, [10, 20, 30])
+    }
+
     func testCastBackwardReturnsGradientInInputDtype() {
         let x = Tensor(shape: [2], scalars: [1, 2] as [Float]).requiringGrad()
         (x.double() * x.double()).sum().backward()
