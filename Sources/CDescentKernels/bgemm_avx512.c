@@ -67,30 +67,6 @@ DK_TARGET_BF16 static inline __m512i run_of_pairs(const operand_t *x, int64_t r,
     return (__m512i)_mm512_cvtne2ps_pbh(load16(x, at + 16, n - 16), load16(x, at, n));
 }
 
-// Transposes 16 vectors of 16 words in place: r[i][j] ↔ r[j][i].
-DK_TARGET_BF16 static inline void transpose16(__m512i r[16]) {
-    __m512i t[16], u[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
-        u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
-        u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
-        u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
-    }
-    // u[4i + c]'s 128-bit lane l holds column 4l + c of rows 4i..4i+3.
-    for (int c = 0; c < 4; c++) {
-        __m512i p0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44), p1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xEE);
-        __m512i p2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44), p3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xEE);
-        r[c] = _mm512_shuffle_i32x4(p0, p2, 0x88);
-        r[4 + c] = _mm512_shuffle_i32x4(p0, p2, 0xDD);
-        r[8 + c] = _mm512_shuffle_i32x4(p1, p3, 0x88);
-        r[12 + c] = _mm512_shuffle_i32x4(p1, p3, 0xDD);
-    }
-}
-
 // Panels dst[panel][t][w] (panel at dst + w0·words, w0 the panel's first lane) of lanes
 // l0..<l0+nl and depths k0..<k1 of x, `width` (8 or 32) lanes a panel, zero lanes past nl; a
 // lane is a column of B or a row of A.
@@ -121,7 +97,7 @@ DK_TARGET_BF16 static void pack_panels(const operand_t *x, int64_t l0, int64_t n
                 __m512i r[16];
                 for (int64_t j = 0; j < 16; j++)
                     r[j] = w0 + g + j < nl ? run_of_pairs(x, l0 + w0 + g + j, k0 + 2 * t0, k1) : _mm512_setzero_si512();
-                transpose16(r);
+                dk_transpose16_words(r);
                 for (int64_t t = 0; t < 16 && t0 + t < words; t++) _mm512_storeu_si512(panel + (t0 + t) * width + g, r[t]);
             }
     }
@@ -155,7 +131,7 @@ DK_TARGET_BF16 static void pack_rows_transposed(const operand_t *x, int64_t i0, 
                 __m512 hi = k + 1 < k1 ? load16(x, at + x->ld, m - l) : _mm512_setzero_ps();
                 r[t] = dk_bf16_pairs16(lo, hi);
             }
-            transpose16(r);
+            dk_transpose16_words(r);
             __mmask16 keep = dk_first_lanes(words - t0);
             for (int64_t j = 0; j < 16 && l + j < rows; j++) _mm512_mask_storeu_epi32(dst + (l + j) * stride + t0, keep, r[j]);
         }

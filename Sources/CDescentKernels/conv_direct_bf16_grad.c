@@ -14,8 +14,7 @@
 
 // The weight gradient's scratch: g's pair panels (words), then the padded bfloat16 copy of x's
 // phases (of a stride-1 geometry p, dk_phase_geometry: Hp = oh + kh − 1 rows of Wp = ow + kw
-// columns: one zero column past the taps' reach, read by an odd row's last pair), then g's
-// float32 panels (dk_conv_grad_panels).
+// columns: one zero column past the taps' reach, read by an odd row's last pair).
 static int64_t padded_rows(const dk_conv_geometry *g) { return g->oh + g->kh - 1; }
 static int64_t padded_width(const dk_conv_geometry *g) { return g->ow + g->kw; }
 static int64_t pair_panel_words(const dk_conv_geometry *g, int64_t cout) { return (cout + 31) / 32 * 32 * g->oh * ((g->ow + 1) / 2); }
@@ -26,7 +25,7 @@ static int64_t padded_copy_words(const dk_conv_geometry *g, int64_t cin) {
 int64_t dk_conv_direct_bf16_weight_grad_scratch_words(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
     if (dk_conv_amx_takes(g, cin, cout, 1)) return dk_conv_amx_weight_grad_scratch_words(g, cin, cout);
     dk_conv_geometry p = dk_phase_geometry(g);
-    return pair_panel_words(g, cout) + padded_copy_words(&p, dk_conv_phases(g) * cin) + (cout + 31) / 32 * 32 * g->oh * g->ow;
+    return pair_panel_words(g, cout) + padded_copy_words(&p, dk_conv_phases(g) * cin);
 }
 
 #ifdef DK_X86
@@ -75,18 +74,30 @@ DK_TARGET_BF16 static void padded_phases_bf16(const dk_conv_geometry *g, const d
 }
 
 // gp[t][y][q][j] = (g[32t + j][y][2q], g[32t + j][y][2q + 1]) rounded (0 past the row and past
-// cout), from g's float32 panels[t][p][j] (p = y·ow + x).
-DK_TARGET_BF16 static void pair_panels(const dk_conv_geometry *g, int64_t cout, const float *panels, uint32_t *gp) {
+// cout; a panel's second half not written when no channel reaches it), from g (cout, oh·ow) itself: for 16 channels and 16 pixel pairs of a row, each channel's
+// 32 pixels round into its 16 pairs in order (one conversion), and the 16 × 16 words transpose.
+DK_TARGET_BF16 static void pair_panels(const dk_conv_geometry *g, int64_t cout, const float *gout, uint32_t *gp) {
     int64_t oh = g->oh, ow = g->ow, Q = (ow + 1) / 2, P = oh * ow;
     for (int64_t t = 0; t < (cout + 31) / 32; t++)
         for (int64_t y = 0; y < oh; y++)
-            for (int64_t q = 0; q < Q; q++) {
-                const float *a = panels + (t * P + y * ow + 2 * q) * 32;
-                uint32_t *d = gp + ((t * oh + y) * Q + q) * 32;
-                int second = 2 * q + 1 < ow;
-                for (int h = 0; h < 32; h += 16)
-                    _mm512_storeu_si512(d + h, dk_bf16_pairs16(_mm512_loadu_ps(a + h), second ? _mm512_loadu_ps(a + 32 + h) : _mm512_setzero_ps()));
-            }
+            for (int64_t q0 = 0; q0 < Q; q0 += 16)
+                for (int64_t h = 0; h < 32 && 32 * t + h < cout; h += 16) {  // (a last 16 or fewer: grad_tiles_16_bf16 reads one half)
+                    __m512i r[16];
+                    int64_t n = ow - 2 * q0;  // pixels of the row from 2·q0 on
+                    for (int64_t j = 0; j < 16; j++) {
+                        int64_t o = 32 * t + h + j;
+                        if (o >= cout) {
+                            r[j] = _mm512_setzero_si512();
+                            continue;
+                        }
+                        const float *row = gout + o * P + y * ow + 2 * q0;
+                        __m512 a = _mm512_maskz_loadu_ps(dk_first_lanes(n), row), b = _mm512_maskz_loadu_ps(dk_first_lanes(n - 16), row + 16);
+                        r[j] = (__m512i)_mm512_cvtne2ps_pbh(b, a);
+                    }
+                    dk_transpose16_words(r);
+                    uint32_t *d = gp + ((t * oh + y) * Q + q0) * 32 + h;
+                    for (int64_t q = 0; q < 16 && q0 + q < Q; q++) _mm512_storeu_si512(d + q * 32, r[q]);
+                }
 }
 
 // Where the weight gradient's rows read the padded copy xp of x's phases (on the phase geometry
@@ -200,12 +211,9 @@ void dk_conv_direct_bf16_weight_grad(const dk_conv_geometry *g, int64_t cin, int
         return;
     }
     dk_conv_geometry p = dk_phase_geometry(g);
-    int64_t copy = padded_copy_words(&p, dk_conv_phases(g) * cin), P = g->oh * g->ow;
     uint32_t *gp = scratch;
     uint16_t *xp = (uint16_t *)(gp + pair_panel_words(g, cout));
-    float *panels = (float *)(gp + pair_panel_words(g, cout) + copy);
-    dk_conv_grad_panels(gout, P, cout, P, panels);
-    pair_panels(g, cout, panels, gp);
+    pair_panels(g, cout, gout, gp);
     padded_phases_bf16(g, &p, cin, x, xp);
     grad_tiles_bf16(g, &p, cin, cout, xp, gp, dwT);
 }

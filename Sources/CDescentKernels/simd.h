@@ -100,6 +100,31 @@ DK_TARGET_AVX512 static inline __m512 dk_bf16_round16(__m512 v) {
     return _mm512_castsi512_ps(_mm512_mask_mov_epi32(r, nan, quiet));
 }
 
+/// Transposes 16 vectors of 16 words in place: r[i][j] ↔ r[j][i] (the bf16 GEMM's and the bf16
+/// weight gradient's packing).
+DK_TARGET_AVX512 static inline void dk_transpose16_words(__m512i r[16]) {
+    __m512i t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    // u[4i + c]'s 128-bit lane l holds column 4l + c of rows 4i..4i+3.
+    for (int c = 0; c < 4; c++) {
+        __m512i p0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44), p1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xEE);
+        __m512i p2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44), p3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xEE);
+        r[c] = _mm512_shuffle_i32x4(p0, p2, 0x88);
+        r[4 + c] = _mm512_shuffle_i32x4(p0, p2, 0xDD);
+        r[8 + c] = _mm512_shuffle_i32x4(p1, p3, 0x88);
+        r[12 + c] = _mm512_shuffle_i32x4(p1, p3, 0xDD);
+    }
+}
+
 /// Words (lo[j], hi[j]) for 16 lanes, each rounded to the nearest bfloat16 (ties to even; lo in
 /// the low half): the operand of vdpbf16ps for two depths.
 DK_TARGET_BF16 static inline __m512i dk_bf16_pairs16(__m512 lo, __m512 hi) {
