@@ -92,10 +92,13 @@ extension Kernels {
         return (sg, sgx)
     }
 
-    /// dx = k[c]·(g − a[c] − (x − mean[c])·b[c]) over contiguous (N, C, L).
+    /// dx = k[c]·(g − a[c] − (x − mean[c])·b[c]) over contiguous (N, C, L); written over g with
+    /// `overwritingG` (a copy of the caller's, or where the engine allows it:
+    /// `ThreadState.disposableGradient`), each element of g read before it is written.
     static func batchNormInputGrad(_ g: Tensor, _ x: Tensor, mean: [Double], k: [Double], a: [Double], b: [Double],
-                                   n: Int, c: Int, l: Int) -> Tensor {
-        let out = Tensor(uninitialized: x.shape, dtype: x.dtype)
+                                   n: Int, c: Int, l: Int, overwritingG: Bool = false) -> Tensor {
+        let inPlace = overwritingG && g.dtype == x.dtype && g.shape == x.shape && g.isContiguous
+        let out = inPlace ? g : Tensor(uninitialized: x.shape, dtype: x.dtype)
         func go<T: FloatScalar>(_: T.Type) {
             let xp = x.storage.typed(T.self) + x.offset, gp = g.storage.typed(T.self) + g.offset, op = out.storage.typed(T.self)
             let mt = mean.map { T(fromDouble: $0) }, kt = k.map { T(fromDouble: $0) }
@@ -104,7 +107,13 @@ extension Kernels {
                 for bc in range {
                     let ch = bc % c, m = mt[ch], kk = kt[ch], aa = at[ch], bb = bt[ch]
                     let p = xp + bc * l, q = gp + bc * l, r = op + bc * l
-                    for i in 0..<l { r[i] = kk * (q[i] - aa - (p[i] - m) * bb) }
+                    if inPlace {
+                        // One pointer for g and dx: the loop then vectorizes (with two, their overlap
+                        // check would send it to the scalar loop).
+                        for i in 0..<l { q[i] = kk * (q[i] - aa - (p[i] - m) * bb) }
+                    } else {
+                        for i in 0..<l { r[i] = kk * (q[i] - aa - (p[i] - m) * bb) }
+                    }
                 }
             }
         }

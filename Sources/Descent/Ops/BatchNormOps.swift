@@ -27,7 +27,11 @@ extension Tensor {
                     let k = (0..<c).map { w[$0] * invstd[$0] }
                     let a = sumG.map { $0 / m }
                     let bb = (0..<c).map { invstd[$0] * invstd[$0] * sumGX[$0] / m }
-                    grads.append(Kernels.batchNormInputGrad(gc, xc, mean: mean, k: k, a: a, b: bb, n: n, c: c, l: l))
+                    // The sums are taken: dx may go over the rule's own copy of g, or over g itself
+                    // where nothing else holds it.
+                    let overwrite = gc !== g || ThreadState.current.disposableGradient == ObjectIdentifier(g)
+                    grads.append(Kernels.batchNormInputGrad(gc, xc, mean: mean, k: k, a: a, b: bb, n: n, c: c, l: l,
+                                                            overwritingG: overwrite))
                 } else {
                     grads.append(nil)
                 }

@@ -186,6 +186,30 @@ final class AutogradTests: XCTestCase {
         }
     }
 
+    /// Batch norm's input gradient is written over its incoming gradient where nothing else holds
+    /// it (then taken as the leaf's grad itself), with the values it has in a buffer of its own;
+    /// the caller's seed keeps its values.
+    func testBatchNormBackwardOverwritesOnlyAGradientNothingElseHolds() {
+        Descent.manualSeed(5)
+        let bn = BatchNorm2d(3)
+        let x0 = Tensor.randn([2, 3, 4, 5]), upstream = Tensor.randn([2, 3, 4, 5])
+        let kept = upstream.scalars as [Float]
+        let a = x0.detach().requiringGrad()
+        bn(a).backward(upstream)
+        XCTAssertEqual(upstream.scalars as [Float], kept)
+        weak var handed: Tensor?
+        let b = x0.detach().requiringGrad()
+        let y = bn(b), z = y.detach()
+        z.record("Fresh", [y]) { _ in
+            let t = Tensor(shape: [2, 3, 4, 5], scalars: kept)
+            handed = t
+            return [t]
+        }
+        z.backward(Tensor.ones([2, 3, 4, 5]))
+        XCTAssertEqual(b.grad!.scalars as [Float], a.grad!.scalars as [Float])
+        XCTAssertTrue(b.grad! === handed, "the fresh gradient became the input's gradient in place")
+    }
+
     /// Two gradients of one tensor are summed in place into the one nothing else holds (a rule's
     /// fresh buffer, then the leaf's grad itself), never into one a rule or user still holds;
     /// whichever of the two arrives first.
