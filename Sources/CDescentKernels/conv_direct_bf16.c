@@ -34,8 +34,6 @@ static dk_conv_geometry folded_geometry(const dk_conv_geometry *g) {
                               .oh = g->oh, .ow = g->ow};
 }
 
-// Where dk_conv_amx_takes, the weights are packed for conv_direct_amx.c's tiles instead (AMX is
-// set while no product runs, so the packing and the convolutions that use it agree).
 int dk_conv_direct_bf16_folds(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
     int64_t taps = g->kh * g->kw;
     // 3 channels measured slower folded (14 pairs of 14 gathered planes against 18 pair-steps of 2
@@ -43,6 +41,8 @@ int dk_conv_direct_bf16_folds(const dk_conv_geometry *g, int64_t cin, int64_t co
     return !dk_conv_amx_takes(g, cin, cout, 0) && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && cin == 1 && taps > 1;
 }
 
+// Where dk_conv_amx_takes, the weights are packed for conv_direct_amx.c's tiles instead (AMX is
+// set while no product runs, so the packing and the convolutions that use it agree).
 int64_t dk_conv_direct_bf16_weight_words(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
     if (dk_conv_amx_takes(g, cin, cout, 0)) return dk_conv_amx_weight_words(g, cin, cout);
     if (dk_conv_direct_bf16_folds(g, cin, cout)) return (cout + 7) / 8 * 8 * pairs_of(cin * g->kh * g->kw);

@@ -74,8 +74,9 @@ DK_TARGET_BF16 static void padded_phases_bf16(const dk_conv_geometry *g, const d
 }
 
 // gp[t][y][q][j] = (g[32t + j][y][2q], g[32t + j][y][2q + 1]) rounded (0 past the row and past
-// cout; a panel's second half not written when no channel reaches it), from g (cout, oh·ow) itself: for 16 channels and 16 pixel pairs of a row, each channel's
-// 32 pixels round into its 16 pairs in order (one conversion), and the 16 × 16 words transpose.
+// cout; a panel's second half is not written when no channel reaches it), from g (cout, oh·ow)
+// itself: for 16 channels and 16 pixel pairs of a row, each channel's 32 pixels round into its
+// 16 pairs in order (one conversion), and the 16 × 16 words transpose.
 DK_TARGET_BF16 static void pair_panels(const dk_conv_geometry *g, int64_t cout, const float *gout, uint32_t *gp) {
     int64_t oh = g->oh, ow = g->ow, Q = (ow + 1) / 2, P = oh * ow;
     for (int64_t t = 0; t < (cout + 31) / 32; t++)

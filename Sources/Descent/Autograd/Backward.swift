@@ -213,6 +213,10 @@ enum Autograd {
         t.grad = (canTake || alone) && g.isContiguous ? g : Kernels.copyToContiguous(g)
     }
 
+    /// Whether the backward rule now running may write its result over its incoming gradient `g`:
+    /// the engine held the only reference to it (`ThreadState.disposableGradient`).
+    static func mayOverwrite(_ g: Tensor) -> Bool { ThreadState.current.disposableGradient == ObjectIdentifier(g) }
+
     /// Whether `t` is the only reference to its tensor, and the tensor the only reference to its
     /// whole, contiguous storage: no view, saved tensor or user's tensor shares it, so that it may
     /// be written in place.

@@ -25,10 +25,10 @@ extension Kernels {
         vectorizedFloat(x, cost: 1, dk_relu_f32) ?? map(x, ReluFn.self, op: "relu")
     }
 
-    /// g where the output y > 0 (or is NaN), else 0: written over g where the engine allows it
-    /// (`ThreadState.disposableGradient`), which saves a buffer and its first writes.
-    static func reluBackward(_ g: Tensor, _ y: Tensor) -> Tensor {
-        if ThreadState.current.disposableGradient == ObjectIdentifier(g) && g.dtype == .float32 && y.dtype == .float32
+    /// g where the output y > 0 (or is NaN), else 0; written over g with `overwritingG` (float32,
+    /// contiguous), which saves a buffer and its first writes.
+    static func reluBackward(_ g: Tensor, _ y: Tensor, overwritingG: Bool = false) -> Tensor {
+        if overwritingG && g.dtype == .float32 && y.dtype == .float32
             && g.shape == y.shape && g.isContiguous && y.isContiguous {
             let gp = g.storage.typed(Float.self) + g.offset, yp = y.storage.typed(Float.self) + y.offset
             Parallel.forRange(g.count) { r in dk_relu_grad_inplace_f32(Int64(r.count), gp + r.lowerBound, yp + r.lowerBound) }

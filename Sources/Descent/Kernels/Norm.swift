@@ -93,8 +93,8 @@ extension Kernels {
     }
 
     /// dx = k[c]·(g − a[c] − (x − mean[c])·b[c]) over contiguous (N, C, L); written over g with
-    /// `overwritingG` (a copy of the caller's, or where the engine allows it:
-    /// `ThreadState.disposableGradient`), each element of g read before it is written.
+    /// `overwritingG` (the caller's own copy, or where `Autograd.mayOverwrite`), each element of g
+    /// read before it is written.
     static func batchNormInputGrad(_ g: Tensor, _ x: Tensor, mean: [Double], k: [Double], a: [Double], b: [Double],
                                    n: Int, c: Int, l: Int, overwritingG: Bool = false) -> Tensor {
         let inPlace = overwritingG && g.dtype == x.dtype && g.shape == x.shape && g.isContiguous

@@ -34,7 +34,8 @@ final class ThreadState {
     var backwardCallbacks: [() -> Void] = []
     /// The gradient the backward rule now running received, where the engine held its only
     /// reference (no view, saved tensor, retained or user's tensor shares its storage): the rule
-    /// may write its result over it (`Kernels.reluBackward`, batch norm's backward). Nil otherwise.
+    /// may write its result over it (`Autograd.mayOverwrite`: ReLU's and batch norm's rules). Nil
+    /// otherwise.
     var disposableGradient: ObjectIdentifier?
 
     private init() { generator = Generator(seed: ThreadState.defaultSeed.value) }

@@ -29,7 +29,7 @@ extension Tensor {
                     let bb = (0..<c).map { invstd[$0] * invstd[$0] * sumGX[$0] / m }
                     // The sums are taken: dx may go over the rule's own copy of g, or over g itself
                     // where nothing else holds it.
-                    let overwrite = gc !== g || ThreadState.current.disposableGradient == ObjectIdentifier(g)
+                    let overwrite = gc !== g || Autograd.mayOverwrite(g)
                     grads.append(Kernels.batchNormInputGrad(gc, xc, mean: mean, k: k, a: a, b: bb, n: n, c: c, l: l,
                                                             overwritingG: overwrite))
                 } else {

@@ -69,7 +69,7 @@ extension Tensor {
     public func relu() -> Tensor {
         if dtype == .int64 { return Kernels.map(self, Int64.self) { Swift.max($0, 0) } }
         let out = Kernels.relu(self)
-        if Tensor.needsGrad(self) { let y = out.detach(); out.record("ReluBackward", [self]) { g in [Kernels.reluBackward(g, y)] } }
+        if Tensor.needsGrad(self) { let y = out.detach(); out.record("ReluBackward", [self]) { g in [Kernels.reluBackward(g, y, overwritingG: Autograd.mayOverwrite(g))] } }
         return out
     }
     /// −1, 0 or 1 by the sign of each element (not differentiable: gradient 0).
