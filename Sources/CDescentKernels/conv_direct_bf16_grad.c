@@ -30,7 +30,8 @@ int64_t dk_conv_direct_bf16_weight_grad_scratch_words(const dk_conv_geometry *g,
 
 #ifdef DK_X86
 // (conv_direct.h) Each run of 16 columns one masked load (lanes outside the row are not read)
-// and one store.
+// and one store (dk_store_bf16_run: whole where the plane goes on; masked at every row's end, the
+// copy took 6% of conv3x3…_bf16's samples, else 2–3%).
 DK_TARGET_BF16 void dk_conv_padded_bf16(const dk_conv_geometry *g, int64_t cin, const float *x, int64_t Wp, int64_t planeStride, uint16_t *xp) {
     int64_t Hp = padded_rows(g), pw = g->pw, W = g->w;
     for (int64_t c = 0; c < cin; c++)
@@ -43,7 +44,7 @@ DK_TARGET_BF16 void dk_conv_padded_bf16(const dk_conv_geometry *g, int64_t cin, 
                 int64_t lo = pw - col > 0 ? pw - col : 0, hi = W + pw - col < 16 ? W + pw - col : 16;
                 __mmask16 m = s && hi > lo ? (__mmask16)(dk_first_lanes(hi) & ~dk_first_lanes(lo)) : 0;
                 __m256i v = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, s ? s + col - pw : x));
-                _mm256_mask_storeu_epi16(d + col, dk_first_lanes(Wp - col), v);
+                dk_store_bf16_run(d + col, v, (Hp - r) * Wp - col);
             }
         }
 }
@@ -67,7 +68,7 @@ DK_TARGET_BF16 static void padded_phases_bf16(const dk_conv_geometry *g, const d
                 int64_t y = r - p->ph;
                 for (int64_t col = 0; col < Wp; col += 16) {
                     __m512 v = y >= 0 && y < p->h ? dk_phase_row16_from(g, x + c * hw, f / g->sw, f % g->sw, y, col - p->pw) : _mm512_setzero_ps();
-                    _mm256_mask_storeu_epi16(d + col, dk_first_lanes(Wp - col), (__m256i)_mm512_cvtneps_pbh(v));
+                    dk_store_bf16_run(d + col, (__m256i)_mm512_cvtneps_pbh(v), (Hp - r) * Wp - col);
                 }
             }
     }

@@ -132,6 +132,15 @@ DK_TARGET_BF16 static inline __m512i dk_bf16_pairs16(__m512 lo, __m512 hi) {
                                                 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     return _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
 }
+
+/// Stores the 16 bfloat16 of v at p, where the caller writes n values from p on in order (a run
+/// of a row, and the rows after it): past the row they land where later runs write. Only where
+/// n < 16 (the end of what the caller writes) is the store masked: a masked store of 16-bit lanes
+/// is microcoded on Zen 4, and one at each row's end cost as much as the rest of a copy.
+DK_TARGET_AVX512 static inline void dk_store_bf16_run(uint16_t *p, __m256i v, int64_t n) {
+    if (n < 16) _mm256_mask_storeu_epi16(p, dk_first_lanes(n), v);
+    else _mm256_storeu_si256((__m256i *)p, v);
+}
 #endif
 
 #endif
