@@ -9,16 +9,22 @@ extension Kernels {
         vectorizedFloat(x, dk_tanh_f32) ?? map(x, TanhFn.self, cost: 8, op: "tanh")
     }
 
-    /// g·(1 − y²), the gradient of tanh from its output y.
-    static func tanhBackward(_ g: Tensor, _ y: Tensor) -> Tensor { zip(g, y, TanhGradFn.self, op: "tanh") }
+    /// g·(1 − y²), the gradient of tanh from its output y; written over g with `overwritingG`
+    /// (where g and y are contiguous), as `reluBackward`.
+    static func tanhBackward(_ g: Tensor, _ y: Tensor, overwritingG: Bool = false) -> Tensor {
+        zip(g, y, TanhGradFn.self, op: "tanh", overwritingA: overwritingG)
+    }
 
     /// σ(x) elementwise (x floating-point).
     static func sigmoid(_ x: Tensor) -> Tensor {
         vectorizedFloat(x, dk_sigmoid_f32) ?? map(x, SigmoidFn.self, cost: 8, op: "sigmoid")
     }
 
-    /// g·y·(1 − y), the gradient of σ from its output y.
-    static func sigmoidBackward(_ g: Tensor, _ y: Tensor) -> Tensor { zip(g, y, SigmoidGradFn.self, op: "sigmoid") }
+    /// g·y·(1 − y), the gradient of σ from its output y; written over g with `overwritingG`, as
+    /// `tanhBackward`.
+    static func sigmoidBackward(_ g: Tensor, _ y: Tensor, overwritingG: Bool = false) -> Tensor {
+        zip(g, y, SigmoidGradFn.self, op: "sigmoid", overwritingA: overwritingG)
+    }
 
     /// max(x, 0) elementwise (x floating-point; −0 and NaN kept).
     static func relu(_ x: Tensor) -> Tensor {

@@ -87,16 +87,38 @@ extension Kernels {
         }
     }
 
-    /// `F(a, b)` elementwise with broadcasting, for floating-point tensors of one dtype.
+    /// `F(a, b)` elementwise with broadcasting, for floating-point tensors of one dtype. With
+    /// `overwritingA` (a backward rule's incoming gradient that `Autograd.mayOverwrite`) the
+    /// result is written over `a` where `a` and `b` are contiguous and of one shape.
     @inline(__always)
-    static func zip<F: BinaryFunction>(_ a: Tensor, _ b: Tensor, _: F.Type, cost: Int = 1, op: String) -> Tensor {
+    static func zip<F: BinaryFunction>(_ a: Tensor, _ b: Tensor, _: F.Type, cost: Int = 1, op: String,
+                                       overwritingA: Bool = false) -> Tensor {
         check(a.dtype == b.dtype, "[\(op)] dtypes differ: \(a.dtype) and \(b.dtype)")
+        if overwritingA && a.shape == b.shape && a.isContiguous && b.isContiguous {
+            switch a.dtype {
+            case .float32: return zipOverwritingA(a, b, cost: cost, BinaryFn<Float, F>())
+            case .float64: return zipOverwritingA(a, b, cost: cost, BinaryFn<Double, F>())
+            default: break
+            }
+        }
         switch a.dtype {
         case .float32: return zipLoop(a, b, op: op, cost: cost, BinaryFn<Float, F>())
         case .float64: return zipLoop(a, b, op: op, cost: cost, BinaryFn<Double, F>())
         case .bfloat16: return cast(zip(cast(a, to: .float32), cast(b, to: .float32), F.self, cost: cost, op: op), to: .bfloat16)
         case .int64: checkFailure("[\(op)] expected floating-point tensors, got \(a.dtype)")
         }
+    }
+
+    /// a = fn(a, b) over contiguous a and b of one shape; returns a. One pointer reads and writes
+    /// a, so that the loop vectorizes (with two equal ones, the compiler's overlap check would
+    /// send it to the scalar loop).
+    private static func zipOverwritingA<T: FloatScalar, F: BinaryFunction>(_ a: Tensor, _ b: Tensor, cost: Int,
+                                                                           _ fn: BinaryFn<T, F>) -> Tensor {
+        let ap = a.storage.typed(T.self) + a.offset, bp = b.storage.typed(T.self) + b.offset
+        Parallel.forRange(a.count, cost: cost) { r in
+            for i in r { ap[i] = fn(ap[i], bp[i]) }
+        }
+        return a
     }
 
     /// `F(a, b)` elementwise with broadcasting, for tensors of one dtype (any).

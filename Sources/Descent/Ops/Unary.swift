@@ -55,14 +55,14 @@ extension Tensor {
     public func tanh() -> Tensor {
         let x = dtype == .int64 ? to(.float32) : self
         let out = Kernels.tanh(x)
-        if Tensor.needsGrad(x) { let y = out.detach(); out.record("TanhBackward", [x]) { g in [Kernels.tanhBackward(g, y)] } }
+        if Tensor.needsGrad(x) { let y = out.detach(); out.record("TanhBackward", [x]) { g in [Kernels.tanhBackward(g, y, overwritingG: Autograd.mayOverwrite(g))] } }
         return out
     }
     /// Logistic sigmoid 1/(1+e⁻ˣ), finite for any input; gradient σ(1−σ).
     public func sigmoid() -> Tensor {
         let x = dtype == .int64 ? to(.float32) : self
         let out = Kernels.sigmoid(x)
-        if Tensor.needsGrad(x) { let y = out.detach(); out.record("SigmoidBackward", [x]) { g in [Kernels.sigmoidBackward(g, y)] } }
+        if Tensor.needsGrad(x) { let y = out.detach(); out.record("SigmoidBackward", [x]) { g in [Kernels.sigmoidBackward(g, y, overwritingG: Autograd.mayOverwrite(g))] } }
         return out
     }
     /// max(x, 0); gradient 1 where x > 0, else 0.

@@ -186,6 +186,43 @@ final class AutogradTests: XCTestCase {
         }
     }
 
+    /// tanh's and sigmoid's backward write g·(1 − y²) and g·y·(1 − y) over a fresh gradient that
+    /// nothing else holds (which becomes the leaf's grad itself), and leave the caller's seed and
+    /// a retained gradient as they were; the values are those of the rule into a buffer of its own.
+    func testTanhAndSigmoidBackwardOverwriteOnlyAGradientNothingElseHolds() {
+        let values: [Float] = [-1.5, -0.25, 0, 0.5, 1, 2], upstream: [Float] = [10, 20, 30, 40, 50, 60]
+        for (name, f) in [("tanh", { (t: Tensor) in t.tanh() }), ("sigmoid", { (t: Tensor) in t.sigmoid() })] {
+            let y = f(Tensor(shape: [6], scalars: values)).scalars as [Float]
+            let want = (0..<6).map { i -> Float in
+                name == "tanh" ? upstream[i] * (1 - y[i] * y[i]) : upstream[i] * y[i] * (1 - y[i])
+            }
+            weak var handed: Tensor?
+            let x = Tensor(shape: [6], scalars: values).requiringGrad()
+            let out = f(x)
+            let z = out.detach()
+            z.record("Fresh", [out]) { _ in
+                let t = Tensor(shape: [6], scalars: upstream)
+                handed = t
+                return [t]
+            }
+            z.backward(Tensor.ones([6]))
+            XCTAssertEqual(x.grad!.scalars, want, name)
+            XCTAssertTrue(x.grad! === handed, "\(name): the fresh gradient was written over and taken as the leaf's grad")
+
+            let a = Tensor(shape: [6], scalars: values).requiringGrad(), seed = Tensor(shape: [6], scalars: upstream)
+            f(a).backward(seed)
+            XCTAssertEqual(a.grad!.scalars, want, name)
+            XCTAssertEqual(seed.scalars, upstream, "\(name): the seed is the caller's")
+
+            let b = Tensor(shape: [6], scalars: values).requiringGrad()
+            let r = f(b)
+            r.retainGrad()
+            (r * Tensor(shape: [6], scalars: upstream)).sum().backward()
+            XCTAssertEqual(b.grad!.scalars, want, name)
+            XCTAssertEqual(r.grad!.scalars, upstream, "\(name): a retained gradient is the user's")
+        }
+    }
+
     /// Batch norm's input gradient is written over its incoming gradient where nothing else holds
     /// it (then taken as the leaf's grad itself), with the values it has in a buffer of its own;
     /// the caller's seed keeps its values.
