@@ -1,3 +1,5 @@
+import CDescentKernels
+
 /// Element functions written once, generically, and run by the kernels for each dtype.
 protocol UnaryFunction {
     static func apply<T: FloatScalar>(_ x: T) -> T
@@ -109,22 +111,37 @@ extension Kernels {
         }
     }
 
-    /// a = fn(a, b) over contiguous a and b of one shape; returns a. One pointer reads and writes
-    /// a, so that the loop vectorizes (with two equal ones, the compiler's overlap check would
-    /// send it to the scalar loop).
-    private static func zipOverwritingA<T: FloatScalar, F: BinaryFunction>(_ a: Tensor, _ b: Tensor, cost: Int,
-                                                                           _ fn: BinaryFn<T, F>) -> Tensor {
-        let ap = a.storage.typed(T.self) + a.offset, bp = b.storage.typed(T.self) + b.offset
+    /// a = fn(a, b) over contiguous a and b of one shape; returns a. float32 arithmetic runs in C
+    /// (`dk_binary_f32`, whose result may be its first operand); elsewhere one pointer reads and
+    /// writes a, so that the loop vectorizes (with two equal ones, the compiler's overlap check
+    /// would send it to the scalar loop).
+    private static func zipOverwritingA<Fn: ElementFn2>(_ a: Tensor, _ b: Tensor, cost: Int, _ fn: Fn) -> Tensor
+    where Fn.A == Fn.R {
+        let ap = a.storage.typed(Fn.A.self) + a.offset, bp = b.storage.typed(Fn.A.self) + b.offset
+        let kernel = Fn.float32Kernel
         Parallel.forRange(a.count, cost: cost) { r in
+            if let kernel {
+                let x = UnsafeMutableRawPointer(ap + r.lowerBound).assumingMemoryBound(to: Float.self)
+                dk_binary_f32(kernel, Int64(r.count), x, 1, UnsafeRawPointer(bp + r.lowerBound).assumingMemoryBound(to: Float.self), 1, x)
+                return
+            }
             for i in r { ap[i] = fn(ap[i], bp[i]) }
         }
         return a
     }
 
-    /// `F(a, b)` elementwise with broadcasting, for tensors of one dtype (any).
+    /// `F(a, b)` elementwise with broadcasting, for tensors of one dtype (any); written over `a`
+    /// with `overwritingA`, as the floating-point `zip`.
     @inline(__always)
-    static func zip<F: NumericBinaryFunction>(_ a: Tensor, _ b: Tensor, _: F.Type, op: String) -> Tensor {
+    static func zip<F: NumericBinaryFunction>(_ a: Tensor, _ b: Tensor, _: F.Type, op: String, overwritingA: Bool = false) -> Tensor {
         check(a.dtype == b.dtype, "[\(op)] dtypes differ: \(a.dtype) and \(b.dtype)")
+        if overwritingA && a.shape == b.shape && a.isContiguous && b.isContiguous {
+            switch a.dtype {
+            case .float32: return zipOverwritingA(a, b, cost: 1, NumericFn<Float, F>())
+            case .float64: return zipOverwritingA(a, b, cost: 1, NumericFn<Double, F>())
+            default: break
+            }
+        }
         switch a.dtype {
         case .float32: return zipLoop(a, b, op: op, cost: 1, NumericFn<Float, F>())
         case .float64: return zipLoop(a, b, op: op, cost: 1, NumericFn<Double, F>())

@@ -43,7 +43,15 @@ extension Tensor {
         let out = Kernels.zip(a, b, MulFn.self, op: "mul")
         if needsGrad(a, b) {
             let needA = a.requiresGrad, needB = b.requiresGrad
-            out.record("MulBackward", [a, b]) { g in [needA ? g * b : nil, needB ? g * a : nil] }
+            out.record("MulBackward", [a, b]) { g in
+                // One side's gradient, g times the other (a dropout mask, a gate), goes over g where
+                // nothing else holds it and nothing broadcasts.
+                if needA != needB && a.shape == b.shape {
+                    let d = Kernels.zip(g, needA ? b : a, MulFn.self, op: "mul", overwritingA: Autograd.mayOverwrite(g))
+                    return needA ? [d, nil] : [nil, d]
+                }
+                return [needA ? g * b : nil, needB ? g * a : nil]
+            }
         }
         return out
     }

@@ -133,6 +133,21 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(seed.scalars, [1, 2, 3])
     }
 
+    /// Runs backward from `out` through a rule that hands it a fresh gradient of `upstream`
+    /// (kept only weakly here, so that nothing but the engine holds it) and returns whether that
+    /// very tensor became `leaf`'s grad: whether the rules in between wrote over it.
+    private func backwardTakesFreshGradient(_ out: Tensor, _ upstream: [Float], leaf: Tensor) -> Bool {
+        weak var handed: Tensor?
+        let z = out.detach(), shape = out.shape
+        z.record("Fresh", [out]) { _ in
+            let t = Tensor(shape: shape, scalars: upstream)
+            handed = t
+            return [t]
+        }
+        z.backward(Tensor.ones(shape))
+        return leaf.grad != nil && leaf.grad! === handed
+    }
+
     /// ReLU's backward writes over its incoming gradient only where the engine holds the only
     /// reference to it (`ThreadState.disposableGradient`): a fresh gradient from the rule after
     /// it becomes the leaf's `grad` itself, masked; the caller's seed, a retained gradient and
@@ -140,19 +155,10 @@ final class AutogradTests: XCTestCase {
     func testReluBackwardOverwritesOnlyAGradientNothingElseHolds() {
         let values: [Float] = [-1, 2, -3, 4, 0, 6], upstream: [Float] = [10, 20, 30, 40, 50, 60]
         let masked: [Float] = [0, 20, 0, 40, 0, 60]
-        // A rule that hands back a fresh buffer, kept weakly to see where it ends up.
-        weak var handed: Tensor?
         let x = Tensor(shape: [6], scalars: values).requiringGrad()
-        let y = x.relu()
-        let z = y.detach()
-        z.record("Fresh", [y]) { _ in
-            let t = Tensor(shape: [6], scalars: upstream)
-            handed = t
-            return [t]
-        }
-        z.backward(Tensor.ones([6]))
+        XCTAssertTrue(backwardTakesFreshGradient(x.relu(), upstream, leaf: x),
+                      "the fresh gradient was masked in place and taken as the leaf's grad")
         XCTAssertEqual(x.grad!.scalars, masked)
-        XCTAssertTrue(x.grad! === handed, "the fresh gradient was masked in place and taken as the leaf's grad")
 
         // The seed is the caller's.
         let a = Tensor(shape: [6], scalars: values).requiringGrad(), seed = Tensor(shape: [6], scalars: upstream)
@@ -196,18 +202,10 @@ final class AutogradTests: XCTestCase {
             let want = (0..<6).map { i -> Float in
                 name == "tanh" ? upstream[i] * (1 - y[i] * y[i]) : upstream[i] * y[i] * (1 - y[i])
             }
-            weak var handed: Tensor?
             let x = Tensor(shape: [6], scalars: values).requiringGrad()
-            let out = f(x)
-            let z = out.detach()
-            z.record("Fresh", [out]) { _ in
-                let t = Tensor(shape: [6], scalars: upstream)
-                handed = t
-                return [t]
-            }
-            z.backward(Tensor.ones([6]))
+            XCTAssertTrue(backwardTakesFreshGradient(f(x), upstream, leaf: x),
+                          "\(name): the fresh gradient was written over and taken as the leaf's grad")
             XCTAssertEqual(x.grad!.scalars, want, name)
-            XCTAssertTrue(x.grad! === handed, "\(name): the fresh gradient was written over and taken as the leaf's grad")
 
             let a = Tensor(shape: [6], scalars: values).requiringGrad(), seed = Tensor(shape: [6], scalars: upstream)
             f(a).backward(seed)
@@ -223,6 +221,35 @@ final class AutogradTests: XCTestCase {
         }
     }
 
+    /// A product with one side needing a gradient (dropout's mask) writes g times the other side
+    /// over a fresh gradient nothing else holds (taken as the leaf's grad itself); the seed keeps
+    /// its values, and with both sides needing one, or with broadcasting, each gets its own.
+    func testMulBackwardOverwritesOnlyAGradientNothingElseHolds() {
+        let values: [Float] = [1, -2, 3, -4, 5, -6], mask: [Float] = [2, 0, 2, 2, 0, 2]
+        let upstream: [Float] = [10, 20, 30, 40, 50, 60]
+        let want = (0..<6).map { upstream[$0] * mask[$0] }
+        let x = Tensor(shape: [6], scalars: values).requiringGrad(), m = Tensor(shape: [6], scalars: mask)
+        XCTAssertTrue(backwardTakesFreshGradient(m * x, upstream, leaf: x),
+                      "the fresh gradient was multiplied in place and taken as the leaf's grad")
+        XCTAssertEqual(x.grad!.scalars, want)
+
+        let a = Tensor(shape: [6], scalars: values).requiringGrad(), seed = Tensor(shape: [6], scalars: upstream)
+        (a * m).backward(seed)
+        XCTAssertEqual(a.grad!.scalars, want)
+        XCTAssertEqual(seed.scalars, upstream, "the seed is the caller's")
+
+        // Both sides: g is read twice, so neither writes over it.
+        let b = Tensor(shape: [6], scalars: values).requiringGrad(), c = Tensor(shape: [6], scalars: mask).requiringGrad()
+        (b * c * 1).backward(Tensor(shape: [6], scalars: upstream))
+        XCTAssertEqual(b.grad!.scalars, want)
+        XCTAssertEqual(c.grad!.scalars, (0..<6).map { upstream[$0] * values[$0] })
+        // A broadcast scalar side: its gradient sums over g.
+        let d = Tensor(shape: [6], scalars: values).requiringGrad(), s = Tensor(shape: [1], scalars: [3] as [Float]).requiringGrad()
+        (d * s * 1).backward(Tensor(shape: [6], scalars: upstream))
+        XCTAssertEqual(d.grad!.scalars, upstream.map { 3 * $0 })
+        XCTAssertEqual(s.grad!.scalars, [(0..<6).map { upstream[$0] * values[$0] }.reduce(0, +)])
+    }
+
     /// Batch norm's input gradient is written over its incoming gradient where nothing else holds
     /// it (then taken as the leaf's grad itself), with the values it has in a buffer of its own;
     /// the caller's seed keeps its values.
@@ -234,17 +261,9 @@ final class AutogradTests: XCTestCase {
         let a = x0.detach().requiringGrad()
         bn(a).backward(upstream)
         XCTAssertEqual(upstream.scalars as [Float], kept)
-        weak var handed: Tensor?
         let b = x0.detach().requiringGrad()
-        let y = bn(b), z = y.detach()
-        z.record("Fresh", [y]) { _ in
-            let t = Tensor(shape: [2, 3, 4, 5], scalars: kept)
-            handed = t
-            return [t]
-        }
-        z.backward(Tensor.ones([2, 3, 4, 5]))
+        XCTAssertTrue(backwardTakesFreshGradient(bn(b), kept, leaf: b), "the fresh gradient became the input's gradient in place")
         XCTAssertEqual(b.grad!.scalars as [Float], a.grad!.scalars as [Float])
-        XCTAssertTrue(b.grad! === handed, "the fresh gradient became the input's gradient in place")
     }
 
     /// Two gradients of one tensor are summed in place into the one nothing else holds (a rule's
