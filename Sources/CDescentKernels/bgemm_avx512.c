@@ -310,10 +310,9 @@ DK_TARGET_BF16 static void block(const job_t *job, int64_t i0, int64_t i1, int64
     for (int64_t i = i0; i < i1; i++) {
         const float *s = tl_cbuf + (i - i0) * n;
         uint16_t *d = (uint16_t *)job->C + i * job->ldc + j0;
-        for (int64_t j = 0; j < n; j += 16) {
-            __mmask16 m = dk_first_lanes(n - j);
-            _mm256_mask_storeu_epi16(d + j, m, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, s + j)));
-        }
+        // (Masked only at the row's end: other threads write past it. dk_store_bf16_run.)
+        for (int64_t j = 0; j < n; j += 16)
+            dk_store_bf16_run(d + j, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(dk_first_lanes(n - j), s + j)), n - j);
     }
 }
 
