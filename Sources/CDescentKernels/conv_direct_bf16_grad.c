@@ -30,8 +30,8 @@ int64_t dk_conv_direct_bf16_weight_grad_scratch_words(const dk_conv_geometry *g,
 
 #ifdef DK_X86
 // (conv_direct.h) Each run of 16 columns one masked load (lanes outside the row are not read)
-// and one store (dk_store_bf16_run: whole where the plane goes on; masked at every row's end, the
-// copy took 6% of conv3x3…_bf16's samples, else 2–3%).
+// and one store, whole but at the plane's end (dk_store_bf16_run). With a masked store at every
+// row's end the copy took 6% of conv3x3…_bf16's samples; so, 2–3%.
 DK_TARGET_BF16 void dk_conv_padded_bf16(const dk_conv_geometry *g, int64_t cin, const float *x, int64_t Wp, int64_t planeStride, uint16_t *xp) {
     int64_t Hp = padded_rows(g), pw = g->pw, W = g->w;
     for (int64_t c = 0; c < cin; c++)
