@@ -119,7 +119,7 @@ extension Kernels {
             plan.forEachReducedRun(base) { off, n, s in
                 let p = xp + off
                 if s == 1 {
-                    acc += dk_sum_f32(Int64(n), p)  // vector accumulators, blocks added in double
+                    acc += sumRun(n, p)
                 } else if s == 0 {
                     acc += Double(p[0]) * Double(n)  // a broadcast value (the gradient of a sum)
                 } else {
@@ -128,6 +128,26 @@ extension Kernels {
             }
             op[o] = Float(acc)
         }
+    }
+
+    /// Elements of a run that one task of `sumRun` adds.
+    static let sumChunk = 1 << 16
+
+    /// Σ p[0..<n]: `dk_sum_f32` (vector accumulators, blocks added in double) over chunks of
+    /// `sumChunk` elements, their sums added in order. The chunks are the same on any number of
+    /// threads, so the sum is too; a long run (a loss's `sum()` of a whole activation) splits
+    /// across threads rather than leaving the others idle.
+    private static func sumRun(_ n: Int, _ p: UnsafePointer<Float>) -> Double {
+        let chunks = (n + sumChunk - 1) / sumChunk
+        if chunks == 1 { return dk_sum_f32(Int64(n), p) }
+        let parts = UnsafeMutablePointer<Double>.allocate(capacity: chunks)
+        defer { parts.deallocate() }
+        Parallel.forRange(chunks, cost: sumChunk) { r in
+            for c in r { parts[c] = dk_sum_f32(Int64(min(sumChunk, n - c * sumChunk)), p + c * sumChunk) }
+        }
+        var total = 0.0
+        for c in 0..<chunks { total += parts[c] }
+        return total
     }
 
     /// Product over `dims` (kept as size 1).
