@@ -1,7 +1,7 @@
 // A whole GRU layer-direction in float32 on the prepacked GEMM (AVX-512 or AVX2), built like
-// lstm_sequence.c: one parallel phase per step, each thread owning a range of hidden units (whole
-// 32-column panels) for which it forms the three gate columns of h·W_hhᵀ (W_hh packed once per
-// sequence) and the cell. PyTorch's formula: r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n
+// lstm_sequence.c: each part of the work (a range of batch rows for every step, or of hidden units
+// for one step; sequence.h's run_sequence) forms its three gate columns of h·W_hhᵀ (W_hh packed
+// once per sequence) and the cell. PyTorch's formula: r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n
 // + r·gh_n), h' = (1 − z)·n + z·h, with gh = h·W_hhᵀ + b_hh. The forward keeps r, z, n and gh_n, so
 // the backward evaluates no exp. Under autocast the products run on the bf16 kernel with rounded
 // results (s->bfloat16; sequence.h). See Ops/FusedRecurrentSequence.swift for the primitive.
@@ -93,24 +93,25 @@ typedef struct {
     const float *packed;     // forward: the three gate blocks of W_hhᵀ; backward: W_hh
     const float *bhh;        // (3H), zeros when the layer has no bias
     const float *bih;        // (3H) added to each step's gi, or NULL
-    double *dbih, *dbhh;     // the bias gradients' sums (3H), or NULL
-    int64_t parts, t, next;  // this step, and the one after it in processing order (-1: none)
-    float *gates, *gh, *ghn, *hPrev, *out;
+    double *dbih, *dbhh;     // the bias gradients' sums (per batch block, 3H each), or NULL
+    float *gates, *gh, *ghn, *hPrev, *out;  // gh: one step's h·W_hhᵀ (B, 3H)
     const float *grad;
     float *dGi, *dGh, *dh;
 } gru_ctx;
 
-static void forward_task(void *vctx, int64_t p) {
+// Step t for the part's rows and units; (T, B, ·) arrays are offset to the part's first row.
+static void forward_step(const void *vctx, seq_part part, int64_t t, int64_t next) {
     const gru_ctx *x = vctx;
     const dk_recurrent_shape *s = x->s;
-    int64_t B = s->batch, H = s->hidden, T = s->steps, j0, j1;
-    unit_range(H, x->parts, p, &j0, &j1);
-    const float *hp = x->hPrev + x->t * B * H;
-    if (x->bih) dk_add_gate_bias_f32(B, 3, H, j0, j1, x->bih, x->gates + x->t * B * 3 * H);
-    gate_products(s, 3, hp, x->packed, j0, j1, x->gh, 0);
-    float *hn = x->next < 0 ? x->out + T * B * H : x->hPrev + x->next * B * H;
-    dk_gru_units_forward_f32(B, H, j0, j1, x->gates + x->t * B * 3 * H, x->gh, x->bhh, hp,
-                             s->masks ? s->masks + x->t * B : NULL, x->ghn + x->t * B * H, hn, x->out + x->t * B * H);
+    int64_t B = s->batch, H = s->hidden, T = s->steps, rows = part.b1 - part.b0, j0 = part.j0, j1 = part.j1;
+    int64_t r = t * B + part.b0;  // the part's first row of step t
+    const float *hp = x->hPrev + r * H;
+    float *g = x->gates + r * 3 * H, *gh = x->gh + part.b0 * 3 * H;
+    if (x->bih) dk_add_gate_bias_f32(rows, 3, H, j0, j1, x->bih, g);
+    gate_products(s, rows, 3, hp, x->packed, j0, j1, gh, 0);
+    float *hn = (next < 0 ? x->out + T * B * H : x->hPrev + next * B * H) + part.b0 * H;
+    dk_gru_units_forward_f32(rows, H, j0, j1, g, gh, x->bhh, hp, s->masks ? s->masks + r : NULL, x->ghn + r * H, hn,
+                             x->out + r * H);
 }
 
 void dk_gru_sequence_forward_f32(const dk_recurrent_shape *s, float *gates, const float *bih, const float *bhh,
@@ -122,42 +123,39 @@ void dk_gru_sequence_forward_f32(const dk_recurrent_shape *s, float *gates, cons
     }
     float *packed = pack_gate_blocks(s, 3), *gh = packed_buffer(B * 3 * H);
     memcpy(hPrev + step_at(s, 0) * B * H, h0, sizeof(float) * (size_t)(B * H));
-    gru_ctx x = {.s = s, .packed = packed, .bhh = bhh, .bih = bih, .parts = parts_for(s), .gates = gates, .gh = gh, .ghn = ghn,
-                 .hPrev = hPrev, .out = out};
-    run_steps(s, 0, x.parts, forward_task, &x, &x.t, &x.next);
+    gru_ctx x = {.s = s, .packed = packed, .bhh = bhh, .bih = bih, .gates = gates, .gh = gh, .ghn = ghn, .hPrev = hPrev,
+                 .out = out};
+    run_sequence(s, 0, forward_step, &x);
     free(gh);
     free(packed);
 }
 
-static void backward_task(void *vctx, int64_t p) {
+static void backward_step(const void *vctx, seq_part part, int64_t t, int64_t next) {
     const gru_ctx *x = vctx;
     const dk_recurrent_shape *s = x->s;
-    int64_t B = s->batch, H = s->hidden, j0, j1;
-    unit_range(H, x->parts, p, &j0, &j1);
-    // dh += dGh_next · W_hh for this part's units (x->next: the step after t, already done).
-    if (x->next >= 0) add_recurrent_gradient(s, 3, x->dGh + x->next * B * 3 * H, x->packed, j0, j1, x->dh);
-    if (x->t < 0) return;
-    int64_t t = x->t;
-    dk_gru_units_backward_f32(B, H, j0, j1, x->gates + t * B * 3 * H, x->ghn + t * B * H, x->hPrev + t * B * H,
-                              x->grad + t * B * H, s->masks ? s->masks + t * B : NULL, x->dh, x->dGi + t * B * 3 * H,
-                              x->dGh + t * B * 3 * H);
-    if (x->dbih) dk_sum_gate_rows_f64(B, 3, H, j0, j1, x->dGi + t * B * 3 * H, x->dbih);
-    if (x->dbhh) dk_sum_gate_rows_f64(B, 3, H, j0, j1, x->dGh + t * B * 3 * H, x->dbhh);
+    int64_t B = s->batch, H = s->hidden, rows = part.b1 - part.b0, j0 = part.j0, j1 = part.j1;
+    // dh += dGh_next · W_hh for this part (next: the step after t, already done).
+    if (next >= 0) add_recurrent_gradient(s, 3, x->dGh + next * B * 3 * H, x->packed, part, x->dh);
+    if (t < 0) return;
+    int64_t r = t * B + part.b0;
+    dk_gru_units_backward_f32(rows, H, j0, j1, x->gates + r * 3 * H, x->ghn + r * H, x->hPrev + r * H, x->grad + r * H,
+                              s->masks ? s->masks + r : NULL, x->dh + part.b0 * H, x->dGi + r * 3 * H, x->dGh + r * 3 * H);
+    if (x->dbih) sum_bias_gradient(s, 3, part.b0, part.b1, j0, j1, x->dGi + t * B * 3 * H, x->dbih);
+    if (x->dbhh) sum_bias_gradient(s, 3, part.b0, part.b1, j0, j1, x->dGh + t * B * 3 * H, x->dbhh);
 }
 
 void dk_gru_sequence_backward_f32(const dk_recurrent_shape *s, const float *grad, const float *gates, const float *ghn,
                                   const float *hPrev, float *dGi, float *dGh, float *dbih, float *dbhh, float *dh0) {
     int64_t B = s->batch, H = s->hidden, T = s->steps;
     memcpy(dh0, grad + T * B * H, sizeof(float) * (size_t)(B * H));
-    double *accI = bias_accumulators(dbih, 3 * H), *accH = bias_accumulators(dbhh, 3 * H);
+    double *accI = bias_accumulators(s, dbih, 3 * H), *accH = bias_accumulators(s, dbhh, 3 * H);
     if (T > 0) {
         float *packed = pack_recurrent_weight(s, 3);
-        gru_ctx x = {.s = s, .packed = packed, .parts = parts_for(s), .gates = (float *)gates, .ghn = (float *)ghn,
-                     .hPrev = (float *)hPrev, .grad = grad, .dGi = dGi, .dGh = dGh, .dh = dh0, .dbih = accI,
-                     .dbhh = accH};
-        run_steps(s, 1, x.parts, backward_task, &x, &x.t, &x.next);
+        gru_ctx x = {.s = s, .packed = packed, .gates = (float *)gates, .ghn = (float *)ghn, .hPrev = (float *)hPrev,
+                     .grad = grad, .dGi = dGi, .dGh = dGh, .dh = dh0, .dbih = accI, .dbhh = accH};
+        run_sequence(s, 1, backward_step, &x);
         free(packed);
     }
-    store_bias_gradient(accI, dbih, 3 * H);
-    store_bias_gradient(accH, dbhh, 3 * H);
+    store_bias_gradient(s, accI, dbih, 3 * H);
+    store_bias_gradient(s, accH, dbhh, 3 * H);
 }

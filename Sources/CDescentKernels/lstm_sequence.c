@@ -1,11 +1,12 @@
 // A whole LSTM layer-direction in float32 on the prepacked GEMM (AVX-512 or AVX2,
-// sgemm_prepacked.c): the time loop runs here, one parallel phase per step. Each thread owns a
-// range of hidden units (whole 32-column panels) and does, for its units, the four gate columns of
-// h·W_hhᵀ (W_hh packed once per sequence) and the cell; the end of the phase is the only
-// synchronisation a step needs. Backward mirrors it: each thread forms its units' columns of dh =
-// dG·W_hh and then their cell gradient. The forward saves the activated gates, tanh(c') and the
-// states entering each step, so the backward evaluates no exp. Gate layout as PyTorch stacks them:
-// i, f, g, o. Under autocast the products run on the bf16 kernel with rounded results
+// sgemm_prepacked.c): the time loop runs here (sequence.h's run_sequence). Each thread owns a
+// range of batch rows and runs every step on them (one parallel phase for the sequence), or, where
+// the batch is too small for the threads, a range of hidden units (whole 32-column panels) with
+// one parallel phase per step. A part does, for its rows and units, the four gate columns of
+// h·W_hhᵀ (W_hh packed once per sequence) and the cell. Backward mirrors it: each part forms its
+// columns of dh = dG·W_hh and then their cell gradient. The forward saves the activated gates,
+// tanh(c') and the states entering each step, so the backward evaluates no exp. Gate layout as
+// PyTorch stacks them: i, f, g, o. Under autocast the products run on the bf16 kernel with rounded results
 // (s->bfloat16; sequence.h). See Ops/FusedRecurrentSequence.swift for the primitive;
 // Ops/RecurrentSequence.swift is its oracle.
 #include "descent_kernels.h"
@@ -92,27 +93,27 @@ DK_DISPATCH(dk_lstm_units_backward_f32,
 typedef struct {
     const dk_recurrent_shape *s;
     const float *packed;  // forward: the four gate blocks of W_hhᵀ; backward: W_hh
-    int64_t parts, t, next;  // this step, and the one after it in processing order (-1: none)
     float *gates, *hPrev, *cPrev, *tanhC, *out;
     const float *grad, *cgates, *bias;  // bias: added to each step's gates (4H), or NULL
     float *dGates, *dh, *dc;
-    double *dbias;  // the bias gradient's sums (4H), or NULL
+    double *dbias;  // the bias gradient's sums (per batch block, 4H each), or NULL
 } seq_ctx;
 
-static void forward_task(void *vctx, int64_t p) {
+// Step t for the part's rows and units; (T, B, ·) arrays are offset to the part's first row.
+static void forward_step(const void *vctx, seq_part part, int64_t t, int64_t next) {
     const seq_ctx *x = vctx;
     const dk_recurrent_shape *s = x->s;
-    int64_t B = s->batch, H = s->hidden, T = s->steps, j0, j1;
-    unit_range(H, x->parts, p, &j0, &j1);
-    float *g = x->gates + x->t * B * 4 * H;
-    const float *hp = x->hPrev + x->t * B * H, *c = x->cPrev + x->t * B * H;
+    int64_t B = s->batch, H = s->hidden, T = s->steps, rows = part.b1 - part.b0, j0 = part.j0, j1 = part.j1;
+    int64_t r = t * B + part.b0;  // the part's first row of step t
+    float *g = x->gates + r * 4 * H;
+    const float *hp = x->hPrev + r * H, *c = x->cPrev + r * H;
     // (x·W_ihᵀ + b) + h·W_hhᵀ, summed in the order of the unfused composite.
-    if (x->bias) dk_add_gate_bias_f32(B, 4, H, j0, j1, x->bias, g);
-    gate_products(s, 4, hp, x->packed, j0, j1, g, 1);
-    float *hn = x->next < 0 ? x->out + T * B * H : x->hPrev + x->next * B * H;
-    float *cn = x->next < 0 ? x->out + (T + 1) * B * H : x->cPrev + x->next * B * H;
-    dk_lstm_units_forward_f32(B, H, j0, j1, g, c, hp, s->masks ? s->masks + x->t * B : NULL, hn, cn, x->out + x->t * B * H,
-                 x->tanhC + x->t * B * H);
+    if (x->bias) dk_add_gate_bias_f32(rows, 4, H, j0, j1, x->bias, g);
+    gate_products(s, rows, 4, hp, x->packed, j0, j1, g, 1);
+    float *hn = (next < 0 ? x->out + T * B * H : x->hPrev + next * B * H) + part.b0 * H;
+    float *cn = (next < 0 ? x->out + (T + 1) * B * H : x->cPrev + next * B * H) + part.b0 * H;
+    dk_lstm_units_forward_f32(rows, H, j0, j1, g, c, hp, s->masks ? s->masks + r : NULL, hn, cn, x->out + r * H,
+                              x->tanhC + r * H);
 }
 
 void dk_lstm_sequence_forward_f32(const dk_recurrent_shape *s, float *gates, const float *bias, const float *h0,
@@ -126,24 +127,23 @@ void dk_lstm_sequence_forward_f32(const dk_recurrent_shape *s, float *gates, con
     float *packed = pack_gate_blocks(s, 4);
     memcpy(hPrev + step_at(s, 0) * B * H, h0, sizeof(float) * (size_t)(B * H));
     memcpy(cPrev + step_at(s, 0) * B * H, c0, sizeof(float) * (size_t)(B * H));
-    seq_ctx x = {.s = s, .packed = packed, .parts = parts_for(s), .gates = gates, .hPrev = hPrev, .cPrev = cPrev,
-                 .tanhC = tanhC, .out = out, .bias = bias};
-    run_steps(s, 0, x.parts, forward_task, &x, &x.t, &x.next);
+    seq_ctx x = {.s = s, .packed = packed, .gates = gates, .hPrev = hPrev, .cPrev = cPrev, .tanhC = tanhC, .out = out,
+                 .bias = bias};
+    run_sequence(s, 0, forward_step, &x);
     free(packed);
 }
 
-static void backward_task(void *vctx, int64_t p) {
+static void backward_step(const void *vctx, seq_part part, int64_t t, int64_t next) {
     const seq_ctx *x = vctx;
     const dk_recurrent_shape *s = x->s;
-    int64_t B = s->batch, H = s->hidden, j0, j1;
-    unit_range(H, x->parts, p, &j0, &j1);
-    // dh += dG_next · W_hh for this part's units (x->next: the step after t, already done).
-    if (x->next >= 0) add_recurrent_gradient(s, 4, x->dGates + x->next * B * 4 * H, x->packed, j0, j1, x->dh);
-    if (x->t < 0) return;
-    int64_t t = x->t;
-    dk_lstm_units_backward_f32(B, H, j0, j1, x->cgates + t * B * 4 * H, x->cPrev + t * B * H, x->tanhC + t * B * H,
-                  x->grad + t * B * H, s->masks ? s->masks + t * B : NULL, x->dh, x->dc, x->dGates + t * B * 4 * H);
-    if (x->dbias) dk_sum_gate_rows_f64(B, 4, H, j0, j1, x->dGates + t * B * 4 * H, x->dbias);
+    int64_t B = s->batch, H = s->hidden, rows = part.b1 - part.b0, j0 = part.j0, j1 = part.j1;
+    // dh += dG_next · W_hh for this part (next: the step after t, already done).
+    if (next >= 0) add_recurrent_gradient(s, 4, x->dGates + next * B * 4 * H, x->packed, part, x->dh);
+    if (t < 0) return;
+    int64_t r = t * B + part.b0, o = part.b0 * H;
+    dk_lstm_units_backward_f32(rows, H, j0, j1, x->cgates + r * 4 * H, x->cPrev + r * H, x->tanhC + r * H, x->grad + r * H,
+                               s->masks ? s->masks + r : NULL, x->dh + o, x->dc + o, x->dGates + r * 4 * H);
+    if (x->dbias) sum_bias_gradient(s, 4, part.b0, part.b1, j0, j1, x->dGates + t * B * 4 * H, x->dbias);
 }
 
 void dk_lstm_sequence_backward_f32(const dk_recurrent_shape *s, const float *grad, const float *gates, const float *cPrev,
@@ -151,14 +151,13 @@ void dk_lstm_sequence_backward_f32(const dk_recurrent_shape *s, const float *gra
     int64_t B = s->batch, H = s->hidden, T = s->steps;
     memcpy(dh0, grad + T * B * H, sizeof(float) * (size_t)(B * H));
     memcpy(dc0, grad + (T + 1) * B * H, sizeof(float) * (size_t)(B * H));
-    double *acc = bias_accumulators(dbias, 4 * H);
+    double *acc = bias_accumulators(s, dbias, 4 * H);
     if (T > 0) {
         float *packed = pack_recurrent_weight(s, 4);
-        seq_ctx x = {.s = s, .packed = packed, .parts = parts_for(s), .grad = grad, .cgates = gates,
-                     .cPrev = (float *)cPrev, .tanhC = (float *)tanhC, .dGates = dGates, .dh = dh0, .dc = dc0,
-                     .dbias = acc};
-        run_steps(s, 1, x.parts, backward_task, &x, &x.t, &x.next);
+        seq_ctx x = {.s = s, .packed = packed, .grad = grad, .cgates = gates, .cPrev = (float *)cPrev,
+                     .tanhC = (float *)tanhC, .dGates = dGates, .dh = dh0, .dc = dc0, .dbias = acc};
+        run_sequence(s, 1, backward_step, &x);
         free(packed);
     }
-    store_bias_gradient(acc, dbias, 4 * H);
+    store_bias_gradient(s, acc, dbias, 4 * H);
 }

@@ -60,40 +60,43 @@ final class BFloat16RecurrentTests: BFloat16TestCase {
     /// composite's per-step product). Outputs and states take the same roundings: most of their
     /// values are the same to the bit.
     func testFusedLoopsMatchTheComposite() {
+        // A batch of 5 splits the loops by hidden units on 2 threads, one of 18 by rows (8 and 10).
         for lstm in [true, false] {
-            func run(dot: Bool) -> [(String, [Float])] {
-                Kernels.bfloat16DotProducts = dot
-                Descent.manualSeed(21)
-                let layer: RecurrentLayer = lstm ? LSTM(6, 40, numLayers: 2, bidirectional: true)
-                                                 : GRU(6, 40, numLayers: 2, bidirectional: true)
-                let x = Tensor.randn([9, 5, 6]).requiringGrad(), h0 = Tensor.randn([4, 5, 40]).requiringGrad()
-                let c0 = Tensor.randn([4, 5, 40]).requiringGrad(), lengths = [9, 4, 7, 1, 9]
-                let (out, hN, cN): (Tensor, Tensor, Tensor?) = withAutocast {
-                    if let m = layer as? LSTM {
-                        let (o, s) = m(x, (h0, c0), lengths: lengths)
-                        return (o, s.h, s.c)
+            for batch in [5, 18] {
+                func run(dot: Bool) -> [(String, [Float])] {
+                    Kernels.bfloat16DotProducts = dot
+                    Descent.manualSeed(21)
+                    let layer: RecurrentLayer = lstm ? LSTM(6, 40, numLayers: 2, bidirectional: true)
+                                                     : GRU(6, 40, numLayers: 2, bidirectional: true)
+                    let x = Tensor.randn([9, batch, 6]).requiringGrad(), h0 = Tensor.randn([4, batch, 40]).requiringGrad()
+                    let c0 = Tensor.randn([4, batch, 40]).requiringGrad(), lengths = (0..<batch).map { [9, 4, 7, 1, 9][$0 % 5] }
+                    let (out, hN, cN): (Tensor, Tensor, Tensor?) = withAutocast {
+                        if let m = layer as? LSTM {
+                            let (o, s) = m(x, (h0, c0), lengths: lengths)
+                            return (o, s.h, s.c)
+                        }
+                        let (o, h) = (layer as! GRU)(x, h0, lengths: lengths)
+                        return (o, h, nil)
                     }
-                    let (o, h) = (layer as! GRU)(x, h0, lengths: lengths)
-                    return (o, h, nil)
+                    var loss = (out * Tensor.randn(out.shape)).sum() + (hN * Tensor.randn(hN.shape)).sum()
+                    if let cN { loss = loss + (cN * Tensor.randn(cN.shape)).sum() }
+                    loss.backward()
+                    var parts = [("output", out.scalars), ("h", hN.scalars), ("grad x", x.grad!.scalars), ("grad h0", h0.grad!.scalars)]
+                    if let cN { parts += [("c", cN.scalars), ("grad c0", c0.grad!.scalars)] }
+                    return parts + layer.namedParameters().map { ("grad \($0.name)", $0.tensor.grad!.scalars) }
                 }
-                var loss = (out * Tensor.randn(out.shape)).sum() + (hN * Tensor.randn(hN.shape)).sum()
-                if let cN { loss = loss + (cN * Tensor.randn(cN.shape)).sum() }
-                loss.backward()
-                var parts = [("output", out.scalars), ("h", hN.scalars), ("grad x", x.grad!.scalars), ("grad h0", h0.grad!.scalars)]
-                if let cN { parts += [("c", cN.scalars), ("grad c0", c0.grad!.scalars)] }
-                return parts + layer.namedParameters().map { ("grad \($0.name)", $0.tensor.grad!.scalars) }
-            }
-            let fused = run(dot: true), composite = run(dot: false)
-            XCTAssertEqual(fused.map(\.0), composite.map(\.0))
-            for ((name, p), (_, q)) in zip(fused, composite) {
-                let scale = q.map(abs).max()!
-                XCTAssertGreaterThan(scale, 0, "\(lstm ? "LSTM" : "GRU") \(name)")
-                XCTAssertLessThanOrEqual(zip(p, q).map { abs($0 - $1) }.max()! / scale, 0x1p-7, "\(lstm ? "LSTM" : "GRU") \(name)")
-                // The same roundings: most values the same to the bit (but W_hh's gradients and the
-                // biases summed from them).
-                let equalShare = Double(zip(p, q).filter { $0 == $1 }.count) / Double(p.count)
-                if ["output", "h", "c"].contains(name) { XCTAssertGreaterThan(equalShare, 0.9, "\(lstm ? "LSTM" : "GRU") \(name)") }
-                if ["grad x", "grad h0", "grad c0"].contains(name) { XCTAssertGreaterThan(equalShare, 0.8, "\(lstm ? "LSTM" : "GRU") \(name)") }
+                let fused = run(dot: true), composite = run(dot: false), label = "\(lstm ? "LSTM" : "GRU") batch \(batch)"
+                XCTAssertEqual(fused.map(\.0), composite.map(\.0))
+                for ((name, p), (_, q)) in zip(fused, composite) {
+                    let scale = q.map(abs).max()!
+                    XCTAssertGreaterThan(scale, 0, "\(label) \(name)")
+                    XCTAssertLessThanOrEqual(zip(p, q).map { abs($0 - $1) }.max()! / scale, 0x1p-7, "\(label) \(name)")
+                    // The same roundings: most values the same to the bit (but W_hh's gradients and the
+                    // biases summed from them).
+                    let equalShare = Double(zip(p, q).filter { $0 == $1 }.count) / Double(p.count)
+                    if ["output", "h", "c"].contains(name) { XCTAssertGreaterThan(equalShare, 0.9, "\(label) \(name)") }
+                    if ["grad x", "grad h0", "grad c0"].contains(name) { XCTAssertGreaterThan(equalShare, 0.8, "\(label) \(name)") }
+                }
             }
         }
     }

@@ -125,13 +125,16 @@ final class RecurrentSequencePrimitiveTests: XCTestCase {
         }
     }
 
-    /// The float32 LSTM and GRU sequence kernels (lstm_sequence.c, gru_sequence.c) split hidden
-    /// units into 32-wide panels among threads: a hidden size of 70 gives two parts, the second
-    /// with a partial panel. Against the step-by-step composite, on 1 and 2 threads, in both
-    /// directions, with variable lengths, with and without bias, with frozen biases (the fused
-    /// loops add the input-side bias and sum its gradient themselves); on AVX-512 and on AVX2 (a
-    /// batch of 5: one 6-row tile with a missing row). With the portable GEMM the general float32
-    /// path runs instead (the one other CPUs take), against the same oracle.
+    /// The float32 LSTM and GRU sequence kernels (lstm_sequence.c, gru_sequence.c) split their
+    /// work among threads by batch rows (blocks of 8) where the batch has a block per thread, else
+    /// by hidden units in 32-wide panels. On 2 threads a batch of 5 splits by units (a hidden size
+    /// of 70 gives two parts, the second with a partial panel), a batch of 21 by rows (8 and 13
+    /// rows, the last block partial); on 1 thread both run as one part. Against the step-by-step
+    /// composite, in both directions, with variable lengths, with and without bias, with frozen
+    /// biases (the fused loops add the input-side bias and sum its gradient themselves); on
+    /// AVX-512 and on AVX2 (a batch of 5: one 6-row tile with a missing row). With the portable
+    /// GEMM the general float32 path runs instead (the one other CPUs take), against the same
+    /// oracle.
     func testFusedSequenceKernelsAcrossThreadsAndPartialPanels() {
         Descent.manualSeed(23)
         let saved = Descent.threads, savedBackend = MatmulBackend.current
@@ -149,31 +152,33 @@ final class RecurrentSequencePrimitiveTests: XCTestCase {
             Descent.threads = threads
             MatmulBackend.current = backend
             for (kind, make) in makers {
-                let a = make(), b = make()
-                try! b.loadStateDict(a.stateDict())
-                b.useReference = true
-                let isLSTM = a is LSTM, d = a.directions
-                let x = Tensor.randn([7, 5, 6])
-                let xa = x.clone().requiringGrad(), xb = x.clone().requiringGrad()
-                let h0 = Tensor.randn([d, 5, 70]), c0 = Tensor.randn([d, 5, 70])
-                let ha = h0.clone().requiringGrad(), hb = h0.clone().requiringGrad()
-                let ca = c0.clone().requiringGrad(), cb = c0.clone().requiringGrad()
-                let lengths = [7, 2, 5, 1, 7]
-                let (oa, hna, cna) = a.run(xa, h0: ha, c0: isLSTM ? ca : nil, lengths: lengths)
-                let (ob, hnb, cnb) = b.run(xb, h0: hb, c0: isLSTM ? cb : nil, lengths: lengths)
-                let name = "\(kind), threads \(threads), \(backend)"
-                assertClose(oa, ob, rtol: 1e-5, atol: 1e-6, "\(name) output")
-                assertClose(hna, hnb, rtol: 1e-5, atol: 1e-6, "\(name) h")
-                if isLSTM { assertClose(cna!, cnb!, rtol: 1e-5, atol: 1e-6, "\(name) c") }
-                let go = Tensor.randn(oa.shape), gh = Tensor.randn(hna.shape)
-                ((oa * go).sum() + (hna * gh).sum() + (cna.map { ($0 * 2).sum() } ?? Tensor(Float(0)))).backward()
-                ((ob * go).sum() + (hnb * gh).sum() + (cnb.map { ($0 * 2).sum() } ?? Tensor(Float(0)))).backward()
-                assertClose(xa.grad!, xb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) dx")
-                assertClose(ha.grad!, hb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) dh0")
-                if isLSTM { assertClose(ca.grad!, cb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) dc0") }
-                for ((n, pa), (_, pb)) in zip(a.namedParameters(), b.namedParameters()) {
-                    XCTAssertEqual(pa.grad == nil, !pa.requiresGrad, "\(name) grad of \(n)")
-                    if let ga = pa.grad { assertClose(ga, pb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) grad of \(n)") }
+                for batch in [5, 21] {
+                    let a = make(), b = make()
+                    try! b.loadStateDict(a.stateDict())
+                    b.useReference = true
+                    let isLSTM = a is LSTM, d = a.directions
+                    let x = Tensor.randn([7, batch, 6])
+                    let xa = x.clone().requiringGrad(), xb = x.clone().requiringGrad()
+                    let h0 = Tensor.randn([d, batch, 70]), c0 = Tensor.randn([d, batch, 70])
+                    let ha = h0.clone().requiringGrad(), hb = h0.clone().requiringGrad()
+                    let ca = c0.clone().requiringGrad(), cb = c0.clone().requiringGrad()
+                    let lengths = (0..<batch).map { [7, 2, 5, 1, 7][$0 % 5] }
+                    let (oa, hna, cna) = a.run(xa, h0: ha, c0: isLSTM ? ca : nil, lengths: lengths)
+                    let (ob, hnb, cnb) = b.run(xb, h0: hb, c0: isLSTM ? cb : nil, lengths: lengths)
+                    let name = "\(kind), batch \(batch), threads \(threads), \(backend)"
+                    assertClose(oa, ob, rtol: 1e-5, atol: 1e-6, "\(name) output")
+                    assertClose(hna, hnb, rtol: 1e-5, atol: 1e-6, "\(name) h")
+                    if isLSTM { assertClose(cna!, cnb!, rtol: 1e-5, atol: 1e-6, "\(name) c") }
+                    let go = Tensor.randn(oa.shape), gh = Tensor.randn(hna.shape)
+                    ((oa * go).sum() + (hna * gh).sum() + (cna.map { ($0 * 2).sum() } ?? Tensor(Float(0)))).backward()
+                    ((ob * go).sum() + (hnb * gh).sum() + (cnb.map { ($0 * 2).sum() } ?? Tensor(Float(0)))).backward()
+                    assertClose(xa.grad!, xb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) dx")
+                    assertClose(ha.grad!, hb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) dh0")
+                    if isLSTM { assertClose(ca.grad!, cb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) dc0") }
+                    for ((n, pa), (_, pb)) in zip(a.namedParameters(), b.namedParameters()) {
+                        XCTAssertEqual(pa.grad == nil, !pa.requiresGrad, "\(name) grad of \(n)")
+                        if let ga = pa.grad { assertClose(ga, pb.grad!, rtol: 1e-4, atol: 1e-5, "\(name) grad of \(n)") }
+                    }
                 }
             }
         }
