@@ -1,10 +1,11 @@
 // A whole GRU layer-direction in float32 on the prepacked GEMM (AVX-512 or AVX2), built like
 // lstm_sequence.c: each part of the work (a range of batch rows for every step, or of hidden units
 // for one step; sequence.h's run_sequence) forms its three gate columns of h·W_hhᵀ (W_hh packed
-// once per sequence) and the cell. PyTorch's formula: r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n
-// + r·gh_n), h' = (1 − z)·n + z·h, with gh = h·W_hhᵀ + b_hh. The forward keeps r, z, n and gh_n, so
-// the backward evaluates no exp. Under autocast the products run on the bf16 kernel with rounded
-// results (s->bfloat16; sequence.h). See Ops/FusedRecurrentSequence.swift for the primitive.
+// once per sequence) and the cell. PyTorch's formula: r = σ(gi_r + gh_r), z = σ(gi_z + gh_z),
+// n = tanh(gi_n + r·gh_n), h' = (1 − z)·n + z·h, with gh = h·W_hhᵀ + b_hh. The forward keeps r, z, n
+// and gh_n, so the backward evaluates no exp. Under autocast the products run on the bf16 kernel
+// with rounded results (s->bfloat16; sequence.h). See Ops/FusedRecurrentSequence.swift for the
+// primitive.
 #include "descent_kernels.h"
 #include <stdlib.h>
 #include <string.h>

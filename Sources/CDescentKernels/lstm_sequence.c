@@ -1,12 +1,12 @@
 // A whole LSTM layer-direction in float32 on the prepacked GEMM (AVX-512 or AVX2,
-// sgemm_prepacked.c): the time loop runs here (sequence.h's run_sequence). Each thread owns a
-// range of batch rows and runs every step on them (one parallel phase for the sequence), or, where
-// the batch is too small for the threads, a range of hidden units (whole 32-column panels) with
-// one parallel phase per step. A part does, for its rows and units, the four gate columns of
-// h·W_hhᵀ (W_hh packed once per sequence) and the cell. Backward mirrors it: each part forms its
-// columns of dh = dG·W_hh and then their cell gradient. The forward saves the activated gates,
-// tanh(c') and the states entering each step, so the backward evaluates no exp. Gate layout as
-// PyTorch stacks them: i, f, g, o. Under autocast the products run on the bf16 kernel with rounded results
+// sgemm_prepacked.c): the time loop runs here (sequence.h's run_sequence). Each thread owns a range
+// of batch rows and runs every step on them (one parallel phase for the sequence), or, where the
+// batch is too small for the threads, a range of hidden units (whole 32-column panels) with one
+// parallel phase per step. A part does, for its rows and units, the four gate columns of h·W_hhᵀ
+// (W_hh packed once per sequence) and the cell. Backward mirrors it: each part forms its columns of
+// dh = dG·W_hh and then their cell gradient. The forward saves the activated gates, tanh(c') and
+// the states entering each step, so the backward evaluates no exp. Gate layout as PyTorch stacks
+// them: i, f, g, o. Under autocast the products run on the bf16 kernel with rounded results
 // (s->bfloat16; sequence.h). See Ops/FusedRecurrentSequence.swift for the primitive;
 // Ops/RecurrentSequence.swift is its oracle.
 #include "descent_kernels.h"

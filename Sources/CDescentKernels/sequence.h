@@ -22,7 +22,7 @@ static inline int64_t row_blocks(const dk_recurrent_shape *s) { return (s->batch
 // NULL when none is asked for.
 static inline double *bias_accumulators(const dk_recurrent_shape *s, const float *dbias, int64_t n) {
     if (!dbias) return NULL;
-    double *acc = calloc((size_t)(row_blocks(s) * n), sizeof(double));
+    double *acc = calloc((size_t)(row_blocks(s) * n) + 1, sizeof(double));  // (+ 1: an empty batch)
     if (!acc) abort();
     return acc;
 }

@@ -1,8 +1,9 @@
 import CDescentKernels
 
 // The fused float32 LSTM and GRU sequence kernels (lstm_sequence.c, gru_sequence.c): a whole
-// layer-direction's time loop in C, one parallel phase per step, W_hh packed once per sequence,
-// the activated gates saved so that backward evaluates no exp, states written in place.
+// layer-direction's time loop in C (each thread runs every step on its own batch rows, or where
+// the batch is too small, one parallel phase per step over hidden units), W_hh packed once per
+// sequence, the activated gates saved so that backward evaluates no exp, states written in place.
 // Ops/FusedRecurrentSequence.swift records them as primitives.
 extension Kernels {
     /// Whether the fused sequence kernels can run `proj` on this machine: float32, with the
