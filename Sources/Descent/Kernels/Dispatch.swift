@@ -1,5 +1,3 @@
-import CDescentKernels
-
 /// Element functions written once, generically, and run by the kernels for each dtype.
 protocol UnaryFunction {
     static func apply<T: FloatScalar>(_ x: T) -> T
@@ -91,15 +89,15 @@ extension Kernels {
 
     /// `F(a, b)` elementwise with broadcasting, for floating-point tensors of one dtype. With
     /// `overwritingA` (a backward rule's incoming gradient that `Autograd.mayOverwrite`) the
-    /// result is written over `a` where `a` and `b` are contiguous and of one shape.
+    /// result is written over `a` (`updateLoop`) where `a` and `b` are contiguous and of one shape.
     @inline(__always)
     static func zip<F: BinaryFunction>(_ a: Tensor, _ b: Tensor, _: F.Type, cost: Int = 1, op: String,
                                        overwritingA: Bool = false) -> Tensor {
         check(a.dtype == b.dtype, "[\(op)] dtypes differ: \(a.dtype) and \(b.dtype)")
         if overwritingA && a.shape == b.shape && a.isContiguous && b.isContiguous {
             switch a.dtype {
-            case .float32: return zipOverwritingA(a, b, cost: cost, BinaryFn<Float, F>())
-            case .float64: return zipOverwritingA(a, b, cost: cost, BinaryFn<Double, F>())
+            case .float32: updateLoop(a, b, cost: cost, BinaryFn<Float, F>()); return a
+            case .float64: updateLoop(a, b, cost: cost, BinaryFn<Double, F>()); return a
             default: break
             }
         }
@@ -111,25 +109,6 @@ extension Kernels {
         }
     }
 
-    /// a = fn(a, b) over contiguous a and b of one shape; returns a. float32 arithmetic runs in C
-    /// (`dk_binary_f32`, whose result may be its first operand); elsewhere one pointer reads and
-    /// writes a, so that the loop vectorizes (with two equal ones, the compiler's overlap check
-    /// would send it to the scalar loop).
-    private static func zipOverwritingA<Fn: ElementFn2>(_ a: Tensor, _ b: Tensor, cost: Int, _ fn: Fn) -> Tensor
-    where Fn.A == Fn.R {
-        let ap = a.storage.typed(Fn.A.self) + a.offset, bp = b.storage.typed(Fn.A.self) + b.offset
-        let kernel = Fn.float32Kernel
-        Parallel.forRange(a.count, cost: cost) { r in
-            if let kernel {
-                let x = UnsafeMutableRawPointer(ap + r.lowerBound).assumingMemoryBound(to: Float.self)
-                dk_binary_f32(kernel, Int64(r.count), x, 1, UnsafeRawPointer(bp + r.lowerBound).assumingMemoryBound(to: Float.self), 1, x)
-                return
-            }
-            for i in r { ap[i] = fn(ap[i], bp[i]) }
-        }
-        return a
-    }
-
     /// `F(a, b)` elementwise with broadcasting, for tensors of one dtype (any); written over `a`
     /// with `overwritingA`, as the floating-point `zip`.
     @inline(__always)
@@ -137,8 +116,8 @@ extension Kernels {
         check(a.dtype == b.dtype, "[\(op)] dtypes differ: \(a.dtype) and \(b.dtype)")
         if overwritingA && a.shape == b.shape && a.isContiguous && b.isContiguous {
             switch a.dtype {
-            case .float32: return zipOverwritingA(a, b, cost: 1, NumericFn<Float, F>())
-            case .float64: return zipOverwritingA(a, b, cost: 1, NumericFn<Double, F>())
+            case .float32: updateLoop(a, b, NumericFn<Float, F>()); return a
+            case .float64: updateLoop(a, b, NumericFn<Double, F>()); return a
             default: break
             }
         }

@@ -180,14 +180,15 @@ extension Kernels {
         updateLoop(x, y, ClosureFn2(f: f))
     }
 
-    /// The in-place loop, specialized per functor type.
-    static func updateLoop<Fn: ElementFn2>(_ x: Tensor, _ y: Tensor, _ fn: Fn) where Fn.R == Fn.A {
+    /// The in-place loop, specialized per functor type (`cost`: work per element, for the split
+    /// across threads).
+    static func updateLoop<Fn: ElementFn2>(_ x: Tensor, _ y: Tensor, cost: Int = 1, _ fn: Fn) where Fn.R == Fn.A {
         let sy = Shape.broadcastStrides(y.shape, y.strides, to: x.shape)
         let loop = StridedLoop(shape: x.shape, strides: [x.strides, sy])
         let xp = x.storage.typed(Fn.A.self) + x.offset, yp = y.storage.typed(Fn.A.self) + y.offset
         let ix = loop.innerStride(0), iy = loop.innerStride(1)
         let kernel = Fn.float32Kernel
-        loop.run(parallel: true) { o, n in
+        loop.run(parallel: true, cost: cost) { o, n in
             let a = xp + o[0], b = yp + o[1]
             if let kernel, ix == 1 && (iy == 0 || iy == 1) {
                 let p = UnsafeMutableRawPointer(a).assumingMemoryBound(to: Float.self)
