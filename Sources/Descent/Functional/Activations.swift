@@ -47,9 +47,6 @@ extension Tensor {
         return e / e.sum(dim: dim, keepDim: true)
     }
 
-    /// log(softmax(x)) along `dim`, computed stably as x − logsumexp(x).
-    public func logSoftmax(dim: Int) -> Tensor { self - logsumexp(dim: dim, keepDim: true) }
-
     /// clamp(x, minValue, maxValue); gradient 1 strictly inside.
     public func hardtanh(minValue: Double = -1, maxValue: Double = 1) -> Tensor { clamp(min: minValue, max: maxValue) }
 

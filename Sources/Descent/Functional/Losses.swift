@@ -64,34 +64,13 @@ public func nllLoss(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, ig
 }
 
 private func nllLoss(_ input: Tensor, _ target: Tensor, weight: Tensor?, ignoreIndex: Int, reduction: Reduction, op: String) -> Tensor {
-    let (picked, w) = pickClasses(input, target, weight: weight, ignoreIndex: ignoreIndex, op: op)
-    let losses = -(picked * w)
-    switch reduction {
-    case .none: return losses
-    case .sum: return losses.sum()
-    case .mean: return losses.sum() / w.sum()
+    // A (C) input and 0-d target are one element of a batch of one.
+    guard input.rank == 1 else {
+        return Tensor.nllLoss(input, target, weight: weight, ignoreIndex: ignoreIndex, reduction: reduction, op: op)
     }
-}
-
-/// input[n, target[n], …] and the per-element weight (0 where ignored).
-private func pickClasses(_ input: Tensor, _ target: Tensor, weight: Tensor?, ignoreIndex: Int, op: String) -> (Tensor, Tensor) {
-    check(target.dtype == .int64, "[\(op)] expected int64 class indices as target, got \(target.dtype); for class probabilities pass a floating-point target to crossEntropy")
-    let x = input.rank == 1 ? input.unsqueeze(0) : input
-    let t = input.rank == 1 ? target.reshape([1]) : target
-    check(x.rank >= 2 && t.rank == x.rank - 1 && t.shape[0] == x.shape[0] && Array(x.shape.dropFirst(2)) == Array(t.shape.dropFirst()),
-          "[\(op)] expected input (N, C, d…) and target (N, d…), got input \(Shape.describe(input.shape)) and target \(Shape.describe(target.shape))")
-    let classes = x.shape[1]
-    if let weight {
-        check(weight.shape == [classes], "[\(op)] weight must have one value per class (\(classes)), got shape \(Shape.describe(weight.shape))")
-    }
-    let keep = t.ne(Double(ignoreIndex))
-    let safe = t * keep  // ignored targets read class 0, then weigh nothing
-    let bad = safe.toArray(Int64.self).first { $0 < 0 || $0 >= classes }
-    check(bad == nil, "[\(op)] target \(bad ?? 0) is out of bounds for \(classes) classes")
-    let picked = x.gather(dim: 1, index: safe.unsqueeze(1)).squeeze(dim: 1)
-    var w = keep.to(x.dtype)
-    if let weight { w = w * weight.to(x.dtype).indexSelect(dim: 0, index: safe.reshape([-1])).reshape(safe.shape) }
-    return input.rank == 1 ? (picked.reshape([]), w.reshape([])) : (picked, w)
+    check(target.rank == 0, "[\(op)] expected input (N, C, d…) and target (N, d…), got input \(Shape.describe(input.shape)) and target \(Shape.describe(target.shape))")
+    let loss = Tensor.nllLoss(input.unsqueeze(0), target.reshape([1]), weight: weight, ignoreIndex: ignoreIndex, reduction: reduction, op: op)
+    return reduction == .none ? loss.reshape([]) : loss
 }
 
 /// Cross-entropy between logits and targets, as PyTorch's `F.cross_entropy`.

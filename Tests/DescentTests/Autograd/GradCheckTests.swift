@@ -149,6 +149,8 @@ final class LayerGradCheckTests: XCTestCase {
         check("softplus", [x(6)]) { $0[0].softplus(beta: 2) }
         check("softmax", [x(3, 4)]) { $0[0].softmax(dim: 1) }
         check("logSoftmax", [x(3, 4)]) { $0[0].logSoftmax(dim: 0) }
+        check("logSoftmax last dim", [x(2, 3, 5)]) { $0[0].logSoftmax(dim: -1) }
+        check("logSoftmax middle dim", [x(2, 3, 5)]) { $0[0].logSoftmax(dim: 1) }
         check("batchNorm train", [x(4, 3, 2), x(3), x(3)]) {
             batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true)
         }
@@ -158,6 +160,16 @@ final class LayerGradCheckTests: XCTestCase {
         check("layerNorm", [x(3, 5)]) { LayerNorm(5, elementwiseAffine: false)($0[0]) }
         let target = Tensor(shape: [4], scalars: [0, 2, 1, 2] as [Int64])
         check("crossEntropy smoothing", [x(4, 3)]) { crossEntropy($0[0], target, labelSmoothing: 0.2) }
+        check("crossEntropy", [x(4, 3)]) { crossEntropy($0[0], target) }
+        let ignoring = Tensor(shape: [5], scalars: [0, 2, -1, 1, 2] as [Int64]), classWeights = Tensor.rand([3], dtype: .float64) + 0.5
+        for reduction in [Reduction.mean, .sum, .none] {
+            check("nllLoss weight ignore \(reduction)", [x(5, 3)]) {
+                nllLoss($0[0], ignoring, weight: classWeights, ignoreIndex: -1, reduction: reduction)
+            }
+        }
+        let spatial = Tensor(shape: [2, 2, 2], scalars: [0, 2, 1, 1, 2, 0, 0, 1] as [Int64])
+        check("crossEntropy spatial", [x(2, 3, 2, 2)]) { crossEntropy($0[0], spatial) }
+        check("nllLoss one element", [x(3)]) { nllLoss($0[0], Tensor(shape: [], scalars: [2] as [Int64])) }
         check("bceWithLogits", [x(6), Tensor.uniform([6], low: 0, high: 1, dtype: .float64)]) { binaryCrossEntropyWithLogits($0[0], $0[1]) }
         check("binaryCrossEntropy", [Tensor.uniform([6], low: 0.1, high: 0.9, dtype: .float64), Tensor.uniform([6], low: 0, high: 1, dtype: .float64)]) {
             binaryCrossEntropy($0[0], $0[1])
