@@ -22,6 +22,7 @@ func linear(_ input: Tensor, weight: Tensor, bias: Tensor?, rounding: ProductRou
     check(weight.rank == 2, "[linear] expected a weight of shape (out, in), got \(Shape.describe(weight.shape))")
     check(input.rank >= 1 && input.shape[input.rank - 1] == weight.shape[1],
           "[linear] expected input with last dimension \(weight.shape[1]), got shape \(Shape.describe(input.shape))")
+    if let bias, let y = Tensor.linearAddingBias(input, weight, bias, rounding) { return y }
     let y = input.matmul(weight.t, rounding: rounding)
     return bias.map { y + $0 } ?? y
 }

@@ -145,6 +145,34 @@ extension Kernels {
         return out
     }
 
+    /// out (m × n) = bias + a·b, bias (n) added to every row: each row of `out` starts as the
+    /// bias and the GEMM adds the product to it (PyTorch's `addmm` with β = 1, as its `linear`
+    /// runs), so that no second pass over the result adds it. a (m × k) and b (k × n) float32 or
+    /// float64 matrices of the bias's dtype, in any layout GEMM takes (else copied).
+    static func matmulAddingBias(_ a0: Tensor, _ b0: Tensor, bias: Tensor) -> Tensor {
+        var a = a0, b = b0
+        let m = a.shape[0], k = a.shape[1], n = b.shape[1]
+        if MatrixLayout(rows: m, cols: k, rowStride: a.strides[0], colStride: a.strides[1]) == nil { a = copyToContiguous(a) }
+        if MatrixLayout(rows: k, cols: n, rowStride: b.strides[0], colStride: b.strides[1]) == nil { b = copyToContiguous(b) }
+        let la = MatrixLayout(rows: m, cols: k, rowStride: a.strides[0], colStride: a.strides[1])!
+        let lb = MatrixLayout(rows: k, cols: n, rowStride: b.strides[0], colStride: b.strides[1])!
+        let out = Tensor(uninitialized: [m, n], dtype: a.dtype), c = bias.contiguousData()
+        func fill<T: FloatScalar>(_: T.Type) {
+            let bp = c.storage.typed(T.self) + c.offset, op = out.storage.typed(T.self)
+            for i in 0..<m { (op + i * n).update(from: bp, count: n) }
+        }
+        switch a.dtype {
+        case .float32: fill(Float.self)
+        case .float64: fill(Double.self)
+        case .bfloat16, .int64: checkFailure("[linear] expected float32 or float64 tensors, got \(a.dtype)")
+        }
+        if m > 0 && n > 0 && k > 0 {
+            gemm(la.trans, lb.trans, m: m, n: n, k: k, a: a, aOffset: 0, lda: la.ld, b: b, bOffset: 0, ldb: lb.ld, c: out, cOffset: 0,
+                 ldc: n, accumulate: true)
+        }
+        return out
+    }
+
     /// One GEMM on tensors' storage: C (M×N, ldc = N) = op(A) op(B).
     private static func gemm(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ ta: Bool, _ tb: Bool,
                              M: Int, N: Int, K: Int, lda: Int, ldb: Int, aOff: Int, bOff: Int, cOff: Int, rounds: Bool) {

@@ -79,6 +79,29 @@ extension Tensor {
         return out
     }
 
+    /// bias + x·Wᵀ over the last dim as one primitive (PyTorch's `addmm`, which its `linear`
+    /// runs): the GEMM adds the product to rows that start as the bias (`Kernels.matmulAddingBias`).
+    /// x (*, in) contiguous, W (out, in), bias (out), one float dtype; nil otherwise, and the
+    /// caller runs the product and the addition apart. Gradients: dx = g·W, dW = gᵀ·x, dbias =
+    /// Σ g over the rows, with `rounding` as `matmul`'s (x the input, W the other operand).
+    static func linearAddingBias(_ x: Tensor, _ w: Tensor, _ bias: Tensor, _ rounding: ProductRounding) -> Tensor? {
+        guard x.rank >= 2 && x.isContiguous && w.rank == 2 && bias.rank == 1 && bias.count == w.shape[0]
+                && x.shape[x.rank - 1] == w.shape[1] && (x.dtype == .float32 || x.dtype == .float64)
+                && w.dtype == x.dtype && bias.dtype == x.dtype else { return nil }
+        let (inFeatures, outFeatures) = (w.shape[1], w.shape[0])
+        let x2 = x.rank == 2 ? x : x.reshape([-1, inFeatures]), rows = x2.detach()
+        let out = Kernels.matmulAddingBias(rows, w.detach().t, bias: bias.detach())
+        if Tensor.needsGrad([x2, w, bias]) {
+            let needX = x2.requiresGrad, needW = w.requiresGrad, needBias = bias.requiresGrad, weight = w.detach()
+            out.record("AddmmBackward", [x2, w, bias]) { g in
+                [needX ? g.matmul(weight, rounding: rounding.inputGradient ? .result : .none) : nil,
+                 needW ? g.t.matmul(rows, rounding: rounding.otherGradient ? .result : .none) : nil,
+                 needBias ? g.sum(dim: 0) : nil]
+            }
+        }
+        return x.rank == 2 ? out : out.reshape(Array(x.shape.dropLast()) + [outFeatures])
+    }
+
     /// `matmul` of two matrices (2-D only).
     public func mm(_ other: Tensor) -> Tensor {
         check(rank == 2 && other.rank == 2, "[mm] expected 2-D tensors, got \(Shape.describe(shape)) and \(Shape.describe(other.shape))")
