@@ -81,11 +81,12 @@ extension Tensor {
 
     /// bias + x·Wᵀ over the last dim as one primitive (PyTorch's `addmm`, which its `linear`
     /// runs): the GEMM adds the product to rows that start as the bias (`Kernels.matmulAddingBias`).
-    /// x (*, in) contiguous, W (out, in), bias (out), one float dtype; nil otherwise, and the
+    /// x (*, in) (a matrix in any layout, more dims contiguous), W (out, in), bias (out), one
+    /// float dtype; nil otherwise, and the
     /// caller runs the product and the addition apart. Gradients: dx = g·W, dW = gᵀ·x, dbias =
     /// Σ g over the rows, with `rounding` as `matmul`'s (x the input, W the other operand).
     static func linearAddingBias(_ x: Tensor, _ w: Tensor, _ bias: Tensor, _ rounding: ProductRounding) -> Tensor? {
-        guard x.rank >= 2 && x.isContiguous && w.rank == 2 && bias.rank == 1 && bias.count == w.shape[0]
+        guard x.rank >= 2 && (x.rank == 2 || x.isContiguous) && w.rank == 2 && bias.rank == 1 && bias.count == w.shape[0]
                 && x.shape[x.rank - 1] == w.shape[1] && (x.dtype == .float32 || x.dtype == .float64)
                 && w.dtype == x.dtype && bias.dtype == x.dtype else { return nil }
         let (inFeatures, outFeatures) = (w.shape[1], w.shape[0])

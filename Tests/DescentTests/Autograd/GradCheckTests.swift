@@ -68,11 +68,13 @@ final class GradCheckTests: XCTestCase {
         check("batched broadcast", [x(2, 1, 4, 5), x(3, 5, 2)]) { $0[0].matmul($0[1]) }
         check("3d·2d", [x(2, 4, 5), x(5, 3)]) { $0[0].matmul($0[1]) }
         check("transposed", [x(5, 4), x(3, 5)]) { $0[0].t.matmul($0[1].t) }
-        // linear with a bias: the fused primitive (addmm) on 2-D and 3-D inputs, and the
-        // product and addition apart for a non-contiguous input.
+        // linear with a bias: the fused primitive (addmm) on 2-D inputs in any layout and on
+        // contiguous 3-D inputs; the product and addition apart for a non-contiguous 3-D input.
         check("linear bias", [x(4, 5), x(3, 5), x(3)]) { linear($0[0], weight: $0[1], bias: $0[2]) }
         check("linear bias 3d", [x(2, 4, 5), x(3, 5), x(3)]) { linear($0[0], weight: $0[1], bias: $0[2]) }
         check("linear bias strided", [x(5, 4), x(3, 5), x(3)]) { linear($0[0].t, weight: $0[1], bias: $0[2]) }
+        check("linear bias strided 3d", [x(2, 5, 4), x(3, 5), x(3)]) { linear($0[0].transpose(1, 2), weight: $0[1], bias: $0[2]) }
+        check("linear bias last step", [x(2, 3, 5), x(3, 5), x(3)]) { linear($0[0].select(dim: 1, index: 2), weight: $0[1], bias: $0[2]) }
     }
 
     func testViewsAndJoins() {
