@@ -136,7 +136,7 @@ final class TrainingCommandTests: XCTestCase {
         XCTAssertTrue(hunted.status > 0 && hunted.status < 128)
         // One line (besides the built-in GEMM's notice when no BLAS is loaded).
         XCTAssertEqual(hunted.stderr.split(separator: "\n").filter { !$0.hasPrefix("Descent: no optimized BLAS") }.count, 1, hunted.stderr)
-        XCTAssertTrue(hunted.stderr.contains("at epoch 1, batch 9: [anomaly] in the forward pass, MmBackward (inputs (64, 64), (64, 10)) gave infinity in its output; the op was called at Train.swift:"), hunted.stderr)
+        XCTAssertTrue(hunted.stderr.contains("at epoch 1, batch 9: [anomaly] in the forward pass, AddmmBackward (inputs (64, 64), (10, 64), (10,)) gave infinity in its output; the op was called at Train.swift:"), hunted.stderr)
         XCTAssertTrue(hunted.stderr.contains("inside Linear.forward(_:)"), hunted.stderr)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/last.safetensors")), saved)
     }

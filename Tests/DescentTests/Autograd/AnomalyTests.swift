@@ -53,7 +53,7 @@ final class AnomalyTests: XCTestCase {
         let model = Sequential([fc]), x = Tensor.full([1, 2], 1e38)
         let line = #line + 1
         let found = try XCTUnwrap(anomaly { _ = model(x).sum() })
-        XCTAssertEqual(found.op, "MmBackward")
+        XCTAssertEqual(found.op, "AddmmBackward")
         XCTAssertEqual(found.what, "its output")
         XCTAssertTrue(found.location?.hasPrefix("AnomalyTests.swift:\(line) ") == true, "\(found.location ?? "nil")")
         XCTAssertTrue(found.location?.hasSuffix(", inside Linear.forward(_:)") == true, "\(found.location ?? "nil")")
