@@ -5,11 +5,14 @@ extension Tensor {
     /// log(softmax(x)) along `dim`, computed stably: (x − m) − log Σ e^(x − m) with m the
     /// maximum along `dim`. Gradient g − softmax(x)·Σ g along `dim`.
     ///
-    /// Shapes: any (at least 1-D); the result has the input's shape. An int64 input is read as
-    /// float32.
+    /// Shapes: any; the result has the input's shape (a 0-d tensor is one value along dim 0 or
+    /// −1, as in PyTorch). An int64 input is read as float32.
     public func logSoftmax(dim: Int) -> Tensor {
+        if rank == 0 {
+            _ = Shape.normalize(dim, rank: 0, op: "logSoftmax")
+            return reshape([1]).logSoftmax(dim: 0).reshape([])
+        }
         let x = dtype == .int64 ? to(.float32) : self
-        check(x.rank >= 1, "[logSoftmax] expected a tensor with at least 1 dimension, got a 0-d tensor")
         let d = Shape.normalize(dim, rank: x.rank, op: "logSoftmax")
         let out = Kernels.logSoftmax(x, dim: d)
         if Tensor.needsGrad(x) {

@@ -86,7 +86,7 @@ extension Tensor {
     /// caller runs the product and the addition apart. Gradients: dx = g·W, dW = gᵀ·x, dbias =
     /// Σ g over the rows, with `rounding` as `matmul`'s (x the input, W the other operand).
     static func linearAddingBias(_ x: Tensor, _ w: Tensor, _ bias: Tensor, _ rounding: ProductRounding) -> Tensor? {
-        guard x.rank >= 2 && (x.rank == 2 || x.isContiguous) && w.rank == 2 && bias.rank == 1 && bias.count == w.shape[0]
+        guard x.rank >= 2 && (x.rank == 2 || x.isContiguous) && w.rank == 2 && w.shape[1] > 0 && bias.rank == 1 && bias.count == w.shape[0]
                 && x.shape[x.rank - 1] == w.shape[1] && (x.dtype == .float32 || x.dtype == .float64)
                 && w.dtype == x.dtype && bias.dtype == x.dtype else { return nil }
         let (inFeatures, outFeatures) = (w.shape[1], w.shape[0])

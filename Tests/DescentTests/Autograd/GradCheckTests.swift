@@ -158,6 +158,7 @@ final class LayerGradCheckTests: XCTestCase {
         check("logSoftmax", [x(3, 4)]) { $0[0].logSoftmax(dim: 0) }
         check("logSoftmax last dim", [x(2, 3, 5)]) { $0[0].logSoftmax(dim: -1) }
         check("logSoftmax middle dim", [x(2, 3, 5)]) { $0[0].logSoftmax(dim: 1) }
+        check("logSoftmax 0-d", [x()]) { $0[0].logSoftmax(dim: -1) * 3 + $0[0] }
         check("batchNorm train", [x(4, 3, 2), x(3), x(3)]) {
             batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true)
         }
