@@ -425,6 +425,15 @@ def layers():
            t=torch.tensor([1.0, 0.0, 1.0, 0.3, 0.0]))
     b.case("bce_logits_pos_weight", "F.binary_cross_entropy_with_logits(a, t, pos_weight=pw)",
            lambda a, t, pw: F.binary_cross_entropy_with_logits(a, t, pos_weight=pw), a=r(4, 3) * 3, t=torch.rand(4, 3), pw=torch.tensor([0.5, 2.0, 3.0]), _const=("pw",))
+    # log-softmax, the NLL and linear's bias as primitives (appended last, so that the cases
+    # above keep their random draws).
+    b.case("log_softmax_extreme", "F.log_softmax(a, 1) of +-1000 and a constant row", lambda a: F.log_softmax(a, 1),
+           a=torch.tensor([[1000.0, -1000.0, 0.0], [3.0, 3.0, 3.0]]))
+    b.case("log_softmax_last_3d", "F.log_softmax(a, -1) on (2, 3, 5)", lambda a: F.log_softmax(a, -1), a=r(2, 3, 5) * 3)
+    b.case("nll_ignore_sum", "F.nll_loss(a, t, ignore_index=1, reduction='sum')",
+           lambda a, t: F.nll_loss(a, t, ignore_index=1, reduction="sum"), a=F.log_softmax(r(5, 3), 1),
+           t=torch.tensor([0, 1, 2, 1, 0]))
+    b.module("linear_3d_bias", "nn.Linear(6, 3) on (2, 4, 6)", nn.Linear(6, 3), r(2, 4, 6))
     b.save("layers.safetensors")
 
 

@@ -9,10 +9,11 @@ extension Kernels {
     /// sums in Double. A NaN makes its row NaN. x float32 or float64.
     static func logSoftmax(_ x: Tensor, dim: Int) -> Tensor {
         let c = x.contiguousData(), out = Tensor(uninitialized: x.shape, dtype: x.dtype)
-        let (n, inner) = (x.shape[dim], x.shape[(dim + 1)...].reduce(1, *))
+        let (n, inner) = (x.shape[dim], c.strides[dim]), rows = ReducePlan(c, dims: [dim])
         func go<T: FloatScalar>(_: T.Type) {
+            // c and out are contiguous and of one shape: a row starts at the same offset in both.
             let xp = c.storage.typed(T.self) + c.offset, yp = out.storage.typed(T.self)
-            forEachRow(count: x.count, n: n, inner: inner) { base in
+            rows.forEachOutput(cost: 24) { _, base in
                 var m = -T.infinity
                 for k in 0..<n {
                     let v = xp[base + k * inner]
@@ -37,10 +38,10 @@ extension Kernels {
     /// dx = g − e^y · Σ g along `dim`, from the output y of `logSoftmax` (sums in Double).
     static func logSoftmaxBackward(_ g: Tensor, _ y: Tensor, dim: Int) -> Tensor {
         let gc = g.contiguousData(), dx = Tensor(uninitialized: y.shape, dtype: y.dtype)
-        let (n, inner) = (y.shape[dim], y.shape[(dim + 1)...].reduce(1, *))
+        let (n, inner) = (y.shape[dim], dx.strides[dim]), rows = ReducePlan(dx, dims: [dim])
         func go<T: FloatScalar>(_: T.Type) {
             let gp = gc.storage.typed(T.self) + gc.offset, yp = y.storage.typed(T.self) + y.offset, dp = dx.storage.typed(T.self)
-            forEachRow(count: y.count, n: n, inner: inner) { base in
+            rows.forEachOutput(cost: 24) { _, base in
                 var s = 0.0
                 for k in 0..<n { s += Double(gp[base + k * inner]) }
                 let sum = T(s)
@@ -56,16 +57,6 @@ extension Kernels {
         case .bfloat16, .int64: checkFailure("[logSoftmax] expected a float32 or float64 gradient, got \(y.dtype)")
         }
         return dx
-    }
-
-    /// `body(base)` for each row of a contiguous tensor of `count` elements read as (outer, n,
-    /// inner): base the offset of the row's first element, its others `inner` apart.
-    private static func forEachRow(count: Int, n: Int, inner: Int, _ body: (Int) -> Void) {
-        guard n > 0 else { return }
-        let rows = count / n
-        Parallel.forRange(rows, cost: 24 * n) { r in
-            for row in r { body(row / inner * n * inner + row % inner) }
-        }
     }
 }
 

@@ -112,13 +112,9 @@ extension Kernels {
     /// sums to bfloat16 values as they write them and mark the result (`holdsBFloat16Values`).
     static func matmul(_ a0: Tensor, _ b0: Tensor, batch: [Int], roundsResult: Bool = false) -> Tensor {
         let rounds = roundsResult && a0.dtype == .float32 && bfloat16KernelsRun
-        var a = a0, b = b0
-        let r = a.rank
-        let m = a.shape[r - 2], k = a.shape[r - 1], n = b.shape[r - 1]
-        if MatrixLayout(rows: m, cols: k, rowStride: a.strides[r - 2], colStride: a.strides[r - 1]) == nil { a = copyToContiguous(a) }
-        if MatrixLayout(rows: k, cols: n, rowStride: b.strides[r - 2], colStride: b.strides[r - 1]) == nil { b = copyToContiguous(b) }
-        let la = MatrixLayout(rows: m, cols: k, rowStride: a.strides[r - 2], colStride: a.strides[r - 1])!
-        let lb = MatrixLayout(rows: k, cols: n, rowStride: b.strides[r - 2], colStride: b.strides[r - 1])!
+        let r = a0.rank
+        let m = a0.shape[r - 2], k = a0.shape[r - 1], n = b0.shape[r - 1]
+        let (a, la) = gemmOperand(a0), (b, lb) = gemmOperand(b0)
         let out = Tensor(uninitialized: batch + [m, n], dtype: a.dtype)
         out.holdsBFloat16Values = rounds
         if out.count == 0 { return out }
@@ -145,17 +141,25 @@ extension Kernels {
         return out
     }
 
+    /// `t` (its last two dims the matrix) as GEMM reads it, with its layout: `t` itself, or a
+    /// contiguous copy where its strides are not a layout GEMM takes.
+    private static func gemmOperand(_ t: Tensor) -> (Tensor, MatrixLayout) {
+        let r = t.rank
+        func layout(_ x: Tensor) -> MatrixLayout? {
+            MatrixLayout(rows: x.shape[r - 2], cols: x.shape[r - 1], rowStride: x.strides[r - 2], colStride: x.strides[r - 1])
+        }
+        if let l = layout(t) { return (t, l) }
+        let c = copyToContiguous(t)
+        return (c, layout(c)!)
+    }
+
     /// out (m × n) = bias + a·b, bias (n) added to every row: each row of `out` starts as the
     /// bias and the GEMM adds the product to it (PyTorch's `addmm` with β = 1, as its `linear`
     /// runs), so that no second pass over the result adds it. a (m × k) and b (k × n) float32 or
     /// float64 matrices of the bias's dtype, in any layout GEMM takes (else copied).
     static func matmulAddingBias(_ a0: Tensor, _ b0: Tensor, bias: Tensor) -> Tensor {
-        var a = a0, b = b0
-        let m = a.shape[0], k = a.shape[1], n = b.shape[1]
-        if MatrixLayout(rows: m, cols: k, rowStride: a.strides[0], colStride: a.strides[1]) == nil { a = copyToContiguous(a) }
-        if MatrixLayout(rows: k, cols: n, rowStride: b.strides[0], colStride: b.strides[1]) == nil { b = copyToContiguous(b) }
-        let la = MatrixLayout(rows: m, cols: k, rowStride: a.strides[0], colStride: a.strides[1])!
-        let lb = MatrixLayout(rows: k, cols: n, rowStride: b.strides[0], colStride: b.strides[1])!
+        let m = a0.shape[0], k = a0.shape[1], n = b0.shape[1]
+        let (a, la) = gemmOperand(a0), (b, lb) = gemmOperand(b0)
         let out = Tensor(uninitialized: [m, n], dtype: a.dtype), c = bias.contiguousData()
         func fill<T: FloatScalar>(_: T.Type) {
             let bp = c.storage.typed(T.self) + c.offset, op = out.storage.typed(T.self)

@@ -65,6 +65,9 @@ final class LayerFixtureTests: XCTestCase {
         "ce_probs_weight_smooth": { [crossEntropy($0["a"]!, $0["p"]!, weight: $0["w"]!, labelSmoothing: 0.1)] },
         "ce_spatial": { [crossEntropy($0["a"]!, $0["t"]!)] },
         "nll": { [nllLoss($0["a"]!, $0["t"]!, weight: $0["w"]!)] },
+        "nll_ignore_sum": { [nllLoss($0["a"]!, $0["t"]!, ignoreIndex: 1, reduction: .sum)] },
+        "log_softmax_extreme": { [$0["a"]!.logSoftmax(dim: 1)] },
+        "log_softmax_last_3d": { [$0["a"]!.logSoftmax(dim: -1)] },
         "bce": { [binaryCrossEntropy($0["a"]!, $0["t"]!)] },
         "bce_grad_at_bounds": { [binaryCrossEntropy($0["a"]!, $0["t"]!)] },
         "bce_logits": { [binaryCrossEntropyWithLogits($0["a"]!, $0["t"]!)] },
@@ -81,6 +84,7 @@ final class LayerFixtureTests: XCTestCase {
     static let modules: [String: () -> Module] = [
         "prelu": { PReLU(numParameters: 3, initial: 0.1) },
         "linear": { Linear(6, 3) },
+        "linear_3d_bias": { Linear(6, 3) },
         "linear_3d_nobias": { Linear(6, 3, bias: false) },
         "embedding_pad": { Embedding(5, 3, paddingIdx: 1) },
         "layer_norm": { LayerNorm(6) },
