@@ -23,6 +23,7 @@
 #include "conv_common.h"
 #include "conv_direct.h"
 #include "conv_direct_amx.h"
+#include "conv_winograd4.h"
 #include "simd.h"
 
 static int64_t pairs_of(int64_t cin) { return (cin + 1) / 2; }
@@ -41,10 +42,18 @@ int dk_conv_direct_bf16_folds(const dk_conv_geometry *g, int64_t cin, int64_t co
     return !dk_conv_amx_takes(g, cin, cout, 0) && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && cin == 1 && taps > 1;
 }
 
+// Winograd's F(4×4, 3×3) in float32 (conv_winograd4.c) instead of the tiles: off the AMX path,
+// where it applies, unless DESCENT_BF16_WINOGRAD=0 (to compare the two).
+int dk_conv_wino4_takes(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    const char *off = getenv("DESCENT_BF16_WINOGRAD");
+    return !(off && strcmp(off, "0") == 0) && !dk_amx_path() && dk_conv_wino4_applies(g, cin, cout);
+}
+
 // Where dk_conv_amx_takes, the weights are packed for conv_direct_amx.c's tiles instead (AMX is
 // set while no product runs, so the packing and the convolutions that use it agree).
 int64_t dk_conv_direct_bf16_weight_words(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
     if (dk_conv_amx_takes(g, cin, cout, 0)) return dk_conv_amx_weight_words(g, cin, cout);
+    if (dk_conv_wino4_takes(g, cin, cout)) return dk_conv_wino4_packed_floats(cin, cout);
     if (dk_conv_direct_bf16_folds(g, cin, cout)) return (cout + 7) / 8 * 8 * pairs_of(cin * g->kh * g->kw);
     return (cout + 7) / 8 * 8 * pairs_of(cin) * g->kh * g->kw;
 }
@@ -53,6 +62,10 @@ void dk_conv_direct_bf16_pack_weights(const dk_conv_geometry *g, int64_t cin, in
                                       int64_t so, int64_t sc, int64_t si, int64_t sj, uint32_t *wp) {
     if (dk_conv_amx_takes(g, cin, cout, 0)) {
         dk_conv_amx_pack_weights(g, cin, cout, w, base, so, sc, si, sj, wp);
+        return;
+    }
+    if (dk_conv_wino4_takes(g, cin, cout)) {
+        dk_conv_wino4_pack_weights(cin, cout, w, base, so, sc, si, sj, (float *)wp);
         return;
     }
     int64_t kh = g->kh, kw = g->kw, cp = pairs_of(cin), K = cp * kh * kw;
@@ -91,6 +104,7 @@ static int64_t up16(int64_t n) { return (n + 15) / 16 * 16; }
 // convolution.
 int64_t dk_conv_direct_bf16_scratch_words(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
     if (dk_conv_amx_takes(g, cin, cout, 0)) return dk_conv_amx_scratch_words(g, cin);
+    if (dk_conv_wino4_takes(g, cin, cout)) return dk_conv_wino4_scratch_floats(g, cin, cout);
     if (dk_conv_direct_bf16_folds(g, cin, cout)) return pairs_of(cin * g->kh * g->kw) * dk_conv_plane_stride(g->oh * g->ow);
     dk_conv_geometry p = dk_phase_geometry(g);
     return dk_conv_phases(g) * pairs_of(cin) * dk_conv_plane_stride(p.h * p.w);
@@ -263,6 +277,10 @@ void dk_conv_direct_bf16(const dk_conv_geometry *g, int64_t cin, int64_t cout, c
     if (!dk_bgemm_avx512bf16_available()) abort();
     if (dk_conv_amx_takes(g, cin, cout, 0)) {
         dk_conv_amx(g, cin, cout, x, wp, bias, out, scratch);
+        return;
+    }
+    if (dk_conv_wino4_takes(g, cin, cout)) {
+        dk_conv_wino4(g, cin, cout, x, (const float *)wp, bias, out, (float *)scratch);
         return;
     }
     direct_bf16(g, cin, cout, x, wp, bias, out, scratch);

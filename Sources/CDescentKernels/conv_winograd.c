@@ -226,13 +226,14 @@ DK_TARGET_AVX512 static inline void product_tile(int64_t cin, int64_t T, const f
     }
 }
 
-// M[ξ] = U[ξ] · V[ξ] for the 16 ξ (T tiles, a multiple of 16).
-DK_TARGET_AVX512 static void products(int64_t cin, int64_t cout, wino_layout l, int64_t T, const float *U, const float *V,
-                                      float *M) {
+// M[ξ] = U[ξ] · V[ξ] for the n ξ (T tiles, a multiple of 16; planes of V vs and of M ms floats
+// apart): F(2×2, 3×3)'s 16 here, F(4×4, 3×3)'s 36 (conv_winograd4.c).
+DK_TARGET_AVX512 void dk_winograd_products(int n, int64_t cin, int64_t cout, int64_t T, const float *U, const float *V, int64_t vs,
+                                           float *M, int64_t ms) {
     int64_t coutp = tile_rows(cout);
-    for (int xi = 0; xi < 16; xi++) {
-        const float *u = U + xi * coutp * cin, *v = V + xi * l.vs;
-        float *m = M + xi * m_plane(l, cout);
+    for (int xi = 0; xi < n; xi++) {
+        const float *u = U + xi * coutp * cin, *v = V + xi * vs;
+        float *m = M + xi * ms;
         for (int64_t o0 = 0; o0 < coutp; o0 += 8) {
             int64_t t = 0;
             for (; t + 32 <= T; t += 32) product_tile(cin, T, u + o0 * cin, v + t, m + o0 * T + t, 2);
@@ -433,7 +434,7 @@ void dk_conv_winograd_part_f32(const dk_conv_geometry *g, int64_t cin, int64_t c
         int64_t rows = dk_winograd_chunk_rows(l, th0, end);
         if (avx512) {
             dk_winograd_input_transform(g, cin, x, l, th0, rows, V);
-            products(cin, cout, l, rows * l.twp, up, V, M);
+            dk_winograd_products(16, cin, cout, rows * l.twp, up, V, l.vs, M, m_plane(l, cout));
             output_transform(g, cout, M, l, th0, rows, bias, out);
         } else {
             dk_winograd_input_transform_avx2(g, cin, x, l, th0, rows, V);

@@ -39,5 +39,10 @@ void dk_winograd_input_transform(const dk_conv_geometry *g, int64_t cin, const f
 /// The same on AVX2 (twp a multiple of 8).
 void dk_winograd_input_transform_avx2(const dk_conv_geometry *g, int64_t cin, const float *x, wino_layout l, int64_t th0,
                                       int64_t rows, float *V);
+/// M[ξ] (cout × T, cout rounded up to 8) = U[ξ] · V[ξ] for ξ < n: U packed as
+/// dk_conv_winograd_pack_weights's (8 output channels side by side), V[ξ] (cin × T) and M[ξ]
+/// planes vs and ms floats apart, T a multiple of 16 (AVX-512).
+void dk_winograd_products(int n, int64_t cin, int64_t cout, int64_t T, const float *U, const float *V, int64_t vs, float *M,
+                          int64_t ms);
 #endif
 #endif

@@ -248,6 +248,10 @@ int64_t dk_conv_direct_bf16_weight_words(const dk_conv_geometry *g, int64_t cin,
 /// pairs of im2col's rows instead of 9 taps of a half-empty pair): its packing and scratch are
 /// then a 1×1 convolution's of kh·kw channels over the output's pixels.
 int dk_conv_direct_bf16_folds(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+/// Whether dk_conv_direct_bf16 runs this stride-1 3×3 convolution by Winograd's F(4×4, 3×3) in
+/// float32 on the bfloat16-rounded operands (conv_winograd4.c) instead of the dot-product tiles:
+/// where that applies, off the AMX path, unless the environment sets DESCENT_BF16_WINOGRAD=0.
+int dk_conv_wino4_takes(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 int64_t dk_conv_direct_bf16_scratch_words(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 void dk_conv_direct_bf16_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int64_t base,
                                       int64_t so, int64_t sc, int64_t si, int64_t sj, uint32_t *wp);
