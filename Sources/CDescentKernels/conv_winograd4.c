@@ -140,7 +140,7 @@ DK_TARGET_BF16 static void pack_weights(int64_t cin, int64_t cout, const float *
 // xp[c][r][col] = x[c][r − ph][col − pw] rounded to bfloat16, 0 outside the image. Whole stores,
 // in order: a row's last one runs into the next row, which its own stores then overwrite (the
 // scratch has room for the last one's overrun).
-__attribute__((noinline)) DK_TARGET_BF16 static void padded_copy(const dk_conv_geometry *g, layout_t l, int64_t cin, const float *x, float *xp) {
+DK_TARGET_BF16 static void padded_copy(const dk_conv_geometry *g, layout_t l, int64_t cin, const float *x, float *xp) {
     for (int64_t c = 0; c < cin; c++)
         for (int64_t r = 0; r < l.Hp; r++) {
             float *d = xp + c * l.plane + r * l.Wp;
@@ -185,7 +185,7 @@ DK_TARGET_AVX512 static inline void input_rows(const __m512 d[6], __m512 *t0, __
 }
 
 // V[ξ][c][t] = (Bᵀ d B)[ξ] for the tiles of rows th0..<th0 + rows (t = (row − th0)·twp + column).
-__attribute__((noinline)) DK_TARGET_AVX512 static void input_transform(layout_t l, int64_t cin, const float *xp, int64_t th0, int64_t rows, float *V) {
+DK_TARGET_AVX512 static void input_transform(layout_t l, int64_t cin, const float *xp, int64_t th0, int64_t rows, float *V) {
     int64_t T = rows * l.twp, paired = l.twp == 8;
     for (int64_t t0 = 0; t0 < T; t0 += 16) {
         int64_t r = th0 + t0 / l.twp, col = 4 * (t0 % l.twp);
@@ -220,7 +220,7 @@ DK_TARGET_AVX512 static inline void output_rows(const __m512 m[6], __m512 y[4]) 
 // out[o][4·th + a][4·tw + b] = bias[o] + (Aᵀ M A)[a][b] for the chunk's tiles inside the output,
 // rounded to bfloat16. The 4 columns b of a vector's 16 tiles interleave into 64 outputs: of one
 // row, or (paired) 32 of each of two rows of tiles.
-__attribute__((noinline)) DK_TARGET_AVX512 static void output_transform(const dk_conv_geometry *g, layout_t l, int64_t cout, const float *M, int64_t th0,
+DK_TARGET_AVX512 static void output_transform(const dk_conv_geometry *g, layout_t l, int64_t cout, const float *M, int64_t th0,
                                               int64_t rows, const float *bias, float *out) {
     const __m512i pairs_lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i pairs_hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);

@@ -29,9 +29,10 @@ final class AutocastTests: XCTestCase {
     /// Parameter gradients are compared relative to the largest of them (a bias before
     /// BatchNorm has a gradient that is zero but for rounding). With `closer`, outputs must also
     /// be that many times nearer PyTorch's autocast result than the float32 result is; with
-    /// `rounded`, every output value must be a bfloat16 value (autocast rounds its results). A
-    /// run without the bfloat16 roundings fails both.
-    func check(_ name: String, _ module: Module, tolerance: Double, closer: Double? = 4, rounded: Bool = true,
+    /// `rounded`, every output value must be a bfloat16 value (autocast rounds its results); with
+    /// `equal`, at least that share of the output values must be PyTorch's to the bit. A run
+    /// without the bfloat16 roundings fails all three.
+    func check(_ name: String, _ module: Module, tolerance: Double, closer: Double? = 4, rounded: Bool = true, equal: Double? = nil,
                outputs: (Module, Tensor) -> [Tensor] = { [$0($1)] }, file: StaticString = #filePath, line: UInt = #line) throws {
         let fixture = try Fixtures.load("autocast.safetensors")
         func get(_ key: String) -> Tensor? { fixture["\(name)/\(key)"] }
@@ -50,6 +51,9 @@ final class AutocastTests: XCTestCase {
             if let closer {
                 XCTAssertLessThanOrEqual(mine.relative * closer, plain.relative,
                                          "\(name) output \(i): \(mine.relative) from PyTorch's autocast, float32 is \(plain.relative)", file: file, line: line)
+            }
+            if let equal {
+                XCTAssertGreaterThanOrEqual(mine.equalShare, equal, "\(name) output \(i): values equal to PyTorch's", file: file, line: line)
             }
             if rounded {
                 XCTAssertEqual(y.scalars, y.scalars.map(BFloat16.round), "\(name) output \(i) holds bfloat16 values", file: file, line: line)
@@ -79,6 +83,13 @@ final class AutocastTests: XCTestCase {
     func testConvolutions() throws {
         try check("conv2d", Conv2d(3, 8, kernelSize: 3, stride: 2, padding: 1), tolerance: 8e-3)
         try check("conv1d", Conv1d(4, 6, kernelSize: 3, padding: 1), tolerance: 8e-3)
+        // By Winograd's F(4×4, 3×3) on AVX512-BF16 CPUs (forward and input gradient), whose
+        // float32 transforms move a sum by about 10⁻⁶ of its terms' magnitudes: 99.9% of the
+        // outputs are PyTorch's to the bit (the direct sums', 99.99–100%), the others a bfloat16
+        // unit apart, which can be one at a large value (0.0015–0.0017 of the largest, float32
+        // results 0.0033–0.0039), so the share of equal values is checked instead of `closer`.
+        try check("conv2d_3x3_rows", Conv2d(16, 32, kernelSize: 3, padding: 1), tolerance: 8e-3, closer: nil, equal: 0.99)
+        try check("conv2d_3x3_pad2", Conv2d(32, 16, kernelSize: 3, padding: 2), tolerance: 8e-3, closer: nil, equal: 0.99)
         // PyTorch's bf16 transposed convolution on this CPU sums its column buffer into a
         // bfloat16 output (a rounding per overlapping tap), so it is not much nearer to its own
         // recipe than float32 is: compared within tolerance only.
