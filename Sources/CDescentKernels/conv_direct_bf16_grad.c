@@ -10,6 +10,7 @@
 #include "conv_common.h"
 #include "conv_direct.h"
 #include "conv_direct_amx.h"
+#include "conv_winograd4.h"
 #include "simd.h"
 
 // The weight gradient's scratch: g's pair panels (words), then the padded bfloat16 copy of x's
@@ -24,6 +25,7 @@ static int64_t padded_copy_words(const dk_conv_geometry *g, int64_t cin) {
 
 int64_t dk_conv_direct_bf16_weight_grad_scratch_words(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
     if (dk_conv_amx_takes(g, cin, cout, 1)) return dk_conv_amx_weight_grad_scratch_words(g, cin, cout);
+    if (dk_conv_wino4_takes(g, cin, cout)) return dk_conv_wino4_weight_grad_scratch_floats(g, cin, cout);
     dk_conv_geometry p = dk_phase_geometry(g);
     return pair_panel_words(g, cout) + padded_copy_words(&p, dk_conv_phases(g) * cin);
 }
@@ -210,6 +212,10 @@ void dk_conv_direct_bf16_weight_grad(const dk_conv_geometry *g, int64_t cin, int
     if (!dk_bgemm_avx512bf16_available()) abort();
     if (dk_conv_amx_takes(g, cin, cout, 1)) {
         dk_conv_amx_weight_grad(g, cin, cout, x, gout, dwT, scratch);
+        return;
+    }
+    if (dk_conv_wino4_takes(g, cin, cout)) {
+        dk_conv_wino4_weight_grad(g, cin, cout, x, gout, dwT, (float *)scratch);
         return;
     }
     dk_conv_geometry p = dk_phase_geometry(g);

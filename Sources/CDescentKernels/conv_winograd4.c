@@ -31,15 +31,8 @@
 
 static int64_t up16(int64_t n) { return (n + 15) / 16 * 16; }
 
-// One image's tiles: th rows of tw (twp per row in vectors; thp rows, a whole number of vectors),
-// the padded copy's planes (Hp × Wp, `plane` floats apart), chunks of `rows` rows of tiles, V's
-// and M's 36 planes vs and ms floats apart.
-typedef struct {
-    int64_t th, tw, twp, thp, Hp, Wp, plane, rows, vs, ms;
-} layout_t;
-
-static layout_t layout_of(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
-    layout_t l;
+wino4_layout dk_wino4_layout(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    wino4_layout l;
     l.th = (g->oh + 3) / 4, l.tw = (g->ow + 3) / 4;
     l.twp = l.tw <= 8 ? 8 : up16(l.tw);
     int64_t step = l.twp == 8 ? 2 : 1;
@@ -65,17 +58,12 @@ int dk_conv_wino4_applies(const dk_conv_geometry *g, int64_t cin, int64_t cout) 
 int64_t dk_conv_wino4_packed_floats(int64_t cin, int64_t cout) { return 36 * (cout + 7) / 8 * 8 * cin; }
 
 int64_t dk_conv_wino4_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
-    layout_t l = layout_of(g, cin, cout);
+    wino4_layout l = dk_wino4_layout(g, cin, cout);
     // + the padded copy's last overrun, and the alignment of the three parts to 64 bytes
     return cin * l.plane + 16 + 36 * (l.vs + l.ms) + 48;
 }
 
 #ifdef DK_X86
-// v rounded to bfloat16 by the CPU's conversion (nearest even, subnormals as zero), as float32.
-DK_TARGET_BF16 static inline __m512 rounded(__m512 v) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(v)), 16));
-}
-
 // u = G k Gᵀ (6×6) for 16 kernels k (3×3) in the lanes.
 DK_TARGET_AVX512 static void weight_transform(const __m512 k[3][3], __m512 u[6][6]) {
     const __m512 quarter = _mm512_set1_ps(0.25f), sixth = _mm512_set1_ps(1.0f / 6.0f), twelfth = _mm512_set1_ps(1.0f / 12.0f),
@@ -140,7 +128,7 @@ DK_TARGET_BF16 static void pack_weights(int64_t cin, int64_t cout, const float *
 // xp[c][r][col] = x[c][r − ph][col − pw] rounded to bfloat16, 0 outside the image. Whole stores,
 // in order: a row's last one runs into the next row, which its own stores then overwrite (the
 // scratch has room for the last one's overrun).
-DK_TARGET_BF16 static void padded_copy(const dk_conv_geometry *g, layout_t l, int64_t cin, const float *x, float *xp) {
+DK_TARGET_BF16 void dk_wino4_padded_copy(const dk_conv_geometry *g, wino4_layout l, int64_t cin, const float *x, float *xp) {
     for (int64_t c = 0; c < cin; c++)
         for (int64_t r = 0; r < l.Hp; r++) {
             float *d = xp + c * l.plane + r * l.Wp;
@@ -149,7 +137,7 @@ DK_TARGET_BF16 static void padded_copy(const dk_conv_geometry *g, layout_t l, in
             for (int64_t col = 0; col < l.Wp; col += 16) {
                 int64_t lo = g->pw - col > 0 ? g->pw - col : 0, hi = g->w + g->pw - col < 16 ? g->w + g->pw - col : 16;
                 __mmask16 m = s && hi > lo ? (__mmask16)(dk_first_lanes(hi) & ~dk_first_lanes(lo)) : 0;
-                __m512 v = rounded(_mm512_maskz_loadu_ps(m, s ? s + col - g->pw : x));
+                __m512 v = dk_bf16_read16(_mm512_maskz_loadu_ps(m, s ? s + col - g->pw : x));
                 _mm512_storeu_ps(d + col, v);
             }
         }
@@ -185,7 +173,7 @@ DK_TARGET_AVX512 static inline void input_rows(const __m512 d[6], __m512 *t0, __
 }
 
 // V[ξ][c][t] = (Bᵀ d B)[ξ] for the tiles of rows th0..<th0 + rows (t = (row − th0)·twp + column).
-DK_TARGET_AVX512 static void input_transform(layout_t l, int64_t cin, const float *xp, int64_t th0, int64_t rows, float *V) {
+DK_TARGET_AVX512 void dk_wino4_input_transform(wino4_layout l, int64_t cin, const float *xp, int64_t th0, int64_t rows, float *V) {
     int64_t T = rows * l.twp, paired = l.twp == 8;
     for (int64_t t0 = 0; t0 < T; t0 += 16) {
         int64_t r = th0 + t0 / l.twp, col = 4 * (t0 % l.twp);
@@ -220,7 +208,7 @@ DK_TARGET_AVX512 static inline void output_rows(const __m512 m[6], __m512 y[4]) 
 // out[o][4·th + a][4·tw + b] = bias[o] + (Aᵀ M A)[a][b] for the chunk's tiles inside the output,
 // rounded to bfloat16. The 4 columns b of a vector's 16 tiles interleave into 64 outputs: of one
 // row, or (paired) 32 of each of two rows of tiles.
-DK_TARGET_AVX512 static void output_transform(const dk_conv_geometry *g, layout_t l, int64_t cout, const float *M, int64_t th0,
+DK_TARGET_AVX512 static void output_transform(const dk_conv_geometry *g, wino4_layout l, int64_t cout, const float *M, int64_t th0,
                                               int64_t rows, const float *bias, float *out) {
     const __m512i pairs_lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i pairs_hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
@@ -274,12 +262,12 @@ DK_TARGET_BF16 void dk_conv_wino4_pack_weights(int64_t cin, int64_t cout, const 
 
 DK_TARGET_BF16 void dk_conv_wino4(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *up,
                                   const float *bias, float *out, float *scratch) {
-    layout_t l = layout_of(g, cin, cout);
+    wino4_layout l = dk_wino4_layout(g, cin, cout);
     float *xp = dk_align64(scratch), *V = dk_align64(xp + cin * l.plane + 16), *M = dk_align64(V + 36 * l.vs);
-    padded_copy(g, l, cin, x, xp);
+    dk_wino4_padded_copy(g, l, cin, x, xp);
     for (int64_t th0 = 0; th0 < l.thp; th0 += l.rows) {
         int64_t rows = l.thp - th0 < l.rows ? l.thp - th0 : l.rows, T = rows * l.twp;
-        input_transform(l, cin, xp, th0, rows, V);
+        dk_wino4_input_transform(l, cin, xp, th0, rows, V);
         dk_winograd_products(36, cin, cout, T, up, V, l.vs, M, l.ms);
         output_transform(g, l, cout, M, th0, rows, bias, out);
     }

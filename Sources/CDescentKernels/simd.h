@@ -125,6 +125,12 @@ DK_TARGET_AVX512 static inline void dk_transpose16_words(__m512i r[16]) {
     }
 }
 
+/// v rounded to bfloat16 as the bf16 kernels' conversion rounds what they read (nearest even,
+/// subnormals taken as zero), as float32 values.
+DK_TARGET_BF16 static inline __m512 dk_bf16_read16(__m512 v) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(v)), 16));
+}
+
 /// Words (lo[j], hi[j]) for 16 lanes, each rounded to the nearest bfloat16 (ties to even; lo in
 /// the low half): the operand of vdpbf16ps for two depths.
 DK_TARGET_BF16 static inline __m512i dk_bf16_pairs16(__m512 lo, __m512 hi) {

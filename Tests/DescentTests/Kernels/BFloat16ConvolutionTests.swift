@@ -95,7 +95,7 @@ final class BFloat16ConvolutionTests: BFloat16TestCase {
             Products.dotProducts.select()
             XCTAssertEqual(withUnsafePointer(to: forward) { dk_conv_amx_takes($0, Int64(cin), Int64(cout), 0) }, 0, "\(name): AMX off")
             let dot = run(.dotProducts, kernel, padding, h, w, cin, cout)
-            let (sums, bounds) = weightGradientReference(dot[4], dot[5], images: 4, cin, h, w, cout, kernel.h, kernel.w, pad.0, pad.1)
+            let (sums, bounds) = Self.weightGradientReference(dot[4], dot[5], images: 4, cin, h, w, cout, kernel.h, kernel.w, pad.0, pad.1)
             let terms = Double(4 * (h + 2 * pad.0 - kernel.h + 1) * (w + 2 * pad.1 - kernel.w + 1))
             for products in [Products.dotProducts] + kinds {
                 let result = products == .dotProducts ? dot : run(products, kernel, padding, h, w, cin, cout)
@@ -175,7 +175,7 @@ final class BFloat16ConvolutionTests: BFloat16TestCase {
 
     /// dW[o][c][i][j] = Σ over images and output pixels of x[c][y + i − ph][x + j − pw]·g[o][y][x]
     /// with x and g rounded to bfloat16, summed in float64; and the sums of the products' magnitudes.
-    private func weightGradientReference(_ x: [Float], _ g: [Float], images: Int, _ cin: Int, _ h: Int, _ w: Int, _ cout: Int,
+    static func weightGradientReference(_ x: [Float], _ g: [Float], images: Int, _ cin: Int, _ h: Int, _ w: Int, _ cout: Int,
                                          _ kh: Int, _ kw: Int, _ ph: Int, _ pw: Int) -> (sums: [Double], bounds: [Double]) {
         let oh = h + 2 * ph - kh + 1, ow = w + 2 * pw - kw + 1
         var sums = [Double](repeating: 0, count: cout * cin * kh * kw), bounds = sums

@@ -9,7 +9,7 @@ import XCTest
 final class BFloat16WinogradTests: BFloat16TestCase {
     /// Rows of 7 or 8 tiles (two rows of tiles a vector) or whole vectors of 16, at least 16 input
     /// channels, output channels a multiple of 16; the input gradient's convolution (g with the
-    /// flipped weights) has the channel counts swapped.
+    /// flipped weights) has the channel counts swapped; the weight gradient goes with the forward.
     func testWhichConvolutionsTakeIt() {
         let cases: [(h: Int, w: Int, pad: Int, cin: Int, cout: Int, takes: [Bool])] = [
             (32, 32, 1, 16, 32, [true, true]), (31, 30, 0, 16, 16, [true, true]), (26, 27, 2, 32, 16, [true, true]),
@@ -25,12 +25,12 @@ final class BFloat16WinogradTests: BFloat16TestCase {
         }
     }
 
-    /// Output and input gradient under autocast against float64 sums of the bfloat16-rounded
-    /// operands (x, w and the upstream gradient; plus the bias), for the geometries above that
-    /// take it: each value within a bfloat16 rounding of the exact sum (2⁻⁸ of it, as values are
-    /// rounded once) and the transforms' float32 error, at most 2⁻¹⁷ of the sum of the products'
-    /// magnitudes. A coefficient of Aᵀ off by 10⁻⁴ (8.001 for 8) fails it; the dot-product tiles
-    /// (DESCENT_BF16_WINOGRAD=0) pass it.
+    /// Output, input and weight gradients under autocast against float64 sums of the
+    /// bfloat16-rounded operands (x, w and the upstream gradient; plus the bias), for the
+    /// geometries above that take it: each value within a bfloat16 rounding of the exact sum (2⁻⁸
+    /// of it, as values are rounded once) and the transforms' float32 error, at most 2⁻¹⁷ of the
+    /// sum of the products' magnitudes. A coefficient of Aᵀ off by 10⁻⁴ (8.001 for 8) fails it; the
+    /// dot-product tiles (DESCENT_BF16_WINOGRAD=0) pass it.
     func testMatchesExactSums() {
         guard dk_bgemm_avx512bf16_available() != 0 else { return XCTAssertEqual(dk_bgemm_avx512bf16_available(), 0) }
         for (h, w, pad, cin, cout) in [(32, 32, 1, 16, 32), (31, 30, 0, 16, 16), (26, 27, 2, 32, 16), (9, 64, 1, 16, 16), (6, 57, 1, 20, 16)] {
@@ -52,6 +52,8 @@ final class BFloat16WinogradTests: BFloat16TestCase {
             let gT = g.inputGradient(outChannels: cout)
             let backward = reference(images: 2, rs, gT, cin: cout, cout: cin) { c, o, i, j in ws[((o * cin + c) * 3 + 2 - i) * 3 + 2 - j] }
             check(x.grad!.scalars, backward, add: { _ in 0 }, "\(name): input gradient")
+            let dW = BFloat16ConvolutionTests.weightGradientReference(x.scalars, r.scalars, images: 2, cin, h, w, cout, 3, 3, pad, pad)
+            check(weight.grad!.scalars, dW, add: { _ in 0 }, "\(name): weight gradient")
         }
     }
 
