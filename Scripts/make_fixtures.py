@@ -792,8 +792,8 @@ def autocast():
     b.meta["shared_weight"] = "nn.Linear(1, 1, bias=False), weight 1, applied to 1 and 1 + 2^-7 in one autocast region"
     # 3×3 stride-1 convolutions that Descent runs by Winograd's F(4×4, 3×3) on AVX512-BF16 CPUs
     # (rows of 7 or 8 tiles of 4; paddings 1 and 2, the second's input gradient padded 0).
-    case("conv2d_3x3_rows", "nn.Conv2d(16, 32, 3, padding=1) on (2, 16, 28, 30)", nn.Conv2d(16, 32, 3, padding=1), r(2, 16, 28, 30))
-    case("conv2d_3x3_pad2", "nn.Conv2d(32, 16, 3, padding=2) on (2, 32, 26, 27)", nn.Conv2d(32, 16, 3, padding=2), r(2, 32, 26, 27))
+    case("conv2d_3x3_rows", "nn.Conv2d(32, 48, 3, padding=1) on (2, 32, 28, 30)", nn.Conv2d(32, 48, 3, padding=1), r(2, 32, 28, 30))
+    case("conv2d_3x3_pad2", "nn.Conv2d(48, 32, 3, padding=2) on (2, 48, 26, 27)", nn.Conv2d(48, 32, 3, padding=2), r(2, 48, 26, 27))
     b.save("autocast.safetensors")
 
 

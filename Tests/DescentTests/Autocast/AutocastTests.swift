@@ -85,11 +85,12 @@ final class AutocastTests: XCTestCase {
         try check("conv1d", Conv1d(4, 6, kernelSize: 3, padding: 1), tolerance: 8e-3)
         // By Winograd's F(4×4, 3×3) on AVX512-BF16 CPUs (forward and input gradient), whose
         // float32 transforms move a sum by about 10⁻⁶ of its terms' magnitudes: 99.9% of the
-        // outputs are PyTorch's to the bit (the direct sums', 99.99–100%), the others a bfloat16
-        // unit apart, which can be one at a large value (0.0015–0.0017 of the largest, float32
-        // results 0.0033–0.0039), so the share of equal values is checked instead of `closer`.
-        try check("conv2d_3x3_rows", Conv2d(16, 32, kernelSize: 3, padding: 1), tolerance: 8e-3, closer: nil, equal: 0.99)
-        try check("conv2d_3x3_pad2", Conv2d(32, 16, kernelSize: 3, padding: 2), tolerance: 8e-3, closer: nil, equal: 0.99)
+        // outputs are PyTorch's to the bit (the direct sums', 99.98%), the others a bfloat16 unit
+        // apart, which can be one at a large value (0.0030–0.0032 of the largest, the direct
+        // sums' up to 0.0032, float32 results 0.0035–0.0036), so the share of equal values is
+        // checked instead of `closer`.
+        try check("conv2d_3x3_rows", Conv2d(32, 48, kernelSize: 3, padding: 1), tolerance: 8e-3, closer: nil, equal: 0.99)
+        try check("conv2d_3x3_pad2", Conv2d(48, 32, kernelSize: 3, padding: 2), tolerance: 8e-3, closer: nil, equal: 0.99)
         // PyTorch's bf16 transposed convolution on this CPU sums its column buffer into a
         // bfloat16 output (a rounding per overlapping tap), so it is not much nearer to its own
         // recipe than float32 is: compared within tolerance only.

@@ -7,14 +7,14 @@ import XCTest
 /// tiles on AVX512-BF16 CPUs off the AMX path: which geometries take it, and its output and input
 /// gradient against float64 sums of the same bfloat16 operands.
 final class BFloat16WinogradTests: BFloat16TestCase {
-    /// Rows of 7 or 8 tiles (two rows of tiles a vector) or whole vectors of 16, at least 16 input
-    /// channels, output channels a multiple of 16; the input gradient's convolution (g with the
+    /// Rows of 7 or 8 tiles (two rows of tiles a vector) or whole vectors of 16, at least 32 input
+    /// and output channels, output channels a multiple of 16; the input gradient's convolution (g with the
     /// flipped weights) has the channel counts swapped; the weight gradient goes with the forward.
     func testWhichConvolutionsTakeIt() {
         let cases: [(h: Int, w: Int, pad: Int, cin: Int, cout: Int, takes: [Bool])] = [
-            (32, 32, 1, 16, 32, [true, true]), (31, 30, 0, 16, 16, [true, true]), (26, 27, 2, 32, 16, [true, true]),
-            (9, 64, 1, 16, 16, [true, true]), (6, 57, 1, 20, 16, [true, false]), (16, 16, 1, 32, 32, [false, false]),
-            (32, 32, 1, 8, 16, [false, false]), (32, 32, 1, 16, 24, [false, true]), (2, 32, 1, 16, 16, [false, false]),
+            (32, 32, 1, 32, 48, [true, true]), (31, 30, 0, 32, 32, [true, true]), (26, 27, 2, 48, 32, [true, true]),
+            (9, 64, 1, 32, 32, [true, true]), (6, 57, 1, 40, 32, [true, false]), (16, 16, 1, 32, 32, [false, false]),
+            (32, 32, 1, 16, 32, [false, false]), (32, 32, 1, 32, 40, [false, true]), (2, 32, 1, 32, 32, [false, false]),
         ]
         for c in cases {
             let g = geometry(c.h, c.w, c.pad, c.cin), gT = g.inputGradient(outChannels: c.cout)
@@ -33,7 +33,7 @@ final class BFloat16WinogradTests: BFloat16TestCase {
     /// dot-product tiles (DESCENT_BF16_WINOGRAD=0) pass it.
     func testMatchesExactSums() {
         guard dk_bgemm_avx512bf16_available() != 0 else { return XCTAssertEqual(dk_bgemm_avx512bf16_available(), 0) }
-        for (h, w, pad, cin, cout) in [(32, 32, 1, 16, 32), (31, 30, 0, 16, 16), (26, 27, 2, 32, 16), (9, 64, 1, 16, 16), (6, 57, 1, 20, 16)] {
+        for (h, w, pad, cin, cout) in [(32, 32, 1, 32, 48), (31, 30, 0, 32, 32), (26, 27, 2, 48, 32), (9, 64, 1, 32, 32), (6, 57, 1, 40, 32)] {
             let name = "\(h)x\(w) padding \(pad) \(cin)→\(cout)"
             Descent.manualSeed(31)
             let x = Tensor.randn([2, cin, h, w]).requiringGrad()
