@@ -6,8 +6,9 @@
 #include "descent_kernels.h"
 #include "simd.h"
 
-/// 3×3, stride 1, no dilation, padding 0–2, at least 16 input channels, output channels a
-/// multiple of 16, rows of 25 to 32 outputs or of whole vectors of 16 tiles (most of each).
+/// 3×3, stride 1, no dilation, padding 0–2, at least 32 input and output channels, output
+/// channels a multiple of 16, at least 4 rows, rows of 25 to 32 outputs or of whole vectors of 16
+/// tiles (most of each).
 int dk_conv_wino4_applies(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// Floats of the transformed weights U[ξ] (36 × cout × cin).
 int64_t dk_conv_wino4_packed_floats(int64_t cin, int64_t cout);

@@ -14,7 +14,10 @@
 // than 1×1 by their input's phases, off the AMX path), the other strided and the transposed
 // convolutions (by columns and the GEMM) and the fused LSTM and GRU loops' per-step products,
 // forward and backward, run on them (`Kernels.bfloat16Gemm`, `Kernels.convolutionDirectBFloat16`,
-// `Kernels.bfloat16KernelsRun`, `Kernels.fusedSequenceRunsBFloat16`);
+// `Kernels.bfloat16KernelsRun`, `Kernels.fusedSequenceRunsBFloat16`), except 3×3 stride-1
+// convolutions of at least 32 channels on rows of 25–32 outputs or whole vectors of 16 tiles,
+// which those kernels run by Winograd's F(4×4, 3×3) in float32 on the rounded operands (a
+// quarter of the multiplications at half the rate; conv_winograd4.c), forward and backward;
 // elsewhere, and in Winograd's float32 kernel for 3×3 convolutions with short rows, float32
 // arithmetic on the rounded values does the work (the float32 emulation), and the recurrent
 // layers run step by step, each step's h·W_hhᵀ an autocast product. The roundings are one pass

@@ -101,6 +101,8 @@ extension Kernels {
     /// - Else, for a geometry that Winograd takes, only where rows fill at least 2/3 of their
     ///   runs of 16 (rows of 8 fill half of each, and Winograd's float32 products then do as well).
     /// - Strided (`stridedDirectTakes`): always (there is no float32 strided direct kernel).
+    /// Where `dk_conv_wino4_takes` (3×3, stride 1, 32 channels or more), the C entry points run
+    /// Winograd's F(4×4, 3×3) in float32 on the operands rounded as read, instead of the tiles.
     static func convolutionDirectBFloat16(_ g: ConvGeometry, outChannels: Int) -> Bool {
         guard bfloat16KernelsRun else { return false }
         if g.sh > 1 || g.sw > 1 { return true }
