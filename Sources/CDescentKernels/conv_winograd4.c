@@ -16,7 +16,7 @@
 // direct kernel's conversion does), w as the packing reads it, and the result (plus the bias) as
 // it is stored. Between those roundings the arithmetic is float32, as the dot products' sums are;
 // the transforms add float32 rounding of the order of 10⁻⁶ of the terms' magnitudes, three
-// orders below the bfloat16 rounding of the result (WinogradBFloat16Tests bounds it).
+// orders below the bfloat16 rounding of the result (BFloat16WinogradTests bounds it).
 // Tiles sit in the lanes of a vector: 16 of a row of tiles, or 8 of each of two rows when rows
 // have at most 8 tiles. The image is first copied, rounded and zero-padded, so that every patch
 // row loads whole (no masks), and its stride-4 columns come out of two permutes.
