@@ -21,10 +21,8 @@
 // have at most 8 tiles. The image is first copied, rounded and zero-padded, so that every patch
 // row loads whole (no masks), and its stride-4 columns come out of two permutes.
 #include "descent_kernels.h"
-#include <string.h>
 
 #include "conv_common.h"
-#include "conv_direct.h"
 #include "conv_winograd.h"
 #include "conv_winograd4.h"
 #include "simd.h"
@@ -97,7 +95,7 @@ DK_TARGET_AVX512 static void weight_transform(const __m512 k[3][3], __m512 u[6][
 // up[ξ][o / 8][c][o % 8] = (G w Gᵀ)[ξ] of w[o][c] rounded to bfloat16 (as the bf16 direct kernel's
 // packing rounds), 16 output channels at a time, gathered o·so apart (32-bit offsets: a kernel
 // with larger strides is read a value at a time).
-DK_TARGET_BF16 static void pack_weights(int64_t cin, int64_t cout, const float *w, int64_t base, int64_t so, int64_t sc,
+DK_TARGET_BF16 void dk_conv_wino4_pack_weights(int64_t cin, int64_t cout, const float *w, int64_t base, int64_t so, int64_t sc,
                                         int64_t si, int64_t sj, float *up) {
     int64_t coutp = (cout + 7) / 8 * 8;
     int gathers = so > -(1 << 26) && so < (1 << 26);
@@ -256,11 +254,6 @@ DK_TARGET_AVX512 static void output_transform(const dk_conv_geometry *g, wino4_l
             }
         }
     }
-}
-
-DK_TARGET_BF16 void dk_conv_wino4_pack_weights(int64_t cin, int64_t cout, const float *w, int64_t base, int64_t so, int64_t sc,
-                                               int64_t si, int64_t sj, float *up) {
-    pack_weights(cin, cout, w, base, so, sc, si, sj, up);
 }
 
 DK_TARGET_BF16 void dk_conv_wino4(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *up,
