@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "conv_direct.h"
+#include "conv_winograd22.h"
 #include "simd.h"
 
 // One phase (py, px): its first taps r, rw, tap counts t, tw, offsets q, qw (tap r + k·sh of output
@@ -47,6 +48,19 @@ static dk_conv_geometry input_grad_geometry(const dk_conv_geometry *g, dk_phase 
     for (int64_t py = 0; py < (g)->sh; py++)      \
         for (int64_t px = 0; px < (g)->sw; px++)  \
             for (dk_phase p = phase_of(g, py, px), *once_ = &p; once_; once_ = NULL)
+
+// Every phase 2×2 (kernel 4, stride 2: the usual upsampling layer) and taken by F(2×2, 2×2) as a
+// forward convolution and as an input gradient: the forward pass then runs each phase on it and
+// the input gradient all four as one convolution.
+int dk_conv_transpose2d_winograd(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    FOR_PHASES(g, p) {
+        dk_conv_geometry f = forward_geometry(g, p), b = input_grad_geometry(g, p);
+        if (p.t != 2 || p.tw != 2 || !p.na || !p.nb || !dk_conv_wino22_applies(&f, cin, cout)
+            || !dk_conv_wino22_applies(&b, cout, cin))
+            return 0;
+    }
+    return 1;
+}
 
 // One output row from its sw phase rows: d[b·sw + px] = rows[px][b] for the ow columns.
 static void interleave_row(const float *const *rows, int64_t sw, int64_t ow, float *d) {
@@ -161,6 +175,8 @@ static void image_to_phases(const dk_conv_geometry *g, int64_t cout, const float
 }
 
 int64_t dk_conv_transpose2d_packed_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout, int inputGradient) {
+    if (dk_conv_transpose2d_winograd(g, cin, cout))
+        return inputGradient ? dk_conv_wino22_packed_floats(4 * cout, cin) : 4 * dk_conv_wino22_packed_floats(cin, cout);
     int64_t n = 0;
     FOR_PHASES(g, p) n += ((inputGradient ? cin : cout) + 7) / 8 * 8 * (inputGradient ? cout : cin) * p.t * p.tw;
     return n;
@@ -168,10 +184,17 @@ int64_t dk_conv_transpose2d_packed_floats(const dk_conv_geometry *g, int64_t cin
 
 void dk_conv_transpose2d_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int inputGradient,
                                       float *wp) {
-    int64_t kh = g->kh, kw = g->kw;
+    int64_t kh = g->kh, kw = g->kw, k = 0, wino = dk_conv_transpose2d_winograd(g, cin, cout);
     FOR_PHASES(g, p) {
         if (p.t == 0 || p.tw == 0) continue;
-        if (inputGradient) {  // (cin, cout) of w as (out, in); tap u of the phase is r + u·sh
+        if (wino && inputGradient) {  // phase k's taps are input channels k·cout… of one convolution
+            dk_conv_wino22_pack_weights(cout, cin, w, p.r * kw + p.rw, cout * kh * kw, kh * kw, g->sh * kw, g->sw, k++ * cout,
+                                        4 * cout, wp);
+        } else if (wino) {
+            int64_t base = (p.r + (p.t - 1) * g->sh) * kw + p.rw + (p.tw - 1) * g->sw;
+            dk_conv_wino22_pack_weights(cin, cout, w, base, kh * kw, cout * kh * kw, -g->sh * kw, -g->sw, 0, cin, wp);
+            wp += dk_conv_wino22_packed_floats(cin, cout);
+        } else if (inputGradient) {  // (cin, cout) of w as (out, in); tap u of the phase is r + u·sh
             dk_conv_geometry q = input_grad_geometry(g, p);
             dk_conv_direct_pack_tile_weights(&q, cout, cin, w, p.r * kw + p.rw, cout * kh * kw, kh * kw, g->sh * kw, g->sw, wp);
             wp += dk_conv_direct_tile_weights_floats(&q, cout, cin);
@@ -194,12 +217,33 @@ int64_t dk_conv_transpose2d_scratch_floats(const dk_conv_geometry *g, int64_t ci
     }
     int64_t forward = cin * dk_conv_plane_stride(g->h * g->w) + cout * g->oh * g->ow;
     int64_t backward = planes + (cout + 31) / 32 * 32 * largest;
+    if (dk_conv_transpose2d_winograd(g, cin, cout)) {  // the transforms' scratch after the phase planes
+        FOR_PHASES(g, p) {
+            dk_conv_geometry f = forward_geometry(g, p), b = input_grad_geometry(g, p);
+            int64_t wf = cout * g->oh * g->ow + dk_conv_wino22_scratch_floats(&f, cin, cout);
+            int64_t wb = planes + dk_conv_wino22_scratch_floats(&b, 4 * cout, cin);
+            if (wf > forward) forward = wf;
+            if (wb > backward) backward = wb;
+        }
+    }
     return forward > backward ? forward : backward;
 }
 
 void dk_conv_transpose2d_direct_f32(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, const float *wp,
                                     const float *bias, float *out, float *scratch) {
     int64_t HW = g->h * g->w, cs = dk_conv_plane_stride(HW), offset[g->sh * g->sw], stride[g->sh * g->sw], k = 0, n = 0;
+    if (dk_conv_transpose2d_winograd(g, cin, cout)) {
+        float *wscratch = scratch + cout * g->oh * g->ow;
+        FOR_PHASES(g, p) {
+            dk_wino22_part part = {forward_geometry(g, p), x, HW};
+            offset[k] = n, stride[k++] = p.na * p.nb;
+            dk_conv_wino22_f32(&part, 1, cin, cout, wp, bias, scratch + n, wscratch);
+            wp += dk_conv_wino22_packed_floats(cin, cout);
+            n += cout * p.na * p.nb;
+        }
+        phases_to_image(g, cout, scratch, offset, stride, out);
+        return;
+    }
     float *phaseOut = scratch + cin * cs;
     if (cs != HW) dk_conv_copy_planes(cin, HW, x, cs, scratch), x = scratch;
     FOR_PHASES(g, p) {
@@ -220,15 +264,22 @@ void dk_conv_transpose2d_direct_backward_f32(const dk_conv_geometry *g, int64_t 
     FOR_PHASES(g, p) offset[k] = n, stride[k] = dk_conv_plane_stride(p.na * p.nb), n += cout * stride[k++];
     float *planes = scratch, *panels = scratch + n;
     image_to_phases(g, cout, gout, planes, offset, stride);
-    int first = 1;
+    int first = 1, wino = dk_conv_transpose2d_winograd(g, cin, cout);
+    if (dx && wino) {  // dx = the four phases' convolutions as one, over 4·cout channels
+        dk_wino22_part parts[4];
+        k = 0;
+        FOR_PHASES(g, p) parts[k] = (dk_wino22_part){input_grad_geometry(g, p), planes + offset[k], stride[k]}, k++;
+        dk_conv_wino22_f32(parts, 4, cout, cin, wp, NULL, dx, scratch + n);
+        first = 0;
+    }
     float *plane = planes;
     FOR_PHASES(g, p) {
         int64_t cs = dk_conv_plane_stride(p.na * p.nb);
         dk_conv_geometry qx = input_grad_geometry(g, p);
         const float *pw = wp;
-        if (dx) wp += dk_conv_direct_tile_weights_floats(&qx, cout, cin);
+        if (dx && !wino) wp += dk_conv_direct_tile_weights_floats(&qx, cout, cin);
         if (p.na && p.nb && p.t && p.tw) {
-            if (dx) {
+            if (dx && !wino) {
                 dk_conv_direct_tiles(&qx, cout, cs, cin, plane, pw, NULL, !first, dx);
                 first = 0;
             }

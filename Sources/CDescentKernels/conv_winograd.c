@@ -154,12 +154,6 @@ int64_t dk_conv_winograd_scratch_floats(const dk_conv_geometry *g, int64_t cin, 
 }
 
 #ifdef DK_X86
-// The lanes k of a 16-float load starting at input column s for which 0 ≤ s + k < w.
-static __mmask16 columns_inside(int64_t s, int64_t w) {
-    int64_t lo = s < 0 ? -s : 0, hi = w - s < 16 ? w - s : 16;
-    return hi <= lo ? 0 : (__mmask16)(((1u << (hi - lo)) - 1) << lo);
-}
-
 // d is read from the image under masks that zero the padding. A vector's tiles are 16 of one
 // row of tiles, or 8 of a row and 8 of the next (twp = 8): the lanes of `b` then come from the
 // next row of tiles, two input rows down, instead of the next 16 columns.
@@ -173,8 +167,8 @@ DK_TARGET_AVX512 void dk_winograd_input_transform(const dk_conv_geometry *g, int
         // a and a2), and of rows y0 + 2 + i (lanes of b and b2) when paired.
         int64_t r = t0 / l.twp, tw = t0 % l.twp, y0 = 2 * (th0 + r) - g->ph, s = 2 * tw - g->pw;
         int64_t bOffset = paired ? 2 * g->w : 16, bColumn = paired ? s : s + 16, yb = paired ? y0 + 2 : y0;
-        __mmask16 ma = columns_inside(s, g->w), mb = columns_inside(bColumn, g->w);
-        __mmask16 ma2 = columns_inside(s + 2, g->w), mb2 = columns_inside(bColumn + 2, g->w);
+        __mmask16 ma = dk_columns_inside(s, g->w), mb = dk_columns_inside(bColumn, g->w);
+        __mmask16 ma2 = dk_columns_inside(s + 2, g->w), mb2 = dk_columns_inside(bColumn + 2, g->w);
         int insideA[4], insideB[4];
         for (int i = 0; i < 4; i++) insideA[i] = y0 + i >= 0 && y0 + i < g->h, insideB[i] = yb + i >= 0 && yb + i < g->h;
         const float *p = x + y0 * g->w + s;

@@ -64,6 +64,12 @@ static inline __mmask16 dk_first_lanes(int64_t n) {
     return n >= 16 ? (__mmask16)0xFFFF : (n <= 0 ? 0 : (__mmask16)((1u << n) - 1));
 }
 
+// The lanes k of a 16-float load starting at column s of a row of w for which 0 ≤ s + k < w.
+static inline __mmask16 dk_columns_inside(int64_t s, int64_t w) {
+    int64_t lo = s < 0 ? -s : 0, hi = w - s < 16 ? w - s : 16;
+    return hi <= lo ? 0 : (__mmask16)(((1u << (hi - lo)) - 1) << lo);
+}
+
 /// p[0:n] = the first n lanes of v (n ≤ 0: none, n ≥ 8: all), as stores of 4, 2 and 1 lanes
 /// (AVX2's masked stores are microcoded on AMD's cores).
 DK_TARGET_AVX2 static inline void dk_store_first8(float *p, __m256 v, int64_t n) {

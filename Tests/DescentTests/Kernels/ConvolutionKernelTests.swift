@@ -284,4 +284,45 @@ final class ConvolutionKernelTests: XCTestCase {
             }
         }
     }
+
+    /// A 4×4, stride-2 transposed convolution with 16 or more channels runs its forward pass and
+    /// input gradient by Winograd's F(2×2, 2×2) on AVX-512 (conv_winograd22.c; the weight
+    /// gradient stays on the tiles): where it applies, and outputs and all gradients against
+    /// float64 on 1 and 2 threads. Padding 1 and 0, an output padding (phases of different sizes:
+    /// 10 and 9 rows, 14 and 13 columns), 7 or 8 tiles a row (two rows of tiles a vector) and
+    /// 15 (one row in a vector of 16), odd channel counts (partial GEMM tiles).
+    func testTransposedWinogradMatchesFloat64() {
+        Descent.manualSeed(53)
+        let saved = Descent.threads
+        defer { Descent.threads = saved }
+        func geometry(_ cin: Int, _ h: Int, _ w: Int, _ kernel: Int, _ stride: Int, _ padding: Int, _ outputPadding: Int = 0)
+            -> dk_conv_geometry {
+            let oh = (h - 1) * stride - 2 * padding + kernel + outputPadding, ow = (w - 1) * stride - 2 * padding + kernel + outputPadding
+            return dk_conv_geometry(h: Int64(h), w: Int64(w), kh: Int64(kernel), kw: Int64(kernel), sh: Int64(stride), sw: Int64(stride),
+                                    ph: Int64(padding), pw: Int64(padding), dh: 1, dw: 1, oh: Int64(oh), ow: Int64(ow))
+        }
+        func takes(_ g: dk_conv_geometry, _ cin: Int, _ cout: Int) -> Bool {
+            withUnsafePointer(to: g) { dk_conv_transpose2d_winograd($0, Int64(cin), Int64(cout)) != 0 }
+        }
+        let avx512 = dk_cpu_has_avx512() != 0
+        XCTAssertEqual(takes(geometry(64, 16, 16, 4, 2, 1), 64, 32), avx512)  // the benchmark's layer
+        XCTAssertFalse(takes(geometry(8, 16, 16, 4, 2, 1), 8, 32))  // few input channels
+        XCTAssertFalse(takes(geometry(64, 16, 16, 4, 2, 1), 64, 12))  // few output channels
+        XCTAssertFalse(takes(geometry(64, 16, 16, 3, 2, 1), 64, 32))  // phases of 2×2, 2×1, 1×1 taps
+        XCTAssertFalse(takes(geometry(64, 16, 16, 4, 1, 1), 64, 32))  // stride 1: one 4×4 phase
+        XCTAssertFalse(takes(geometry(64, 16, 3, 4, 2, 1), 64, 32))  // rows of 2 tiles in vectors of 8
+        // (batch, cin, cout, height, width, padding, outputPadding)
+        let cases = [(2, 32, 16, 16, 16, 1, 0), (3, 16, 24, 9, 13, 1, 1), (1, 20, 17, 5, 30, 1, 0), (2, 24, 16, 7, 14, 0, 0)]
+        for (n, cin, cout, h, w, padding, outputPadding) in cases {
+            XCTAssertEqual(takes(geometry(cin, h, w, 4, 2, padding, outputPadding), cin, cout), avx512, "\(cin)→\(cout) \(h)x\(w)")
+            for threads in [1, 2] {
+                Descent.threads = threads
+                let inputs = [Tensor.randn([n, cin, h, w], dtype: .float64), Tensor.randn([cin, cout, 4, 4], dtype: .float64),
+                              Tensor.randn([cout], dtype: .float64)]
+                assertFloat32MatchesFloat64("\(cin)→\(cout) \(h)x\(w) padding \(padding) outputPadding \(outputPadding) on \(threads)", inputs) {
+                    convTranspose2d($0[0], $0[1], bias: $0[2], stride: 2, padding: Size2(padding), outputPadding: Size2(outputPadding))
+                }
+            }
+        }
+    }
 }
