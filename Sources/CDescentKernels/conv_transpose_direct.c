@@ -5,7 +5,10 @@
 // sub-kernel of those taps, written to its own plane and interleaved into the output. Backward
 // splits g into the same phases: the input gradient is the sum over phases of stride-1
 // convolutions of g's phase planes, and the weight gradient of the taps of a phase is that of the
-// phase's convolution. No column matrix, no col2im, no wasted FLOP.
+// phase's convolution. No column matrix, no col2im, no wasted FLOP. Where every phase is 2×2
+// (kernel 4, stride 2) with enough channels, the phases' convolutions run by Winograd's
+// F(2×2, 2×2) instead (conv_winograd22.c): 9 multiplications per 2×2 outputs where the tiles
+// take 16.
 // Geometry: h, w are the input's size and oh, ow the (larger) output's.
 #include "descent_kernels.h"
 #include <stdlib.h>
@@ -50,8 +53,8 @@ static dk_conv_geometry input_grad_geometry(const dk_conv_geometry *g, dk_phase 
             for (dk_phase p = phase_of(g, py, px), *once_ = &p; once_; once_ = NULL)
 
 // Every phase 2×2 (kernel 4, stride 2: the usual upsampling layer) and taken by F(2×2, 2×2) as a
-// forward convolution and as an input gradient: the forward pass then runs each phase on it and
-// the input gradient all four as one convolution.
+// forward convolution and as an input gradient: the forward pass and the weight gradient then
+// run each phase on it, and the input gradient all four as one convolution.
 int dk_conv_transpose2d_winograd(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
     FOR_PHASES(g, p) {
         dk_conv_geometry f = forward_geometry(g, p), b = input_grad_geometry(g, p);
@@ -222,6 +225,8 @@ int64_t dk_conv_transpose2d_scratch_floats(const dk_conv_geometry *g, int64_t ci
             dk_conv_geometry f = forward_geometry(g, p), b = input_grad_geometry(g, p);
             int64_t wf = cout * g->oh * g->ow + dk_conv_wino22_scratch_floats(&f, cin, cout);
             int64_t wb = planes + dk_conv_wino22_scratch_floats(&b, 4 * cout, cin);
+            int64_t ww = planes + dk_conv_wino22_weight_grad_scratch_floats(&f, cin, cout);
+            if (ww > wb) wb = ww;
             if (wf > forward) forward = wf;
             if (wb > backward) backward = wb;
         }
@@ -283,7 +288,10 @@ void dk_conv_transpose2d_direct_backward_f32(const dk_conv_geometry *g, int64_t 
                 dk_conv_direct_tiles(&qx, cout, cs, cin, plane, pw, NULL, !first, dx);
                 first = 0;
             }
-            if (dwT) {
+            if (dwT && wino) {
+                dk_conv_geometry q = forward_geometry(g, p);
+                dk_conv_wino22_weight_grad(&q, cin, cout, x, HW, plane, cs, dwT, panels);
+            } else if (dwT) {
                 dk_conv_geometry q = forward_geometry(g, p);
                 dk_conv_grad_panels(plane, cs, cout, p.na * p.nb, panels);
                 dk_conv_direct_grad_tiles(&q, cin, HW, cout, x, panels, dwT);

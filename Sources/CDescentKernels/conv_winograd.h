@@ -44,5 +44,10 @@ void dk_winograd_input_transform_avx2(const dk_conv_geometry *g, int64_t cin, co
 /// planes vs and ms floats apart, T a multiple of 16 (AVX-512).
 void dk_winograd_products(int n, int64_t cin, int64_t cout, int64_t T, const float *U, const float *V, int64_t vs, float *M,
                           int64_t ms);
+/// The weight gradients' products (conv_winograd4_grad.c): dU[ξ][c][o] += Σ_t V[ξ][c][t] · E[ξ][t][o]
+/// for ξ < n over T tiles; V[ξ] (cin × T) planes vs floats apart, E[ξ] in panels of 32 output
+/// channels (panel f's tiles at E[ξ] + f·T·32) planes es apart, dU[ξ] (cin × 32·panels).
+void dk_winograd_weight_products(int n, int64_t cin, int64_t cout, int64_t T, const float *V, int64_t vs, const float *E,
+                                 int64_t es, float *dU);
 #endif
 #endif

@@ -179,10 +179,90 @@ void dk_conv_wino22_f32(const dk_wino22_part *parts, int n, int64_t cin, int64_t
         output_transform(g, cout, M, l, th0, rows, bias, out);
     }
 }
+
+// The weight gradient. With U = G w Gᵀ and each tile's Y = Aᵀ [U ⊙ V] A, the gradient of U is
+// the sum over tiles of (A dY Aᵀ) ⊙ V, and the weight's dW = Gᵀ dU G: 9 products of depth
+// "tiles" (dk_winograd_weight_products, as F(4×4, 3×3)'s), g first transposed into panels of 32
+// channels (dk_conv_grad_panels) so that E's vectors hold channels.
+static int64_t panels_of(int64_t cout) { return (cout + 31) / 32; }
+
+int64_t dk_conv_wino22_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
+    wino_layout l = dk_winograd_layout(g, cin, cout);
+    int64_t T = l.rows * l.twp, width = 32 * panels_of(cout);
+    return 9 * l.vs + width * g->oh * g->ow + 9 * (T * width + 16) + 9 * cin * width + 4 * 16;
+}
+
+// E[ξ][panel][t][0:32] = (A dY Aᵀ)[ξ] for the chunk's tiles t, dY the tile's 2×2 pixels of g (0
+// outside the output), read from g's panels gp (pixel-major, 32 channels a pixel).
+DK_TARGET_AVX512 static void gradient_transform(const dk_conv_geometry *g, wino_layout l, int64_t cout, const float *gp,
+                                                int64_t th0, int64_t rows, float *E, int64_t es) {
+    int64_t T = rows * l.twp, P = g->oh * g->ow;
+    for (int64_t f = 0; f < panels_of(cout); f++)
+        for (int64_t t = 0; t < T; t++) {
+            int64_t y0 = 2 * (th0 + t / l.twp), x0 = 2 * (t % l.twp);
+            for (int h = 0; h < 2; h++) {
+                __m512 c[2][3];
+                for (int a = 0; a < 2; a++) {  // row a of dY·Aᵀ
+                    __m512 v[2];
+                    for (int b = 0; b < 2; b++)
+                        v[b] = y0 + a < g->oh && x0 + b < g->ow ? _mm512_loadu_ps(gp + (f * P + (y0 + a) * g->ow + x0 + b) * 32 + 16 * h)
+                                                                : _mm512_setzero_ps();
+                    c[a][0] = v[0], c[a][1] = _mm512_add_ps(v[0], v[1]), c[a][2] = v[1];
+                }
+                float *e = E + (f * T + t) * 32 + 16 * h;
+                for (int k = 0; k < 3; k++) {  // A·(dY·Aᵀ), column k
+                    _mm512_storeu_ps(e + (0 * 3 + k) * es, c[0][k]);
+                    _mm512_storeu_ps(e + (1 * 3 + k) * es, _mm512_add_ps(c[0][k], c[1][k]));
+                    _mm512_storeu_ps(e + (2 * 3 + k) * es, c[1][k]);
+                }
+            }
+        }
+}
+
+// dWᵀ[c·4 + 2a + b][o] += (Gᵀ dU[·][c][o] G)[a][b], 16 output channels at a time.
+DK_TARGET_AVX512 static void weight_transform_add(int64_t cin, int64_t cout, const float *dU, float *dwT) {
+    int64_t width = 32 * panels_of(cout);
+    for (int64_t c = 0; c < cin; c++)
+        for (int64_t o0 = 0; o0 < cout; o0 += 16) {
+            __m512 z[3][3];
+            for (int i = 0; i < 3; i++)
+                for (int j = 0; j < 3; j++) z[i][j] = _mm512_loadu_ps(dU + ((3 * i + j) * cin + c) * width + o0);
+            __mmask16 m = dk_first_lanes(cout - o0);
+            for (int a = 0; a < 2; a++) {
+                __m512 t[3];  // row a of Gᵀ·dU
+                for (int j = 0; j < 3; j++) t[j] = _mm512_add_ps(z[a][j], z[a + 1][j]);
+                for (int b = 0; b < 2; b++) {
+                    float *d = dwT + (c * 4 + 2 * a + b) * cout + o0;
+                    _mm512_mask_storeu_ps(d, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, d), _mm512_add_ps(t[b], t[b + 1])));
+                }
+            }
+        }
+}
+
+void dk_conv_wino22_weight_grad(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, int64_t xs,
+                                const float *gout, int64_t gs, float *dwT, float *scratch) {
+    wino_layout l = dk_winograd_layout(g, cin, cout);
+    int64_t P = g->oh * g->ow, width = 32 * panels_of(cout), es = l.rows * l.twp * width + 16;
+    float *V = dk_align64(scratch), *gp = dk_align64(V + 9 * l.vs), *E = dk_align64(gp + width * P), *dU = dk_align64(E + 9 * es);
+    memset(dU, 0, sizeof(float) * (size_t)(9 * cin * width));
+    dk_conv_grad_panels(gout, gs, cout, P, gp);
+    dk_wino22_part part = {*g, x, xs};
+    for (int64_t th0 = 0; th0 < l.th; th0 += l.rows) {
+        int64_t rows = dk_winograd_chunk_rows(l, th0, l.th);
+        input_transform(&part, cin, l, th0, rows, V);
+        gradient_transform(g, l, cout, gp, th0, rows, E, es);
+        dk_winograd_weight_products(9, cin, cout, rows * l.twp, V, l.vs, E, es, dU);
+    }
+    weight_transform_add(cin, cout, dU, dwT);
+}
 #else
 #include <stdlib.h>
 void dk_conv_wino22_f32(const dk_wino22_part *parts, int n, int64_t cin, int64_t cout, const float *up, const float *bias,
                         float *out, float *scratch) {
     abort();  // dk_conv_wino22_applies holds only on AVX-512
+}
+void dk_conv_wino22_weight_grad(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, int64_t xs,
+                                const float *gout, int64_t gs, float *dwT, float *scratch) {
+    abort();
 }
 #endif

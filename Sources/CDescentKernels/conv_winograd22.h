@@ -1,6 +1,6 @@
 // 2×2 stride-1 convolutions by Winograd's F(2×2, 2×2) in float32 (conv_winograd22.c): the stride
-// phases of a 4×4, stride-2 transposed convolution (conv_transpose_direct.c), forward and input
-// gradient.
+// phases of a 4×4, stride-2 transposed convolution (conv_transpose_direct.c), forward, input
+// gradient and weight gradient.
 #ifndef DESCENT_CONV_WINOGRAD22_H
 #define DESCENT_CONV_WINOGRAD22_H
 #include "descent_kernels.h"
@@ -28,4 +28,10 @@ int64_t dk_conv_wino22_scratch_floats(const dk_conv_geometry *g, int64_t cinTota
 /// (part p's are channels p·cin… of the packed weights); bias may be NULL.
 void dk_conv_wino22_f32(const dk_wino22_part *parts, int n, int64_t cin, int64_t cout, const float *up, const float *bias,
                         float *out, float *scratch);
+/// Floats of scratch one image's weight gradient needs.
+int64_t dk_conv_wino22_weight_grad_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);
+/// dWᵀ (cin·4, cout) += the weight gradient of one image's convolution: x (cin planes xs floats
+/// apart), g (cout planes gs floats apart, oh × ow).
+void dk_conv_wino22_weight_grad(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, int64_t xs,
+                                const float *gout, int64_t gs, float *dwT, float *scratch);
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "conv_common.h"
+#include "conv_winograd.h"
 #include "conv_winograd4.h"
 #include "simd.h"
 
@@ -63,11 +64,11 @@ DK_TARGET_BF16 static void gradient_transform(const dk_conv_geometry *g, wino4_l
         }
 }
 
-// dU[ξ][c][o] += Σ_t V[ξ][c][t] · E[ξ][t][o] for the chunk's T tiles, 8 rows c by 32 columns o at a time.
-DK_TARGET_AVX512 static void products(int64_t cin, int64_t cout, int64_t T, const float *V, int64_t vs, const float *E, int64_t es,
-                                      float *dU) {
+// (conv_winograd.h; F(2×2, 2×2)'s weight gradient runs it too, conv_winograd22.c)
+DK_TARGET_AVX512 void dk_winograd_weight_products(int n, int64_t cin, int64_t cout, int64_t T, const float *V, int64_t vs,
+                                                  const float *E, int64_t es, float *dU) {
     int64_t width = 32 * panels_of(cout);
-    for (int xi = 0; xi < 36; xi++)
+    for (int xi = 0; xi < n; xi++)
         for (int64_t c0 = 0; c0 < cin; c0 += 8)
             for (int64_t f = 0; f < panels_of(cout); f++) {
                 const float *a[8];
@@ -132,7 +133,7 @@ void dk_conv_wino4_weight_grad(const dk_conv_geometry *g, int64_t cin, int64_t c
         int64_t rows = l.thp - th0 < l.rows ? l.thp - th0 : l.rows;
         dk_wino4_input_transform(l, cin, xp, th0, rows, V);
         gradient_transform(g, l, cout, gp, th0, rows, E, es);
-        products(cin, cout, rows * l.twp, V, l.vs, E, es, dU);
+        dk_winograd_weight_products(36, cin, cout, rows * l.twp, V, l.vs, E, es, dU);
     }
     weight_transform_add(cin, cout, dU, dwT);
 }

@@ -301,10 +301,10 @@ void dk_conv2d_weight_grad_f32(const dk_conv_geometry *g, int64_t cin, int64_t c
 int64_t dk_conv_transpose2d_packed_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout, int inputGradient);
 void dk_conv_transpose2d_pack_weights(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *w, int inputGradient,
                                       float *wp);
-/// Whether the forward pass and the input gradient run by Winograd's F(2×2, 2×2) in float32
-/// (conv_winograd22.c) instead of the direct tiles: every phase a 2×2 convolution (kernel 4,
-/// stride 2) with padding 0 or 1, at least 16 input and output channels, rows of tiles that fill
-/// most of their vectors, on AVX-512. The weight gradient stays on the tiles.
+/// Whether the forward pass, the input gradient and the weight gradient run by Winograd's
+/// F(2×2, 2×2) in float32 (conv_winograd22.c) instead of the direct tiles: every phase a 2×2
+/// convolution (kernel 4, stride 2) with padding 0 or 1, at least 16 input and output channels,
+/// rows of tiles that fill most of their vectors, on AVX-512.
 int dk_conv_transpose2d_winograd(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// Floats of scratch (64-byte aligned) that one image's forward or backward needs.
 int64_t dk_conv_transpose2d_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout);

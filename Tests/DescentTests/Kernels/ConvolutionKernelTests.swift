@@ -285,9 +285,9 @@ final class ConvolutionKernelTests: XCTestCase {
         }
     }
 
-    /// A 4×4, stride-2 transposed convolution with 16 or more channels runs its forward pass and
-    /// input gradient by Winograd's F(2×2, 2×2) on AVX-512 (conv_winograd22.c; the weight
-    /// gradient stays on the tiles): where it applies, and outputs and all gradients against
+    /// A 4×4, stride-2 transposed convolution with 16 or more channels runs its forward pass,
+    /// input gradient and weight gradient by Winograd's F(2×2, 2×2) on AVX-512
+    /// (conv_winograd22.c): where it applies, and outputs and all gradients against
     /// float64 on 1 and 2 threads. Padding 1 and 0, an output padding (phases of different sizes:
     /// 10 and 9 rows, 14 and 13 columns), 7 or 8 tiles a row (two rows of tiles a vector) and
     /// 15 (one row in a vector of 16), odd channel counts (partial GEMM tiles).
