@@ -434,6 +434,9 @@ def layers():
            lambda a, t: F.nll_loss(a, t, ignore_index=1, reduction="sum"), a=F.log_softmax(r(5, 3), 1),
            t=torch.tensor([0, 1, 2, 1, 0]))
     b.module("linear_3d_bias", "nn.Linear(6, 3) on (2, 4, 6)", nn.Linear(6, 3), r(2, 4, 6))
+    # 16 channels, kernel 4, stride 2: Winograd's F(2×2, 2×2) on AVX-512 CPUs (conv_winograd22.c).
+    b.module("convt2d_s2_wide", "nn.ConvTranspose2d(16, 16, 4, stride=2, padding=1)", nn.ConvTranspose2d(16, 16, 4, stride=2, padding=1),
+             r(2, 16, 8, 16))
     b.save("layers.safetensors")
 
 

@@ -111,6 +111,7 @@ final class LayerFixtureTests: XCTestCase {
         "convt2d_outpad": { ConvTranspose2d(2, 3, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1) },
         "convt2d_groups_dilation": { ConvTranspose2d(4, 6, kernelSize: [2, 3], stride: [1, 2], groups: 2, bias: false, dilation: 2) },
         "convt1d": { ConvTranspose1d(3, 2, kernelSize: 3, stride: 3, padding: 1, outputPadding: 2) },
+        "convt2d_s2_wide": { ConvTranspose2d(16, 16, kernelSize: 4, stride: 2, padding: 1) },
         "convt2d_output_size": { OutputSizeWrapper() },
     ]
 
