@@ -38,13 +38,12 @@ int dk_conv_winograd_applies(const dk_conv_geometry *g, int64_t cin, int64_t cou
            && g->pw >= 0 && g->pw <= 2 && cin >= 16 && cout >= 16 && 4 * twp <= 5 * tw;
 }
 
-// Output channels rounded up to whole GEMM tiles of 8.
-static int64_t tile_rows(int64_t cout) {
+int64_t dk_winograd_tile_rows(int64_t cout) {
     return (cout + 7) / 8 * 8;
 }
 
 int64_t dk_conv_winograd_packed_floats(int64_t cin, int64_t cout) {
-    return 16 * tile_rows(cout) * cin;
+    return 16 * dk_winograd_tile_rows(cout) * cin;
 }
 
 #ifdef DK_X86
@@ -53,7 +52,7 @@ int64_t dk_conv_winograd_packed_floats(int64_t cin, int64_t cout) {
 // (AVX2 and AVX-512 CPUs).
 DK_TARGET_AVX2 static void pack_weights_x86(int64_t cin, int64_t cout, const float *w, int64_t base, int64_t so,
                                             int64_t sc, int64_t si, int64_t sj, float *up) {
-    int64_t coutp = tile_rows(cout);
+    int64_t coutp = dk_winograd_tile_rows(cout);
     const __m256 half = _mm256_set1_ps(0.5f);
     for (int64_t o0 = 0; o0 < coutp; o0 += 8) {
         // The lanes of channels below cout (a gather reads only those).
@@ -95,7 +94,7 @@ void dk_conv_winograd_pack_weights(int64_t cin, int64_t cout, const float *w, in
         return;
     }
 #endif
-    int64_t coutp = tile_rows(cout);
+    int64_t coutp = dk_winograd_tile_rows(cout);
     for (int64_t o = 0; o < coutp; o++)
         for (int64_t c = 0; c < cin; c++) {
             float k[3][3], t[4][3], u[4][4];
@@ -143,48 +142,32 @@ int64_t dk_winograd_chunk_rows(wino_layout l, int64_t th0, int64_t end) {
     return (rows + step - 1) / step * step;  // a row past the output in a last, half vector
 }
 
-// The distance between M's planes: the chunk's tiles for each output channel, a cache line more.
-static int64_t m_plane(wino_layout l, int64_t cout) {
-    return tile_rows(cout) * l.rows * l.twp + 16;
+int64_t dk_winograd_m_plane(wino_layout l, int64_t cout) {
+    return dk_winograd_tile_rows(cout) * l.rows * l.twp + 16;
 }
 
 int64_t dk_conv_winograd_scratch_floats(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
     wino_layout l = dk_winograd_layout(g, cin, cout);
-    return 16 * (l.vs + m_plane(l, cout)) + 32;  // + alignment of the two parts to 64 bytes
+    return 16 * (l.vs + dk_winograd_m_plane(l, cout)) + 32;  // + alignment of the two parts to 64 bytes
 }
 
 #ifdef DK_X86
-// d is read from the image under masks that zero the padding. A vector's tiles are 16 of one
-// row of tiles, or 8 of a row and 8 of the next (twp = 8): the lanes of `b` then come from the
-// next row of tiles, two input rows down, instead of the next 16 columns.
+// d is read from the image under masks that zero the padding (dk_wino_patch_row).
 DK_TARGET_AVX512 void dk_winograd_input_transform(const dk_conv_geometry *g, int64_t cin, const float *x, wino_layout l,
                                                  int64_t th0, int64_t rows, float *V) {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    int64_t T = rows * l.twp, HW = g->h * g->w, paired = l.twp == 8;
+    int64_t T = rows * l.twp, HW = g->h * g->w;
     for (int64_t t0 = 0; t0 < T; t0 += 16) {
-        // The 4×4 patches of the vector's tiles: columns s + 2·lane + j of rows y0 + i (lanes of
-        // a and a2), and of rows y0 + 2 + i (lanes of b and b2) when paired.
-        int64_t r = t0 / l.twp, tw = t0 % l.twp, y0 = 2 * (th0 + r) - g->ph, s = 2 * tw - g->pw;
-        int64_t bOffset = paired ? 2 * g->w : 16, bColumn = paired ? s : s + 16, yb = paired ? y0 + 2 : y0;
-        __mmask16 ma = dk_columns_inside(s, g->w), mb = dk_columns_inside(bColumn, g->w);
-        __mmask16 ma2 = dk_columns_inside(s + 2, g->w), mb2 = dk_columns_inside(bColumn + 2, g->w);
-        int insideA[4], insideB[4];
-        for (int i = 0; i < 4; i++) insideA[i] = y0 + i >= 0 && y0 + i < g->h, insideB[i] = yb + i >= 0 && yb + i < g->h;
-        const float *p = x + y0 * g->w + s;
+        // The 4×4 patches of the vector's tiles.
+        dk_wino_patches w = dk_wino_patches_of(g, l, th0, t0);
+        const float *p = x + w.y0 * g->w + w.s;
         float *v = V + t0;
         for (int64_t c = 0; c < cin; c++, p += HW, v += T) {
             __m512 t[4][4];
             for (int i = 0; i < 4; i++) {
-                // d_j[lane] = row[s + 2·lane + j]: columns j of the 16 patches.
-                const float *q = p + i * g->w;
-                __m512 a = _mm512_setzero_ps(), b = a, a2 = a, b2 = a;
-                if (insideA[i]) a = _mm512_maskz_loadu_ps(ma, q), a2 = _mm512_maskz_loadu_ps(ma2, q + 2);
-                if (insideB[i]) b = _mm512_maskz_loadu_ps(mb, q + bOffset), b2 = _mm512_maskz_loadu_ps(mb2, q + bOffset + 2);
-                __m512 d0 = _mm512_permutex2var_ps(a, even, b), d1 = _mm512_permutex2var_ps(a, odd, b);
-                __m512 d2 = _mm512_permutex2var_ps(a2, even, b2), d3 = _mm512_permutex2var_ps(a2, odd, b2);
-                t[i][0] = _mm512_sub_ps(d0, d2), t[i][1] = _mm512_add_ps(d1, d2);  // d·B
-                t[i][2] = _mm512_sub_ps(d2, d1), t[i][3] = _mm512_sub_ps(d1, d3);
+                __m512 d[4];
+                dk_wino_patch_row(&w, g, p + i * g->w, i, d);
+                t[i][0] = _mm512_sub_ps(d[0], d[2]), t[i][1] = _mm512_add_ps(d[1], d[2]);  // d·B
+                t[i][2] = _mm512_sub_ps(d[2], d[1]), t[i][3] = _mm512_sub_ps(d[1], d[3]);
             }
             for (int k = 0; k < 4; k++) {  // Bᵀ·(d·B)
                 _mm512_storeu_ps(v + (0 * 4 + k) * l.vs, _mm512_sub_ps(t[0][k], t[2][k]));
@@ -224,7 +207,7 @@ DK_TARGET_AVX512 static inline void product_tile(int64_t cin, int64_t T, const f
 // apart): F(2×2, 3×3)'s 16 here, F(4×4, 3×3)'s 36 (conv_winograd4.c).
 DK_TARGET_AVX512 void dk_winograd_products(int n, int64_t cin, int64_t cout, int64_t T, const float *U, const float *V, int64_t vs,
                                            float *M, int64_t ms) {
-    int64_t coutp = tile_rows(cout);
+    int64_t coutp = dk_winograd_tile_rows(cout);
     for (int xi = 0; xi < n; xi++) {
         const float *u = U + xi * coutp * cin, *v = V + xi * vs;
         float *m = M + xi * ms;
@@ -236,14 +219,11 @@ DK_TARGET_AVX512 void dk_winograd_products(int n, int64_t cin, int64_t cout, int
     }
 }
 
-// out[o][2·th + a][2·tw + b] = bias[o] + (Aᵀ M A)[a][b] for the chunk's tiles, inside the output.
-// Interleaving a vector's two halves gives 32 outputs: of one row, or (paired) 16 of each of two
-// rows of tiles.
+// out[o][2·th + a][2·tw + b] = bias[o] + (Aᵀ M A)[a][b] for the chunk's tiles, inside the output
+// (dk_wino_store_row).
 DK_TARGET_AVX512 static void output_transform(const dk_conv_geometry *g, int64_t cout, const float *M, wino_layout l,
                                               int64_t th0, int64_t rows, const float *bias, float *out) {
-    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    int64_t T = rows * l.twp, xs = m_plane(l, cout), oh = g->oh, ow = g->ow, paired = l.twp == 8;
+    int64_t T = rows * l.twp, xs = dk_winograd_m_plane(l, cout);
     for (int64_t o = 0; o < cout; o++) {
         __m512 add = _mm512_set1_ps(bias ? bias[o] : 0.0f);
         for (int64_t t0 = 0; t0 < T; t0 += 16) {
@@ -255,9 +235,6 @@ DK_TARGET_AVX512 static void output_transform(const dk_conv_geometry *g, int64_t
                 s[i][0] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
                 s[i][1] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
             }
-            // The second 16 outputs: columns x0 + 16.. of the same rows, or columns x0.. two rows down.
-            int64_t x0 = 2 * (t0 % l.twp), y0 = 2 * (th0 + t0 / l.twp), x1 = paired ? x0 : x0 + 16, y1 = paired ? y0 + 2 : y0;
-            __mmask16 k0 = dk_first_lanes(ow - x0), k1 = dk_first_lanes(ow - x1);
             for (int a = 0; a < 2; a++) {  // Aᵀ·(m·A), row a of the tiles
                 __m512 e, f;
                 if (a == 0) {
@@ -267,9 +244,7 @@ DK_TARGET_AVX512 static void output_transform(const dk_conv_geometry *g, int64_t
                     e = _mm512_sub_ps(_mm512_sub_ps(s[1][0], s[2][0]), s[3][0]);
                     f = _mm512_sub_ps(_mm512_sub_ps(s[1][1], s[2][1]), s[3][1]);
                 }
-                e = _mm512_add_ps(e, add), f = _mm512_add_ps(f, add);
-                if (y0 + a < oh) _mm512_mask_storeu_ps(out + (o * oh + y0 + a) * ow + x0, k0, _mm512_permutex2var_ps(e, lo, f));
-                if (y1 + a < oh) _mm512_mask_storeu_ps(out + (o * oh + y1 + a) * ow + x1, k1, _mm512_permutex2var_ps(e, hi, f));
+                dk_wino_store_row(g, l, th0, t0, a, _mm512_add_ps(e, add), _mm512_add_ps(f, add), out + o * g->oh * g->ow);
             }
         }
     }
@@ -354,10 +329,10 @@ DK_TARGET_AVX2 static inline void product_tile_avx2(int64_t cin, int64_t T, cons
 
 DK_TARGET_AVX2 static void products_avx2(int64_t cin, int64_t cout, wino_layout l, int64_t T, const float *U, const float *V,
                                          float *M) {
-    int64_t coutp = tile_rows(cout);
+    int64_t coutp = dk_winograd_tile_rows(cout);
     for (int xi = 0; xi < 16; xi++) {
         const float *u = U + xi * coutp * cin, *v = V + xi * l.vs;
-        float *m = M + xi * m_plane(l, cout);
+        float *m = M + xi * dk_winograd_m_plane(l, cout);
         for (int64_t o0 = 0; o0 < coutp; o0 += 4) {
             // Rows o0..o0+3: the first or second half of the packed tile of 8 at o0 / 8 · 8.
             const float *uo = u + o0 / 8 * 8 * cin + o0 % 8;
@@ -371,7 +346,7 @@ DK_TARGET_AVX2 static void products_avx2(int64_t cin, int64_t cout, wino_layout 
 // As output_transform: 8 tiles give 16 outputs of each of two rows, interleaved by unpacks.
 DK_TARGET_AVX2 static void output_transform_avx2(const dk_conv_geometry *g, int64_t cout, const float *M, wino_layout l,
                                                  int64_t th0, int64_t rows, const float *bias, float *out) {
-    int64_t T = rows * l.twp, xs = m_plane(l, cout), oh = g->oh, ow = g->ow;
+    int64_t T = rows * l.twp, xs = dk_winograd_m_plane(l, cout), oh = g->oh, ow = g->ow;
     for (int64_t o = 0; o < cout; o++) {
         __m256 add = _mm256_set1_ps(bias ? bias[o] : 0.0f);
         for (int64_t t0 = 0; t0 < T; t0 += 8) {
@@ -428,7 +403,7 @@ void dk_conv_winograd_part_f32(const dk_conv_geometry *g, int64_t cin, int64_t c
         int64_t rows = dk_winograd_chunk_rows(l, th0, end);
         if (avx512) {
             dk_winograd_input_transform(g, cin, x, l, th0, rows, V);
-            dk_winograd_products(16, cin, cout, rows * l.twp, up, V, l.vs, M, m_plane(l, cout));
+            dk_winograd_products(16, cin, cout, rows * l.twp, up, V, l.vs, M, dk_winograd_m_plane(l, cout));
             output_transform(g, cout, M, l, th0, rows, bias, out);
         } else {
             dk_winograd_input_transform_avx2(g, cin, x, l, th0, rows, V);

@@ -31,7 +31,57 @@ typedef struct {
 wino_layout dk_winograd_layout(const dk_conv_geometry *g, int64_t cin, int64_t cout);
 /// The rows of tiles of the chunk that starts at row th0, up to `end` (whole vectors of them).
 int64_t dk_winograd_chunk_rows(wino_layout l, int64_t th0, int64_t end);
+/// Output channels rounded up to whole GEMM tiles of 8 (the rows of U and M).
+int64_t dk_winograd_tile_rows(int64_t cout);
+/// The distance between M's planes: a chunk's tiles for each output channel, a cache line more.
+int64_t dk_winograd_m_plane(wino_layout l, int64_t cout);
 #ifdef DK_X86
+#include "simd.h"
+/// Where a vector of 16 tiles of 2×2 outputs (tiles t0… of the chunk that starts at row th0)
+/// reads its patches: rows y0 + i, columns s + 2·lane + j (lanes of `a`); the lanes of `b` are
+/// the next 16 columns, or (8 tiles a row) the next row of tiles, two input rows down (yb).
+typedef struct {
+    int64_t y0, yb, s, bOffset;
+    __mmask16 ma, mb, ma2, mb2;
+} dk_wino_patches;
+
+static inline dk_wino_patches dk_wino_patches_of(const dk_conv_geometry *g, wino_layout l, int64_t th0, int64_t t0) {
+    dk_wino_patches p;
+    int64_t paired = l.twp == 8, bColumn;
+    p.y0 = 2 * (th0 + t0 / l.twp) - g->ph, p.s = 2 * (t0 % l.twp) - g->pw;
+    p.bOffset = paired ? 2 * g->w : 16, bColumn = paired ? p.s : p.s + 16, p.yb = paired ? p.y0 + 2 : p.y0;
+    p.ma = dk_columns_inside(p.s, g->w), p.mb = dk_columns_inside(bColumn, g->w);
+    p.ma2 = dk_columns_inside(p.s + 2, g->w), p.mb2 = dk_columns_inside(bColumn + 2, g->w);
+    return p;
+}
+
+/// Columns j < 4 of row i of the 16 patches, d[j][lane] = row[s + 2·lane + j], read under masks
+/// that zero the padding; `row` points at column s of row y0 + i of the channel's plane.
+DK_TARGET_AVX512 static inline void dk_wino_patch_row(const dk_wino_patches *p, const dk_conv_geometry *g, const float *row, int i,
+                                                      __m512 d[4]) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    __m512 a = _mm512_setzero_ps(), b = a, a2 = a, b2 = a;
+    if (p->y0 + i >= 0 && p->y0 + i < g->h) a = _mm512_maskz_loadu_ps(p->ma, row), a2 = _mm512_maskz_loadu_ps(p->ma2, row + 2);
+    if (p->yb + i >= 0 && p->yb + i < g->h)
+        b = _mm512_maskz_loadu_ps(p->mb, row + p->bOffset), b2 = _mm512_maskz_loadu_ps(p->mb2, row + p->bOffset + 2);
+    d[0] = _mm512_permutex2var_ps(a, even, b), d[1] = _mm512_permutex2var_ps(a, odd, b);
+    d[2] = _mm512_permutex2var_ps(a2, even, b2), d[3] = _mm512_permutex2var_ps(a2, odd, b2);
+}
+
+/// Row a of the 16 tiles' 2×2 outputs into channel plane `plane` (oh × ow): e holds the tiles'
+/// first column, f their second; interleaved they are 32 outputs of one row, or 16 of each of
+/// two rows (8 tiles a row). Outputs past the plane are not stored.
+DK_TARGET_AVX512 static inline void dk_wino_store_row(const dk_conv_geometry *g, wino_layout l, int64_t th0, int64_t t0, int a, __m512 e,
+                                                      __m512 f, float *plane) {
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    int64_t paired = l.twp == 8, x0 = 2 * (t0 % l.twp), y0 = 2 * (th0 + t0 / l.twp);
+    int64_t x1 = paired ? x0 : x0 + 16, y1 = paired ? y0 + 2 : y0;
+    if (y0 + a < g->oh) _mm512_mask_storeu_ps(plane + (y0 + a) * g->ow + x0, dk_first_lanes(g->ow - x0), _mm512_permutex2var_ps(e, lo, f));
+    if (y1 + a < g->oh) _mm512_mask_storeu_ps(plane + (y1 + a) * g->ow + x1, dk_first_lanes(g->ow - x1), _mm512_permutex2var_ps(e, hi, f));
+}
+
 /// V[ξ][c][t] = (Bᵀ d B)[ξ] for the tiles of rows th0..<th0 + rows (t = (row − th0)·twp + column),
 /// d the 4×4 patch of channel c of x (cin, h, w) that the tile reads (zero in the padding).
 void dk_winograd_input_transform(const dk_conv_geometry *g, int64_t cin, const float *x, wino_layout l, int64_t th0,

@@ -27,13 +27,8 @@ int dk_conv_wino22_applies(const dk_conv_geometry *g, int64_t cin, int64_t cout)
     return 4 * twp <= 5 * tw;  // rows of tiles that fill at least 4/5 of their vectors
 }
 
-// Output channels rounded up to whole GEMM tiles of 8.
-static int64_t tile_rows(int64_t cout) {
-    return (cout + 7) / 8 * 8;
-}
-
 int64_t dk_conv_wino22_packed_floats(int64_t cin, int64_t cout) {
-    return 9 * tile_rows(cout) * cin;
+    return 9 * dk_winograd_tile_rows(cout) * cin;
 }
 
 #ifdef DK_X86
@@ -41,7 +36,7 @@ int64_t dk_conv_wino22_packed_floats(int64_t cin, int64_t cout) {
 // the 8 (o·so apart) and each of the 9 values one store of them.
 DK_TARGET_AVX512 static void pack_weights_x86(int64_t cin, int64_t cout, const float *w, int64_t base, int64_t so, int64_t sc,
                                               int64_t si, int64_t sj, int64_t c0, int64_t cinTotal, float *up) {
-    int64_t coutp = tile_rows(cout);
+    int64_t coutp = dk_winograd_tile_rows(cout);
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     __m256i offset = _mm256_mullo_epi32(lane, _mm256_set1_epi32((int)so));
     for (int64_t o0 = 0; o0 < coutp; o0 += 8) {
@@ -73,7 +68,7 @@ void dk_conv_wino22_pack_weights(int64_t cin, int64_t cout, const float *w, int6
         return;
     }
 #endif
-    int64_t coutp = tile_rows(cout);
+    int64_t coutp = dk_winograd_tile_rows(cout);
     for (int64_t o = 0; o < coutp; o++)
         for (int64_t c = 0; c < cin; c++) {
             float k[2][2], t[3][2];
@@ -88,46 +83,28 @@ void dk_conv_wino22_pack_weights(int64_t cin, int64_t cout, const float *w, int6
         }
 }
 
-// The distance between M's planes: the chunk's tiles for each output channel, a cache line more.
-static int64_t m_plane(wino_layout l, int64_t cout) {
-    return tile_rows(cout) * l.rows * l.twp + 16;
-}
-
 int64_t dk_conv_wino22_scratch_floats(const dk_conv_geometry *g, int64_t cinTotal, int64_t cout) {
     wino_layout l = dk_winograd_layout(g, cinTotal, cout);
-    return 9 * (l.vs + m_plane(l, cout)) + 32;  // + alignment of the two parts to 64 bytes
+    return 9 * (l.vs + dk_winograd_m_plane(l, cout)) + 32;  // + alignment of the two parts to 64 bytes
 }
 
 #ifdef DK_X86
-// V[ξ][c][t] = (Bᵀ d B)[ξ] for part p's channels c (of V's) and the chunk's tiles, d read from
-// the part's planes under masks that zero the padding; a vector's second 16 columns (or, with
-// 8 tiles a row, its second row of tiles two input rows down) in `b`.
+// V[ξ][c][t] = (Bᵀ d B)[ξ] for the part's channels c (V at the part's first channel) and the
+// chunk's tiles, d read from the part's planes under masks that zero the padding (dk_wino_patch_row).
 DK_TARGET_AVX512 static void input_transform(const dk_wino22_part *part, int64_t cin, wino_layout l, int64_t th0, int64_t rows,
                                              float *V) {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const dk_conv_geometry *g = &part->g;
-    int64_t T = rows * l.twp, paired = l.twp == 8;
+    int64_t T = rows * l.twp;
     for (int64_t t0 = 0; t0 < T; t0 += 16) {
-        int64_t r = t0 / l.twp, tw = t0 % l.twp, y0 = 2 * (th0 + r) - g->ph, s = 2 * tw - g->pw;
-        int64_t bOffset = paired ? 2 * g->w : 16, bColumn = paired ? s : s + 16, yb = paired ? y0 + 2 : y0;
-        __mmask16 ma = dk_columns_inside(s, g->w), mb = dk_columns_inside(bColumn, g->w);
-        __mmask16 ma2 = dk_columns_inside(s + 2, g->w), mb2 = dk_columns_inside(bColumn + 2, g->w);
-        int insideA[3], insideB[3];
-        for (int i = 0; i < 3; i++) insideA[i] = y0 + i >= 0 && y0 + i < g->h, insideB[i] = yb + i >= 0 && yb + i < g->h;
-        const float *p = part->x + y0 * g->w + s;
+        dk_wino_patches w = dk_wino_patches_of(g, l, th0, t0);  // (3×3 patches: columns j < 3)
+        const float *p = part->x + w.y0 * g->w + w.s;
         float *v = V + t0;
         for (int64_t c = 0; c < cin; c++, p += part->cs, v += T) {
             __m512 t[3][3];
             for (int i = 0; i < 3; i++) {
-                // d_j[lane] = row[s + 2·lane + j]: columns j of the 16 patches.
-                const float *q = p + i * g->w;
-                __m512 a = _mm512_setzero_ps(), b = a, a2 = a, b2 = a;
-                if (insideA[i]) a = _mm512_maskz_loadu_ps(ma, q), a2 = _mm512_maskz_loadu_ps(ma2, q + 2);
-                if (insideB[i]) b = _mm512_maskz_loadu_ps(mb, q + bOffset), b2 = _mm512_maskz_loadu_ps(mb2, q + bOffset + 2);
-                __m512 d0 = _mm512_permutex2var_ps(a, even, b), d1 = _mm512_permutex2var_ps(a, odd, b);
-                __m512 d2 = _mm512_permutex2var_ps(a2, even, b2);
-                t[i][0] = _mm512_sub_ps(d0, d1), t[i][1] = d1, t[i][2] = _mm512_sub_ps(d2, d1);  // d·B
+                __m512 d[4];
+                dk_wino_patch_row(&w, g, p + i * g->w, i, d);
+                t[i][0] = _mm512_sub_ps(d[0], d[1]), t[i][1] = d[1], t[i][2] = _mm512_sub_ps(d[2], d[1]);  // d·B
             }
             for (int k = 0; k < 3; k++) {  // Bᵀ·(d·B)
                 _mm512_storeu_ps(v + (0 * 3 + k) * l.vs, _mm512_sub_ps(t[0][k], t[1][k]));
@@ -138,13 +115,11 @@ DK_TARGET_AVX512 static void input_transform(const dk_wino22_part *part, int64_t
     }
 }
 
-// out[o][2·th + a][2·tw + b] = bias[o] + (Aᵀ M A)[a][b] for the chunk's tiles, inside the output;
-// a vector's two halves interleaved give 32 outputs: of one row, or 16 of each of two rows.
+// out[o][2·th + a][2·tw + b] = bias[o] + (Aᵀ M A)[a][b] for the chunk's tiles, inside the output
+// (dk_wino_store_row).
 DK_TARGET_AVX512 static void output_transform(const dk_conv_geometry *g, int64_t cout, const float *M, wino_layout l,
                                               int64_t th0, int64_t rows, const float *bias, float *out) {
-    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    int64_t T = rows * l.twp, xs = m_plane(l, cout), oh = g->oh, ow = g->ow, paired = l.twp == 8;
+    int64_t T = rows * l.twp, xs = dk_winograd_m_plane(l, cout);
     for (int64_t o = 0; o < cout; o++) {
         __m512 add = _mm512_set1_ps(bias ? bias[o] : 0.0f);
         for (int64_t t0 = 0; t0 < T; t0 += 16) {
@@ -155,13 +130,10 @@ DK_TARGET_AVX512 static void output_transform(const dk_conv_geometry *g, int64_t
                 s[i][0] = _mm512_add_ps(_mm512_loadu_ps(m + (i * 3) * xs), m1);
                 s[i][1] = _mm512_add_ps(m1, _mm512_loadu_ps(m + (i * 3 + 2) * xs));
             }
-            int64_t x0 = 2 * (t0 % l.twp), y0 = 2 * (th0 + t0 / l.twp), x1 = paired ? x0 : x0 + 16, y1 = paired ? y0 + 2 : y0;
-            __mmask16 k0 = dk_first_lanes(ow - x0), k1 = dk_first_lanes(ow - x1);
             for (int a = 0; a < 2; a++) {  // Aᵀ·(m·A), row a of the tiles
                 __m512 e = _mm512_add_ps(_mm512_add_ps(s[a][0], s[a + 1][0]), add);
                 __m512 f = _mm512_add_ps(_mm512_add_ps(s[a][1], s[a + 1][1]), add);
-                if (y0 + a < oh) _mm512_mask_storeu_ps(out + (o * oh + y0 + a) * ow + x0, k0, _mm512_permutex2var_ps(e, lo, f));
-                if (y1 + a < oh) _mm512_mask_storeu_ps(out + (o * oh + y1 + a) * ow + x1, k1, _mm512_permutex2var_ps(e, hi, f));
+                dk_wino_store_row(g, l, th0, t0, a, e, f, out + o * g->oh * g->ow);
             }
         }
     }
@@ -175,7 +147,7 @@ void dk_conv_wino22_f32(const dk_wino22_part *parts, int n, int64_t cin, int64_t
     for (int64_t th0 = 0; th0 < l.th; th0 += l.rows) {
         int64_t rows = dk_winograd_chunk_rows(l, th0, l.th), T = rows * l.twp;
         for (int p = 0; p < n; p++) input_transform(&parts[p], cin, l, th0, rows, V + p * cin * T);
-        dk_winograd_products(9, n * cin, cout, T, up, V, l.vs, M, m_plane(l, cout));
+        dk_winograd_products(9, n * cin, cout, T, up, V, l.vs, M, dk_winograd_m_plane(l, cout));
         output_transform(g, cout, M, l, th0, rows, bias, out);
     }
 }

@@ -2,7 +2,8 @@ import CDescentKernels
 
 // The direct float32 kernels (conv_direct.c, conv_transpose_direct.c; AVX-512, and their AVX2
 // tiles in conv_direct_avx2.c): convolutions with stride 1, strided ones by their input's phases
-// (AVX-512), and transposed convolutions by stride phases, one image per call on the calling
+// (AVX-512), and transposed convolutions by stride phases (kernel 4, stride 2: by Winograd's
+// F(2×2, 2×2), conv_winograd22.c), one image per call on the calling
 // thread, reading the images in place instead of building column matrices; and their bfloat16
 // forms (conv_direct_bf16.c).
 extension Kernels {
