@@ -22,7 +22,12 @@
 
 int dk_conv_wino22_applies(const dk_conv_geometry *g, int64_t cin, int64_t cout) {
     if (g->kh != 2 || g->kw != 2 || g->sh != 1 || g->sw != 1 || g->dh != 1 || g->dw != 1) return 0;
-    if (g->ph < 0 || g->ph > 1 || g->pw < 0 || g->pw > 1 || cin < 16 || cout < 16 || dk_simd_level() != 2) return 0;
+    if (g->ph < 0 || g->ph > 1 || g->pw < 0 || g->pw > 1 || cin < 16 || cout < 16) return 0;
+#ifdef DK_X86
+    if (dk_simd_level() != 2) return 0;
+#else
+    return 0;
+#endif
     int64_t tw = (g->ow + 1) / 2, twp = tw <= 8 ? 8 : (tw + 15) / 16 * 16;
     return 4 * twp <= 5 * tw;  // rows of tiles that fill at least 4/5 of their vectors
 }
@@ -231,10 +236,12 @@ void dk_conv_wino22_weight_grad(const dk_conv_geometry *g, int64_t cin, int64_t 
 #include <stdlib.h>
 void dk_conv_wino22_f32(const dk_wino22_part *parts, int n, int64_t cin, int64_t cout, const float *up, const float *bias,
                         float *out, float *scratch) {
+    (void)parts, (void)n, (void)cin, (void)cout, (void)up, (void)bias, (void)out, (void)scratch;
     abort();  // dk_conv_wino22_applies holds only on AVX-512
 }
 void dk_conv_wino22_weight_grad(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, int64_t xs,
                                 const float *gout, int64_t gs, float *dwT, float *scratch) {
+    (void)g, (void)cin, (void)cout, (void)x, (void)xs, (void)gout, (void)gs, (void)dwT, (void)scratch;
     abort();
 }
 #endif
