@@ -36,22 +36,27 @@ int64_t dk_conv_wino22_packed_floats(int64_t cin, int64_t cout) {
     return 9 * dk_winograd_tile_rows(cout) * cin;
 }
 
+int64_t dk_conv_wino22_scratch_floats(const dk_conv_geometry *g, int64_t cinTotal, int64_t cout) {
+    wino_layout l = dk_winograd_layout(g, cinTotal, cout);
+    return 9 * (l.vs + dk_winograd_m_plane(l, cout)) + 32;  // + alignment of the two parts to 64 bytes
+}
+
 #ifdef DK_X86
-// U for 8 output channels o0..o0+7 (zero past cout) at a time, each kernel tap one gather of
-// the 8 (o·so apart) and each of the 9 values one store of them.
-DK_TARGET_AVX512 static void pack_weights_x86(int64_t cin, int64_t cout, const float *w, int64_t base, int64_t so, int64_t sc,
-                                              int64_t si, int64_t sj, int64_t c0, int64_t cinTotal, float *up) {
+// U for 8 output channels o0..o0+7 (zero past cout) at a time: each kernel tap one gather of the
+// 8 (o·so apart, 64-bit offsets) and each of the 9 values one store of them; up[ξ][o / 8][c][o % 8]
+// (ξ = 3i + j of u = G w Gᵀ), the 8 output channels of a GEMM tile side by side.
+DK_TARGET_AVX512 void dk_conv_wino22_pack_weights(int64_t cin, int64_t cout, const float *w, int64_t base, int64_t so, int64_t sc,
+                                                  int64_t si, int64_t sj, int64_t c0, int64_t cinTotal, float *up) {
     int64_t coutp = dk_winograd_tile_rows(cout);
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256i offset = _mm256_mullo_epi32(lane, _mm256_set1_epi32((int)so));
+    __m512i offset = _mm512_mullo_epi64(_mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), _mm512_set1_epi64(so));
     for (int64_t o0 = 0; o0 < coutp; o0 += 8) {
-        __m256 valid = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)(cout - o0)), lane));
+        __mmask8 valid = (__mmask8)dk_first_lanes(cout - o0);
         const float *wo = w + base + o0 * so;
         for (int64_t c = 0; c < cin; c++) {
             __m256 k[2][2], t[3][2];
             for (int i = 0; i < 2; i++)
                 for (int j = 0; j < 2; j++)
-                    k[i][j] = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), wo + c * sc + i * si + j * sj, offset, valid, 4);
+                    k[i][j] = _mm512_mask_i64gather_ps(_mm256_setzero_ps(), valid, offset, wo + c * sc + i * si + j * sj, 4);
             for (int j = 0; j < 2; j++) t[0][j] = k[0][j], t[1][j] = _mm256_add_ps(k[0][j], k[1][j]), t[2][j] = k[1][j];  // G·k
             float *d = up + o0 * cinTotal + (c0 + c) * 8;
             for (int i = 0; i < 3; i++) {  // u = t·Gᵀ, row i: ξ = 3i + column
@@ -62,38 +67,7 @@ DK_TARGET_AVX512 static void pack_weights_x86(int64_t cin, int64_t cout, const f
         }
     }
 }
-#endif
 
-void dk_conv_wino22_pack_weights(int64_t cin, int64_t cout, const float *w, int64_t base, int64_t so, int64_t sc, int64_t si,
-                                 int64_t sj, int64_t c0, int64_t cinTotal, float *up) {
-#ifdef DK_X86
-    // (offsets of the 8 gathered channels are 32-bit)
-    if (dk_simd_level() == 2 && so > -(1 << 20) && so < (1 << 20)) {
-        pack_weights_x86(cin, cout, w, base, so, sc, si, sj, c0, cinTotal, up);
-        return;
-    }
-#endif
-    int64_t coutp = dk_winograd_tile_rows(cout);
-    for (int64_t o = 0; o < coutp; o++)
-        for (int64_t c = 0; c < cin; c++) {
-            float k[2][2], t[3][2];
-            for (int i = 0; i < 2; i++)
-                for (int j = 0; j < 2; j++) k[i][j] = o < cout ? w[base + o * so + c * sc + i * si + j * sj] : 0.0f;
-            for (int j = 0; j < 2; j++) t[0][j] = k[0][j], t[1][j] = k[0][j] + k[1][j], t[2][j] = k[1][j];  // G·k
-            // up[ξ][o / 8][c][o % 8] (ξ = 3i + j of u = t·Gᵀ): the 8 output channels of a GEMM tile side by side.
-            for (int i = 0; i < 3; i++) {
-                float u[3] = {t[i][0], t[i][0] + t[i][1], t[i][1]};
-                for (int j = 0; j < 3; j++) up[((3 * i + j) * coutp + o / 8 * 8) * cinTotal + (c0 + c) * 8 + o % 8] = u[j];
-            }
-        }
-}
-
-int64_t dk_conv_wino22_scratch_floats(const dk_conv_geometry *g, int64_t cinTotal, int64_t cout) {
-    wino_layout l = dk_winograd_layout(g, cinTotal, cout);
-    return 9 * (l.vs + dk_winograd_m_plane(l, cout)) + 32;  // + alignment of the two parts to 64 bytes
-}
-
-#ifdef DK_X86
 // V[ξ][c][t] = (Bᵀ d B)[ξ] for the part's channels c (V at the part's first channel) and the
 // chunk's tiles, d read from the part's planes under masks that zero the padding (dk_wino_patch_row).
 DK_TARGET_AVX512 static void input_transform(const dk_wino22_part *part, int64_t cin, wino_layout l, int64_t th0, int64_t rows,
@@ -238,6 +212,11 @@ void dk_conv_wino22_f32(const dk_wino22_part *parts, int n, int64_t cin, int64_t
                         float *out, float *scratch) {
     (void)parts, (void)n, (void)cin, (void)cout, (void)up, (void)bias, (void)out, (void)scratch;
     abort();  // dk_conv_wino22_applies holds only on AVX-512
+}
+void dk_conv_wino22_pack_weights(int64_t cin, int64_t cout, const float *w, int64_t base, int64_t so, int64_t sc, int64_t si,
+                                 int64_t sj, int64_t c0, int64_t cinTotal, float *up) {
+    (void)cin, (void)cout, (void)w, (void)base, (void)so, (void)sc, (void)si, (void)sj, (void)c0, (void)cinTotal, (void)up;
+    abort();
 }
 void dk_conv_wino22_weight_grad(const dk_conv_geometry *g, int64_t cin, int64_t cout, const float *x, int64_t xs,
                                 const float *gout, int64_t gs, float *dwT, float *scratch) {

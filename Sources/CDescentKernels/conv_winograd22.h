@@ -19,7 +19,7 @@ int dk_conv_wino22_applies(const dk_conv_geometry *g, int64_t cin, int64_t cout)
 /// Floats of the transformed weights U[ξ] (9 × cout × cin, cout rounded up to 8).
 int64_t dk_conv_wino22_packed_floats(int64_t cin, int64_t cout);
 /// Input channels c0..<c0 + cin of weights U packed for cinTotal: up = G w Gᵀ for each (o, c),
-/// w[o][c][i][j] at w[base + o·so + c·sc + i·si + j·sj].
+/// w[o][c][i][j] at w[base + o·so + c·sc + i·si + j·sj] (AVX-512, where applies holds).
 void dk_conv_wino22_pack_weights(int64_t cin, int64_t cout, const float *w, int64_t base, int64_t so, int64_t sc, int64_t si,
                                  int64_t sj, int64_t c0, int64_t cinTotal, float *up);
 /// Floats of scratch for cinTotal input channels in all.
